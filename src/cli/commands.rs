@@ -1,0 +1,242 @@
+//! `run`, `validate` and `merge`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::{CliResult, Command, Failure, check, decisions};
+use clustersim::metrics::Metric;
+use clustersim::placement::StrategyRegistry;
+use clustersim::report::{self, ResultsFolder};
+use clustersim::scenario::sweep::Plan;
+use clustersim::scenario::{RawScenario, ScenarioError};
+use clustersim::sim::RunOptions;
+use clustersim::sweep::{self, Shard};
+
+pub fn dispatch(cli: super::Cli) -> CliResult {
+    match cli.command {
+        Command::Run { scenario, seed, out, jobs, tasks, explain, shard, resume, no_charts, write_baseline } => {
+            let options = RunOptions { record_tasks: tasks, explain };
+            let shard = shard.map(|s| Shard::parse(&s)).transpose().map_err(Failure::BadInput)?;
+            run(&scenario, seed, out, jobs, options, shard, resume, !no_charts, write_baseline.as_deref())
+        }
+        Command::Validate { scenario } => validate(&scenario),
+        Command::Check { scenario, baseline, jobs } => check::check(&scenario, &baseline, jobs),
+        Command::Merge { shards, out, scenario } => merge(&shards, &out, scenario.as_deref()),
+        Command::DiffDecisions { a, b } => decisions::diff(&a, &b),
+    }
+}
+
+pub fn bad(e: ScenarioError) -> Failure {
+    Failure::BadInput(e.to_string())
+}
+
+pub fn load_plan(path: &Path, seed: Option<u64>) -> Result<Plan, Failure> {
+    let raw = RawScenario::read(path).map_err(bad)?;
+    Plan::build(&raw, seed, &StrategyRegistry::new()).map_err(bad)
+}
+
+fn validate(path: &Path) -> CliResult {
+    let plan = load_plan(path, None)?;
+    let s = &plan.points[0];
+    println!(
+        "{}: valid — {} hosts in {} AZs, {} task definitions, {} workloads, {} sweep points × {} replications = {} runs",
+        path.display(),
+        s.host_count(),
+        s.azs.len(),
+        s.task_definitions.len(),
+        s.workloads.len(),
+        plan.points.len(),
+        plan.replications,
+        plan.runs.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Written into a shard folder so `merge` can rebuild the plan.
+#[derive(Debug, Serialize, Deserialize)]
+struct ShardInfo {
+    scenario_file: String,
+    scenario_fnv1a64: String,
+    seed: Option<u64>,
+    shard: String,
+    record_tasks: bool,
+    explain: bool,
+}
+
+fn progress_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} runs  {elapsed_precise} elapsed, ETA {eta}  {msg}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+pub fn jobs_or_default(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    jobs: Option<usize>,
+    options: RunOptions,
+    shard: Option<Shard>,
+    resume: bool,
+    charts: bool,
+    baseline: Option<&Path>,
+) -> CliResult {
+    let plan = load_plan(path, seed)?;
+    let name = plan.points[0].name.clone();
+    let jobs = jobs_or_default(jobs);
+    let started = Instant::now();
+    let runs: Vec<_> = plan.runs.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.contains(*i))).map(|(_, r)| r).collect();
+    let bar = progress_bar(runs.len());
+    let progress = |done: u64, events: u64| {
+        bar.set_position(done);
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!("{:.1} M events/s", events as f64 / secs / 1e6));
+    };
+    if let Some(shard) = shard {
+        let out = out.unwrap_or_else(|| PathBuf::from("results").join(format!("{name}.shard-{}-of-{}", shard.index, shard.count)));
+        if out.exists() && !resume {
+            std::fs::remove_dir_all(&out).map_err(|e| Failure::BadInput(format!("cannot clear `{}`: {e}", out.display())))?;
+        }
+        let stats = sweep::execute(&plan, &runs, &out, jobs, options, resume, &progress).map_err(Failure::Internal)?;
+        bar.finish_and_clear();
+        let info = ShardInfo {
+            scenario_file: path.display().to_string(),
+            scenario_fnv1a64: plan.points[0].file_hash.clone(),
+            seed,
+            shard: format!("{}/{}", shard.index, shard.count),
+            record_tasks: options.record_tasks,
+            explain: options.explain,
+        };
+        std::fs::write(out.join("shard.json"), serde_json::to_string_pretty(&info).expect("serialisable") + "\n")
+            .map_err(|e| Failure::Internal(e.to_string()))?;
+        eprintln!(
+            "shard {}/{}: {} runs ({} already done) in {:.2} s → {}",
+            shard.index,
+            shard.count,
+            stats.runs_done,
+            stats.runs_skipped,
+            stats.wall_seconds,
+            out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
+    let work = sweep::work_dir_for(&out);
+    if work.exists() && !resume {
+        std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
+    }
+    let stats = sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress).map_err(Failure::Internal)?;
+    bar.finish_and_clear();
+    let folder = ResultsFolder::create(&out).map_err(|e| Failure::Internal(format!("cannot create `{}`: {e}", out.display())))?;
+    let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(Failure::Internal)?;
+    if let Some(b) = baseline {
+        std::fs::copy(folder.path().join("summary.csv"), b)
+            .map_err(|e| Failure::BadInput(format!("cannot write baseline `{}`: {e}", b.display())))?;
+    }
+    let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
+    let _ = std::fs::remove_dir_all(&work);
+    print_summary(&plan, &assembled, stats, &final_path);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(plan: &Plan, a: &report::Assembled, stats: sweep::ExecStats, out: &Path) {
+    let s = &plan.points[0];
+    println!("{}: {} run(s) of {} simulated on {} hosts", s.name, plan.runs.len(), fmt_duration(s.horizon.as_secs_f64()), s.host_count());
+    let show = [
+        Metric::TasksArrived,
+        Metric::TasksPlaced,
+        Metric::TasksFailed,
+        Metric::PlacementFailureRate,
+        Metric::CpuReservedMean,
+        Metric::MemReservedMean,
+        Metric::HostsUsedMean,
+        Metric::ServiceWaitP95,
+    ];
+    for p in &a.summaries {
+        if !p.params.is_empty() {
+            println!("  {}", p.params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", "));
+        }
+        for m in show {
+            let e = p.estimate(m);
+            if e.mean.is_nan() {
+                continue;
+            }
+            let ci = if p.replications > 1 { format!("  (95 % CI {:.4} … {:.4})", e.ci_low, e.ci_high) } else { String::new() };
+            println!("    {:<28} {:>14}{ci}", m.name(), fmt_value(e.mean));
+        }
+    }
+    let events: f64 = a.metrics.iter().map(|m| m.get(Metric::Events)).sum();
+    eprintln!(
+        "{} runs ({} resumed), {:.0} events in {:.2} s wall ({:.2} M events/s)",
+        stats.runs_done,
+        stats.runs_skipped,
+        events,
+        stats.wall_seconds,
+        stats.events as f64 / stats.wall_seconds.max(1e-9) / 1e6
+    );
+    println!("results: {}", out.display());
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e12 { format!("{}", v as i64) } else { format!("{v:.4}") }
+}
+
+fn fmt_duration(secs: f64) -> String {
+    if secs >= 3600.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else if secs >= 60.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{secs:.1} s")
+    }
+}
+
+fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
+    let mut info: Option<ShardInfo> = None;
+    for dir in shards {
+        let text = std::fs::read_to_string(dir.join("shard.json"))
+            .map_err(|e| Failure::BadInput(format!("`{}` is not a shard folder (no shard.json: {e})", dir.display())))?;
+        let this: ShardInfo = serde_json::from_str(&text).map_err(|e| Failure::BadInput(format!("{}: shard.json: {e}", dir.display())))?;
+        if let Some(first) = &info
+            && (first.scenario_fnv1a64 != this.scenario_fnv1a64
+                || first.seed != this.seed
+                || first.record_tasks != this.record_tasks
+                || first.explain != this.explain)
+        {
+            return Err(Failure::BadInput(format!(
+                "`{}` was run from a different scenario file, seed or options than `{}`",
+                dir.display(),
+                shards[0].display()
+            )));
+        }
+        info.get_or_insert(this);
+    }
+    let info = info.expect("at least one shard");
+    let path = scenario.map_or_else(|| PathBuf::from(&info.scenario_file), Path::to_path_buf);
+    let plan = load_plan(&path, info.seed)?;
+    if plan.points[0].file_hash != info.scenario_fnv1a64 {
+        return Err(Failure::BadInput(format!(
+            "`{}` has changed since the shards ran (hash {} ≠ {})",
+            path.display(),
+            plan.points[0].file_hash,
+            info.scenario_fnv1a64
+        )));
+    }
+    let options = RunOptions { record_tasks: info.record_tasks, explain: info.explain };
+    let folder = ResultsFolder::create(out).map_err(|e| Failure::Internal(e.to_string()))?;
+    let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(Failure::BadInput)?;
+    let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
+    print_summary(&plan, &assembled, sweep::ExecStats::default(), &final_path);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,197 @@
+//! What a run measures: the metric catalog (name, unit, which direction is better), time-weighted
+//! accumulators, time series, and the statistics over replications.
+//!
+//! Adding a metric is a one-place change: a variant in [`Metric`] and its row in `Metric::info`;
+//! `sim` sets its value, and CSVs, summaries, charts and `check` pick it up by iteration.
+//!
+//! Architecture invariant: `metrics` does no I/O.
+
+pub mod stats;
+mod timeseries;
+
+pub use timeseries::TimeSeries;
+
+/// Which way a metric should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    HigherIsBetter,
+    LowerIsBetter,
+    /// Describes the input (e.g. arrivals): never a regression.
+    Neutral,
+}
+
+macro_rules! metrics {
+    ($($variant:ident => ($name:literal, $unit:literal, $dir:ident, $doc:literal),)*) => {
+        /// Every per-run metric, in `runs.csv` column order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Metric { $($variant,)* }
+
+        impl Metric {
+            pub const ALL: &'static [Metric] = &[$(Metric::$variant,)*];
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// (column name, unit, direction, meaning)
+            fn info(self) -> (&'static str, &'static str, Direction, &'static str) {
+                match self { $(Metric::$variant => ($name, $unit, Direction::$dir, $doc),)* }
+            }
+        }
+    };
+}
+
+metrics! {
+    TasksArrived => ("tasks_arrived", "tasks", Neutral, "Tasks that arrived after the warm-up: RunTask arrivals plus service tasks created (initial and replacements)."),
+    TasksPlaced => ("tasks_placed", "tasks", HigherIsBetter, "Tasks placed on a host after the warm-up."),
+    TasksFailed => ("tasks_failed", "tasks", LowerIsBetter, "RunTask tasks dropped because no host could take them (ECS returns them in failures[])."),
+    TasksCompleted => ("tasks_completed", "tasks", Neutral, "Tasks that ran to the end of their run time."),
+    PlacementAttempts => ("placement_attempts", "attempts", Neutral, "Placement decisions made (RunTask arrivals plus every service attempt, retries included)."),
+    PlacementFailures => ("placement_failures", "attempts", LowerIsBetter, "Placement decisions that found no host."),
+    PlacementFailureRate => ("placement_failure_rate", "fraction", LowerIsBetter, "placement_failures / placement_attempts. With RunTask only, the blocking probability."),
+    FailedResourceCpu => ("failed_resource_cpu", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:CPU."),
+    FailedResourceMemory => ("failed_resource_memory", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:MEMORY."),
+    FailedResourcePorts => ("failed_resource_ports", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:PORTS."),
+    FailedDistinctInstance => ("failed_constraint_distinct_instance", "attempts", LowerIsBetter, "Failed attempts blocked by distinctInstance."),
+    FailedMemberOf => ("failed_constraint_member_of", "attempts", LowerIsBetter, "Failed attempts blocked by a memberOf constraint."),
+    CpuReservedMean => ("cpu_reserved_util_mean", "fraction", Neutral, "Time-weighted mean of reserved / registered CPU units over the cluster, after the warm-up."),
+    CpuReservedPeak => ("cpu_reserved_util_peak", "fraction", Neutral, "Highest reserved / registered CPU units reached."),
+    MemReservedMean => ("mem_reserved_util_mean", "fraction", Neutral, "Time-weighted mean of reserved / registered memory."),
+    MemReservedPeak => ("mem_reserved_util_peak", "fraction", Neutral, "Highest reserved / registered memory reached."),
+    HostsUsedMean => ("hosts_used_mean", "hosts", LowerIsBetter, "Time-weighted mean number of hosts running at least one task (what binpack minimises)."),
+    HostsUsedPeak => ("hosts_used_peak", "hosts", LowerIsBetter, "Most hosts running at least one task at once."),
+    ServiceWaitMean => ("service_wait_mean_s", "s", LowerIsBetter, "Mean time a service task waited from being wanted to being placed."),
+    ServiceWaitP95 => ("service_wait_p95_s", "s", LowerIsBetter, "95th percentile of that wait."),
+    ServiceWaitMax => ("service_wait_max_s", "s", LowerIsBetter, "Longest wait."),
+    ServiceTasksUnplaced => ("service_tasks_waiting_end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
+    Events => ("events", "events", Neutral, "Events the loop processed."),
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        self.info().0
+    }
+    pub fn unit(self) -> &'static str {
+        self.info().1
+    }
+    pub fn direction(self) -> Direction {
+        self.info().2
+    }
+    pub fn doc(self) -> &'static str {
+        self.info().3
+    }
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Self::ALL.iter().copied().find(|m| m.name() == name)
+    }
+    /// A readable axis label, e.g. "placement failure rate [fraction]".
+    pub fn label(self) -> String {
+        format!("{} [{}]", self.name().trim_end_matches("_s").replace('_', " "), self.unit())
+    }
+}
+
+/// The values of every metric for one run, indexed by `Metric as usize`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricValues(pub [f64; Metric::COUNT]);
+
+impl Default for MetricValues {
+    fn default() -> Self {
+        MetricValues([f64::NAN; Metric::COUNT])
+    }
+}
+
+impl MetricValues {
+    pub fn get(&self, m: Metric) -> f64 {
+        self.0[m as usize]
+    }
+    pub fn set(&mut self, m: Metric, v: f64) {
+        self.0[m as usize] = v;
+    }
+}
+
+/// Integral of a piecewise-constant quantity over time, and its peak, from a start time on.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeWeighted {
+    from_us: u64,
+    last_us: u64,
+    value: f64,
+    integral: f64,
+    peak: f64,
+}
+
+impl TimeWeighted {
+    pub fn new(from_us: u64) -> TimeWeighted {
+        TimeWeighted { from_us, last_us: from_us, value: 0.0, integral: 0.0, peak: 0.0 }
+    }
+
+    /// The quantity becomes `value` at time `now_us`.
+    pub fn set(&mut self, now_us: u64, value: f64) {
+        if now_us > self.last_us {
+            self.integral += self.value * (now_us - self.last_us) as f64;
+            self.last_us = now_us;
+        }
+        self.value = value;
+        if now_us >= self.from_us && value > self.peak {
+            self.peak = value;
+        }
+    }
+
+    /// Mean over `[from, end]`.
+    pub fn mean(&self, end_us: u64) -> f64 {
+        let mut integral = self.integral;
+        if end_us > self.last_us {
+            integral += self.value * (end_us - self.last_us) as f64;
+        }
+        let span = end_us.saturating_sub(self.from_us);
+        if span == 0 { self.value } else { integral / span as f64 }
+    }
+
+    /// Highest value after `from` (the value in force at `from` included).
+    pub fn peak(&self) -> f64 {
+        self.peak
+    }
+
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// Called once at `from`, so the value in force then counts towards the peak.
+    pub fn start_window(&mut self, now_us: u64) {
+        debug_assert_eq!(now_us, self.from_us);
+        self.integral = 0.0;
+        self.last_us = now_us;
+        self.peak = self.value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_are_unique_and_round_trip() {
+        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Metric::COUNT);
+        for m in Metric::ALL {
+            assert_eq!(Metric::from_name(m.name()), Some(*m));
+        }
+    }
+
+    #[test]
+    fn time_weighted_mean_and_peak_of_a_step_function() {
+        // 0 until 10, then 4 until 30, then 1 until 40: mean over [0, 40] = (4·20 + 1·10) / 40.
+        let mut t = TimeWeighted::new(0);
+        t.set(10, 4.0);
+        t.set(30, 1.0);
+        assert_eq!(t.mean(40), 90.0 / 40.0);
+        assert_eq!(t.peak(), 4.0);
+    }
+
+    #[test]
+    fn time_weighted_ignores_what_happened_before_the_window() {
+        let mut t = TimeWeighted::new(100);
+        t.set(10, 50.0);
+        t.set(50, 2.0);
+        t.start_window(100);
+        assert_eq!(t.mean(200), 2.0);
+        assert_eq!(t.peak(), 2.0);
+    }
+}

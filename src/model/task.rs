@@ -1,0 +1,70 @@
+//! Runtime task records and their lifecycle.
+//!
+//! ECS lifecycle (ECS-REFERENCE §1.10): PROVISIONING → PENDING → ACTIVATING → RUNNING →
+//! DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED. The simulator keeps the states that change
+//! what a planner measures: waiting for placement, provisioning (ENI, image pull — the start delay),
+//! running, and stopped with a reason.
+
+use crate::engine::SimTime;
+
+use super::cluster::HostId;
+
+/// Index of a task in the run's task arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub u32);
+
+impl TaskId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Arrived (or wanted by a service) but not placed yet.
+    AwaitingPlacement,
+    /// Placed on a host; resources reserved; not running yet (ENI attach, image pull).
+    Provisioning,
+    Running,
+    Stopped,
+}
+
+/// Why a task stopped or never started, in ECS's words where ECS has some.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StopReason {
+    /// Its run time elapsed (`EssentialContainerExited`, exit 0).
+    Completed,
+    /// RunTask could not place it: ECS returns it in `failures[]` and never starts it.
+    PlacementFailed,
+    /// Still running (or waiting) when the horizon was reached.
+    HorizonReached,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Completed => "completed",
+            StopReason::PlacementFailed => "placement_failed",
+            StopReason::HorizonReached => "horizon",
+        }
+    }
+}
+
+/// One task, from arrival to stop.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: TaskId,
+    /// Index of the workload that launched it.
+    pub workload: u32,
+    /// Index of its task definition in the scenario.
+    pub task_definition: u32,
+    pub arrived_at: SimTime,
+    pub placed_at: Option<SimTime>,
+    pub running_at: Option<SimTime>,
+    pub stopped_at: Option<SimTime>,
+    pub host: Option<HostId>,
+    pub state: TaskState,
+    pub stop_reason: Option<StopReason>,
+    /// How long it runs once RUNNING; `None` = until stopped by something else (a service task).
+    pub run_time: Option<SimTime>,
+}

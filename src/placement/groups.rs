@@ -1,0 +1,79 @@
+//! Task-group counts: how many tasks of each group (a service, or a RunTask task group) run per
+//! host and per AZ. Spread strategies and `distinctInstance` read them.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::model::{AzId, HostId};
+
+/// Index of an interned task-group name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub u32);
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupCounts {
+    names: Vec<String>,
+    by_name: BTreeMap<String, GroupId>,
+    /// `[group][az]`.
+    per_az: Vec<Vec<u32>>,
+    /// Sparse: most hosts hold no task of a given group. Looked up, never iterated into results.
+    per_host: FxHashMap<(u32, u32), u32>,
+    az_count: usize,
+}
+
+impl GroupCounts {
+    pub fn new(az_count: usize) -> GroupCounts {
+        GroupCounts { az_count, ..GroupCounts::default() }
+    }
+
+    /// Interns a group name.
+    pub fn intern(&mut self, name: &str) -> GroupId {
+        if let Some(&id) = self.by_name.get(name) {
+            return id;
+        }
+        let id = GroupId(self.names.len() as u32);
+        self.names.push(name.to_string());
+        self.by_name.insert(name.to_string(), id);
+        self.per_az.push(vec![0; self.az_count]);
+        id
+    }
+
+    pub fn id_of(&self, name: &str) -> Option<GroupId> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn name(&self, id: GroupId) -> &str {
+        &self.names[id.0 as usize]
+    }
+
+    pub fn on_host(&self, group: GroupId, host: HostId) -> u32 {
+        self.per_host.get(&(group.0, host.0)).copied().unwrap_or(0)
+    }
+
+    pub fn in_az(&self, group: GroupId, az: AzId) -> u32 {
+        self.per_az[group.0 as usize][az.0 as usize]
+    }
+
+    pub fn add(&mut self, group: GroupId, host: HostId, az: AzId) {
+        *self.per_host.entry((group.0, host.0)).or_insert(0) += 1;
+        self.per_az[group.0 as usize][az.0 as usize] += 1;
+    }
+
+    pub fn remove(&mut self, group: GroupId, host: HostId, az: AzId) {
+        let key = (group.0, host.0);
+        let count = self.per_host.get_mut(&key).expect("group count underflow on host");
+        *count -= 1;
+        if *count == 0 {
+            self.per_host.remove(&key);
+        }
+        let az_count = &mut self.per_az[group.0 as usize][az.0 as usize];
+        *az_count = az_count.checked_sub(1).expect("group count underflow in AZ");
+    }
+
+    /// Total tasks of the group on hosts whose key (under `key_of`) equals `value`.
+    /// Cost grows with the group's hosts, not the cluster's.
+    pub fn count_where(&self, group: GroupId, mut matches: impl FnMut(HostId) -> bool) -> u32 {
+        self.per_host.iter().filter(|((g, h), _)| *g == group.0 && matches(HostId(*h))).map(|(_, c)| *c).sum()
+    }
+}

@@ -1,0 +1,253 @@
+//! Per-run files in a work folder, and the assembly of a complete results folder from them.
+//!
+//! Work folder layout (one file per run; `runs/<id>.csv` is written last and marks the run done):
+//! `runs/<id>.csv`, `timeseries/<id>.csv`, `tasks/<id>.csv`, `decisions/<id>.csv`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::charts::{self, BandPoint, BandSeries, ChartText, LineSeries};
+use super::{Manifest, csvout, summary};
+use crate::metrics::{Metric, MetricValues};
+use crate::scenario::sweep::{Plan, RunSpec};
+use crate::sim::{RunOptions, RunResult};
+
+pub fn prepare_work_dir(work: &Path) -> std::io::Result<()> {
+    for sub in ["runs", "timeseries", "tasks", "decisions"] {
+        fs::create_dir_all(work.join(sub))?;
+    }
+    Ok(())
+}
+
+fn file(work: &Path, sub: &str, run_id: &str) -> PathBuf {
+    work.join(sub).join(format!("{run_id}.csv"))
+}
+
+pub fn run_is_complete(work: &Path, spec: &RunSpec, options: RunOptions) -> bool {
+    file(work, "runs", &spec.run_id).is_file()
+        && file(work, "timeseries", &spec.run_id).is_file()
+        && (!options.record_tasks || file(work, "tasks", &spec.run_id).is_file())
+        && (!options.explain || file(work, "decisions", &spec.run_id).is_file())
+}
+
+/// Writes `write` to `path` under a temporary name, then renames it into place.
+fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), csv::Error>) -> std::io::Result<()> {
+    let tmp = path.with_extension("csv.tmp");
+    write(&tmp).map_err(std::io::Error::other)?;
+    fs::rename(&tmp, path)
+}
+
+/// Writes one finished run's files into the work folder.
+pub fn write_run_files(work: &Path, _plan: &Plan, spec: &RunSpec, result: &RunResult, options: RunOptions) -> std::io::Result<()> {
+    atomically(&file(work, "timeseries", &spec.run_id), |p| csvout::write_timeseries(p, result))?;
+    if options.record_tasks {
+        atomically(&file(work, "tasks", &spec.run_id), |p| csvout::write_tasks(p, spec, result))?;
+    }
+    if options.explain {
+        atomically(&file(work, "decisions", &spec.run_id), |p| {
+            csvout::write_decisions(p, std::slice::from_ref(spec), std::slice::from_ref(result))
+        })?;
+    }
+    atomically(&file(work, "runs", &spec.run_id), |p| csvout::write_runs(p, std::slice::from_ref(spec), std::slice::from_ref(result)))
+}
+
+/// Reads the metrics row of a per-run file.
+fn read_metrics(path: &Path) -> Result<(String, MetricValues), String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let record = reader.records().next().ok_or_else(|| format!("`{}` has no row", path.display()))?.map_err(|e| e.to_string())?;
+    let mut values = MetricValues::default();
+    for m in Metric::ALL {
+        let i = headers.iter().position(|h| h == m.name()).ok_or_else(|| format!("`{}` lacks column {}", path.display(), m.name()))?;
+        let cell = &record[i];
+        values.set(
+            *m,
+            if cell.is_empty() { f64::NAN } else { cell.parse().map_err(|_| format!("`{}`: bad number `{cell}`", path.display()))? },
+        );
+    }
+    let data_line = text.split_once('\n').map_or("", |(_, rest)| rest).to_string();
+    Ok((data_line, values))
+}
+
+/// What `assemble` produced, for printing and for `check`.
+pub struct Assembled {
+    pub metrics: Vec<MetricValues>,
+    pub summaries: Vec<summary::PointSummary>,
+}
+
+/// Builds a complete results folder in `out` from the per-run files found in `sources`.
+pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOptions, draw_charts: bool) -> Result<Assembled, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let mut missing = Vec::new();
+    let mut found: Vec<&Path> = Vec::with_capacity(plan.runs.len());
+    for spec in &plan.runs {
+        match sources.iter().find(|s| run_is_complete(s, spec, options)) {
+            Some(s) => found.push(s),
+            None => missing.push(spec.run_id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+        return Err(format!(
+            "{} of {} runs have no results ({}{})",
+            missing.len(),
+            plan.runs.len(),
+            shown.join(", "),
+            if missing.len() > 10 { ", …" } else { "" }
+        ));
+    }
+    fs::create_dir_all(out.join("timeseries")).map_err(io)?;
+    // runs.csv: the header once, then each run's row exactly as written.
+    let mut runs_csv = Vec::new();
+    {
+        let mut w = csv::Writer::from_writer(&mut runs_csv);
+        let mut header = vec!["run_id".to_string()];
+        header.extend(plan.axes.iter().map(|a| a.key.clone()));
+        header.extend(["replication".to_string(), "seed".to_string()]);
+        header.extend(Metric::ALL.iter().map(|m| m.name().to_string()));
+        w.write_record(&header).map_err(|e| e.to_string())?;
+        w.flush().map_err(io)?;
+    }
+    let mut metrics = Vec::with_capacity(plan.runs.len());
+    let mut decisions: Option<fs::File> = None;
+    if options.record_tasks {
+        fs::create_dir_all(out.join("tasks")).map_err(io)?;
+    }
+    for (spec, src) in plan.runs.iter().zip(&found) {
+        let (line, values) = read_metrics(&file(src, "runs", &spec.run_id))?;
+        runs_csv.extend_from_slice(line.as_bytes());
+        metrics.push(values);
+        fs::copy(file(src, "timeseries", &spec.run_id), out.join("timeseries").join(format!("{}.csv", spec.run_id))).map_err(io)?;
+        if options.record_tasks {
+            fs::copy(file(src, "tasks", &spec.run_id), out.join("tasks").join(format!("{}.csv", spec.run_id))).map_err(io)?;
+        }
+        if options.explain {
+            let text = fs::read_to_string(file(src, "decisions", &spec.run_id)).map_err(io)?;
+            let (header, body) = text.split_once('\n').unwrap_or((&text, ""));
+            let f = match decisions.as_mut() {
+                Some(f) => f,
+                None => {
+                    let mut f = fs::File::create(out.join("decisions.csv")).map_err(io)?;
+                    writeln!(f, "{header}").map_err(io)?;
+                    decisions.insert(f)
+                }
+            };
+            f.write_all(body.as_bytes()).map_err(io)?;
+        }
+    }
+    fs::write(out.join("runs.csv"), runs_csv).map_err(io)?;
+    let summaries = summary::summarise(plan, &metrics);
+    summary::write_summary(&out.join("summary.csv"), plan, &summaries).map_err(|e| e.to_string())?;
+    let comparison = summary::comparison_rows(plan, &metrics);
+    if !comparison.is_empty() {
+        summary::write_comparison(&out.join("comparison.csv"), &comparison).map_err(|e| e.to_string())?;
+    }
+    Manifest::new(plan).write(&out.join("manifest.json")).map_err(io)?;
+    if draw_charts {
+        draw(plan, &summaries, out).map_err(|e| format!("charts: {e}"))?;
+    }
+    Ok(Assembled { metrics, summaries })
+}
+
+fn parse_num(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok()
+}
+
+/// Charts: each `[report]` metric against the last sweep axis (one line per combination of the
+/// other axes, with its 95 % CI band), and the time series of the first run.
+fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<(), charts::ChartError> {
+    let dir = out.join("charts");
+    fs::create_dir_all(&dir).map_err(|e| charts::ChartError(e.to_string()))?;
+    let scenario = &plan.points[0];
+    if let Some((x_axis, line_axes)) = plan.axes.split_last() {
+        let x_values: Vec<String> = x_axis.values.iter().map(crate::scenario::sweep::value_text).collect();
+        let numeric = x_values.iter().all(|v| parse_num(v).is_some());
+        let x_of = |text: &str| -> f64 {
+            if numeric { parse_num(text).unwrap_or(f64::NAN) } else { x_values.iter().position(|v| v == text).unwrap_or(0) as f64 }
+        };
+        for metric in &scenario.report.metrics {
+            let mut series: Vec<BandSeries> = Vec::new();
+            for s in summaries {
+                let label = if line_axes.is_empty() {
+                    metric.name().replace('_', " ")
+                } else {
+                    s.params[..line_axes.len()].iter().map(|(_, v)| v.clone()).collect::<Vec<_>>().join(" · ")
+                };
+                let e = s.estimate(*metric);
+                let point = BandPoint { x: x_of(&s.params[line_axes.len()].1), mean: e.mean, low: e.ci_low, high: e.ci_high };
+                match series.iter_mut().find(|b| b.label == label) {
+                    Some(b) => b.points.push(point),
+                    None => series.push(BandSeries { label, points: vec![point] }),
+                }
+            }
+            let text = ChartText {
+                title: format!(
+                    "{} vs {} ({} replications, 95 % CI)",
+                    metric.name().replace('_', " "),
+                    short_key(&x_axis.key),
+                    plan.replications
+                ),
+                x_label: short_key(&x_axis.key),
+                y_label: metric.label(),
+            };
+            let categories = (!numeric).then_some(x_values.as_slice());
+            charts::sweep_chart(&dir.join(metric.name()), &text, &series, categories)?;
+        }
+    }
+    // Time series of the first run.
+    let first = &plan.runs[0];
+    let ts =
+        fs::read_to_string(out.join("timeseries").join(format!("{}.csv", first.run_id))).map_err(|e| charts::ChartError(e.to_string()))?;
+    let mut reader = csv::Reader::from_reader(ts.as_bytes());
+    let headers: Vec<String> = reader.headers().map_err(|e| charts::ChartError(e.to_string()))?.iter().map(str::to_string).collect();
+    let rows: Vec<Vec<f64>> =
+        reader.records().filter_map(Result::ok).map(|r| r.iter().map(|c| parse_num(c).unwrap_or(f64::NAN)).collect()).collect();
+    let hours = scenario.horizon.as_secs_f64() >= 3.0 * 3600.0;
+    let x_scale = if hours { 3600.0 } else { 60.0 };
+    let column = |name: &str, label: &str| -> Option<LineSeries> {
+        let i = headers.iter().position(|h| h == name)?;
+        Some(LineSeries { label: label.to_string(), points: rows.iter().map(|r| (r[0] / x_scale, r[i])).collect() })
+    };
+    let by_prefix =
+        |prefix: &str| -> Vec<LineSeries> { headers.iter().filter_map(|h| h.strip_prefix(prefix).and_then(|az| column(h, az))).collect() };
+    let panels = vec![
+        (
+            ChartText { title: "Tasks".into(), x_label: String::new(), y_label: "tasks / hosts".into() },
+            [
+                column("tasks_running", "running"),
+                column("tasks_pending", "pending (waiting or starting)"),
+                column("hosts_used", "hosts with ≥ 1 task"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        ),
+        (
+            ChartText { title: "Reserved CPU per AZ".into(), x_label: String::new(), y_label: "% of registered".into() },
+            by_prefix("cpu_reserved_pct_"),
+        ),
+        (
+            ChartText { title: "Reserved memory per AZ".into(), x_label: String::new(), y_label: "% of registered".into() },
+            by_prefix("mem_reserved_pct_"),
+        ),
+    ];
+    let params = if first.params.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", first.params.iter().map(|(k, v)| format!("{}={v}", short_key(k))).collect::<Vec<_>>().join(", "))
+    };
+    charts::time_series_panels(
+        &dir.join(format!("timeseries-{}", first.run_id)),
+        &format!("{}: run {}{params}", scenario.name, first.run_id),
+        if hours { "simulated time [h]" } else { "simulated time [min]" },
+        &panels,
+    )
+}
+
+/// `workload.web.arrival.rate_per_s` → `web arrival rate per s`, for axis labels.
+fn short_key(key: &str) -> String {
+    let trimmed = key.strip_prefix("workload.").unwrap_or(key);
+    trimmed.replace(['.', '_'], " ")
+}

@@ -1,0 +1,111 @@
+//! The per-run CSV files. Column names are stable; the README documents each one.
+
+use std::path::Path;
+
+use super::fmt_f64;
+use crate::metrics::Metric;
+use crate::scenario::sweep::RunSpec;
+use crate::sim::RunResult;
+
+type CsvResult = Result<(), csv::Error>;
+
+/// `runs.csv`: one row per run: `run_id`, the swept parameters, `seed`, then every metric.
+pub fn write_runs(path: &Path, runs: &[RunSpec], results: &[RunResult]) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    let mut header = vec!["run_id".to_string()];
+    if let Some(first) = runs.first() {
+        header.extend(first.params.iter().map(|(k, _)| k.clone()));
+    }
+    header.push("replication".into());
+    header.push("seed".into());
+    header.extend(Metric::ALL.iter().map(|m| m.name().to_string()));
+    w.write_record(&header)?;
+    for (spec, result) in runs.iter().zip(results) {
+        let mut row = vec![spec.run_id.clone()];
+        row.extend(spec.params.iter().map(|(_, v)| v.clone()));
+        row.push(spec.replication.to_string());
+        row.push(spec.seed.to_string());
+        row.extend(Metric::ALL.iter().map(|m| fmt_f64(result.metrics.get(*m))));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `timeseries/<run_id>.csv`.
+pub fn write_timeseries(path: &Path, result: &RunResult) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(&result.timeseries.columns)?;
+    for row in &result.timeseries.rows {
+        w.write_record(row.iter().map(|v| fmt_f64(*v)))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn opt_time(t: Option<crate::engine::SimTime>) -> String {
+    t.map_or_else(String::new, |t| t.to_string())
+}
+
+/// `tasks/<run_id>.csv`: one row per task.
+pub fn write_tasks(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
+    let s = &spec.scenario;
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["task_id", "workload", "family", "arrived_s", "placed_s", "running_s", "stopped_s", "host", "az", "stop_reason"])?;
+    for t in &result.tasks {
+        w.write_record([
+            t.task.to_string(),
+            s.workloads[t.workload as usize].name.clone(),
+            s.task_definitions[t.task_definition as usize].family.clone(),
+            t.arrived_at.to_string(),
+            opt_time(t.placed_at),
+            opt_time(t.running_at),
+            opt_time(t.stopped_at),
+            t.host.map_or_else(String::new, |h| format!("i-{:08}", h.0)),
+            t.az.map_or_else(String::new, |az| s.azs[az.0 as usize].clone()),
+            t.stop_reason
+                .map_or_else(|| if t.placed_at.is_some() { "running".into() } else { "waiting".into() }, |r| r.as_str().to_string()),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `decisions.csv`: one row per placement decision of every run.
+pub fn write_decisions(path: &Path, runs: &[RunSpec], results: &[RunResult]) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "run_id",
+        "time_s",
+        "task_id",
+        "workload",
+        "host",
+        "failure_reason",
+        "hosts",
+        "after_resources",
+        "after_constraints",
+        "best_after_strategies",
+    ])?;
+    for (spec, result) in runs.iter().zip(results) {
+        for d in &result.decisions {
+            let (host, reason) = match d.outcome {
+                Ok(h) => (format!("i-{:08}", h.0), String::new()),
+                Err(r) => (String::new(), r.ecs_reason().to_string()),
+            };
+            w.write_record([
+                spec.run_id.clone(),
+                d.time.to_string(),
+                d.task.to_string(),
+                spec.scenario.workloads[d.workload as usize].name.clone(),
+                host,
+                reason,
+                d.explanation.hosts.to_string(),
+                d.explanation.after_resources.to_string(),
+                d.explanation.after_constraints.to_string(),
+                d.explanation.best.to_string(),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,804 @@
+//! Scenario files: TOML (via serde's `toml::Value`) → a validated [`Scenario`] with every unit
+//! resolved and every cross-reference checked.
+//!
+//! As in ripgrep's lowargs/hiargs split, nothing here runs a simulation: the raw file is parsed,
+//! then [`Scenario::from_table`] resolves and validates it. Errors name the file, the full key
+//! path and what is allowed ([`ScenarioError`]).
+//!
+//! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
+
+mod reader;
+pub mod sweep;
+pub mod units;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::Value;
+
+use crate::engine::{SimTime, stable_hash64};
+use crate::metrics::Metric;
+use crate::model::instance_types::{self, InstanceType};
+use crate::model::taskdef::TaskDefinition;
+use crate::model::{AzId, Resources};
+use crate::placement::{
+    BUILT_IN_ATTRIBUTES, Constraint, MAX_CONSTRAINTS, MAX_STRATEGIES, PlacementSpec, SpreadField, StrategyRegistry, StrategySpec,
+};
+use crate::workload::{Arrivals, RateSchedule, RunTime, WorkloadSpec, parse_trace};
+use reader::Table;
+
+pub use sweep::{RunSpec, SweepAxis};
+
+/// A problem with the input, naming where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl ScenarioError {
+    pub fn new(file: impl Into<String>, key: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+        ScenarioError { file: file.into(), key: key.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Hosts of one instance type, `count_per_az` in each of `azs`.
+#[derive(Debug, Clone)]
+pub struct HostGroupSpec {
+    pub name: String,
+    /// Index into `Scenario::instance_types`.
+    pub instance_type: u32,
+    pub count_per_az: u32,
+    pub azs: Vec<AzId>,
+    /// Custom attributes, sorted by name.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// The service scheduler's pacing (ECS-REFERENCE §1.10).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceScheduler {
+    /// Tasks a service may launch per minute: 250 on EC2.
+    pub launch_rate_per_min: u32,
+    /// First retry after a failed placement; doubles on each further failure.
+    pub retry_initial: SimTime,
+    /// Back-off cap: 15 minutes.
+    pub retry_max: SimTime,
+}
+
+impl Default for ServiceScheduler {
+    fn default() -> Self {
+        ServiceScheduler {
+            launch_rate_per_min: 250,
+            // [unsourced] ECS does not publish its first retry delay; 10 s is one scheduler cycle
+            // as observed in service events. Configurable.
+            retry_initial: SimTime::from_secs(10),
+            retry_max: SimTime::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What the report layer draws and compares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    /// Metrics charted against the swept axis.
+    pub metrics: Vec<Metric>,
+    /// Relative tolerance per metric for `check` (fraction of the baseline mean).
+    pub tolerances: Vec<(Metric, f64)>,
+}
+
+/// A fully resolved scenario: one run's worth of parameters (before a seed is chosen).
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub file: String,
+    /// FNV-1a of the scenario file's bytes, hex.
+    pub file_hash: String,
+    pub seed: u64,
+    pub horizon: SimTime,
+    /// Metrics count only what happens after this time (steady state).
+    pub warmup: SimTime,
+    pub sample_interval: SimTime,
+    pub azs: Vec<String>,
+    pub instance_types: Vec<InstanceType>,
+    pub host_groups: Vec<HostGroupSpec>,
+    /// Registered memory = physical × this − `reserved_memory_mib` (ECS-REFERENCE "Instance resources").
+    pub registered_memory_fraction: f64,
+    pub reserved_memory_mib: u32,
+    pub task_definitions: Vec<TaskDefinition>,
+    pub workloads: Vec<WorkloadSpec>,
+    pub service_scheduler: ServiceScheduler,
+    pub report: ReportSpec,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file with no sweep applied.
+    pub fn load(path: &Path, registry: &StrategyRegistry) -> Result<Scenario, ScenarioError> {
+        let raw = RawScenario::read(path)?;
+        Scenario::from_table(&raw, &raw.table, registry)
+    }
+
+    /// Registered resources of one host of type `t`.
+    pub fn registered(&self, t: &InstanceType) -> Resources {
+        registered(t, self.registered_memory_fraction, self.reserved_memory_mib)
+    }
+
+    /// Validates a (possibly sweep-modified) table of `raw`.
+    pub fn from_table(raw: &RawScenario, table: &toml::Table, registry: &StrategyRegistry) -> Result<Scenario, ScenarioError> {
+        let file = raw.display.as_str();
+        let mut root = Table::root(file, table);
+        let name = root.str("name")?;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) || name.starts_with('.') {
+            return Err(root.error(
+                "name",
+                format!("`{name}` is not a valid name; use letters, digits, '-', '_' and '.' (it names the results folder)"),
+            ));
+        }
+        let seed = root.opt_u64("seed")?.unwrap_or(1);
+        let horizon = root.duration("horizon")?;
+        if horizon == SimTime::ZERO {
+            return Err(root.error("horizon", "must be greater than zero"));
+        }
+        let warmup = root.opt_duration("warmup")?.unwrap_or(SimTime::ZERO);
+        if warmup >= horizon {
+            return Err(root.error("warmup", "must be shorter than the horizon"));
+        }
+        let sample_interval = root.opt_duration("sample_interval")?.unwrap_or(SimTime::from_secs(60));
+        if sample_interval == SimTime::ZERO || horizon.0 / sample_interval.0 > 1_000_000 {
+            return Err(root.error("sample_interval", "must be > 0 and give at most 1,000,000 samples over the horizon"));
+        }
+
+        // Cluster.
+        let mut cluster = root.table("cluster")?;
+        let azs: Vec<String> = cluster
+            .opt_strings("azs")?
+            .ok_or_else(|| cluster.error("azs", "missing; e.g. azs = [\"us-east-1a\", \"us-east-1b\", \"us-east-1c\"]"))?
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if azs.is_empty() || azs.len() > crate::placement::MAX_AZS {
+            return Err(cluster.error("azs", format!("give 1 to {} Availability Zones", crate::placement::MAX_AZS)));
+        }
+        if let Some(dup) = first_duplicate(azs.iter().map(String::as_str)) {
+            return Err(cluster.error("azs", format!("`{dup}` is listed twice")));
+        }
+        if azs.iter().any(|a| a.is_empty()) {
+            return Err(cluster.error("azs", "an AZ name is empty"));
+        }
+        // m4.large registers 7,985 of 8,192 MiB (ECS-REFERENCE "Instance resources").
+        let registered_memory_fraction = cluster.opt_f64_in("registered_memory_fraction", 0.5, 1.0)?.unwrap_or(0.975);
+        let reserved_memory_mib = cluster.opt_mib("reserved_memory")?.unwrap_or(0);
+        cluster.finish()?;
+
+        // Instance types: built-in, plus or overridden by the scenario.
+        let mut instance_types = instance_types::built_in();
+        for (type_name, mut t) in root.named_tables("instance_types")? {
+            let existing = instance_types.iter().position(|x| x.name == type_name);
+            let base = existing.map(|i| instance_types[i].clone());
+            let vcpu = t
+                .opt_u32_min("vcpu", 1)?
+                .or(base.as_ref().map(|b| b.vcpu))
+                .ok_or_else(|| t.error("vcpu", "missing (required for a new instance type)"))?;
+            let memory_mib = t
+                .opt_mib("memory")?
+                .or(base.as_ref().map(|b| b.memory_mib))
+                .ok_or_else(|| t.error("memory", "missing (required for a new instance type), e.g. \"16GiB\""))?;
+            if memory_mib == 0 {
+                return Err(t.error("memory", "must be greater than zero"));
+            }
+            let max_enis = t.opt_u32_min("max_enis", 1)?.or(base.as_ref().map(|b| b.max_enis)).unwrap_or(2);
+            let trunk_task_limit = match t.opt_u64("trunk_task_limit")? {
+                Some(0) => None,
+                Some(n) => Some(n as u32),
+                None => base.as_ref().and_then(|b| b.trunk_task_limit),
+            };
+            let baseline_gbps = t.opt_f64_in("baseline_gbps", 0.001, 1e4)?.or(base.as_ref().map(|b| b.baseline_gbps)).unwrap_or(1.0);
+            let burst_gbps = t.opt_f64_in("burst_gbps", 0.001, 1e4)?.or(base.as_ref().map(|b| b.burst_gbps)).unwrap_or(baseline_gbps);
+            let hourly_usd = t.opt_f64_in("hourly_usd", 0.0, 1e4)?.or(base.as_ref().map(|b| b.hourly_usd)).unwrap_or(0.0);
+            t.finish()?;
+            let it = InstanceType {
+                name: type_name.to_string(),
+                vcpu,
+                memory_mib,
+                max_enis,
+                trunk_task_limit,
+                baseline_gbps,
+                burst_gbps,
+                hourly_usd,
+            };
+            match existing {
+                Some(i) => instance_types[i] = it,
+                None => instance_types.push(it),
+            }
+        }
+        instance_types.sort_by(|a, b| a.name.cmp(&b.name));
+
+        // Host groups.
+        let mut host_groups = Vec::new();
+        for (group_name, mut g) in root.named_tables("host_groups")? {
+            let type_name = g.str("instance_type")?;
+            let instance_type = instance_types.iter().position(|t| t.name == type_name).ok_or_else(|| {
+                g.error(
+                    "instance_type",
+                    format!(
+                        "unknown instance type `{type_name}`; known: {} (add others under [instance_types.<name>])",
+                        instance_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })? as u32;
+            let count_per_az =
+                g.opt_u32_min("count_per_az", 1)?.ok_or_else(|| g.error("count_per_az", "missing (required), a whole number ≥ 1"))?;
+            let group_azs = match g.opt_strings("azs")? {
+                None => (0..azs.len() as u32).map(AzId).collect(),
+                Some(list) => {
+                    let mut ids = Vec::new();
+                    for a in list {
+                        let i = azs
+                            .iter()
+                            .position(|x| x == a)
+                            .ok_or_else(|| g.error("azs", format!("`{a}` is not one of cluster.azs ({})", azs.join(", "))))?;
+                        ids.push(AzId(i as u32));
+                    }
+                    ids.sort();
+                    ids.dedup();
+                    ids
+                }
+            };
+            let mut attributes = Vec::new();
+            if let Some(mut attrs) = g.opt_table("attributes")? {
+                for (k, v) in attrs.entries() {
+                    let v = v.as_str().ok_or_else(|| attrs.error(k, "attribute values are strings"))?;
+                    if k.is_empty() || k.len() > 128 || v.is_empty() || v.len() > 128 {
+                        return Err(attrs.error(k, "attribute names and values are 1 to 128 characters (ECS limit)"));
+                    }
+                    if BUILT_IN_ATTRIBUTES.contains(&k) {
+                        return Err(attrs.error(k, "this is a built-in attribute; it cannot be set"));
+                    }
+                    attributes.push((k.to_string(), v.to_string()));
+                }
+            }
+            g.finish()?;
+            if registered(&instance_types[instance_type as usize], registered_memory_fraction, reserved_memory_mib).memory_mib == 0 {
+                return Err(ScenarioError::new(file, "cluster.reserved_memory", format!("leaves no memory to register on {type_name}")));
+            }
+            host_groups.push(HostGroupSpec { name: group_name.to_string(), instance_type, count_per_az, azs: group_azs, attributes });
+        }
+        if host_groups.is_empty() {
+            return Err(root.error(
+                "host_groups",
+                "at least one host group is required, e.g. [host_groups.main] instance_type = \"m5.xlarge\", count_per_az = 10",
+            ));
+        }
+        let mut known_attributes: BTreeSet<&str> = BUILT_IN_ATTRIBUTES.into_iter().collect();
+        for g in &host_groups {
+            known_attributes.extend(g.attributes.iter().map(|(k, _)| k.as_str()));
+        }
+
+        // Task definitions.
+        let mut task_definitions: Vec<TaskDefinition> = Vec::new();
+        let paths = root
+            .opt_strings("task_definitions")?
+            .ok_or_else(|| root.error("task_definitions", "missing; list the task-definition JSON files, e.g. [\"taskdefs/web.json\"]"))?;
+        for (i, rel) in paths.iter().enumerate() {
+            let key = format!("task_definitions[{i}]");
+            let path = raw.dir.join(rel);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ScenarioError::new(file, &key, format!("cannot read `{}`: {e}", path.display())))?;
+            let td = TaskDefinition::from_json_str(&text, &path.display().to_string())
+                .map_err(|e| ScenarioError::new(e.file.clone(), e.json_path.clone(), e.message.clone()))?;
+            if task_definitions.iter().any(|t| t.family == td.family) {
+                return Err(ScenarioError::new(file, key, format!("family `{}` is defined by two files", td.family)));
+            }
+            task_definitions.push(td);
+        }
+
+        let service_scheduler = match root.opt_table("service_scheduler")? {
+            None => ServiceScheduler::default(),
+            Some(mut s) => {
+                let d = ServiceScheduler::default();
+                let v = ServiceScheduler {
+                    launch_rate_per_min: s.opt_u32_min("launch_rate_per_min", 1)?.unwrap_or(d.launch_rate_per_min),
+                    retry_initial: s.opt_duration("retry_initial")?.unwrap_or(d.retry_initial),
+                    retry_max: s.opt_duration("retry_max")?.unwrap_or(d.retry_max),
+                };
+                if v.retry_initial == SimTime::ZERO || v.retry_max < v.retry_initial {
+                    return Err(s.error("retry_initial", "must be > 0 and not above retry_max"));
+                }
+                s.finish()?;
+                v
+            }
+        };
+
+        // Default placement for workloads that set none.
+        let default_placement = match root.opt_table("placement")? {
+            None => None,
+            Some(mut p) => {
+                let spec = read_placement(&mut p, registry, &known_attributes)?;
+                p.finish()?;
+                Some(spec)
+            }
+        };
+
+        // Workloads.
+        let mut workloads = Vec::new();
+        for (wname, mut w) in root.named_tables("workload")? {
+            workloads.push(read_workload(wname, &mut w, raw, &task_definitions, &default_placement, registry, &known_attributes, horizon)?);
+            w.finish()?;
+        }
+        if workloads.is_empty() {
+            return Err(root.error("workload", "at least one workload is required, e.g. [workload.web] kind = \"service\""));
+        }
+
+        let report = read_report(&mut root)?;
+        // The sweep is expanded before this function runs; its table is read by `sweep`.
+        let _ = root.opt_value("sweep");
+        root.finish()?;
+
+        let scenario = Scenario {
+            name: name.to_string(),
+            file: file.to_string(),
+            file_hash: format!("{:016x}", raw.hash),
+            seed,
+            horizon,
+            warmup,
+            sample_interval,
+            azs,
+            instance_types,
+            host_groups,
+            registered_memory_fraction,
+            reserved_memory_mib,
+            task_definitions,
+            workloads,
+            service_scheduler,
+            report,
+        };
+        scenario.check_every_task_fits_some_host()?;
+        Ok(scenario)
+    }
+
+    /// A task that fits no host type at all would fail every placement: report it before any
+    /// simulated time passes.
+    fn check_every_task_fits_some_host(&self) -> Result<(), ScenarioError> {
+        for w in &self.workloads {
+            let mut defs: Vec<u32> = vec![w.task_definition];
+            if let Arrivals::Trace(records) = &w.arrivals {
+                defs = records.iter().map(|r| self.family_index(&r.family).expect("validated")).collect();
+                defs.sort_unstable();
+                defs.dedup();
+            }
+            for d in defs {
+                let td = &self.task_definitions[d as usize];
+                let need = Resources { cpu_units: td.reserved_cpu_units(), memory_mib: td.reserved_memory_mib() };
+                let fits = self.host_groups.iter().any(|g| need.fits_in(self.registered(&self.instance_types[g.instance_type as usize])));
+                if !fits {
+                    let largest = self.host_groups.iter().map(|g| {
+                        let t = &self.instance_types[g.instance_type as usize];
+                        let r = self.registered(t);
+                        format!("{} ({} CPU units, {} MiB)", t.name, r.cpu_units, r.memory_mib)
+                    });
+                    return Err(ScenarioError::new(
+                        &self.file,
+                        format!("workload.{}.task_definition", w.name),
+                        format!(
+                            "task definition `{}` needs {} CPU units and {} MiB, which no host type of the scenario can register: {}",
+                            td.family,
+                            need.cpu_units,
+                            need.memory_mib,
+                            largest.collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn family_index(&self, family: &str) -> Option<u32> {
+        self.task_definitions.iter().position(|t| t.family == family).map(|i| i as u32)
+    }
+
+    /// Number of hosts the scenario launches.
+    pub fn host_count(&self) -> u64 {
+        self.host_groups.iter().map(|g| u64::from(g.count_per_az) * g.azs.len() as u64).sum()
+    }
+}
+
+fn registered(t: &InstanceType, fraction: f64, reserved_mib: u32) -> Resources {
+    let mem = (f64::from(t.memory_mib) * fraction).floor() as u32;
+    Resources { cpu_units: t.cpu_units(), memory_mib: mem.saturating_sub(reserved_mib) }
+}
+
+fn first_duplicate<'a>(items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = BTreeSet::new();
+    items.into_iter().find(|i| !seen.insert(*i))
+}
+
+/// The file as read, before validation; sweeps modify copies of `table`.
+#[derive(Debug, Clone)]
+pub struct RawScenario {
+    pub path: PathBuf,
+    /// The path as the user wrote it, for messages.
+    pub display: String,
+    pub dir: PathBuf,
+    pub hash: u64,
+    pub table: toml::Table,
+}
+
+impl RawScenario {
+    pub fn read(path: &Path) -> Result<RawScenario, ScenarioError> {
+        let display = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ScenarioError::new(&display, "", format!("cannot read the scenario file: {e}")))?;
+        let text = String::from_utf8(bytes.clone()).map_err(|_| ScenarioError::new(&display, "", "the file is not UTF-8 text"))?;
+        Self::parse(&text, path, stable_hash64(&bytes))
+    }
+
+    pub fn parse(text: &str, path: &Path, hash: u64) -> Result<RawScenario, ScenarioError> {
+        let display = path.display().to_string();
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            ScenarioError::new(&display, format!("line {line}, column {col}"), format!("not valid TOML: {}", e.message()))
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(RawScenario { path: path.to_path_buf(), display, dir, hash, table })
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn read_placement(
+    t: &mut Table<'_>,
+    registry: &StrategyRegistry,
+    known_attributes: &BTreeSet<&str>,
+) -> Result<PlacementSpec, ScenarioError> {
+    let mut spec = PlacementSpec::default();
+    if let Some(v) = t.opt_value("strategy") {
+        let items: Vec<&Value> = match v {
+            // One string may hold a chain: "spread(attribute:ecs.availability-zone),binpack(memory)".
+            Value::String(_) => vec![v],
+            Value::Array(a) => a.iter().collect(),
+            other => return Err(t.error("strategy", format!("expected a string or an array, found {}", other.type_str()))),
+        };
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("strategy[{i}]");
+            match item {
+                Value::String(s) => {
+                    for part in split_chain(s) {
+                        spec.strategies.push(StrategySpec::parse(part, registry).map_err(|m| t.error(&key, m))?);
+                    }
+                }
+                // ECS JSON form: { type = "binpack", field = "memory" }.
+                Value::Table(tt) => {
+                    let kind = tt
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| t.error(&key, "a strategy table needs `type` (binpack, spread, random)"))?;
+                    let field = tt.get("field").and_then(Value::as_str);
+                    if let Some(extra) = tt.keys().find(|k| *k != "type" && *k != "field") {
+                        return Err(t.error(&key, format!("unknown key `{extra}`; allowed: type, field")));
+                    }
+                    spec.strategies.push(StrategySpec::from_type_and_field(kind, field, registry).map_err(|m| t.error(&key, m))?);
+                }
+                other => return Err(t.error(&key, format!("expected a string or a table, found {}", other.type_str()))),
+            }
+        }
+        if spec.strategies.is_empty() || spec.strategies.len() > MAX_STRATEGIES {
+            return Err(t.error("strategy", format!("give 1 to {MAX_STRATEGIES} strategies (ECS limit)")));
+        }
+        for s in &spec.strategies {
+            if let StrategySpec::Spread(SpreadField::Attribute(a)) = s
+                && !known_attributes.contains(a.as_str())
+            {
+                return Err(t.error(
+                    "strategy",
+                    format!(
+                        "spread over unknown attribute `{a}`; known: {}",
+                        known_attributes.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(items) = t.opt_array("constraints")? {
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("constraints[{i}]");
+            let c = match item {
+                Value::String(s) => Constraint::parse(s),
+                Value::Table(tt) => {
+                    let kind = tt
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| t.error(&key, "a constraint table needs `type` (distinctInstance, memberOf)"))?;
+                    if let Some(extra) = tt.keys().find(|k| *k != "type" && *k != "expression") {
+                        return Err(t.error(&key, format!("unknown key `{extra}`; allowed: type, expression")));
+                    }
+                    Constraint::from_type_and_expression(kind, tt.get("expression").and_then(Value::as_str))
+                }
+                other => Err(format!("expected a string or a table, found {}", other.type_str())),
+            }
+            .map_err(|m| t.error(&key, m))?;
+            if let Constraint::MemberOf(e) = &c {
+                for a in e.attribute_names() {
+                    if !known_attributes.contains(a.as_str()) {
+                        return Err(t.error(
+                            &key,
+                            format!("unknown attribute `{a}`; known: {}", known_attributes.iter().copied().collect::<Vec<_>>().join(", ")),
+                        ));
+                    }
+                }
+            }
+            spec.constraints.push(c);
+        }
+        if spec.constraints.len() > MAX_CONSTRAINTS {
+            return Err(t.error("constraints", format!("at most {MAX_CONSTRAINTS} constraints (ECS limit)")));
+        }
+    }
+    Ok(spec)
+}
+
+/// Splits `a(x),b(y)` on commas outside parentheses.
+fn split_chain(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(s[start..].trim());
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+fn read_run_time(t: &mut Table<'_>) -> Result<RunTime, ScenarioError> {
+    match t.opt_value("run_time") {
+        None => Ok(RunTime::Forever),
+        Some(Value::String(s)) if s == "forever" => Ok(RunTime::Forever),
+        Some(Value::String(s)) => units::parse_duration(s).map(RunTime::Constant).map_err(|m| {
+            t.error("run_time", format!("{m}; or \"forever\", or a table such as {{ distribution = \"exponential\", mean = \"10m\" }}"))
+        }),
+        Some(Value::Table(_)) => {
+            let mut d = t.table("run_time")?;
+            let dist = d.str("distribution")?;
+            let positive = |d: &mut Table<'_>, key: &str| -> Result<f64, ScenarioError> {
+                let v = d.duration(key)?;
+                if v == SimTime::ZERO {
+                    return Err(d.error(key, "must be greater than zero"));
+                }
+                Ok(v.as_secs_f64())
+            };
+            let rt = match dist {
+                "constant" => RunTime::Constant(d.duration("value")?),
+                "exponential" => RunTime::Exponential { mean_s: positive(&mut d, "mean")? },
+                "lognormal" => RunTime::LogNormal { mean_s: positive(&mut d, "mean")?, std_dev_s: d.duration("std_dev")?.as_secs_f64() },
+                "uniform" => {
+                    let min_s = d.duration("min")?.as_secs_f64();
+                    let max_s = d.duration("max")?.as_secs_f64();
+                    if max_s < min_s {
+                        return Err(d.error("max", "must not be below min"));
+                    }
+                    RunTime::Uniform { min_s, max_s }
+                }
+                other => {
+                    return Err(d.error(
+                        "distribution",
+                        format!("unknown distribution `{other}`; allowed: constant, exponential, lognormal, uniform"),
+                    ));
+                }
+            };
+            d.finish()?;
+            Ok(rt)
+        }
+        Some(other) => Err(t.error("run_time", format!("expected a duration, \"forever\" or a table, found {}", other.type_str()))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_workload(
+    name: &str,
+    w: &mut Table<'_>,
+    raw: &RawScenario,
+    task_definitions: &[TaskDefinition],
+    default_placement: &Option<PlacementSpec>,
+    registry: &StrategyRegistry,
+    known_attributes: &BTreeSet<&str>,
+    horizon: SimTime,
+) -> Result<WorkloadSpec, ScenarioError> {
+    let kind = w.str("kind")?;
+    let family_index = |w: &Table<'_>, key: &str, family: &str| -> Result<u32, ScenarioError> {
+        task_definitions.iter().position(|t| t.family == family).map(|i| i as u32).ok_or_else(|| {
+            w.error(
+                key,
+                format!(
+                    "unknown task definition family `{family}`; loaded: {}",
+                    task_definitions.iter().map(|t| t.family.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    };
+    let (arrivals, task_definition) = match kind {
+        "service" => {
+            let desired_count =
+                w.opt_u32_min("desired_count", 0)?.ok_or_else(|| w.error("desired_count", "missing (required for a service)"))?;
+            if desired_count > 5_000 {
+                return Err(w.error("desired_count", "at most 5,000 tasks per service (ECS quota)"));
+            }
+            (Arrivals::Service { desired_count }, {
+                let fam = w.str("task_definition")?;
+                family_index(w, "task_definition", fam)?
+            })
+        }
+        "poisson" => {
+            let mut a = w.table("arrival")?;
+            let schedule = if a.has("schedule") {
+                let steps = a.opt_array("schedule")?.expect("checked");
+                let mut out = Vec::new();
+                for (i, step) in steps.iter().enumerate() {
+                    let key = format!("schedule[{i}]");
+                    let st = step.as_table().ok_or_else(|| a.error(&key, "expected a table { from = \"8h\", rate_per_s = 2.0 }"))?;
+                    let from = st
+                        .get("from")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| a.error(&format!("{key}.from"), "missing; a duration such as \"8h\""))?;
+                    let from = units::parse_duration(from).map_err(|m| a.error(&format!("{key}.from"), m))?;
+                    let rate = st
+                        .get("rate_per_s")
+                        .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+                        .ok_or_else(|| a.error(&format!("{key}.rate_per_s"), "missing; a number ≥ 0"))?;
+                    if !(rate.is_finite() && rate >= 0.0) {
+                        return Err(a.error(&format!("{key}.rate_per_s"), "must be a number ≥ 0"));
+                    }
+                    if let Some(extra) = st.keys().find(|k| *k != "from" && *k != "rate_per_s") {
+                        return Err(a.error(&key, format!("unknown key `{extra}`; allowed: from, rate_per_s")));
+                    }
+                    out.push((from, rate));
+                }
+                if out.first().map(|s| s.0) != Some(SimTime::ZERO) || out.windows(2).any(|p| p[1].0 <= p[0].0) {
+                    return Err(a.error("schedule", "steps must start at \"0s\" and be in increasing `from` order"));
+                }
+                let period = a.opt_duration("period")?;
+                if let Some(p) = period
+                    && out.last().is_some_and(|s| s.0 >= p)
+                {
+                    return Err(a.error("period", "every step must start before the period ends"));
+                }
+                RateSchedule { steps: out, period }
+            } else {
+                let rate =
+                    a.opt_f64("rate_per_s")?.ok_or_else(|| a.error("rate_per_s", "missing; give rate_per_s, or a schedule of steps"))?;
+                if rate <= 0.0 {
+                    return Err(a.error("rate_per_s", "must be greater than zero"));
+                }
+                RateSchedule::constant(rate)
+            };
+            a.finish()?;
+            (Arrivals::Poisson(schedule), {
+                let fam = w.str("task_definition")?;
+                family_index(w, "task_definition", fam)?
+            })
+        }
+        "batch" => {
+            let at = w.duration("at")?;
+            let count = w.opt_u32_min("count", 1)?.ok_or_else(|| w.error("count", "missing (required), a whole number ≥ 1"))?;
+            if at >= horizon {
+                return Err(w.error("at", "is at or after the horizon; nothing would run"));
+            }
+            (Arrivals::Batch { at, count }, {
+                let fam = w.str("task_definition")?;
+                family_index(w, "task_definition", fam)?
+            })
+        }
+        "trace" => {
+            let rel = w.str("file")?;
+            let path = raw.dir.join(rel);
+            let text = std::fs::read_to_string(&path).map_err(|e| w.error("file", format!("cannot read `{}`: {e}", path.display())))?;
+            let records =
+                parse_trace(&text).map_err(|(line, m)| ScenarioError::new(path.display().to_string(), format!("line {line}"), m))?;
+            for r in &records {
+                family_index(w, "file", &r.family).map_err(|e| ScenarioError::new(path.display().to_string(), "family", e.message))?;
+            }
+            let first = records.first().map(|r| r.family.clone());
+            let td = match first {
+                Some(f) => family_index(w, "file", &f)?,
+                None => return Err(w.error("file", "the trace has no rows")),
+            };
+            (Arrivals::Trace(records), td)
+        }
+        other => return Err(w.error("kind", format!("unknown workload kind `{other}`; allowed: service, poisson, batch, trace"))),
+    };
+    let run_time = if matches!(arrivals, Arrivals::Trace(_)) { RunTime::Forever } else { read_run_time(w)? };
+    let start_delay = w.opt_duration("start_delay")?.unwrap_or(SimTime::ZERO);
+    let placement = match w.opt_table("placement")? {
+        Some(mut p) => {
+            let spec = read_placement(&mut p, registry, known_attributes)?;
+            p.finish()?;
+            let mut spec = spec;
+            if spec.strategies.is_empty() {
+                spec.strategies = default_for(&arrivals).strategies;
+            }
+            spec
+        }
+        None => default_placement.clone().map_or_else(
+            || default_for(&arrivals),
+            |mut p| {
+                if p.strategies.is_empty() {
+                    p.strategies = default_for(&arrivals).strategies;
+                }
+                p
+            },
+        ),
+    };
+    let family = &task_definitions[task_definition as usize].family;
+    let group = if arrivals.is_service() {
+        if w.has("group") {
+            return Err(w.error("group", "a service's task group is its name and cannot be set (ECS)"));
+        }
+        format!("service:{name}")
+    } else {
+        let g = w.opt_str("group")?.map_or_else(|| format!("family:{family}"), str::to_string);
+        if g.is_empty() || g.len() > 255 {
+            return Err(w.error("group", "task group names are 1 to 255 characters"));
+        }
+        g
+    };
+    let td = &task_definitions[task_definition as usize];
+    if td.is_fargate() && !td.requires_compatibilities.contains(&crate::model::taskdef::Compatibility::Ec2) {
+        return Err(w.error("task_definition", format!("`{family}` requires the FARGATE launch type, which this version does not simulate yet; use an EC2-compatible task definition")));
+    }
+    Ok(WorkloadSpec { name: name.to_string(), arrivals, task_definition, run_time, start_delay, placement, group })
+}
+
+fn default_for(arrivals: &Arrivals) -> PlacementSpec {
+    if arrivals.is_service() { PlacementSpec::service_default() } else { PlacementSpec::run_task_default() }
+}
+
+fn read_report(root: &mut Table<'_>) -> Result<ReportSpec, ScenarioError> {
+    let mut spec = ReportSpec { metrics: vec![Metric::PlacementFailureRate, Metric::HostsUsedMean], tolerances: Vec::new() };
+    let Some(mut r) = root.opt_table("report")? else { return Ok(spec) };
+    if let Some(names) = r.opt_strings("metrics")? {
+        spec.metrics.clear();
+        for n in names {
+            spec.metrics.push(Metric::from_name(n).ok_or_else(|| {
+                r.error(
+                    "metrics",
+                    format!("unknown metric `{n}`; allowed: {}", Metric::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")),
+                )
+            })?);
+        }
+    }
+    if let Some(mut tol) = r.opt_table("tolerance")? {
+        for (k, v) in tol.entries() {
+            let m = Metric::from_name(k).ok_or_else(|| tol.error(k, "unknown metric"))?;
+            let f = v
+                .as_float()
+                .or(v.as_integer().map(|i| i as f64))
+                .filter(|f| *f >= 0.0)
+                .ok_or_else(|| tol.error(k, "expected a relative tolerance ≥ 0, e.g. 0.05 for 5 %"))?;
+            spec.tolerances.push((m, f));
+        }
+    }
+    r.finish()?;
+    Ok(spec)
+}

@@ -1,0 +1,255 @@
+//! Sweeps: a `[sweep]` table turns one scenario into many runs.
+//!
+//! ```toml
+//! [sweep]
+//! replications = 10
+//! [[sweep.axis]]
+//! key = "placement.strategy"                   # any key path of the scenario
+//! values = ["binpack(memory)", "random"]
+//! [[sweep.axis]]
+//! key = "workload.jobs.arrival.rate_per_s"
+//! from = 0.5                                   # or a numeric range
+//! to = 2.0
+//! step = 0.5
+//! ```
+//!
+//! Runs are the Cartesian product of the axes (first axis slowest) × replications. Replication
+//! `r` of every point uses the same seed, derived from (scenario seed, r): every point sees the
+//! same arrivals (common random numbers). The last axis is the x axis of charts; the others make
+//! the lines.
+
+use std::sync::Arc;
+
+use toml::Value;
+
+use super::reader::Table;
+use super::{RawScenario, Scenario, ScenarioError};
+use crate::engine::derive_seed;
+use crate::placement::StrategyRegistry;
+
+/// Most runs one sweep may expand to.
+pub const MAX_RUNS: usize = 1_000_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepAxis {
+    /// Key path, e.g. `workload.web.arrival.rate_per_s`.
+    pub key: String,
+    pub values: Vec<Value>,
+}
+
+/// One run to execute: a validated scenario for its sweep point, and its seed.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// Stable id, e.g. `p002-r07`.
+    pub run_id: String,
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+    /// (axis key, value as text), in axis order.
+    pub params: Vec<(String, String)>,
+    pub scenario: Arc<Scenario>,
+}
+
+/// The expanded plan: every run of a scenario file, in a fixed order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub axes: Vec<SweepAxis>,
+    pub replications: u32,
+    pub base_seed: u64,
+    pub points: Vec<Arc<Scenario>>,
+    /// (axis key, value text) per point.
+    pub point_params: Vec<Vec<(String, String)>>,
+    pub runs: Vec<RunSpec>,
+}
+
+impl Plan {
+    /// Reads a scenario file, expands its sweep and validates every point before anything runs.
+    /// `seed` overrides the file's seed.
+    pub fn build(raw: &RawScenario, seed: Option<u64>, registry: &StrategyRegistry) -> Result<Plan, ScenarioError> {
+        let (axes, replications) = read_sweep(raw)?;
+        let combos: usize = axes.iter().map(|a| a.values.len()).product();
+        if combos.saturating_mul(replications as usize) > MAX_RUNS {
+            return Err(ScenarioError::new(&raw.display, "sweep", format!("expands to more than {MAX_RUNS} runs")));
+        }
+        let mut points = Vec::with_capacity(combos);
+        let mut point_params = Vec::with_capacity(combos);
+        for p in 0..combos {
+            let mut table = raw.table.clone();
+            let mut params = Vec::with_capacity(axes.len());
+            let mut rest = p;
+            let mut choice = vec![0; axes.len()];
+            for (i, axis) in axes.iter().enumerate().rev() {
+                choice[i] = rest % axis.values.len();
+                rest /= axis.values.len();
+            }
+            for (axis, &c) in axes.iter().zip(&choice) {
+                let value = axis.values[c].clone();
+                params.push((axis.key.clone(), value_text(&value)));
+                set_path(&mut table, &axis.key, value)
+                    .map_err(|m| ScenarioError::new(&raw.display, format!("sweep axis `{}`", axis.key), m))?;
+            }
+            let scenario = Scenario::from_table(raw, &table, registry).map_err(|mut e| {
+                if !params.is_empty() {
+                    e.message = format!(
+                        "{} (at sweep point {})",
+                        e.message,
+                        params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+                    );
+                }
+                e
+            })?;
+            points.push(Arc::new(scenario));
+            point_params.push(params);
+        }
+        let base_seed = seed.unwrap_or(points[0].seed);
+        let p_width = digits(combos.saturating_sub(1));
+        let r_width = digits(replications.saturating_sub(1) as usize);
+        let mut runs = Vec::with_capacity(combos * replications as usize);
+        for (p, scenario) in points.iter().enumerate() {
+            for r in 0..replications {
+                runs.push(RunSpec {
+                    run_id: format!("p{p:0p_width$}-r{r:0r_width$}"),
+                    point: p,
+                    replication: r,
+                    seed: derive_seed(base_seed, u64::from(r)),
+                    params: point_params[p].clone(),
+                    scenario: Arc::clone(scenario),
+                });
+            }
+        }
+        Ok(Plan { axes, replications, base_seed, points, point_params, runs })
+    }
+}
+
+fn digits(n: usize) -> usize {
+    n.to_string().len().max(2)
+}
+
+fn read_sweep(raw: &RawScenario) -> Result<(Vec<SweepAxis>, u32), ScenarioError> {
+    let mut root = Table::root(&raw.display, &raw.table);
+    let Some(mut sweep) = root.opt_table("sweep")? else { return Ok((Vec::new(), 1)) };
+    let replications = sweep.opt_u32_min("replications", 1)?.unwrap_or(1);
+    let mut axes = Vec::new();
+    if let Some(items) = sweep.opt_array("axis")? {
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("axis[{i}]");
+            let t =
+                item.as_table().ok_or_else(|| sweep.error(&key, "expected a table with `key` and `values` (or `from`, `to`, `step`)"))?;
+            let mut at = Table::root(&raw.display, t);
+            let path = at.str("key").map_err(|e| sweep.error(&key, e.message))?.to_string();
+            let values: Vec<Value> = if let Some(vs) = at.opt_array("values").map_err(|e| sweep.error(&key, e.message))? {
+                vs.to_vec()
+            } else {
+                let num = |at: &mut Table<'_>, k: &str| {
+                    at.opt_f64(k)
+                        .map_err(|e| sweep.error(&format!("{key}.{k}"), e.message))?
+                        .ok_or_else(|| sweep.error(&format!("{key}.{k}"), "missing; give `values = [...]` or `from`, `to` and `step`"))
+                };
+                let (from, to, step) = (num(&mut at, "from")?, num(&mut at, "to")?, num(&mut at, "step")?);
+                if step <= 0.0 || to < from {
+                    return Err(sweep.error(&key, "a range needs step > 0 and to ≥ from"));
+                }
+                let n = ((to - from) / step + 1e-9).floor() as usize + 1;
+                if n > 10_000 {
+                    return Err(sweep.error(&key, "a range of more than 10,000 values"));
+                }
+                let all_int = [from, to, step].iter().all(|v| v.fract() == 0.0);
+                (0..n)
+                    .map(|k| {
+                        let v = from + step * k as f64;
+                        // Round away float noise (0.1 + 0.2) so values print as the user wrote them.
+                        let v = (v * 1e9).round() / 1e9;
+                        if all_int { Value::Integer(v as i64) } else { Value::Float(v) }
+                    })
+                    .collect()
+            };
+            at.finish().map_err(|e| sweep.error(&key, e.message))?;
+            if values.is_empty() {
+                return Err(sweep.error(&key, "an axis needs at least one value"));
+            }
+            if path.split('.').next() == Some("sweep") || path == "name" {
+                return Err(sweep.error(&key, format!("`{path}` cannot be swept")));
+            }
+            if axes.iter().any(|a: &SweepAxis| a.key == path) {
+                return Err(sweep.error(&key, format!("`{path}` is swept twice")));
+            }
+            axes.push(SweepAxis { key: path, values });
+        }
+    }
+    sweep.finish()?;
+    Ok((axes, replications))
+}
+
+/// Splits a key path on dots outside double quotes: `instance_types."m5.xlarge".hourly_usd`.
+fn split_path(path: &str) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in path.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("unclosed quote in key path `{path}`"));
+    }
+    parts.push(cur);
+    if parts.iter().any(String::is_empty) {
+        return Err(format!("`{path}` is not a key path; write names separated by dots, e.g. workload.web.desired_count"));
+    }
+    Ok(parts)
+}
+
+/// Sets `path` in `table`. Every parent must exist (a typo must not create a new section); the
+/// last key may be new (validation then rejects it if the section does not allow it).
+pub fn set_path(table: &mut toml::Table, path: &str, value: Value) -> Result<(), String> {
+    let parts = split_path(path)?;
+    let (last, parents) = parts.split_last().expect("at least one part");
+    let mut cur = table;
+    let mut walked = String::new();
+    for p in parents {
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(p);
+        cur = match cur.get_mut(p.as_str()) {
+            Some(Value::Table(t)) => t,
+            Some(_) => return Err(format!("`{walked}` is not a table")),
+            None => return Err(format!("`{walked}` does not exist in the scenario; add it (the sweep only changes existing sections)")),
+        };
+    }
+    cur.insert(last.clone(), value);
+    Ok(())
+}
+
+/// A sweep value as text for CSV columns and legends.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(value_text).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_with_quoted_dots() {
+        assert_eq!(split_path("instance_types.\"m5.xlarge\".vcpu").unwrap(), vec!["instance_types", "m5.xlarge", "vcpu"]);
+        assert!(split_path("a..b").is_err());
+        assert!(split_path("a.\"b").is_err());
+    }
+
+    #[test]
+    fn set_path_refuses_missing_parents_but_allows_a_new_leaf() {
+        let mut t: toml::Table = toml::from_str("[workload.web]\nkind = \"service\"\n").unwrap();
+        set_path(&mut t, "workload.web.desired_count", Value::Integer(3)).unwrap();
+        assert_eq!(t["workload"]["web"]["desired_count"].as_integer(), Some(3));
+        let e = set_path(&mut t, "workload.api.desired_count", Value::Integer(3)).unwrap_err();
+        assert!(e.contains("workload.api"), "{e}");
+    }
+}

@@ -1,0 +1,703 @@
+//! The event loop of one run.
+
+use rand_chacha::ChaCha8Rng;
+
+use super::service::ServiceState;
+use crate::engine::{EventQueue, RngStreams, SimTime};
+use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
+use crate::model::cluster::HostGroup;
+use crate::model::taskdef::Protocol;
+use crate::model::{AzId, Cluster, Host, HostId, HostPorts, Resources, StopReason, Task, TaskId, TaskState};
+use crate::placement::{ClusterView, Explanation, GroupCounts, GroupId, PlacementFailure, PlacementRequest, Placer};
+use crate::scenario::Scenario;
+use crate::workload::Arrivals;
+
+/// What a run records beyond its metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Keep one row per task (`tasks/<run>.csv`).
+    pub record_tasks: bool,
+    /// Keep one row per placement decision with the survivors of each stage (`decisions.csv`).
+    pub explain: bool,
+}
+
+/// One task's history, for `tasks/<run>.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    pub task: u32,
+    pub workload: u32,
+    pub task_definition: u32,
+    pub arrived_at: SimTime,
+    pub placed_at: Option<SimTime>,
+    pub running_at: Option<SimTime>,
+    pub stopped_at: Option<SimTime>,
+    pub host: Option<HostId>,
+    pub az: Option<AzId>,
+    /// `None` while still waiting or running at the horizon.
+    pub stop_reason: Option<StopReason>,
+}
+
+/// One placement decision, for `decisions.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    pub time: SimTime,
+    pub task: u32,
+    pub workload: u32,
+    pub outcome: Result<HostId, PlacementFailure>,
+    pub explanation: Explanation,
+}
+
+/// Everything one run produced. Plain data; `report` writes it.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub seed: u64,
+    pub metrics: MetricValues,
+    pub timeseries: TimeSeries,
+    pub tasks: Vec<TaskRow>,
+    pub decisions: Vec<DecisionRow>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    WarmupEnd,
+    Sample,
+    PoissonArrival { workload: u32 },
+    BatchArrival { workload: u32 },
+    TraceArrival { workload: u32, record: u32 },
+    TaskStarted { task: TaskId },
+    TaskFinished { task: TaskId },
+    ServiceCheck { service: u32 },
+}
+
+/// Resources and static ports one task of a task definition reserves.
+struct TaskNeeds {
+    need: Resources,
+    ports: Vec<(Protocol, u16)>,
+}
+
+struct World<'s> {
+    scenario: &'s Scenario,
+    options: RunOptions,
+    cluster: Cluster,
+    placer: Placer,
+    groups: GroupCounts,
+    queue: EventQueue<Event>,
+    tasks: Vec<Task>,
+    needs: Vec<TaskNeeds>,
+    workload_group: Vec<GroupId>,
+    services: Vec<ServiceState>,
+    service_of: Vec<Option<u32>>,
+    rng_placement: ChaCha8Rng,
+    rng_arrivals: Vec<ChaCha8Rng>,
+    rng_run_time: Vec<ChaCha8Rng>,
+    // Accounting.
+    warm: bool,
+    counts: [u64; Metric::COUNT],
+    failures: [u64; PlacementFailure::ALL.len()],
+    cpu_reserved: TimeWeighted,
+    mem_reserved: TimeWeighted,
+    hosts_used: TimeWeighted,
+    reserved_cpu_by_az: Vec<u64>,
+    reserved_mem_by_az: Vec<u64>,
+    registered_cpu_by_az: Vec<u64>,
+    registered_mem_by_az: Vec<u64>,
+    registered_total: Resources64,
+    hosts_busy: u32,
+    running: u32,
+    provisioning: u32,
+    awaiting: u32,
+    service_waits_s: Vec<f64>,
+    timeseries: TimeSeries,
+    decisions: Vec<crate::sim::DecisionRow>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Resources64 {
+    cpu: u64,
+    mem: u64,
+}
+
+/// Builds the fleet a scenario describes: host groups in name order, then AZs, then index.
+pub fn build_cluster(scenario: &Scenario) -> Cluster {
+    let mut hosts = Vec::with_capacity(scenario.host_count() as usize);
+    for (g, spec) in scenario.host_groups.iter().enumerate() {
+        let registered = scenario.registered(&scenario.instance_types[spec.instance_type as usize]);
+        for &az in &spec.azs {
+            for _ in 0..spec.count_per_az {
+                let id = HostId(hosts.len() as u32);
+                hosts.push(Host {
+                    id,
+                    az,
+                    instance_type: spec.instance_type,
+                    group: g as u32,
+                    registered,
+                    reserved: Resources::default(),
+                    ports: HostPorts::with_agent_defaults(),
+                    task_count: 0,
+                    instance_id: format!("i-{:08}", id.0),
+                });
+            }
+        }
+    }
+    Cluster {
+        azs: scenario.azs.clone(),
+        instance_types: scenario.instance_types.clone(),
+        host_groups: scenario.host_groups.iter().map(|g| HostGroup { name: g.name.clone(), attributes: g.attributes.clone() }).collect(),
+        hosts,
+    }
+}
+
+/// Runs `scenario` with `seed`. An `Err` is a broken invariant: a bug in the simulator, never a
+/// property of the input.
+pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<RunResult, String> {
+    let mut world = World::new(scenario, seed, options);
+    world.start();
+    world.event_loop();
+    world.check_invariants()?;
+    Ok(world.finish(seed))
+}
+
+impl<'s> World<'s> {
+    fn new(scenario: &'s Scenario, seed: u64, options: RunOptions) -> World<'s> {
+        let cluster = build_cluster(scenario);
+        let placer = Placer::new(&cluster);
+        let mut groups = GroupCounts::new(cluster.azs.len());
+        let workload_group = scenario.workloads.iter().map(|w| groups.intern(&w.group)).collect();
+        let needs = scenario
+            .task_definitions
+            .iter()
+            .map(|td| TaskNeeds {
+                need: Resources { cpu_units: td.reserved_cpu_units(), memory_mib: td.reserved_memory_mib() },
+                ports: td.static_host_ports(),
+            })
+            .collect();
+        let streams = RngStreams::new(seed);
+        let mut services = Vec::new();
+        let mut service_of = Vec::new();
+        for (i, w) in scenario.workloads.iter().enumerate() {
+            if let Arrivals::Service { desired_count } = w.arrivals {
+                service_of.push(Some(services.len() as u32));
+                services.push(ServiceState::new(
+                    i as u32,
+                    desired_count,
+                    scenario.service_scheduler.launch_rate_per_min,
+                    scenario.service_scheduler.retry_initial,
+                ));
+            } else {
+                service_of.push(None);
+            }
+        }
+        let azs = cluster.azs.len();
+        let (mut reg_cpu, mut reg_mem) = (vec![0u64; azs], vec![0u64; azs]);
+        for h in &cluster.hosts {
+            reg_cpu[h.az.0 as usize] += u64::from(h.registered.cpu_units);
+            reg_mem[h.az.0 as usize] += u64::from(h.registered.memory_mib);
+        }
+        let registered_total = Resources64 { cpu: reg_cpu.iter().sum(), mem: reg_mem.iter().sum() };
+        let mut columns = vec!["time_s".to_string(), "tasks_running".into(), "tasks_pending".into(), "hosts_used".into()];
+        for az in &cluster.azs {
+            columns.push(format!("cpu_reserved_pct_{az}"));
+        }
+        for az in &cluster.azs {
+            columns.push(format!("mem_reserved_pct_{az}"));
+        }
+        let from = scenario.warmup.0;
+        World {
+            scenario,
+            options,
+            placer,
+            groups,
+            queue: EventQueue::with_capacity(1024),
+            tasks: Vec::new(),
+            needs,
+            workload_group,
+            services,
+            service_of,
+            rng_placement: streams.stream("placement", 0),
+            rng_arrivals: (0..scenario.workloads.len()).map(|i| streams.stream("arrivals", i as u64)).collect(),
+            rng_run_time: (0..scenario.workloads.len()).map(|i| streams.stream("run_time", i as u64)).collect(),
+            warm: scenario.warmup == SimTime::ZERO,
+            counts: [0; Metric::COUNT],
+            failures: [0; PlacementFailure::ALL.len()],
+            cpu_reserved: TimeWeighted::new(from),
+            mem_reserved: TimeWeighted::new(from),
+            hosts_used: TimeWeighted::new(from),
+            reserved_cpu_by_az: vec![0; azs],
+            reserved_mem_by_az: vec![0; azs],
+            registered_cpu_by_az: reg_cpu,
+            registered_mem_by_az: reg_mem,
+            registered_total,
+            hosts_busy: 0,
+            running: 0,
+            provisioning: 0,
+            awaiting: 0,
+            service_waits_s: Vec::new(),
+            timeseries: TimeSeries::new(columns),
+            decisions: Vec::new(),
+            cluster,
+        }
+    }
+
+    fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    fn count(&mut self, m: Metric) {
+        if self.warm {
+            self.counts[m as usize] += 1;
+        }
+    }
+
+    fn start(&mut self) {
+        let s = self.scenario;
+        self.queue.schedule(s.warmup, Event::WarmupEnd);
+        self.queue.schedule(SimTime::ZERO, Event::Sample);
+        for (i, w) in s.workloads.iter().enumerate() {
+            let workload = i as u32;
+            match &w.arrivals {
+                Arrivals::Poisson(schedule) => {
+                    if let Some(t) = schedule.next_arrival(SimTime::ZERO, s.horizon, &mut self.rng_arrivals[i]) {
+                        self.queue.schedule(t, Event::PoissonArrival { workload });
+                    }
+                }
+                Arrivals::Batch { at, .. } => {
+                    self.queue.schedule(*at, Event::BatchArrival { workload });
+                }
+                Arrivals::Trace(records) => {
+                    if let Some(r) = records.first() {
+                        self.queue.schedule(r.at, Event::TraceArrival { workload, record: 0 });
+                    }
+                }
+                Arrivals::Service { desired_count } => {
+                    let service = self.service_of[i].expect("service workload");
+                    for _ in 0..*desired_count {
+                        let task = self.new_task(workload, w.task_definition, None);
+                        self.services[service as usize].waiting.push_back(task);
+                    }
+                    self.schedule_check(service, SimTime::ZERO);
+                }
+            }
+        }
+    }
+
+    fn event_loop(&mut self) {
+        let horizon = self.scenario.horizon;
+        let debug_every = if cfg!(debug_assertions) { 5_000 } else { 0 };
+        while let Some((t, event)) = self.queue.pop() {
+            if t > horizon {
+                break;
+            }
+            self.handle(event);
+            if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
+                self.check_invariants().expect("invariant broken during the run");
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        let now = self.now();
+        let s = self.scenario;
+        match event {
+            Event::WarmupEnd => {
+                self.warm = true;
+                self.cpu_reserved.start_window(now.0);
+                self.mem_reserved.start_window(now.0);
+                self.hosts_used.start_window(now.0);
+            }
+            Event::Sample => {
+                self.sample();
+                let next = now + s.sample_interval;
+                if next <= s.horizon {
+                    self.queue.schedule(next, Event::Sample);
+                }
+            }
+            Event::PoissonArrival { workload } => {
+                let w = &s.workloads[workload as usize];
+                let task = self.new_task(workload, w.task_definition, None);
+                self.run_task(task);
+                if let Arrivals::Poisson(schedule) = &w.arrivals
+                    && let Some(t) = schedule.next_arrival(now, s.horizon, &mut self.rng_arrivals[workload as usize])
+                    && t <= s.horizon
+                {
+                    self.queue.schedule(t, Event::PoissonArrival { workload });
+                }
+            }
+            Event::BatchArrival { workload } => {
+                let w = &s.workloads[workload as usize];
+                if let Arrivals::Batch { count, .. } = w.arrivals {
+                    for _ in 0..count {
+                        let task = self.new_task(workload, w.task_definition, None);
+                        self.run_task(task);
+                    }
+                }
+            }
+            Event::TraceArrival { workload, record } => {
+                let Arrivals::Trace(records) = &s.workloads[workload as usize].arrivals else {
+                    unreachable!("trace event for a trace workload")
+                };
+                let r = &records[record as usize];
+                let td = s.family_index(&r.family).expect("validated family");
+                for _ in 0..r.count {
+                    let task = self.new_task(workload, td, Some(r.run_time));
+                    self.run_task(task);
+                }
+                if let Some(next) = records.get(record as usize + 1) {
+                    self.queue.schedule(next.at, Event::TraceArrival { workload, record: record + 1 });
+                }
+            }
+            Event::TaskStarted { task } => self.start_task(task),
+            Event::TaskFinished { task } => self.stop_task(task, StopReason::Completed),
+            Event::ServiceCheck { service } => {
+                self.services[service as usize].check = None;
+                self.service_launch(service);
+            }
+        }
+    }
+
+    /// Creates a task record. Run times are drawn here, in arrival order, from the workload's
+    /// own stream: a different placement strategy sees the same run times.
+    fn new_task(&mut self, workload: u32, task_definition: u32, run_time: Option<SimTime>) -> TaskId {
+        let id = TaskId(self.tasks.len() as u32);
+        let run_time =
+            run_time.or_else(|| self.scenario.workloads[workload as usize].run_time.sample(&mut self.rng_run_time[workload as usize]));
+        self.tasks.push(Task {
+            id,
+            workload,
+            task_definition,
+            arrived_at: self.now(),
+            placed_at: None,
+            running_at: None,
+            stopped_at: None,
+            host: None,
+            state: TaskState::AwaitingPlacement,
+            stop_reason: None,
+            run_time,
+        });
+        self.awaiting += 1;
+        self.count(Metric::TasksArrived);
+        id
+    }
+
+    /// RunTask: place now or drop.
+    fn run_task(&mut self, task: TaskId) {
+        if !self.attempt(task) {
+            self.count(Metric::TasksFailed);
+            let now = self.now();
+            let t = &mut self.tasks[task.index()];
+            t.state = TaskState::Stopped;
+            t.stop_reason = Some(StopReason::PlacementFailed);
+            t.stopped_at = Some(now);
+            self.awaiting -= 1;
+        }
+    }
+
+    /// One placement decision; on success the task is placed.
+    fn attempt(&mut self, task: TaskId) -> bool {
+        let t = &self.tasks[task.index()];
+        let workload = t.workload;
+        let needs = &self.needs[t.task_definition as usize];
+        let req = PlacementRequest {
+            need: needs.need,
+            ports: &needs.ports,
+            group: self.workload_group[workload as usize],
+            spec: &self.scenario.workloads[workload as usize].placement,
+        };
+        let view = ClusterView { cluster: &self.cluster, groups: &self.groups };
+        let outcome = self.placer.decide(&req, &view, &mut self.rng_placement);
+        if self.options.explain {
+            let (explanation, best) = self.placer.explain(&req, &view);
+            if let Ok(host) = outcome {
+                debug_assert!(best.contains(&host), "indexed placement chose a host the full scan ranks lower");
+            }
+            self.decisions.push(DecisionRow { time: self.queue.now(), task: task.0, workload, outcome, explanation });
+        }
+        self.count(Metric::PlacementAttempts);
+        match outcome {
+            Ok(host) => {
+                self.place(task, host);
+                true
+            }
+            Err(reason) => {
+                self.count(Metric::PlacementFailures);
+                if self.warm {
+                    self.failures[PlacementFailure::ALL.iter().position(|r| *r == reason).expect("listed")] += 1;
+                }
+                false
+            }
+        }
+    }
+
+    fn place(&mut self, task: TaskId, host: HostId) {
+        let now = self.now();
+        let (td, workload) = {
+            let t = &self.tasks[task.index()];
+            (t.task_definition, t.workload)
+        };
+        let needs = &self.needs[td as usize];
+        let az = self.cluster.host(host).az;
+        let was_idle = self.cluster.host(host).task_count == 0;
+        self.cluster.reserve(host, needs.need, &needs.ports);
+        self.placer.host_changed(&self.cluster, host);
+        self.groups.add(self.workload_group[workload as usize], host, az);
+        self.reserved_cpu_by_az[az.0 as usize] += u64::from(needs.need.cpu_units);
+        self.reserved_mem_by_az[az.0 as usize] += u64::from(needs.need.memory_mib);
+        if was_idle {
+            self.hosts_busy += 1;
+        }
+        self.update_utilisation();
+        self.count(Metric::TasksPlaced);
+        let t = &mut self.tasks[task.index()];
+        t.state = TaskState::Provisioning;
+        t.placed_at = Some(now);
+        t.host = Some(host);
+        self.awaiting -= 1;
+        self.provisioning += 1;
+        let delay = self.scenario.workloads[workload as usize].start_delay;
+        if delay == SimTime::ZERO {
+            self.start_task(task);
+        } else {
+            self.queue.schedule(now + delay, Event::TaskStarted { task });
+        }
+    }
+
+    fn start_task(&mut self, task: TaskId) {
+        let now = self.now();
+        let t = &mut self.tasks[task.index()];
+        debug_assert_eq!(t.state, TaskState::Provisioning);
+        t.state = TaskState::Running;
+        t.running_at = Some(now);
+        self.provisioning -= 1;
+        self.running += 1;
+        if let Some(run_time) = t.run_time {
+            self.queue.schedule(now + run_time, Event::TaskFinished { task });
+        }
+    }
+
+    fn stop_task(&mut self, task: TaskId, reason: StopReason) {
+        let now = self.now();
+        let (td, workload, host, state) = {
+            let t = &self.tasks[task.index()];
+            (t.task_definition, t.workload, t.host.expect("a placed task has a host"), t.state)
+        };
+        let needs = &self.needs[td as usize];
+        let az = self.cluster.host(host).az;
+        self.cluster.release(host, needs.need, &needs.ports);
+        self.placer.host_changed(&self.cluster, host);
+        self.groups.remove(self.workload_group[workload as usize], host, az);
+        self.reserved_cpu_by_az[az.0 as usize] -= u64::from(needs.need.cpu_units);
+        self.reserved_mem_by_az[az.0 as usize] -= u64::from(needs.need.memory_mib);
+        if self.cluster.host(host).task_count == 0 {
+            self.hosts_busy -= 1;
+        }
+        self.update_utilisation();
+        match state {
+            TaskState::Running => self.running -= 1,
+            TaskState::Provisioning => self.provisioning -= 1,
+            other => unreachable!("stopping a task in state {other:?}"),
+        }
+        let t = &mut self.tasks[task.index()];
+        t.state = TaskState::Stopped;
+        t.stop_reason = Some(reason);
+        t.stopped_at = Some(now);
+        if reason == StopReason::Completed {
+            self.count(Metric::TasksCompleted);
+        }
+        if let Some(service) = self.service_of[workload as usize] {
+            // The service scheduler replaces a stopped task.
+            let svc = &mut self.services[service as usize];
+            svc.active -= 1;
+            let td = self.scenario.workloads[workload as usize].task_definition;
+            let replacement = self.new_task(workload, td, None);
+            self.services[service as usize].waiting.push_back(replacement);
+            if self.services[service as usize].check.is_none() {
+                self.service_launch(service);
+            }
+        }
+    }
+
+    /// Launches waiting service tasks while the launch rate allows; on a failed placement, backs
+    /// off (doubling, capped) before the next attempt.
+    fn service_launch(&mut self, service: u32) {
+        let now = self.now();
+        let si = service as usize;
+        while let Some(&task) = self.services[si].waiting.front() {
+            if !self.services[si].try_take_token(now) {
+                let at = self.services[si].next_token_at(now);
+                self.schedule_check(service, at);
+                return;
+            }
+            if self.attempt(task) {
+                let svc = &mut self.services[si];
+                svc.waiting.pop_front();
+                svc.active += 1;
+                svc.backoff = self.scenario.service_scheduler.retry_initial;
+                if self.warm {
+                    let t = &self.tasks[task.index()];
+                    self.service_waits_s.push(now.saturating_sub(t.arrived_at).as_secs_f64());
+                }
+            } else {
+                let backoff = self.services[si].backoff;
+                self.services[si].backoff = SimTime((backoff.0 * 2).min(self.scenario.service_scheduler.retry_max.0));
+                self.schedule_check(service, now + backoff);
+                return;
+            }
+        }
+    }
+
+    fn schedule_check(&mut self, service: u32, at: SimTime) {
+        if let Some(old) = self.services[service as usize].check.take() {
+            self.queue.cancel(old);
+        }
+        let id = self.queue.schedule(at, Event::ServiceCheck { service });
+        self.services[service as usize].check = Some(id);
+    }
+
+    fn update_utilisation(&mut self) {
+        let now = self.now().0;
+        let cpu: u64 = self.reserved_cpu_by_az.iter().sum();
+        let mem: u64 = self.reserved_mem_by_az.iter().sum();
+        self.cpu_reserved.set(now, ratio(cpu, self.registered_total.cpu));
+        self.mem_reserved.set(now, ratio(mem, self.registered_total.mem));
+        self.hosts_used.set(now, f64::from(self.hosts_busy));
+    }
+
+    fn sample(&mut self) {
+        let mut row = Vec::with_capacity(self.timeseries.columns.len());
+        row.push(self.now().as_secs_f64());
+        row.push(f64::from(self.running));
+        row.push(f64::from(self.awaiting + self.provisioning));
+        row.push(f64::from(self.hosts_busy));
+        for az in 0..self.cluster.azs.len() {
+            row.push(100.0 * ratio(self.reserved_cpu_by_az[az], self.registered_cpu_by_az[az]));
+        }
+        for az in 0..self.cluster.azs.len() {
+            row.push(100.0 * ratio(self.reserved_mem_by_az[az], self.registered_mem_by_az[az]));
+        }
+        self.timeseries.push(row);
+    }
+
+    /// Conservation checks: resources, tasks, groups and the placement index.
+    fn check_invariants(&self) -> Result<(), String> {
+        let hosts = self.cluster.hosts.len();
+        let mut reserved = vec![Resources::default(); hosts];
+        let mut per_host = vec![0u32; hosts];
+        let (mut awaiting, mut provisioning, mut running, mut stopped) = (0u32, 0u32, 0u32, 0u32);
+        for t in &self.tasks {
+            match t.state {
+                TaskState::AwaitingPlacement => awaiting += 1,
+                TaskState::Provisioning | TaskState::Running => {
+                    if t.state == TaskState::Running {
+                        running += 1
+                    } else {
+                        provisioning += 1
+                    }
+                    let h = t.host.ok_or_else(|| format!("task {} is placed without a host", t.id.0))?.index();
+                    let n = &self.needs[t.task_definition as usize].need;
+                    reserved[h].cpu_units += n.cpu_units;
+                    reserved[h].memory_mib += n.memory_mib;
+                    per_host[h] += 1;
+                }
+                TaskState::Stopped => stopped += 1,
+            }
+        }
+        for h in &self.cluster.hosts {
+            if h.reserved != reserved[h.id.index()] || h.task_count != per_host[h.id.index()] {
+                return Err(format!(
+                    "host {}: reserved {:?} and {} tasks, but its tasks add up to {:?} and {}",
+                    h.id.0,
+                    h.reserved,
+                    h.task_count,
+                    reserved[h.id.index()],
+                    per_host[h.id.index()]
+                ));
+            }
+        }
+        let total = awaiting + provisioning + running + stopped;
+        if total as usize != self.tasks.len() || awaiting != self.awaiting || provisioning != self.provisioning || running != self.running {
+            return Err(format!(
+                "task accounting: {} tasks but awaiting {awaiting}/{}, provisioning {provisioning}/{}, running {running}/{}, stopped {stopped}",
+                self.tasks.len(),
+                self.awaiting,
+                self.provisioning,
+                self.running
+            ));
+        }
+        let waiting_in_services: usize = self.services.iter().map(|s| s.waiting.len()).sum();
+        if waiting_in_services != awaiting as usize {
+            return Err(format!("{awaiting} tasks await placement but services hold {waiting_in_services}"));
+        }
+        for svc in &self.services {
+            if svc.active as usize + svc.waiting.len() != svc.desired as usize {
+                return Err(format!(
+                    "service {}: {} active + {} waiting ≠ desired {}",
+                    svc.workload,
+                    svc.active,
+                    svc.waiting.len(),
+                    svc.desired
+                ));
+            }
+        }
+        self.placer.verify(&self.cluster)
+    }
+
+    fn finish(mut self, seed: u64) -> RunResult {
+        let end = self.scenario.horizon.0;
+        let mut m = MetricValues::default();
+        for metric in Metric::ALL {
+            m.set(*metric, self.counts[*metric as usize] as f64);
+        }
+        let attempts = self.counts[Metric::PlacementAttempts as usize];
+        let failures = self.counts[Metric::PlacementFailures as usize];
+        m.set(Metric::PlacementFailureRate, if attempts == 0 { 0.0 } else { failures as f64 / attempts as f64 });
+        for (i, reason) in PlacementFailure::ALL.iter().enumerate() {
+            let metric = match reason {
+                PlacementFailure::ResourceCpu => Metric::FailedResourceCpu,
+                PlacementFailure::ResourceMemory => Metric::FailedResourceMemory,
+                PlacementFailure::ResourcePorts => Metric::FailedResourcePorts,
+                PlacementFailure::DistinctInstance => Metric::FailedDistinctInstance,
+                PlacementFailure::MemberOf => Metric::FailedMemberOf,
+                PlacementFailure::NoContainerInstances => continue,
+            };
+            m.set(metric, self.failures[i] as f64);
+        }
+        m.set(Metric::CpuReservedMean, self.cpu_reserved.mean(end));
+        m.set(Metric::CpuReservedPeak, self.cpu_reserved.peak());
+        m.set(Metric::MemReservedMean, self.mem_reserved.mean(end));
+        m.set(Metric::MemReservedPeak, self.mem_reserved.peak());
+        m.set(Metric::HostsUsedMean, self.hosts_used.mean(end));
+        m.set(Metric::HostsUsedPeak, self.hosts_used.peak());
+        self.service_waits_s.sort_by(f64::total_cmp);
+        let waits = &self.service_waits_s;
+        let has_services = !self.services.is_empty();
+        let or_nan = |v: f64| if has_services { v } else { f64::NAN };
+        m.set(Metric::ServiceWaitMean, or_nan(if waits.is_empty() { 0.0 } else { waits.iter().sum::<f64>() / waits.len() as f64 }));
+        m.set(Metric::ServiceWaitP95, or_nan(if waits.is_empty() { 0.0 } else { stats::quantile_sorted(waits, 0.95) }));
+        m.set(Metric::ServiceWaitMax, or_nan(waits.last().copied().unwrap_or(0.0)));
+        m.set(Metric::ServiceTasksUnplaced, self.awaiting as f64);
+        m.set(Metric::Events, self.queue.events_processed() as f64);
+        let tasks = if self.options.record_tasks {
+            self.tasks
+                .iter()
+                .map(|t| TaskRow {
+                    task: t.id.0,
+                    workload: t.workload,
+                    task_definition: t.task_definition,
+                    arrived_at: t.arrived_at,
+                    placed_at: t.placed_at,
+                    running_at: t.running_at,
+                    stopped_at: t.stopped_at,
+                    host: t.host,
+                    az: t.host.map(|h| self.cluster.host(h).az),
+                    stop_reason: t.stop_reason,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        RunResult { seed, metrics: m, timeseries: self.timeseries, tasks, decisions: self.decisions }
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}

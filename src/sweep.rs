@@ -1,0 +1,101 @@
+//! Running the runs of a plan: in parallel with rayon, one shard of them, or only the missing ones
+//! (resume). Each finished run is written at once to its own files in a work folder (atomically:
+//! written under a temporary name, then renamed), so an interrupted sweep loses at most the runs in
+//! flight and `--resume` never rewrites a completed run. The final results are always assembled
+//! from those per-run files (`report::assemble`), so one machine, a resumed sweep and merged
+//! shards give byte-identical output by construction.
+//!
+//! Architecture invariant: `sweep` knows nothing of model internals: it calls `sim::run` and
+//! writes what comes back through `report`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::report;
+use crate::scenario::sweep::{Plan, RunSpec};
+use crate::sim::{self, RunOptions};
+
+/// `--shard I/N`: the runs whose index in the plan is ≡ I−1 (mod N).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (i, n) = text.split_once('/').ok_or_else(|| format!("`{text}` is not a shard; write I/N, e.g. 2/8"))?;
+        let index: u32 = i.trim().parse().map_err(|_| format!("`{i}` is not a shard number"))?;
+        let count: u32 = n.trim().parse().map_err(|_| format!("`{n}` is not a shard count"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard {index}/{count}: I must be from 1 to N"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn contains(&self, run_index: usize) -> bool {
+        run_index % self.count as usize == (self.index - 1) as usize
+    }
+}
+
+/// What a batch of runs did, for the user (never written into deterministic outputs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExecStats {
+    pub runs_done: usize,
+    pub runs_skipped: usize,
+    pub events: u64,
+    pub wall_seconds: f64,
+}
+
+/// Per-run progress callback: called after each run with (runs done, events so far).
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Runs `runs` (a subset of `plan.runs`) on `jobs` threads, writing per-run files into `work`.
+/// With `resume`, runs whose files are complete are skipped.
+pub fn execute(
+    plan: &Plan,
+    runs: &[&RunSpec],
+    work: &Path,
+    jobs: usize,
+    options: RunOptions,
+    resume: bool,
+    progress: Progress<'_>,
+) -> Result<ExecStats, String> {
+    report::prepare_work_dir(work).map_err(|e| format!("cannot create `{}`: {e}", work.display()))?;
+    let todo: Vec<&RunSpec> = runs.iter().copied().filter(|r| !(resume && report::run_is_complete(work, r, options))).collect();
+    let skipped = runs.len() - todo.len();
+    let events = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let start = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| e.to_string())?;
+    let outcome: Result<Vec<()>, String> = pool.install(|| {
+        todo.par_iter()
+            .map(|spec| {
+                let result = sim::run(&spec.scenario, spec.seed, options)
+                    .map_err(|e| format!("run {}: internal invariant broken: {e}", spec.run_id))?;
+                report::write_run_files(work, plan, spec, &result, options)
+                    .map_err(|e| format!("run {}: cannot write results: {e}", spec.run_id))?;
+                let ev = events.fetch_add(result.metrics.get(crate::metrics::Metric::Events) as u64, Ordering::Relaxed);
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(d, ev);
+                Ok(())
+            })
+            .collect()
+    });
+    outcome?;
+    Ok(ExecStats {
+        runs_done: todo.len(),
+        runs_skipped: skipped,
+        events: events.load(Ordering::Relaxed),
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Where the per-run files of a full (unsharded) run go: beside the results folder.
+pub fn work_dir_for(out: &Path) -> PathBuf {
+    let name = out.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
+    out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(format!(".{name}.work"))
+}

@@ -1,0 +1,63 @@
+//! Where tasks come from: Poisson arrivals (constant or piecewise-constant over the day), batch
+//! bursts (RunTask at a time), services with a desired count, and trace replay; and how long they
+//! run once started.
+//!
+//! Architecture invariant: workloads decide *when* and *what* is asked for, never *where* it goes;
+//! they know nothing of placement.
+
+mod arrivals;
+mod run_time;
+mod trace;
+
+pub use arrivals::RateSchedule;
+pub use run_time::RunTime;
+pub use trace::{TraceRecord, parse_trace};
+
+use crate::engine::SimTime;
+use crate::placement::PlacementSpec;
+
+/// How a workload launches tasks.
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// A service keeps `desired_count` tasks; it replaces stopped ones and retries failed
+    /// placements with back-off.
+    Service { desired_count: u32 },
+    /// Standalone RunTask calls at the epochs of a Poisson process.
+    Poisson(RateSchedule),
+    /// `count` tasks launched at `at` (RunTask, 10 per call as the API allows).
+    Batch { at: SimTime, count: u32 },
+    /// Recorded arrivals, sorted by time.
+    Trace(Vec<TraceRecord>),
+}
+
+impl Arrivals {
+    pub fn is_service(&self) -> bool {
+        matches!(self, Arrivals::Service { .. })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Arrivals::Service { .. } => "service",
+            Arrivals::Poisson(_) => "poisson",
+            Arrivals::Batch { .. } => "batch",
+            Arrivals::Trace(_) => "trace",
+        }
+    }
+}
+
+/// One workload of a scenario, fully resolved.
+#[derive(Debug, Clone)]
+pub struct WorkloadSpec {
+    pub name: String,
+    pub arrivals: Arrivals,
+    /// Task definition index (for traces, the records carry their own).
+    pub task_definition: u32,
+    pub run_time: RunTime,
+    /// Time from placement to RUNNING (ENI attach, image pull) — a constant until the network
+    /// model replaces it.
+    pub start_delay: SimTime,
+    pub placement: PlacementSpec,
+    /// Task group spread and distinctInstance count against: `service:<name>` for a service
+    /// (fixed, as in ECS), else the configured group or `family:<family>` (ECS-REFERENCE §1.2).
+    pub group: String,
+}
