@@ -50,6 +50,23 @@ pub struct ExecStats {
     pub wall_seconds: f64,
 }
 
+/// Why `execute` stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecError {
+    /// The folder cannot be used as asked (e.g. resuming into runs of other inputs).
+    Input(String),
+    /// A broken invariant or an I/O failure.
+    Internal(String),
+}
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExecError::Input(m) | ExecError::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Per-run progress callback: called after each run with (runs done, events so far).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
@@ -63,14 +80,35 @@ pub fn execute(
     options: RunOptions,
     resume: bool,
     progress: Progress<'_>,
-) -> Result<ExecStats, String> {
-    report::prepare_work_dir(work).map_err(|e| format!("cannot create `{}`: {e}", work.display()))?;
+) -> Result<ExecStats, ExecError> {
+    report::prepare_work_dir(work).map_err(|e| ExecError::Internal(format!("cannot create `{}`: {e}", work.display())))?;
+    // A folder holds the runs of one set of inputs, seed and options only: resuming with
+    // anything else changed would silently mix results.
+    let signature = format!(
+        "inputs_fnv1a64={}\nbase_seed={}\nruns={}\nrecord_tasks={}\nexplain={}\n",
+        plan.points[0].file_hash,
+        plan.base_seed,
+        plan.runs.len(),
+        options.record_tasks,
+        options.explain
+    );
+    let sig_path = work.join("inputs.txt");
+    let existing = std::fs::read_to_string(&sig_path).ok();
+    if resume && existing.as_ref().is_some_and(|e| *e != signature) {
+        return Err(ExecError::Input(format!(
+            "`{}` holds runs of other inputs, seed or options; refusing to resume into it (delete it, or run without --resume)",
+            work.display()
+        )));
+    }
+    if existing.as_ref() != Some(&signature) {
+        std::fs::write(&sig_path, &signature).map_err(|e| ExecError::Internal(e.to_string()))?;
+    }
     let todo: Vec<&RunSpec> = runs.iter().copied().filter(|r| !(resume && report::run_is_complete(work, r, options))).collect();
     let skipped = runs.len() - todo.len();
     let events = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| e.to_string())?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| ExecError::Internal(e.to_string()))?;
     let outcome: Result<Vec<()>, String> = pool.install(|| {
         todo.par_iter()
             .map(|spec| {
@@ -85,7 +123,7 @@ pub fn execute(
             })
             .collect()
     });
-    outcome?;
+    outcome.map_err(ExecError::Internal)?;
     Ok(ExecStats {
         runs_done: todo.len(),
         runs_skipped: skipped,

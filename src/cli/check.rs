@@ -58,7 +58,8 @@ pub fn check(path: &Path, baseline: &Path, jobs: Option<usize>) -> CliResult {
     let out = tmp.join("out");
     let runs: Vec<_> = plan.runs.iter().collect();
     let result = (|| {
-        sweep::execute(&plan, &runs, &work, jobs_or_default(jobs), RunOptions::default(), false, &|_, _| {}).map_err(Failure::Internal)?;
+        sweep::execute(&plan, &runs, &work, jobs_or_default(jobs), RunOptions::default(), false, &|_, _| {})
+            .map_err(super::commands::exec_failure)?;
         report::assemble(&plan, std::slice::from_ref(&work), &out, RunOptions::default(), false).map_err(Failure::Internal)
     })();
     let _ = std::fs::remove_dir_all(&tmp);

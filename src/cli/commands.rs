@@ -30,6 +30,13 @@ pub fn dispatch(cli: super::Cli) -> CliResult {
     }
 }
 
+pub fn exec_failure(e: sweep::ExecError) -> Failure {
+    match e {
+        sweep::ExecError::Input(m) => Failure::BadInput(m),
+        sweep::ExecError::Internal(m) => Failure::Internal(m),
+    }
+}
+
 pub fn bad(e: ScenarioError) -> Failure {
     Failure::BadInput(e.to_string())
 }
@@ -108,8 +115,6 @@ fn run(
         if out.exists() && !resume {
             std::fs::remove_dir_all(&out).map_err(|e| Failure::BadInput(format!("cannot clear `{}`: {e}", out.display())))?;
         }
-        let stats = sweep::execute(&plan, &runs, &out, jobs, options, resume, &progress).map_err(Failure::Internal)?;
-        bar.finish_and_clear();
         let info = ShardInfo {
             scenario_file: path.display().to_string(),
             scenario_fnv1a64: plan.points[0].file_hash.clone(),
@@ -118,8 +123,13 @@ fn run(
             record_tasks: options.record_tasks,
             explain: options.explain,
         };
+        // Written first, so that an interrupted shard is still recognised by `merge`, which then
+        // names the runs it lacks.
+        std::fs::create_dir_all(&out).map_err(|e| Failure::Internal(e.to_string()))?;
         std::fs::write(out.join("shard.json"), serde_json::to_string_pretty(&info).expect("serialisable") + "\n")
             .map_err(|e| Failure::Internal(e.to_string()))?;
+        let stats = sweep::execute(&plan, &runs, &out, jobs, options, resume, &progress).map_err(exec_failure)?;
+        bar.finish_and_clear();
         eprintln!(
             "shard {}/{}: {} runs ({} already done) in {:.2} s → {}",
             shard.index,
@@ -136,7 +146,7 @@ fn run(
     if work.exists() && !resume {
         std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
     }
-    let stats = sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress).map_err(Failure::Internal)?;
+    let stats = sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress).map_err(exec_failure)?;
     bar.finish_and_clear();
     let folder = ResultsFolder::create(&out).map_err(|e| Failure::Internal(format!("cannot create `{}`: {e}", out.display())))?;
     let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(Failure::Internal)?;
@@ -163,11 +173,13 @@ fn print_summary(plan: &Plan, a: &report::Assembled, stats: sweep::ExecStats, ou
         Metric::HostsUsedMean,
         Metric::ServiceWaitP95,
     ];
+    let report_only: Vec<Metric> = s.report.metrics.clone();
+    let show: &[Metric] = if plan.axes.is_empty() { &show } else { &report_only };
     for p in &a.summaries {
         if !p.params.is_empty() {
             println!("  {}", p.params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", "));
         }
-        for m in show {
+        for &m in show {
             let e = p.estimate(m);
             if e.mean.is_nan() {
                 continue;

@@ -20,6 +20,10 @@ pub struct GroupCounts {
     /// Sparse: most hosts hold no task of a given group. Looked up, never iterated into results.
     per_host: FxHashMap<(u32, u32), u32>,
     az_count: usize,
+    /// Per group: whether per-host counts are kept. Only spread(instanceId), spread over a
+    /// non-AZ attribute, distinctInstance, `task:group` expressions and user strategies read
+    /// them; keeping them for every group costs a hash update per task start and stop.
+    host_tracked: Vec<bool>,
 }
 
 impl GroupCounts {
@@ -36,7 +40,15 @@ impl GroupCounts {
         self.names.push(name.to_string());
         self.by_name.insert(name.to_string(), id);
         self.per_az.push(vec![0; self.az_count]);
+        self.host_tracked.push(true);
         id
+    }
+
+    /// Stops keeping per-host counts for `group` (call before any task of it is placed).
+    /// [`GroupCounts::on_host`] then answers 0 for it, so only do this for groups nothing asks.
+    pub fn untrack_hosts(&mut self, group: GroupId) {
+        debug_assert!(self.per_host.keys().all(|(g, _)| *g != group.0), "untracking a group with tasks");
+        self.host_tracked[group.0 as usize] = false;
     }
 
     pub fn id_of(&self, name: &str) -> Option<GroupId> {
@@ -56,24 +68,22 @@ impl GroupCounts {
     }
 
     pub fn add(&mut self, group: GroupId, host: HostId, az: AzId) {
-        *self.per_host.entry((group.0, host.0)).or_insert(0) += 1;
+        if self.host_tracked[group.0 as usize] {
+            *self.per_host.entry((group.0, host.0)).or_insert(0) += 1;
+        }
         self.per_az[group.0 as usize][az.0 as usize] += 1;
     }
 
     pub fn remove(&mut self, group: GroupId, host: HostId, az: AzId) {
-        let key = (group.0, host.0);
-        let count = self.per_host.get_mut(&key).expect("group count underflow on host");
-        *count -= 1;
-        if *count == 0 {
-            self.per_host.remove(&key);
+        if self.host_tracked[group.0 as usize] {
+            let key = (group.0, host.0);
+            let count = self.per_host.get_mut(&key).expect("group count underflow on host");
+            *count -= 1;
+            if *count == 0 {
+                self.per_host.remove(&key);
+            }
         }
         let az_count = &mut self.per_az[group.0 as usize][az.0 as usize];
         *az_count = az_count.checked_sub(1).expect("group count underflow in AZ");
-    }
-
-    /// Total tasks of the group on hosts whose key (under `key_of`) equals `value`.
-    /// Cost grows with the group's hosts, not the cluster's.
-    pub fn count_where(&self, group: GroupId, mut matches: impl FnMut(HostId) -> bool) -> u32 {
-        self.per_host.iter().filter(|((g, h), _)| *g == group.0 && matches(HostId(*h))).map(|(_, c)| *c).sum()
     }
 }

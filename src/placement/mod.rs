@@ -50,6 +50,18 @@ impl PlacementSpec {
         PlacementSpec { strategies: vec![StrategySpec::Random], constraints: Vec::new() }
     }
 
+    /// Whether deciding for this spec reads per-host task-group counts.
+    pub fn reads_host_group_counts(&self) -> bool {
+        self.strategies.iter().any(|s| match s {
+            StrategySpec::Spread(SpreadField::Attribute(a)) => a != AZ_ATTRIBUTE,
+            StrategySpec::Spread(SpreadField::InstanceId) | StrategySpec::Custom(_) => true,
+            StrategySpec::Binpack(_) | StrategySpec::Random => false,
+        }) || self.constraints.iter().any(|c| match c {
+            Constraint::DistinctInstance => true,
+            Constraint::MemberOf(e) => e.depends_on_tasks(),
+        })
+    }
+
     /// `spread(attribute:ecs.availability-zone),binpack(memory)` — for CSV columns and charts.
     pub fn strategy_label(&self) -> String {
         self.strategies.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")

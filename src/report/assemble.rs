@@ -163,6 +163,7 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
     let scenario = &plan.points[0];
     if let Some((x_axis, line_axes)) = plan.axes.split_last() {
         let x_values: Vec<String> = x_axis.values.iter().map(crate::scenario::sweep::value_text).collect();
+        let x_labels: Vec<String> = x_values.iter().map(|v| pretty_value(v)).collect();
         let numeric = x_values.iter().all(|v| parse_num(v).is_some());
         let x_of = |text: &str| -> f64 {
             if numeric { parse_num(text).unwrap_or(f64::NAN) } else { x_values.iter().position(|v| v == text).unwrap_or(0) as f64 }
@@ -173,10 +174,12 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
                 let label = if line_axes.is_empty() {
                     metric.name().replace('_', " ")
                 } else {
-                    s.params[..line_axes.len()].iter().map(|(_, v)| v.clone()).collect::<Vec<_>>().join(" · ")
+                    s.params[..line_axes.len()].iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(" · ")
                 };
                 let e = s.estimate(*metric);
-                let point = BandPoint { x: x_of(&s.params[line_axes.len()].1), mean: e.mean, low: e.ci_low, high: e.ci_high };
+                // Every metric is non-negative: a t-interval reaching below 0 is drawn from 0 (summary.csv
+                // keeps the interval as computed).
+                let point = BandPoint { x: x_of(&s.params[line_axes.len()].1), mean: e.mean, low: e.ci_low.max(0.0), high: e.ci_high };
                 match series.iter_mut().find(|b| b.label == label) {
                     Some(b) => b.points.push(point),
                     None => series.push(BandSeries { label, points: vec![point] }),
@@ -192,7 +195,7 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
                 x_label: short_key(&x_axis.key),
                 y_label: metric.label(),
             };
-            let categories = (!numeric).then_some(x_values.as_slice());
+            let categories = (!numeric).then_some(x_labels.as_slice());
             charts::sweep_chart(&dir.join(metric.name()), &text, &series, categories)?;
         }
     }
@@ -244,6 +247,12 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
         if hours { "simulated time [h]" } else { "simulated time [min]" },
         &panels,
     )
+}
+
+/// Strategy chains read shorter in legends: `spread(attribute:ecs.availability-zone),binpack(memory)`
+/// → `spread(AZ) + binpack(memory)`.
+fn pretty_value(v: &str) -> String {
+    v.replace("attribute:ecs.availability-zone", "AZ").replace("attribute:", "").replace("),", ") + ")
 }
 
 /// `workload.web.arrival.rate_per_s` → `web arrival rate per s`, for axis labels.

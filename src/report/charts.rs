@@ -34,6 +34,7 @@ use std::sync::{Once, OnceLock};
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontDesc, FontFamily, FontStyle, FontTransform, register_font};
@@ -426,6 +427,24 @@ fn fit_text(text: &str, em: f64, max_w: i32) -> String {
         }
     }
     "…".to_string()
+}
+
+/// `label` shortened in the middle (legend labels often differ only at the end, e.g.
+/// "… target 60%" vs "… target 70%") so that it is at most `max_w` pixels wide.
+fn fit_label(label: &str, em: f64, max_w: i32) -> String {
+    if text_width(label, em) <= max_w {
+        return label.to_string();
+    }
+    let chars: Vec<char> = label.chars().collect();
+    for keep in (2..chars.len()).rev() {
+        let tail = keep / 2;
+        let head = keep - tail;
+        let s: String = chars[..head].iter().chain(&['…']).chain(&chars[chars.len() - tail..]).collect();
+        if text_width(&s, em) <= max_w {
+            return s;
+        }
+    }
+    fit_text(label, em, max_w)
 }
 
 /// The whole image plus how to draw text on it.
@@ -889,6 +908,9 @@ fn draw_legend<DB: DrawingBackend>(
                 }
                 draw_marker(root, s.marker, s.color, (mid, cy), 3)?;
             }
+            Kind::Time if s.marker != Marker::Circle => {
+                root.draw(&DashedPathElement::new(vec![(x0, cy), (x1, cy)], 8, 5, s.color.stroke_width(3))).map_err(e())?;
+            }
             Kind::Time => {
                 root.draw(&PathElement::new(vec![(x0, cy), (x1, cy)], s.color.stroke_width(3))).map_err(e())?;
             }
@@ -1069,6 +1091,12 @@ fn draw_plot<DB: DrawingBackend>(
         )?;
     }
 
+    if y_axis.lo < 0.0 && y_axis.hi > 0.0 {
+        // Emphasise the zero line when the data crosses it.
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(x_axis.lo, 0.0), (x_axis.hi, 0.0)], AXIS_COLOR.stroke_width(1))))
+            .map_err(chart_err("drawing zero line"))?;
+    }
     let clamp_y = |v: f64| v.clamp(y_axis.lo, y_axis.hi);
     // Bands first (all series), then lines, then markers, so that nothing hides a line.
     for s in spec.series {
@@ -1105,7 +1133,12 @@ fn draw_plot<DB: DrawingBackend>(
             Kind::Categorical(_) => continue,
         };
         for seg in &s.segments {
-            if seg.len() >= 2 {
+            if seg.len() >= 2 && *spec.kind == Kind::Time && s.marker != Marker::Circle {
+                // Time series have no markers: past the 8th series, repeated colours are dashed.
+                chart
+                    .draw_series(DashedLineSeries::new(seg.iter().copied(), 10, 6, s.color.stroke_width(width)))
+                    .map_err(chart_err("drawing line"))?;
+            } else if seg.len() >= 2 {
                 chart
                     .draw_series(std::iter::once(PathElement::new(seg.clone(), s.color.stroke_width(width))))
                     .map_err(chart_err("drawing line"))?;
@@ -1207,11 +1240,11 @@ impl Figure for SingleFigure {
         let (body_w, body_h) = body.dim_in_pixel();
         let (body_w, body_h) = (body_w as i32, body_h as i32);
         let series: Vec<&Prepared> = self.series.iter().collect();
-        let labels: Vec<String> = series.iter().map(|s| fit_text(&s.label, LEGEND_EM, 300)).collect();
+        let labels: Vec<String> = series.iter().map(|s| fit_label(&s.label, LEGEND_EM, 300)).collect();
         let legend = legend_size(&labels, labels.len());
         let xla = x_label_area_height();
         let plot_h = body_h - xla;
-        let max_y_ticks = ((plot_h / 60) as usize).clamp(3, 10);
+        let max_y_ticks = ((plot_h / 55) as usize).clamp(3, 10);
         let percent = percent_axis(&self.text.y_label);
         let (ylo, yhi) = y_extent(min_max(series.iter().flat_map(|s| s.ys())));
 
@@ -1296,7 +1329,7 @@ impl Figure for PanelFigure {
 
         // One legend column for all panels (same width, so the plots align).
         let labels: Vec<Vec<String>> =
-            self.panels.iter().map(|(_, s)| s.iter().map(|p| fit_text(&p.label, LEGEND_EM, 240)).collect()).collect();
+            self.panels.iter().map(|(_, s)| s.iter().map(|p| fit_label(&p.label, LEGEND_EM, 240)).collect()).collect();
         let legend_w = labels.iter().filter(|l| !l.is_empty()).map(|l| legend_size(l, l.len()).0).max().unwrap_or(0);
         let legend_col = if legend_w > 0 { legend_w + 2 * LEGEND_MARGIN } else { 0 };
 
@@ -1589,6 +1622,69 @@ mod tests {
             outputs.push(check_outputs(&stem, &["P"]));
         }
         assert_eq!(outputs[0], outputs[1]);
+    }
+
+    #[test]
+    fn font_metrics_agree_with_plotters_layout() {
+        register_fonts();
+        let m = metrics().expect("embedded font parses");
+        assert_eq!(m.units_per_em, 2048.0);
+        assert!(m.cap_height > 0.6 * m.units_per_em && m.cap_height < 0.8 * m.units_per_em);
+        for text in ["binpack(memory)", "spread(AZ)+spread(instanceId)", "/24", "0.25%", "Tasks stuck in PROVISIONING", "…"] {
+            for em in [TICK_EM, AXIS_EM, TITLE_EM] {
+                let size = em * m.height / m.units_per_em;
+                let font = FontDesc::new(FontFamily::SansSerif, size, FontStyle::Normal);
+                let (w, _) = font.box_size(text).expect("font registered");
+                let ours = text_width_f(text, em);
+                assert!((ours - w as f64).abs() <= 1.0, "{text:?} at {em}: ours {ours}, plotters {w}");
+            }
+        }
+        assert_ne!(m.glyph_id('A'), 0);
+        assert_eq!(m.glyph_id('\u{10FFFF}'), 0); // outside the BMP: .notdef, no panic
+    }
+
+    #[test]
+    fn text_fitting() {
+        let long = "c5.2xlarge, 2 AZs, capacity provider target 65%";
+        let s = fit_label(long, LEGEND_EM, 200);
+        assert!(text_width(&s, LEGEND_EM) <= 200 && s.contains('…') && s.ends_with("65%"), "{s}");
+        let t = fit_text(long, LEGEND_EM, 200);
+        assert!(t.starts_with("c5.2xlarge") && t.ends_with('…'), "{t}");
+        assert_eq!(fit_label("short", LEGEND_EM, 200), "short");
+        assert_eq!(fit_text("anything", LEGEND_EM, 1), "…");
+    }
+
+    #[test]
+    fn legend_goes_where_the_data_is_not() {
+        let line = |pts: Vec<(f64, f64)>| Prepared::from_line(0, &LineSeries { label: "s".into(), points: pts });
+        let rising = line(vec![(0.0, 0.0), (10.0, 10.0)]);
+        let falling = line(vec![(0.0, 10.0), (10.0, 0.0)]);
+        let (pos, hi) = place_legend(&[&rising], (0.0, 10.0), (0.0, 10.8), (1000, 500), (200, 60));
+        assert_eq!((pos, hi), (LegendPos::UpperLeft, 10.8));
+        let (pos, hi) = place_legend(&[&falling], (0.0, 10.0), (0.0, 10.8), (1000, 500), (200, 60));
+        assert_eq!((pos, hi), (LegendPos::UpperRight, 10.8));
+        // Flat line near the top everywhere: the y range grows to make room above it.
+        let flat = line(vec![(0.0, 10.0), (10.0, 10.0)]);
+        let (pos, hi) = place_legend(&[&flat], (0.0, 10.0), (0.0, 10.8), (1000, 500), (200, 60));
+        assert!(pos == LegendPos::UpperRight && hi > 10.8 && hi < 10.8 * MAX_LEGEND_STRETCH, "{pos:?} {hi}");
+        // A legend that would need too much room goes outside; so do many series.
+        let (pos, _) = place_legend(&[&flat], (0.0, 10.0), (0.0, 10.8), (1000, 500), (200, 280));
+        assert_eq!(pos, LegendPos::Outside);
+        let many: Vec<&Prepared> = std::iter::repeat_n(&rising, MAX_INSIDE_LEGEND + 1).collect();
+        assert_eq!(place_legend(&many, (0.0, 10.0), (0.0, 10.8), (1000, 500), (200, 60)).0, LegendPos::Outside);
+    }
+
+    #[test]
+    fn svg_font_sizes_are_the_em_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("sizes");
+        let series = vec![band_series("a", &[1.0, 2.0], |x| x)];
+        sweep_chart(&stem, &text("Title", "x [s]", "y [s]"), &series, None).unwrap();
+        let svg = String::from_utf8(read(&with_suffix(&stem, "svg"))).unwrap();
+        for size in [TITLE_EM, AXIS_EM, TICK_EM] {
+            assert!(svg.contains(&format!("font-size=\"{size}\"")), "no text of size {size}");
+        }
+        assert!(!svg.contains("></text>"), "no empty <text> elements");
     }
 
     #[test]

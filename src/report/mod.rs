@@ -25,8 +25,11 @@ use crate::scenario::sweep::Plan;
 pub struct Manifest<'a> {
     pub clustersim_version: &'a str,
     pub scenario: &'a str,
-    pub scenario_file: &'a str,
-    pub scenario_fnv1a64: &'a str,
+    /// The scenario's file name (not the path it was run from, so that runs from different
+    /// folders and merged shards write the same manifest).
+    pub scenario_file: String,
+    /// Hash of the scenario file and every file it references.
+    pub inputs_fnv1a64: &'a str,
     pub base_seed: u64,
     pub replications: u32,
     pub axes: Vec<ManifestAxis>,
@@ -52,8 +55,8 @@ impl<'a> Manifest<'a> {
         Manifest {
             clustersim_version: env!("CARGO_PKG_VERSION"),
             scenario: &s.name,
-            scenario_file: &s.file,
-            scenario_fnv1a64: &s.file_hash,
+            scenario_file: std::path::Path::new(&s.file).file_name().map_or_else(|| s.file.clone(), |n| n.to_string_lossy().into_owned()),
+            inputs_fnv1a64: &s.file_hash,
             base_seed: plan.base_seed,
             replications: plan.replications,
             axes: plan

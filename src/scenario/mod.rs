@@ -105,7 +105,8 @@ pub struct ReportSpec {
 pub struct Scenario {
     pub name: String,
     pub file: String,
-    /// FNV-1a of the scenario file's bytes, hex.
+    /// FNV-1a over the bytes of the scenario file and of every file it references (task
+    /// definitions, traces), hex: equal hashes mean equal inputs.
     pub file_hash: String,
     pub seed: u64,
     pub horizon: SimTime,
@@ -292,11 +293,13 @@ impl Scenario {
         let paths = root
             .opt_strings("task_definitions")?
             .ok_or_else(|| root.error("task_definitions", "missing; list the task-definition JSON files, e.g. [\"taskdefs/web.json\"]"))?;
+        let mut input_hash = raw.hash;
         for (i, rel) in paths.iter().enumerate() {
             let key = format!("task_definitions[{i}]");
             let path = raw.dir.join(rel);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ScenarioError::new(file, &key, format!("cannot read `{}`: {e}", path.display())))?;
+            input_hash = combine_hash(input_hash, &text);
             let td = TaskDefinition::from_json_str(&text, &path.display().to_string())
                 .map_err(|e| ScenarioError::new(e.file.clone(), e.json_path.clone(), e.message.clone()))?;
             if task_definitions.iter().any(|t| t.family == td.family) {
@@ -335,8 +338,21 @@ impl Scenario {
         // Workloads.
         let mut workloads = Vec::new();
         for (wname, mut w) in root.named_tables("workload")? {
-            workloads.push(read_workload(wname, &mut w, raw, &task_definitions, &default_placement, registry, &known_attributes, horizon)?);
+            workloads.push(read_workload(
+                wname,
+                &mut w,
+                raw,
+                &task_definitions,
+                &default_placement,
+                registry,
+                &known_attributes,
+                horizon,
+                &mut input_hash,
+            )?);
             w.finish()?;
+        }
+        if workloads.len() > usize::from(u16::MAX) || task_definitions.len() > usize::from(u16::MAX) {
+            return Err(root.error("workload", "at most 65,535 workloads and task definitions"));
         }
         if workloads.is_empty() {
             return Err(root.error("workload", "at least one workload is required, e.g. [workload.web] kind = \"service\""));
@@ -350,7 +366,7 @@ impl Scenario {
         let scenario = Scenario {
             name: name.to_string(),
             file: file.to_string(),
-            file_hash: format!("{:016x}", raw.hash),
+            file_hash: format!("{input_hash:016x}"),
             seed,
             horizon,
             warmup,
@@ -414,6 +430,13 @@ impl Scenario {
     pub fn host_count(&self) -> u64 {
         self.host_groups.iter().map(|g| u64::from(g.count_per_az) * g.azs.len() as u64).sum()
     }
+}
+
+/// Folds a referenced file's contents into the input hash.
+fn combine_hash(hash: u64, text: &str) -> u64 {
+    let mut bytes = hash.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&stable_hash64(text.as_bytes()).to_le_bytes());
+    stable_hash64(&bytes)
 }
 
 fn registered(t: &InstanceType, fraction: f64, reserved_mib: u32) -> Resources {
@@ -625,6 +648,7 @@ fn read_workload(
     registry: &StrategyRegistry,
     known_attributes: &BTreeSet<&str>,
     horizon: SimTime,
+    input_hash: &mut u64,
 ) -> Result<WorkloadSpec, ScenarioError> {
     let kind = w.str("kind")?;
     let family_index = |w: &Table<'_>, key: &str, family: &str| -> Result<u32, ScenarioError> {
@@ -714,6 +738,7 @@ fn read_workload(
             let rel = w.str("file")?;
             let path = raw.dir.join(rel);
             let text = std::fs::read_to_string(&path).map_err(|e| w.error("file", format!("cannot read `{}`: {e}", path.display())))?;
+            *input_hash = combine_hash(*input_hash, &text);
             let records =
                 parse_trace(&text).map_err(|(line, m)| ScenarioError::new(path.display().to_string(), format!("line {line}"), m))?;
             for r in &records {
