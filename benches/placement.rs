@@ -31,6 +31,9 @@ fn half_full_cluster(hosts: u32) -> (Cluster, Placer, GroupCounts) {
                 ports: HostPorts::with_agent_defaults(),
                 task_count: 0,
                 instance_id: format!("i-{i:08}"),
+                subnet: None,
+                eni_task_limit: 3,
+                eni_tasks: 0,
             })
             .collect(),
     };
@@ -40,7 +43,7 @@ fn half_full_cluster(hosts: u32) -> (Cluster, Placer, GroupCounts) {
     let mut rng = RngStreams::new(9).stream("fill", 0);
     for i in 0..hosts {
         for _ in 0..rng.random_range(0..7u32) {
-            cluster.reserve(HostId(i), Resources { cpu_units: 512, memory_mib: 2048 }, &[]);
+            cluster.reserve(HostId(i), Resources { cpu_units: 512, memory_mib: 2048 }, &[], false);
             groups.add(g, HostId(i), AzId(i % 3));
         }
         placer.host_changed(&cluster, HostId(i));
@@ -62,7 +65,14 @@ fn bench(c: &mut Criterion) {
         let g = groups.intern("family:bench");
         for (name, chain) in &strategies {
             let spec = PlacementSpec { strategies: chain.clone(), constraints: vec![] };
-            let req = PlacementRequest { need: Resources { cpu_units: 512, memory_mib: 2048 }, ports: &[], group: g, spec: &spec };
+            let req = PlacementRequest {
+                need: Resources { cpu_units: 512, memory_mib: 2048 },
+                ports: &[],
+                eni: false,
+                az_mask: u32::MAX,
+                group: g,
+                spec: &spec,
+            };
             let view = ClusterView { cluster: &cluster, groups: &groups };
             let mut rng = RngStreams::new(1).stream("placement", 0);
             group.bench_with_input(BenchmarkId::new(*name, hosts), &hosts, |b, _| {

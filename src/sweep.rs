@@ -81,7 +81,7 @@ pub fn execute(
     resume: bool,
     progress: Progress<'_>,
 ) -> Result<ExecStats, ExecError> {
-    report::prepare_work_dir(work).map_err(|e| ExecError::Internal(format!("cannot create `{}`: {e}", work.display())))?;
+    report::prepare_work_dir(work).map_err(|e| ExecError::Input(format!("cannot create `{}`: {e}", work.display())))?;
     // A folder holds the runs of one set of inputs, seed and options only: resuming with
     // anything else changed would silently mix results.
     let signature = format!(

@@ -83,6 +83,40 @@ fn progress_bar(total: usize) -> ProgressBar {
     bar
 }
 
+/// An output folder is replaced when complete: refuse a path that is a file, or a folder that
+/// clustersim did not write (no `marker` file in it) and that is not empty.
+fn check_out(out: &Path, marker: &str) -> Result<(), Failure> {
+    if !out.exists() {
+        if let Some(file) = out.ancestors().skip(1).find(|a| a.is_file()) {
+            return Err(Failure::BadInput(format!("cannot create `{}`: `{}` is a file", out.display(), file.display())));
+        }
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(Failure::BadInput(format!("`{}` exists and is not a folder; choose another --out", out.display())));
+    }
+    let empty = std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
+    if !empty && !out.join(marker).is_file() {
+        return Err(Failure::BadInput(format!(
+            "`{}` is not a folder clustersim wrote (no {marker}); refusing to replace it — choose another --out",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A baseline file must be writable where asked, checked before any run.
+fn check_baseline_path(path: &Path) -> Result<(), Failure> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if path.is_dir() || !parent.is_dir() {
+        return Err(Failure::BadInput(format!(
+            "cannot write the baseline `{}`: its folder does not exist or it is a folder",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn jobs_or_default(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
 }
@@ -110,8 +144,12 @@ fn run(
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         bar.set_message(format!("{:.1} M events/s", events as f64 / secs / 1e6));
     };
+    if let Some(b) = baseline {
+        check_baseline_path(b)?;
+    }
     if let Some(shard) = shard {
         let out = out.unwrap_or_else(|| PathBuf::from("results").join(format!("{name}.shard-{}-of-{}", shard.index, shard.count)));
+        check_out(&out, "shard.json")?;
         if out.exists() && !resume {
             std::fs::remove_dir_all(&out).map_err(|e| Failure::BadInput(format!("cannot clear `{}`: {e}", out.display())))?;
         }
@@ -142,13 +180,14 @@ fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
+    check_out(&out, "manifest.json")?;
     let work = sweep::work_dir_for(&out);
     if work.exists() && !resume {
         std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
     }
     let stats = sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress).map_err(exec_failure)?;
     bar.finish_and_clear();
-    let folder = ResultsFolder::create(&out).map_err(|e| Failure::Internal(format!("cannot create `{}`: {e}", out.display())))?;
+    let folder = ResultsFolder::create(&out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
     let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(Failure::Internal)?;
     if let Some(b) = baseline {
         std::fs::copy(folder.path().join("summary.csv"), b)
@@ -246,7 +285,8 @@ fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
         )));
     }
     let options = RunOptions { record_tasks: info.record_tasks, explain: info.explain };
-    let folder = ResultsFolder::create(out).map_err(|e| Failure::Internal(e.to_string()))?;
+    check_out(out, "manifest.json")?;
+    let folder = ResultsFolder::create(out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
     let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(Failure::BadInput)?;
     let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
     print_summary(&plan, &assembled, sweep::ExecStats::default(), &final_path);

@@ -105,6 +105,13 @@ pub struct Host {
     pub task_count: u32,
     /// The EC2 instance id users see in decision logs, e.g. `i-00000042`.
     pub instance_id: String,
+    /// The subnet the host's primary ENI is in (`None` when the scenario models no network).
+    pub subnet: Option<super::network::SubnetId>,
+    /// `awsvpc` tasks it can hold: ENI limit − 1 (the primary), or the trunking limit
+    /// (ECS-REFERENCE §2.2).
+    pub eni_task_limit: u32,
+    /// `awsvpc` tasks placed on it and not yet stopped.
+    pub eni_tasks: u32,
 }
 
 impl Host {
@@ -148,9 +155,13 @@ impl Cluster {
 
     /// Reserves a task's resources and static ports on `host`. The caller (placement) has checked
     /// that they fit; a violation here is a bug, so it panics rather than corrupting the state.
-    pub fn reserve(&mut self, host: HostId, need: Resources, ports: &[(Protocol, u16)]) {
+    pub fn reserve(&mut self, host: HostId, need: Resources, ports: &[(Protocol, u16)], eni: bool) {
         let h = &mut self.hosts[host.index()];
         assert!(need.fits_in(h.free()), "reserve beyond registered resources on host {}", host.0);
+        if eni {
+            assert!(h.eni_tasks < h.eni_task_limit, "ENI slot beyond the limit on host {}", host.0);
+            h.eni_tasks += 1;
+        }
         h.reserved.cpu_units += need.cpu_units;
         h.reserved.memory_mib += need.memory_mib;
         for &(protocol, port) in ports {
@@ -160,8 +171,11 @@ impl Cluster {
     }
 
     /// Gives back exactly what `reserve` took.
-    pub fn release(&mut self, host: HostId, need: Resources, ports: &[(Protocol, u16)]) {
+    pub fn release(&mut self, host: HostId, need: Resources, ports: &[(Protocol, u16)], eni: bool) {
         let h = &mut self.hosts[host.index()];
+        if eni {
+            h.eni_tasks = h.eni_tasks.checked_sub(1).expect("released an ENI slot that was not taken");
+        }
         assert!(
             need.cpu_units <= h.reserved.cpu_units && need.memory_mib <= h.reserved.memory_mib && h.task_count > 0,
             "release of more than was reserved on host {}",
@@ -202,6 +216,9 @@ mod tests {
                 ports: HostPorts::with_agent_defaults(),
                 task_count: 0,
                 instance_id: "i-00000000".into(),
+                subnet: None,
+                eni_task_limit: 2,
+                eni_tasks: 0,
             }],
         }
     }
@@ -211,11 +228,13 @@ mod tests {
         let mut c = one_host_cluster();
         let before = c.hosts[0].clone();
         let need = Resources { cpu_units: 512, memory_mib: 1500 };
-        c.reserve(HostId(0), need, &[(Protocol::Tcp, 8080)]);
+        c.reserve(HostId(0), need, &[(Protocol::Tcp, 8080)], true);
+        assert_eq!(c.hosts[0].eni_tasks, 1);
         assert_eq!(c.hosts[0].free(), Resources { cpu_units: 512, memory_mib: 500 });
         assert!(!c.hosts[0].ports.is_free(Protocol::Tcp, 8080));
         assert!(c.hosts[0].ports.is_free(Protocol::Udp, 8080));
-        c.release(HostId(0), need, &[(Protocol::Tcp, 8080)]);
+        c.release(HostId(0), need, &[(Protocol::Tcp, 8080)], true);
+        assert_eq!(c.hosts[0].eni_tasks, 0);
         assert_eq!(c.hosts[0].reserved, before.reserved);
         assert_eq!(c.hosts[0].ports, before.ports);
         assert_eq!(c.hosts[0].task_count, 0);
@@ -234,7 +253,7 @@ mod tests {
     fn reserving_beyond_registered_memory_is_refused() {
         let mut c = one_host_cluster();
         let r = std::panic::catch_unwind(move || {
-            c.reserve(HostId(0), Resources { cpu_units: 0, memory_mib: 2001 }, &[]);
+            c.reserve(HostId(0), Resources { cpu_units: 0, memory_mib: 2001 }, &[], false);
         });
         assert!(r.is_err());
     }

@@ -7,9 +7,11 @@
 
 pub mod cluster;
 pub mod instance_types;
+pub mod network;
 pub mod task;
 pub mod taskdef;
 
 pub use cluster::{AzId, Cluster, Host, HostId, HostPorts, Resources};
 pub use instance_types::InstanceType;
-pub use task::{StopReason, Task, TaskId, TaskState};
+pub use network::{Cidr, Subnet, SubnetId};
+pub use task::{StopReason, Task, TaskId, TaskIp, TaskState};

@@ -8,6 +8,20 @@
 use crate::engine::SimTime;
 
 use super::cluster::HostId;
+use super::network::SubnetId;
+
+/// Where a task's ENI address is (awsvpc tasks only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskIp {
+    /// No ENI: not awsvpc, or not (yet) provisioned.
+    None,
+    /// Attached, holding an address of `Task::subnet`.
+    Held,
+    /// The task stopped; its ENI is being detached and deleted, the address still held.
+    Releasing,
+    /// Given back to the subnet.
+    Released,
+}
 
 /// Index of a task in the run's task arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,6 +52,13 @@ pub enum StopReason {
     PlacementFailed,
     /// Still running (or waiting) when the horizon was reached.
     HorizonReached,
+    /// Placed (or accepted by Fargate), then stopped in PROVISIONING: its subnet had no free
+    /// address for the task ENI (ECS-REFERENCE §2.5).
+    InsufficientFreeAddresses,
+    /// Fargate refused the launch: the account's vCPU quota is reached (ECS-REFERENCE §3.3).
+    FargateVcpuQuota,
+    /// RunTask on Fargate found the account's launch token bucket empty (ThrottlingException).
+    FargateThrottled,
 }
 
 impl StopReason {
@@ -46,6 +67,9 @@ impl StopReason {
             StopReason::Completed => "completed",
             StopReason::PlacementFailed => "placement_failed",
             StopReason::HorizonReached => "horizon",
+            StopReason::InsufficientFreeAddresses => "TaskFailedToStart: InsufficientFreeAddressesInSubnet",
+            StopReason::FargateVcpuQuota => "You've reached the limit on the number of vCPUs you can run concurrently",
+            StopReason::FargateThrottled => "ThrottlingException",
         }
     }
 }
@@ -67,4 +91,7 @@ pub struct Task {
     pub stop_reason: Option<StopReason>,
     /// How long it runs once RUNNING; `None` = until stopped by something else (a service task).
     pub run_time: Option<SimTime>,
+    /// The subnet of its ENI (awsvpc), once chosen.
+    pub subnet: Option<SubnetId>,
+    pub ip: TaskIp,
 }

@@ -71,7 +71,7 @@ impl Placer {
         let lead = chain.iter().take_while(|s| is_az_spread(s)).count();
         let az_count = view.cluster.azs.len() as u32;
         self.az_order.clear();
-        for az in (0..az_count).map(AzId) {
+        for az in (0..az_count).map(AzId).filter(|az| in_mask(req, *az)) {
             let key = if lead > 0 { view.groups.in_az(req.group, az) } else { 0 };
             self.az_order.push((key, az));
         }
@@ -148,7 +148,9 @@ impl Placer {
     }
 
     /// ECS reports one reason: here, the check that rejected the most hosts, each host counted
-    /// under the first check it fails in the order CPU, memory, ports, constraints.
+    /// under the first check it fails in the order location, CPU, memory, ports, ENI,
+    /// constraints. Hosts outside the task's AZs only count when no host is inside them: the
+    /// reason a planner needs is what blocked the task where it could have gone.
     fn failure_reason(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
         if view.cluster.hosts.is_empty() {
             return PlacementFailure::NoContainerInstances;
@@ -160,6 +162,10 @@ impl Placer {
             } else {
                 debug_assert!(false, "failure reported while host {} is feasible", host.id.0);
             }
+        }
+        let location = PlacementFailure::ALL.iter().position(|r| *r == PlacementFailure::Location).expect("listed");
+        if counts.iter().enumerate().any(|(i, c)| i != location && *c > 0) {
+            counts[location] = 0;
         }
         let best = counts.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
         PlacementFailure::ALL[best]
@@ -188,9 +194,13 @@ fn is_az_spread(s: &StrategySpec) -> bool {
     matches!(s, StrategySpec::Spread(SpreadField::Attribute(a)) if a == AZ_ATTRIBUTE)
 }
 
+fn in_mask(req: &PlacementRequest<'_>, az: AzId) -> bool {
+    az.0 >= 32 || req.az_mask & (1 << az.0) != 0
+}
+
 fn passes_resources(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostId) -> bool {
     let h = view.cluster.host(host);
-    req.need.fits_in(h.free()) && h.ports.all_free(req.ports)
+    in_mask(req, h.az) && req.need.fits_in(h.free()) && h.ports.all_free(req.ports) && (!req.eni || h.eni_tasks < h.eni_task_limit)
 }
 
 fn passes_constraints(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostId) -> bool {
@@ -203,6 +213,9 @@ fn passes_constraints(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: 
 fn first_failure(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostId) -> Option<PlacementFailure> {
     let h = view.cluster.host(host);
     let free = h.free();
+    if !in_mask(req, h.az) {
+        return Some(PlacementFailure::Location);
+    }
     if req.need.cpu_units > free.cpu_units {
         return Some(PlacementFailure::ResourceCpu);
     }
@@ -211,6 +224,9 @@ fn first_failure(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostI
     }
     if !h.ports.all_free(req.ports) {
         return Some(PlacementFailure::ResourcePorts);
+    }
+    if req.eni && h.eni_tasks >= h.eni_task_limit {
+        return Some(PlacementFailure::ResourceEni);
     }
     req.spec.constraints.iter().find_map(|c| match c {
         Constraint::DistinctInstance if view.groups.on_host(req.group, host) > 0 => Some(PlacementFailure::DistinctInstance),

@@ -74,6 +74,16 @@ impl GroupCounts {
         self.per_az[group.0 as usize][az.0 as usize] += 1;
     }
 
+    /// A task of the group with no host (Fargate): counts towards its AZ only.
+    pub fn add_hostless(&mut self, group: GroupId, az: AzId) {
+        self.per_az[group.0 as usize][az.0 as usize] += 1;
+    }
+
+    pub fn remove_hostless(&mut self, group: GroupId, az: AzId) {
+        let az_count = &mut self.per_az[group.0 as usize][az.0 as usize];
+        *az_count = az_count.checked_sub(1).expect("group count underflow in AZ");
+    }
+
     pub fn remove(&mut self, group: GroupId, host: HostId, az: AzId) {
         if self.host_tracked[group.0 as usize] {
             let key = (group.0, host.0);

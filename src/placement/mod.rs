@@ -73,6 +73,11 @@ impl PlacementSpec {
 pub struct PlacementRequest<'a> {
     pub need: Resources,
     pub ports: &'a [(Protocol, u16)],
+    /// An `awsvpc` task: needs a free ENI slot on the host.
+    pub eni: bool,
+    /// AZs the task may go to (bit `i` = `AzId(i)`): for `awsvpc`, those of its subnets
+    /// (`LOCATION`). `u32::MAX` = anywhere.
+    pub az_mask: u32,
     pub group: GroupId,
     pub spec: &'a PlacementSpec,
 }
@@ -90,6 +95,10 @@ pub enum PlacementFailure {
     ResourceCpu,
     ResourceMemory,
     ResourcePorts,
+    /// No free ENI attachment slot (awsvpc).
+    ResourceEni,
+    /// No host in an AZ of the task's subnets (awsvpc).
+    Location,
     DistinctInstance,
     MemberOf,
     /// The cluster has no container instances at all.
@@ -97,10 +106,12 @@ pub enum PlacementFailure {
 }
 
 impl PlacementFailure {
-    pub const ALL: [PlacementFailure; 6] = [
+    pub const ALL: [PlacementFailure; 8] = [
         PlacementFailure::ResourceCpu,
         PlacementFailure::ResourceMemory,
         PlacementFailure::ResourcePorts,
+        PlacementFailure::ResourceEni,
+        PlacementFailure::Location,
         PlacementFailure::DistinctInstance,
         PlacementFailure::MemberOf,
         PlacementFailure::NoContainerInstances,
@@ -112,6 +123,8 @@ impl PlacementFailure {
             PlacementFailure::ResourceCpu => "RESOURCE:CPU",
             PlacementFailure::ResourceMemory => "RESOURCE:MEMORY",
             PlacementFailure::ResourcePorts => "RESOURCE:PORTS",
+            PlacementFailure::ResourceEni => "RESOURCE:ENI",
+            PlacementFailure::Location => "LOCATION",
             PlacementFailure::DistinctInstance => "distinctInstance placement constraint unsatisfied",
             PlacementFailure::MemberOf => "MemberOf placement constraint unsatisfied",
             PlacementFailure::NoContainerInstances => "No Container Instances were found in your cluster",
@@ -124,6 +137,8 @@ impl PlacementFailure {
             PlacementFailure::ResourceCpu => "resource_cpu",
             PlacementFailure::ResourceMemory => "resource_memory",
             PlacementFailure::ResourcePorts => "resource_ports",
+            PlacementFailure::ResourceEni => "resource_eni",
+            PlacementFailure::Location => "location",
             PlacementFailure::DistinctInstance => "constraint_distinct_instance",
             PlacementFailure::MemberOf => "constraint_member_of",
             PlacementFailure::NoContainerInstances => "no_container_instances",

@@ -162,7 +162,7 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
     fs::create_dir_all(&dir).map_err(|e| charts::ChartError(e.to_string()))?;
     let scenario = &plan.points[0];
     if let Some((x_axis, line_axes)) = plan.axes.split_last() {
-        let x_values: Vec<String> = x_axis.values.iter().map(crate::scenario::sweep::value_text).collect();
+        let x_values: Vec<String> = x_axis.labels.clone();
         let x_labels: Vec<String> = x_values.iter().map(|v| pretty_value(v)).collect();
         let numeric = x_values.iter().all(|v| parse_num(v).is_some());
         let x_of = |text: &str| -> f64 {

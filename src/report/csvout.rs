@@ -51,7 +51,19 @@ fn opt_time(t: Option<crate::engine::SimTime>) -> String {
 pub fn write_tasks(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
     let s = &spec.scenario;
     let mut w = csv::Writer::from_path(path)?;
-    w.write_record(["task_id", "workload", "family", "arrived_s", "placed_s", "running_s", "stopped_s", "host", "az", "stop_reason"])?;
+    w.write_record([
+        "task_id",
+        "workload",
+        "family",
+        "arrived_s",
+        "placed_s",
+        "running_s",
+        "stopped_s",
+        "host",
+        "az",
+        "subnet",
+        "stop_reason",
+    ])?;
     for t in &result.tasks {
         w.write_record([
             t.task.to_string(),
@@ -63,6 +75,7 @@ pub fn write_tasks(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult
             opt_time(t.stopped_at),
             t.host.map_or_else(String::new, |h| format!("i-{:08}", h.0)),
             t.az.map_or_else(String::new, |az| s.azs[az.0 as usize].clone()),
+            t.subnet.and_then(|id| s.network.as_ref().map(|n| n.subnets[id.0 as usize].name.clone())).unwrap_or_default(),
             t.stop_reason
                 .map_or_else(|| if t.placed_at.is_some() { "running".into() } else { "waiting".into() }, |r| r.as_str().to_string()),
         ])?;

@@ -59,11 +59,7 @@ impl<'a> Manifest<'a> {
             inputs_fnv1a64: &s.file_hash,
             base_seed: plan.base_seed,
             replications: plan.replications,
-            axes: plan
-                .axes
-                .iter()
-                .map(|a| ManifestAxis { key: a.key.clone(), values: a.values.iter().map(crate::scenario::sweep::value_text).collect() })
-                .collect(),
+            axes: plan.axes.iter().map(|a| ManifestAxis { key: a.key.clone(), values: a.labels.clone() }).collect(),
             runs: plan.runs.iter().map(|r| ManifestRun { run_id: r.run_id.clone(), seed: r.seed, params: r.params.clone() }).collect(),
         }
     }

@@ -91,11 +91,7 @@ pub fn comparison_rows(plan: &Plan, metrics: &[MetricValues]) -> Vec<ComparisonR
         let baseline_params: Vec<(String, String)> = params
             .iter()
             .enumerate()
-            .map(
-                |(i, kv)| {
-                    if i == axis { (kv.0.clone(), crate::scenario::sweep::value_text(&plan.axes[axis].values[0])) } else { kv.clone() }
-                },
-            )
+            .map(|(i, kv)| if i == axis { (kv.0.clone(), plan.axes[axis].labels[0].clone()) } else { kv.clone() })
             .collect();
         if params == &baseline_params || strategies < 2 {
             continue;

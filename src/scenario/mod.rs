@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+mod network;
 mod reader;
 pub mod sweep;
 pub mod units;
@@ -21,14 +22,25 @@ use crate::engine::{SimTime, stable_hash64};
 use crate::metrics::Metric;
 use crate::model::instance_types::{self, InstanceType};
 use crate::model::taskdef::TaskDefinition;
+use crate::model::taskdef::{Compatibility, NetworkMode};
 use crate::model::{AzId, Resources};
 use crate::placement::{
     BUILT_IN_ATTRIBUTES, Constraint, MAX_CONSTRAINTS, MAX_STRATEGIES, PlacementSpec, SpreadField, StrategyRegistry, StrategySpec,
 };
-use crate::workload::{Arrivals, RateSchedule, RunTime, WorkloadSpec, parse_trace};
+use crate::workload::{Arrivals, LaunchType, RateSchedule, RunTime, WorkloadSpec, parse_trace};
 use reader::Table;
 
+pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
+
+/// Most hosts per AZ in one host group, and in a scenario. ECS allows 5,000 container instances
+/// per cluster (ECS-REFERENCE §6); studies of larger fleets are still useful, memory permitting.
+pub const MAX_HOSTS_PER_AZ: u32 = 100_000;
+pub const MAX_HOSTS: u64 = 1_000_000;
+/// Longest simulated horizon.
+pub const MAX_HORIZON_DAYS: u64 = 1000;
+/// Most tasks a run may expect (task ids are 32-bit).
+pub const MAX_EXPECTED_TASKS: f64 = 1e9;
 
 /// A problem with the input, naming where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +78,8 @@ pub struct HostGroupSpec {
     pub azs: Vec<AzId>,
     /// Custom attributes, sorted by name.
     pub attributes: Vec<(String, String)>,
+    /// The subnet of each AZ in `azs` (same order); empty when the scenario has no `[network]`.
+    pub subnets: Vec<crate::model::SubnetId>,
 }
 
 /// The service scheduler's pacing (ECS-REFERENCE §1.10).
@@ -122,6 +136,8 @@ pub struct Scenario {
     pub task_definitions: Vec<TaskDefinition>,
     pub workloads: Vec<WorkloadSpec>,
     pub service_scheduler: ServiceScheduler,
+    pub network: Option<NetworkSpec>,
+    pub fargate: FargateSpec,
     pub report: ReportSpec,
 }
 
@@ -150,8 +166,8 @@ impl Scenario {
         }
         let seed = root.opt_u64("seed")?.unwrap_or(1);
         let horizon = root.duration("horizon")?;
-        if horizon == SimTime::ZERO {
-            return Err(root.error("horizon", "must be greater than zero"));
+        if horizon == SimTime::ZERO || horizon > SimTime::from_secs(MAX_HORIZON_DAYS * 86_400) {
+            return Err(root.error("horizon", format!("must be greater than zero and at most {MAX_HORIZON_DAYS} days")));
         }
         let warmup = root.opt_duration("warmup")?.unwrap_or(SimTime::ZERO);
         if warmup >= horizon {
@@ -190,15 +206,15 @@ impl Scenario {
             let existing = instance_types.iter().position(|x| x.name == type_name);
             let base = existing.map(|i| instance_types[i].clone());
             let vcpu = t
-                .opt_u32_min("vcpu", 1)?
+                .opt_u32_range("vcpu", 1, 1024)?
                 .or(base.as_ref().map(|b| b.vcpu))
                 .ok_or_else(|| t.error("vcpu", "missing (required for a new instance type)"))?;
             let memory_mib = t
                 .opt_mib("memory")?
                 .or(base.as_ref().map(|b| b.memory_mib))
                 .ok_or_else(|| t.error("memory", "missing (required for a new instance type), e.g. \"16GiB\""))?;
-            if memory_mib == 0 {
-                return Err(t.error("memory", "must be greater than zero"));
+            if memory_mib == 0 || memory_mib > 32 * 1024 * 1024 {
+                return Err(t.error("memory", "must be greater than zero and at most 32 TiB"));
             }
             let max_enis = t.opt_u32_min("max_enis", 1)?.or(base.as_ref().map(|b| b.max_enis)).unwrap_or(2);
             let trunk_task_limit = match t.opt_u64("trunk_task_limit")? {
@@ -226,6 +242,8 @@ impl Scenario {
             }
         }
         instance_types.sort_by(|a, b| a.name.cmp(&b.name));
+        let network = network::read_network(&mut root, &azs)?;
+        let fargate = network::read_fargate(&mut root)?;
 
         // Host groups.
         let mut host_groups = Vec::new();
@@ -240,8 +258,9 @@ impl Scenario {
                     ),
                 )
             })? as u32;
-            let count_per_az =
-                g.opt_u32_min("count_per_az", 1)?.ok_or_else(|| g.error("count_per_az", "missing (required), a whole number ≥ 1"))?;
+            let count_per_az = g
+                .opt_u32_range("count_per_az", 1, MAX_HOSTS_PER_AZ)?
+                .ok_or_else(|| g.error("count_per_az", format!("missing (required), a whole number from 1 to {MAX_HOSTS_PER_AZ}")))?;
             let group_azs = match g.opt_strings("azs")? {
                 None => (0..azs.len() as u32).map(AzId).collect(),
                 Some(list) => {
@@ -271,11 +290,28 @@ impl Scenario {
                     attributes.push((k.to_string(), v.to_string()));
                 }
             }
+            // Attribute lookups binary-search by name: sort here rather than trust the TOML map's order.
+            attributes.sort();
+            let subnets = network::host_group_subnets(&mut g, network.as_ref(), &group_azs, &azs)?;
             g.finish()?;
             if registered(&instance_types[instance_type as usize], registered_memory_fraction, reserved_memory_mib).memory_mib == 0 {
                 return Err(ScenarioError::new(file, "cluster.reserved_memory", format!("leaves no memory to register on {type_name}")));
             }
-            host_groups.push(HostGroupSpec { name: group_name.to_string(), instance_type, count_per_az, azs: group_azs, attributes });
+            host_groups.push(HostGroupSpec {
+                name: group_name.to_string(),
+                instance_type,
+                count_per_az,
+                azs: group_azs,
+                attributes,
+                subnets,
+            });
+        }
+        if let Some(net) = &network {
+            check_hosts_fit_subnets(file, net, &host_groups, &instance_types)?;
+        }
+        let total_hosts: u64 = host_groups.iter().map(|g| u64::from(g.count_per_az) * g.azs.len() as u64).sum();
+        if total_hosts > MAX_HOSTS {
+            return Err(root.error("host_groups", format!("{total_hosts} hosts; at most {MAX_HOSTS} in one scenario")));
         }
         if host_groups.is_empty() {
             return Err(root.error(
@@ -338,17 +374,16 @@ impl Scenario {
         // Workloads.
         let mut workloads = Vec::new();
         for (wname, mut w) in root.named_tables("workload")? {
-            workloads.push(read_workload(
-                wname,
-                &mut w,
+            let ctx = WorkloadContext {
                 raw,
-                &task_definitions,
-                &default_placement,
+                task_definitions: &task_definitions,
+                default_placement: &default_placement,
                 registry,
-                &known_attributes,
+                known_attributes: &known_attributes,
                 horizon,
-                &mut input_hash,
-            )?);
+                network: network.as_ref(),
+            };
+            workloads.push(read_workload(wname, &mut w, &ctx, &mut input_hash)?);
             w.finish()?;
         }
         if workloads.len() > usize::from(u16::MAX) || task_definitions.len() > usize::from(u16::MAX) {
@@ -358,6 +393,21 @@ impl Scenario {
             return Err(root.error("workload", "at least one workload is required, e.g. [workload.web] kind = \"service\""));
         }
 
+        let expected_tasks: f64 = workloads
+            .iter()
+            .map(|w| match &w.arrivals {
+                Arrivals::Poisson(r) => r.mean_rate() * horizon.as_secs_f64(),
+                Arrivals::Batch { count, .. } => f64::from(*count),
+                Arrivals::Trace(rows) => rows.iter().map(|r| f64::from(r.count)).sum(),
+                Arrivals::Service { desired_count } => f64::from(*desired_count),
+            })
+            .sum();
+        if expected_tasks > MAX_EXPECTED_TASKS {
+            return Err(root.error(
+                "horizon",
+                format!("the workloads would launch about {expected_tasks:.3e} tasks; at most {MAX_EXPECTED_TASKS:e} per run"),
+            ));
+        }
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");
@@ -379,6 +429,8 @@ impl Scenario {
             task_definitions,
             workloads,
             service_scheduler,
+            network,
+            fargate,
             report,
         };
         scenario.check_every_task_fits_some_host()?;
@@ -388,7 +440,7 @@ impl Scenario {
     /// A task that fits no host type at all would fail every placement: report it before any
     /// simulated time passes.
     fn check_every_task_fits_some_host(&self) -> Result<(), ScenarioError> {
-        for w in &self.workloads {
+        for w in self.workloads.iter().filter(|w| w.launch_type == LaunchType::Ec2) {
             let mut defs: Vec<u32> = vec![w.task_definition];
             if let Arrivals::Trace(records) = &w.arrivals {
                 defs = records.iter().map(|r| self.family_index(&r.family).expect("validated")).collect();
@@ -437,6 +489,37 @@ fn combine_hash(hash: u64, text: &str) -> u64 {
     let mut bytes = hash.to_le_bytes().to_vec();
     bytes.extend_from_slice(&stable_hash64(text.as_bytes()).to_le_bytes());
     stable_hash64(&bytes)
+}
+
+/// The hosts a group launches into a subnet must fit it, with their trunk ENIs and the NAT gateway.
+fn check_hosts_fit_subnets(file: &str, net: &NetworkSpec, groups: &[HostGroupSpec], types: &[InstanceType]) -> Result<(), ScenarioError> {
+    for (i, subnet) in net.subnets.iter().enumerate() {
+        let mut needed = u64::from(subnet.nat_gateway);
+        let mut first_group = None;
+        for g in groups {
+            let per_host = 1 + u64::from(net.trunking && types[g.instance_type as usize].trunk_task_limit.is_some());
+            let hosts_here = g.subnets.iter().filter(|s| s.0 as usize == i).count() as u64 * u64::from(g.count_per_az);
+            if hosts_here > 0 {
+                first_group.get_or_insert(g.name.as_str());
+            }
+            needed += hosts_here * per_host;
+        }
+        if needed > u64::from(subnet.cidr.usable()) {
+            return Err(ScenarioError::new(
+                file,
+                format!("host_groups.{}.subnets", first_group.unwrap_or("?")),
+                format!(
+                    "subnet `{}` ({}, {} usable addresses) cannot hold its hosts: they need {needed} (primary ENIs{}{})",
+                    subnet.name,
+                    subnet.cidr,
+                    subnet.cidr.usable(),
+                    if net.trunking { ", trunk ENIs" } else { "" },
+                    if subnet.nat_gateway { ", the NAT gateway" } else { "" }
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn registered(t: &InstanceType, fraction: f64, reserved_mib: u32) -> Resources {
@@ -638,19 +721,20 @@ fn read_run_time(t: &mut Table<'_>) -> Result<RunTime, ScenarioError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn read_workload(
-    name: &str,
-    w: &mut Table<'_>,
-    raw: &RawScenario,
-    task_definitions: &[TaskDefinition],
-    default_placement: &Option<PlacementSpec>,
-    registry: &StrategyRegistry,
-    known_attributes: &BTreeSet<&str>,
+/// What reading a workload needs from the rest of the scenario.
+struct WorkloadContext<'a> {
+    raw: &'a RawScenario,
+    task_definitions: &'a [TaskDefinition],
+    default_placement: &'a Option<PlacementSpec>,
+    registry: &'a StrategyRegistry,
+    known_attributes: &'a BTreeSet<&'a str>,
     horizon: SimTime,
-    input_hash: &mut u64,
-) -> Result<WorkloadSpec, ScenarioError> {
-    let kind = w.str("kind")?;
+    network: Option<&'a NetworkSpec>,
+}
+
+fn read_workload(name: &str, w: &mut Table<'_>, ctx: &WorkloadContext<'_>, input_hash: &mut u64) -> Result<WorkloadSpec, ScenarioError> {
+    let WorkloadContext { raw, task_definitions, default_placement, registry, known_attributes, horizon, network } = *ctx;
+    let kind = w.opt_str("kind")?.ok_or_else(|| w.error("kind", "missing (required); allowed: service, poisson, batch, trace"))?;
     let family_index = |w: &Table<'_>, key: &str, family: &str| -> Result<u32, ScenarioError> {
         task_definitions.iter().position(|t| t.family == family).map(|i| i as u32).ok_or_else(|| {
             w.error(
@@ -742,7 +826,8 @@ fn read_workload(
             let records =
                 parse_trace(&text).map_err(|(line, m)| ScenarioError::new(path.display().to_string(), format!("line {line}"), m))?;
             for r in &records {
-                family_index(w, "file", &r.family).map_err(|e| ScenarioError::new(path.display().to_string(), "family", e.message))?;
+                family_index(w, "file", &r.family)
+                    .map_err(|e| ScenarioError::new(path.display().to_string(), format!("line {}, family", r.line), e.message))?;
             }
             let first = records.first().map(|r| r.family.clone());
             let td = match first {
@@ -789,10 +874,54 @@ fn read_workload(
         g
     };
     let td = &task_definitions[task_definition as usize];
-    if td.is_fargate() && !td.requires_compatibilities.contains(&crate::model::taskdef::Compatibility::Ec2) {
-        return Err(w.error("task_definition", format!("`{family}` requires the FARGATE launch type, which this version does not simulate yet; use an EC2-compatible task definition")));
+    let ec2_ok = td.requires_compatibilities.is_empty() || td.requires_compatibilities.contains(&Compatibility::Ec2);
+    let launch_type = match w.opt_str("launch_type")? {
+        None if ec2_ok => LaunchType::Ec2,
+        None => LaunchType::Fargate,
+        Some("EC2") if ec2_ok => LaunchType::Ec2,
+        Some("FARGATE") if td.is_fargate() => LaunchType::Fargate,
+        Some(lt @ ("EC2" | "FARGATE")) => {
+            return Err(w.error("launch_type", format!("task definition `{family}` is not compatible with {lt} (requiresCompatibilities)")));
+        }
+        Some(other) => return Err(w.error("launch_type", format!("unknown launch type `{other}`; allowed: EC2, FARGATE"))),
+    };
+    if launch_type == LaunchType::Fargate {
+        if matches!(arrivals, Arrivals::Trace(_)) {
+            return Err(w.error("launch_type", "trace workloads run on EC2 in this version"));
+        }
+        if w.has("placement") {
+            return Err(w.error("placement", "Fargate supports no placement strategies or constraints (ECS-REFERENCE §1.4)"));
+        }
     }
-    Ok(WorkloadSpec { name: name.to_string(), arrivals, task_definition, run_time, start_delay, placement, group })
+    let awsvpc = td.network_mode == NetworkMode::Awsvpc;
+    let subnets = match (w.opt_strings("subnets")?, awsvpc) {
+        (Some(_), false) => {
+            return Err(w.error("subnets", format!("`{family}` does not use the awsvpc network mode; only awsvpc tasks take subnets")));
+        }
+        (None, true) => {
+            return Err(w.error(
+                "subnets",
+                "an awsvpc task needs subnets (its awsvpcConfiguration), e.g. subnets = [\"private-a\", \"private-b\"]",
+            ));
+        }
+        (None, false) => Vec::new(),
+        (Some(names), true) => {
+            let net = network.ok_or_else(|| w.error("subnets", "there is no [network] table declaring subnets"))?;
+            if names.is_empty() || names.len() > 16 {
+                return Err(w.error("subnets", "give 1 to 16 subnets (ECS limit per awsvpcConfiguration)"));
+            }
+            let mut ids = Vec::new();
+            for n in names {
+                let id = net.subnet_id(n).ok_or_else(|| w.error("subnets", format!("unknown subnet `{n}`; declared: {}", net.names())))?;
+                if ids.contains(&id) {
+                    return Err(w.error("subnets", format!("`{n}` is listed twice")));
+                }
+                ids.push(id);
+            }
+            ids
+        }
+    };
+    Ok(WorkloadSpec { name: name.to_string(), arrivals, task_definition, run_time, start_delay, placement, group, launch_type, subnets })
 }
 
 fn default_for(arrivals: &Arrivals) -> PlacementSpec {
@@ -815,7 +944,9 @@ fn read_report(root: &mut Table<'_>) -> Result<ReportSpec, ScenarioError> {
     }
     if let Some(mut tol) = r.opt_table("tolerance")? {
         for (k, v) in tol.entries() {
-            let m = Metric::from_name(k).ok_or_else(|| tol.error(k, "unknown metric"))?;
+            let m = Metric::from_name(k).ok_or_else(|| {
+                tol.error(k, format!("unknown metric; allowed: {}", Metric::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")))
+            })?;
             let f = v
                 .as_float()
                 .or(v.as_integer().map(|i| i as f64))

@@ -24,12 +24,26 @@ impl<'a> Table<'a> {
         Table { file, path: String::new(), map, asked: BTreeSet::new() }
     }
 
+    /// A table found at `path` by other means (e.g. an element of an array of tables).
+    pub fn nested(file: &'a str, path: String, map: &'a Map<String, Value>) -> Table<'a> {
+        Table { file, path, map, asked: BTreeSet::new() }
+    }
+
     /// Full key path of a child key.
     pub fn key(&self, name: &str) -> String {
         if self.path.is_empty() { name.to_string() } else { format!("{}.{name}", self.path) }
     }
 
+    /// An error at `key`. A "missing" key also names any key here that looks like a typo of it
+    /// (`count_per_azz` for `count_per_az`): otherwise the user cannot see why the key they
+    /// wrote is "missing".
     pub fn error(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        let mut message = message.into();
+        if message.starts_with("missing")
+            && let Some(typo) = self.map.keys().find(|k| k.as_str() != key && near_miss(k, key))
+        {
+            message.push_str(&format!(" (found `{}`: a typo of `{key}`?)", self.key(typo)));
+        }
         ScenarioError::new(self.file, self.key(key), message)
     }
 
@@ -77,6 +91,15 @@ impl<'a> Table<'a> {
         }
     }
 
+    /// A whole number in `[min, max]`.
+    pub fn opt_u32_range(&mut self, name: &str, min: u32, max: u32) -> Result<Option<u32>, ScenarioError> {
+        match self.opt_u64(name)? {
+            None => Ok(None),
+            Some(v) if v >= u64::from(min) && v <= u64::from(max) => Ok(Some(v as u32)),
+            Some(v) => Err(self.error(name, format!("{v} is out of range; allowed: {min} to {max}"))),
+        }
+    }
+
     pub fn opt_f64(&mut self, name: &str) -> Result<Option<f64>, ScenarioError> {
         match self.get(name) {
             None => Ok(None),
@@ -91,6 +114,14 @@ impl<'a> Table<'a> {
         match self.opt_f64(name)? {
             Some(v) if !(min..=max).contains(&v) => Err(self.error(name, format!("{v} is out of range; allowed: {min} to {max}"))),
             other => Ok(other),
+        }
+    }
+
+    pub fn opt_bool(&mut self, name: &str) -> Result<Option<bool>, ScenarioError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Boolean(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.type_error(name, "true or false", v)),
         }
     }
 
@@ -186,4 +217,26 @@ impl<'a> Table<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether `a` looks like a typo of `b`: equal ignoring case and punctuation, or at most two
+/// edits apart (for names longer than four characters).
+fn near_miss(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    if norm(a) == norm(b) {
+        return true;
+    }
+    if b.len() <= 4 {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
 }

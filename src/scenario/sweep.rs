@@ -13,6 +13,16 @@
 //! step = 0.5
 //! ```
 //!
+//! Several keys can move together on one axis (linked keys), e.g. every subnet's size:
+//!
+//! ```toml
+//! [[sweep.axis]]
+//! keys = ["network.subnets.a.cidr", "network.subnets.b.cidr"]
+//! values = [["10.0.1.0/24", "10.0.2.0/24"], ["10.0.1.0/26", "10.0.2.0/26"]]
+//! labels = ["/24", "/26"]                       # how the values appear in CSVs and charts
+//! name = "subnet size"                          # the axis' column name (default: the keys joined by +)
+//! ```
+//!
 //! Runs are the Cartesian product of the axes (first axis slowest) × replications. Replication
 //! `r` of every point uses the same seed, derived from (scenario seed, r): every point sees the
 //! same arrivals (common random numbers). The last axis is the x axis of charts; the others make
@@ -32,9 +42,14 @@ pub const MAX_RUNS: usize = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepAxis {
-    /// Key path, e.g. `workload.web.arrival.rate_per_s`.
+    /// Key path, e.g. `workload.web.arrival.rate_per_s`; for linked keys, `keys` joined by `+`.
     pub key: String,
+    /// The key paths this axis sets (one, or several linked).
+    pub keys: Vec<String>,
+    /// One value per point; for linked keys, an array with one value per key.
     pub values: Vec<Value>,
+    /// How each value is written in CSVs and charts (default: the value itself).
+    pub labels: Vec<String>,
 }
 
 /// One run to execute: a validated scenario for its sweep point, and its seed.
@@ -67,7 +82,7 @@ impl Plan {
     /// `seed` overrides the file's seed.
     pub fn build(raw: &RawScenario, seed: Option<u64>, registry: &StrategyRegistry) -> Result<Plan, ScenarioError> {
         let (axes, replications) = read_sweep(raw)?;
-        let combos: usize = axes.iter().map(|a| a.values.len()).product();
+        let combos: usize = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.values.len())).unwrap_or(usize::MAX);
         if combos.saturating_mul(replications as usize) > MAX_RUNS {
             return Err(ScenarioError::new(&raw.display, "sweep", format!("expands to more than {MAX_RUNS} runs")));
         }
@@ -84,9 +99,16 @@ impl Plan {
             }
             for (axis, &c) in axes.iter().zip(&choice) {
                 let value = axis.values[c].clone();
-                params.push((axis.key.clone(), value_text(&value)));
-                set_path(&mut table, &axis.key, value)
-                    .map_err(|m| ScenarioError::new(&raw.display, format!("sweep axis `{}`", axis.key), m))?;
+                params.push((axis.key.clone(), axis.labels[c].clone()));
+                let err = |m: String| ScenarioError::new(&raw.display, format!("sweep axis `{}`", axis.key), m);
+                if axis.keys.len() == 1 {
+                    set_path(&mut table, &axis.keys[0], value).map_err(err)?;
+                } else {
+                    let Value::Array(parts) = value else { unreachable!("validated: linked values are arrays") };
+                    for (k, v) in axis.keys.iter().zip(parts) {
+                        set_path(&mut table, k, v).map_err(err)?;
+                    }
+                }
             }
             let scenario = Scenario::from_table(raw, &table, registry).map_err(|mut e| {
                 if !params.is_empty() {
@@ -135,24 +157,29 @@ fn read_sweep(raw: &RawScenario) -> Result<(Vec<SweepAxis>, u32), ScenarioError>
             let key = format!("axis[{i}]");
             let t =
                 item.as_table().ok_or_else(|| sweep.error(&key, "expected a table with `key` and `values` (or `from`, `to`, `step`)"))?;
-            let mut at = Table::root(&raw.display, t);
-            let path = at.str("key").map_err(|e| sweep.error(&key, e.message))?.to_string();
-            let values: Vec<Value> = if let Some(vs) = at.opt_array("values").map_err(|e| sweep.error(&key, e.message))? {
+            let mut at = Table::nested(&raw.display, format!("sweep.{key}"), t);
+            let keys: Vec<String> = match (at.opt_str("key"), at.opt_strings("keys")) {
+                (Ok(Some(k)), Ok(None)) => vec![k.to_string()],
+                (Ok(None), Ok(Some(ks))) if !ks.is_empty() => ks.into_iter().map(str::to_string).collect(),
+                _ => return Err(sweep.error(&key, "give `key = \"a.b\"`, or `keys = [\"a.b\", \"c.d\"]` for linked keys (not both)")),
+            };
+            let name = at.opt_str("name")?;
+            let path = name.map_or_else(|| keys.join("+"), str::to_string);
+            let values: Vec<Value> = if let Some(vs) = at.opt_array("values")? {
                 vs.to_vec()
             } else {
                 let num = |at: &mut Table<'_>, k: &str| {
-                    at.opt_f64(k)
-                        .map_err(|e| sweep.error(&format!("{key}.{k}"), e.message))?
-                        .ok_or_else(|| sweep.error(&format!("{key}.{k}"), "missing; give `values = [...]` or `from`, `to` and `step`"))
+                    at.opt_f64(k)?.ok_or_else(|| at.error(k, "missing; give `values = [...]` or `from`, `to` and `step`"))
                 };
                 let (from, to, step) = (num(&mut at, "from")?, num(&mut at, "to")?, num(&mut at, "step")?);
                 if step <= 0.0 || to < from {
                     return Err(sweep.error(&key, "a range needs step > 0 and to ≥ from"));
                 }
-                let n = ((to - from) / step + 1e-9).floor() as usize + 1;
-                if n > 10_000 {
+                let steps = ((to - from) / step + 1e-9).floor();
+                if !steps.is_finite() || steps >= 10_000.0 {
                     return Err(sweep.error(&key, "a range of more than 10,000 values"));
                 }
+                let n = steps as usize + 1;
                 let all_int = [from, to, step].iter().all(|v| v.fract() == 0.0);
                 (0..n)
                     .map(|k| {
@@ -163,17 +190,29 @@ fn read_sweep(raw: &RawScenario) -> Result<(Vec<SweepAxis>, u32), ScenarioError>
                     })
                     .collect()
             };
-            at.finish().map_err(|e| sweep.error(&key, e.message))?;
+            let labels: Vec<String> = match at.opt_strings("labels")? {
+                Some(l) if l.len() == values.len() => l.into_iter().map(str::to_string).collect(),
+                Some(l) => return Err(sweep.error(&format!("{key}.labels"), format!("{} labels for {} values", l.len(), values.len()))),
+                None => values.iter().map(value_text).collect(),
+            };
+            at.finish()?;
             if values.is_empty() {
                 return Err(sweep.error(&key, "an axis needs at least one value"));
             }
-            if path.split('.').next() == Some("sweep") || path == "name" {
+            if keys.len() > 1
+                && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| v.as_array().is_none_or(|a| a.len() != keys.len()))
+            {
+                return Err(
+                    sweep.error(&format!("{key}.values[{i}]"), format!("linked keys need an array of {} values per point", keys.len()))
+                );
+            }
+            if keys.iter().any(|k| k.split('.').next() == Some("sweep") || k == "name") {
                 return Err(sweep.error(&key, format!("`{path}` cannot be swept")));
             }
             if axes.iter().any(|a: &SweepAxis| a.key == path) {
                 return Err(sweep.error(&key, format!("`{path}` is swept twice")));
             }
-            axes.push(SweepAxis { key: path, values });
+            axes.push(SweepAxis { key: path, keys, values, labels });
         }
     }
     sweep.finish()?;

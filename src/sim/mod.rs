@@ -7,4 +7,4 @@
 mod run;
 mod service;
 
-pub use run::{DecisionRow, RunOptions, RunResult, TaskRow, run};
+pub use run::{DecisionRow, RunOptions, RunResult, TaskRow, build_cluster, run};

@@ -2,15 +2,17 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use super::service::ServiceState;
+use rand::RngExt;
+
+use super::service::{ServiceState, TokenBucket};
 use crate::engine::{EventQueue, RngStreams, SimTime};
 use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
 use crate::model::cluster::HostGroup;
-use crate::model::taskdef::Protocol;
-use crate::model::{AzId, Cluster, Host, HostId, HostPorts, Resources, StopReason, Task, TaskId, TaskState};
+use crate::model::taskdef::{NetworkMode, Protocol};
+use crate::model::{AzId, Cluster, Host, HostId, HostPorts, Resources, StopReason, Subnet, SubnetId, Task, TaskId, TaskIp, TaskState};
 use crate::placement::{ClusterView, Explanation, GroupCounts, GroupId, PlacementFailure, PlacementRequest, Placer};
 use crate::scenario::Scenario;
-use crate::workload::Arrivals;
+use crate::workload::{Arrivals, LaunchType};
 
 /// What a run records beyond its metrics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +35,7 @@ pub struct TaskRow {
     pub stopped_at: Option<SimTime>,
     pub host: Option<HostId>,
     pub az: Option<AzId>,
+    pub subnet: Option<SubnetId>,
     /// `None` while still waiting or running at the horizon.
     pub stop_reason: Option<StopReason>,
 }
@@ -82,15 +85,37 @@ enum Event {
         task_definition: u16,
         workload: u16,
     },
+    /// A stopped task's ENI clean-up ends: its address returns to the subnet.
+    EniReleased {
+        task: TaskId,
+    },
     ServiceCheck {
         service: u32,
     },
 }
 
+/// Stands for "no host" in events: the task runs on Fargate.
+const FARGATE: HostId = HostId(u32::MAX);
+
 /// Resources and static ports one task of a task definition reserves.
 struct TaskNeeds {
     need: Resources,
     ports: Vec<(Protocol, u16)>,
+    /// awsvpc: the task gets its own ENI (an address, and on EC2 an ENI slot).
+    eni: bool,
+}
+
+/// How one launch attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Launch {
+    /// Placed (EC2) or accepted (Fargate), and provisioning.
+    Started,
+    /// No host could take it (EC2).
+    NotPlaced,
+    /// Placed or accepted, then stopped before running (no address, Fargate quota).
+    FailedToStart,
+    /// Fargate's launch bucket was empty: nothing happened; try again when it refills.
+    Throttled,
 }
 
 struct World<'s> {
@@ -129,6 +154,14 @@ struct World<'s> {
     decisions: Vec<crate::sim::DecisionRow>,
     /// With `explain`: decisions where the indexed choice was not among the full scan's best.
     oracle_mismatches: u64,
+    // Network and Fargate.
+    subnets: Vec<Subnet>,
+    /// Per workload: AZs of its subnets as a bit mask (`u32::MAX` when it names none).
+    workload_az_mask: Vec<u32>,
+    task_enis: u32,
+    task_enis_peak: u32,
+    fargate_bucket: TokenBucket,
+    fargate_cpu_units: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -141,8 +174,13 @@ struct Resources64 {
 pub fn build_cluster(scenario: &Scenario) -> Cluster {
     let mut hosts = Vec::with_capacity(scenario.host_count() as usize);
     for (g, spec) in scenario.host_groups.iter().enumerate() {
-        let registered = scenario.registered(&scenario.instance_types[spec.instance_type as usize]);
-        for &az in &spec.azs {
+        let itype = &scenario.instance_types[spec.instance_type as usize];
+        let registered = scenario.registered(itype);
+        let trunking = scenario.network.as_ref().is_some_and(|n| n.trunking) && itype.trunk_task_limit.is_some();
+        // ECS-REFERENCE §2.2: the primary ENI takes one slot; with trunking, the trunk table applies.
+        let eni_task_limit = if trunking { itype.trunk_task_limit.unwrap_or(0) } else { itype.max_enis.saturating_sub(1) };
+        for (a, &az) in spec.azs.iter().enumerate() {
+            let subnet = spec.subnets.get(a).copied();
             for _ in 0..spec.count_per_az {
                 let id = HostId(hosts.len() as u32);
                 hosts.push(Host {
@@ -155,6 +193,9 @@ pub fn build_cluster(scenario: &Scenario) -> Cluster {
                     ports: HostPorts::with_agent_defaults(),
                     task_count: 0,
                     instance_id: format!("i-{:08}", id.0),
+                    subnet,
+                    eni_task_limit,
+                    eni_tasks: 0,
                 });
             }
         }
@@ -200,6 +241,7 @@ impl<'s> World<'s> {
             .map(|td| TaskNeeds {
                 need: Resources { cpu_units: td.reserved_cpu_units(), memory_mib: td.reserved_memory_mib() },
                 ports: td.static_host_ports(),
+                eni: td.network_mode == NetworkMode::Awsvpc,
             })
             .collect();
         let streams = RngStreams::new(seed);
@@ -232,6 +274,27 @@ impl<'s> World<'s> {
         for az in &cluster.azs {
             columns.push(format!("mem_reserved_pct_{az}"));
         }
+        let subnets: Vec<Subnet> = scenario
+            .network
+            .iter()
+            .flat_map(|n| &n.subnets)
+            .map(|s| Subnet::new(s.name.clone(), s.az, s.cidr, s.public, s.nat_gateway))
+            .collect();
+        if !subnets.is_empty() {
+            columns.push("task_enis".into());
+            for s in &subnets {
+                columns.push(format!("free_ips_{}", s.name));
+            }
+        }
+        let network = scenario.network.as_ref();
+        let workload_az_mask = scenario
+            .workloads
+            .iter()
+            .map(|w| match network {
+                Some(n) if !w.subnets.is_empty() => w.subnets.iter().fold(0u32, |m, s| m | az_bit(n.subnets[s.0 as usize].az)),
+                _ => u32::MAX,
+            })
+            .collect();
         let from = scenario.warmup.0;
         World {
             scenario,
@@ -266,6 +329,12 @@ impl<'s> World<'s> {
             timeseries: TimeSeries::new(columns),
             decisions: Vec::new(),
             oracle_mismatches: 0,
+            subnets,
+            workload_az_mask,
+            task_enis: 0,
+            task_enis_peak: 0,
+            fargate_bucket: TokenBucket::new(scenario.fargate.launch_burst, scenario.fargate.launch_rate_per_s),
+            fargate_cpu_units: 0,
             cluster,
         }
     }
@@ -280,8 +349,29 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Addresses held for the whole run: each host's primary ENI and trunk ENI, each NAT gateway.
+    fn infrastructure_ips(&self) -> Vec<u32> {
+        let mut held = vec![0u32; self.subnets.len()];
+        let trunking = self.scenario.network.as_ref().is_some_and(|n| n.trunking);
+        for h in &self.cluster.hosts {
+            if let Some(s) = h.subnet {
+                let trunk = trunking && self.cluster.instance_types[h.instance_type as usize].trunk_task_limit.is_some();
+                held[s.0 as usize] += 1 + u32::from(trunk);
+            }
+        }
+        for (i, s) in self.subnets.iter().enumerate() {
+            held[i] += u32::from(s.nat_gateway);
+        }
+        held
+    }
+
     fn start(&mut self) {
         let s = self.scenario;
+        for (i, n) in self.infrastructure_ips().into_iter().enumerate() {
+            for _ in 0..n {
+                assert!(self.subnets[i].try_take(), "validation checked that the hosts fit their subnets");
+            }
+        }
         self.queue.schedule(s.warmup, Event::WarmupEnd);
         self.queue.schedule(SimTime::ZERO, Event::Sample);
         for (i, w) in s.workloads.iter().enumerate() {
@@ -332,6 +422,10 @@ impl<'s> World<'s> {
         match event {
             Event::WarmupEnd => {
                 self.warm = true;
+                self.task_enis_peak = self.task_enis;
+                for subnet in &mut self.subnets {
+                    subnet.min_free = subnet.free();
+                }
                 self.cpu_reserved.start_window(now.0);
                 self.mem_reserved.start_window(now.0);
                 self.hosts_used.start_window(now.0);
@@ -378,6 +472,7 @@ impl<'s> World<'s> {
                 }
             }
             Event::TaskStarted { task } => self.start_task(task),
+            Event::EniReleased { task } => self.release_eni(task),
             Event::TaskFinished { task, host, task_definition, workload } => {
                 self.stop_task(task, host, u32::from(task_definition), u32::from(workload), StopReason::Completed)
             }
@@ -406,33 +501,43 @@ impl<'s> World<'s> {
             state: TaskState::AwaitingPlacement,
             stop_reason: None,
             run_time,
+            subnet: None,
+            ip: TaskIp::None,
         });
         self.awaiting += 1;
         self.count(Metric::TasksArrived);
         id
     }
 
-    /// RunTask: place now or drop.
+    /// RunTask: launch now or drop.
     fn run_task(&mut self, task: TaskId) {
-        if !self.attempt(task) {
-            self.count(Metric::TasksFailed);
-            let now = self.now();
-            let t = &mut self.tasks[task.index()];
-            t.state = TaskState::Stopped;
-            t.stop_reason = Some(StopReason::PlacementFailed);
-            t.stopped_at = Some(now);
-            self.awaiting -= 1;
-        }
+        let reason = match self.attempt(task) {
+            Launch::Started | Launch::FailedToStart => return,
+            Launch::NotPlaced => StopReason::PlacementFailed,
+            Launch::Throttled => StopReason::FargateThrottled,
+        };
+        self.count(Metric::TasksFailed);
+        let now = self.now();
+        let t = &mut self.tasks[task.index()];
+        t.state = TaskState::Stopped;
+        t.stop_reason = Some(reason);
+        t.stopped_at = Some(now);
+        self.awaiting -= 1;
     }
 
-    /// One placement decision; on success the task is placed.
-    fn attempt(&mut self, task: TaskId) -> bool {
+    /// One launch: a placement decision on EC2, or a Fargate launch.
+    fn attempt(&mut self, task: TaskId) -> Launch {
         let t = &self.tasks[task.index()];
         let workload = t.workload;
+        if self.scenario.workloads[workload as usize].launch_type == LaunchType::Fargate {
+            return self.launch_fargate(task);
+        }
         let needs = &self.needs[t.task_definition as usize];
         let req = PlacementRequest {
             need: needs.need,
             ports: &needs.ports,
+            eni: needs.eni,
+            az_mask: self.workload_az_mask[workload as usize],
             group: self.workload_group[workload as usize],
             spec: &self.scenario.workloads[workload as usize].placement,
         };
@@ -449,30 +554,26 @@ impl<'s> World<'s> {
         }
         self.count(Metric::PlacementAttempts);
         match outcome {
-            Ok(host) => {
-                self.place(task, host);
-                true
-            }
+            Ok(host) => self.place(task, host),
             Err(reason) => {
                 self.count(Metric::PlacementFailures);
                 if self.warm {
                     self.failures[PlacementFailure::ALL.iter().position(|r| *r == reason).expect("listed")] += 1;
                 }
-                false
+                Launch::NotPlaced
             }
         }
     }
 
-    fn place(&mut self, task: TaskId, host: HostId) {
-        let now = self.now();
+    fn place(&mut self, task: TaskId, host: HostId) -> Launch {
         let (td, workload) = {
             let t = &self.tasks[task.index()];
             (t.task_definition, t.workload)
         };
         let needs = &self.needs[td as usize];
-        let az = self.cluster.host(host).az;
+        let (az, eni) = (self.cluster.host(host).az, needs.eni);
         let was_idle = self.cluster.host(host).task_count == 0;
-        self.cluster.reserve(host, needs.need, &needs.ports);
+        self.cluster.reserve(host, needs.need, &needs.ports, eni);
         self.placer.host_changed(&self.cluster, host);
         self.groups.add(self.workload_group[workload as usize], host, az);
         self.reserved_cpu_by_az[az.0 as usize] += u64::from(needs.need.cpu_units);
@@ -482,18 +583,113 @@ impl<'s> World<'s> {
         }
         self.update_utilisation();
         self.count(Metric::TasksPlaced);
+        let now = self.now();
         let t = &mut self.tasks[task.index()];
         t.state = TaskState::Provisioning;
         t.placed_at = Some(now);
         t.host = Some(host);
         self.awaiting -= 1;
         self.provisioning += 1;
-        let delay = self.scenario.workloads[workload as usize].start_delay;
+        if eni {
+            // The task ENI goes into the task's subnet in the host's AZ. Placement never looked at
+            // free addresses (ECS-REFERENCE §2.5): a full subnet fails the task here, after it was
+            // placed.
+            let w = &self.scenario.workloads[workload as usize];
+            let subnet = w
+                .subnets
+                .iter()
+                .copied()
+                .find(|s| self.subnets[s.0 as usize].az == az)
+                .expect("LOCATION filter kept the host in a subnet's AZ");
+            if !self.take_ip(task, subnet) {
+                self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses);
+                return Launch::FailedToStart;
+            }
+        }
+        self.begin_provisioning(task, workload, eni);
+        Launch::Started
+    }
+
+    /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay.
+    fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool) {
+        let mut delay = self.scenario.workloads[workload as usize].start_delay;
+        if eni && let Some(n) = &self.scenario.network {
+            delay = delay + n.eni_attach_delay;
+        }
         if delay == SimTime::ZERO {
             self.start_task(task);
         } else {
+            let now = self.now();
             self.queue.schedule(now + delay, Event::TaskStarted { task });
         }
+    }
+
+    /// Gives the task's ENI an address of `subnet`; false if the subnet is full.
+    fn take_ip(&mut self, task: TaskId, subnet: SubnetId) -> bool {
+        if !self.subnets[subnet.0 as usize].try_take() {
+            return false;
+        }
+        let t = &mut self.tasks[task.index()];
+        t.subnet = Some(subnet);
+        t.ip = TaskIp::Held;
+        self.task_enis += 1;
+        if self.warm {
+            self.task_enis_peak = self.task_enis_peak.max(self.task_enis);
+        }
+        true
+    }
+
+    /// A Fargate launch: the account's launch bucket, the vCPU quota, then an address in one of
+    /// the workload's subnets, AZs with the fewest tasks of the group first (Fargate keeps a
+    /// service balanced across its subnets' AZs, ECS-REFERENCE §1.4).
+    fn launch_fargate(&mut self, task: TaskId) -> Launch {
+        let now = self.now();
+        let (td, workload) = {
+            let t = &self.tasks[task.index()];
+            (t.task_definition, t.workload)
+        };
+        if !self.fargate_bucket.try_take(now) {
+            self.count(Metric::FargateThrottled);
+            return Launch::Throttled;
+        }
+        let cpu = u64::from(self.needs[td as usize].need.cpu_units);
+        self.awaiting -= 1;
+        self.provisioning += 1;
+        {
+            let t = &mut self.tasks[task.index()];
+            t.state = TaskState::Provisioning;
+            t.placed_at = Some(now);
+        }
+        if let Some(quota) = self.scenario.fargate.vcpu_quota
+            && self.fargate_cpu_units + cpu > u64::from(quota) * 1024
+        {
+            self.count(Metric::FargateFailedQuota);
+            self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota);
+            return Launch::FailedToStart;
+        }
+        let group = self.workload_group[workload as usize];
+        let w = &self.scenario.workloads[workload as usize];
+        // Subnets ordered by the group's task count in their AZ; ties broken at random.
+        let mut order: Vec<(u32, u32, SubnetId)> = w
+            .subnets
+            .iter()
+            .map(|&s| (self.groups.in_az(group, self.subnets[s.0 as usize].az), self.rng_placement.random::<u32>(), s))
+            .collect();
+        order.sort_unstable();
+        let chosen = order.iter().map(|o| o.2).find(|s| self.subnets[s.0 as usize].free() > 0);
+        let Some(subnet) = chosen else {
+            // Accepted, then stopped in PROVISIONING: every subnet is out of addresses.
+            let first = order[0].2;
+            self.tasks[task.index()].subnet = Some(first);
+            self.stop_task(task, FARGATE, td, workload, StopReason::InsufficientFreeAddresses);
+            return Launch::FailedToStart;
+        };
+        assert!(self.take_ip(task, subnet), "the subnet had a free address");
+        self.groups.add_hostless(group, self.subnets[subnet.0 as usize].az);
+        self.fargate_cpu_units += cpu;
+        self.count(Metric::FargateLaunched);
+        self.begin_provisioning(task, workload, true);
+        Launch::Started
     }
 
     fn start_task(&mut self, task: TaskId) {
@@ -505,28 +701,48 @@ impl<'s> World<'s> {
         self.provisioning -= 1;
         self.running += 1;
         if let Some(run_time) = t.run_time {
-            let host = t.host.expect("a running task has a host");
+            let host = t.host.unwrap_or(FARGATE);
             // Scenario validation caps workloads and task definitions at u16::MAX.
             let (task_definition, workload) = (t.task_definition as u16, t.workload as u16);
             self.queue.schedule(now + run_time, Event::TaskFinished { task, host, task_definition, workload });
         }
     }
 
+    /// Stops a provisioning or running task: gives back its host resources (EC2) or its vCPUs
+    /// (Fargate), starts its ENI clean-up, and lets its service know. Start failures come here
+    /// too: ECS stops them the same way.
     fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason) {
         let now = self.now();
         let needs = &self.needs[td as usize];
-        let az = self.cluster.host(host).az;
-        self.cluster.release(host, needs.need, &needs.ports);
-        self.placer.host_changed(&self.cluster, host);
-        self.groups.remove(self.workload_group[workload as usize], host, az);
-        self.reserved_cpu_by_az[az.0 as usize] -= u64::from(needs.need.cpu_units);
-        self.reserved_mem_by_az[az.0 as usize] -= u64::from(needs.need.memory_mib);
-        if self.cluster.host(host).task_count == 0 {
-            self.hosts_busy -= 1;
+        let group = self.workload_group[workload as usize];
+        let t = &self.tasks[task.index()];
+        let (subnet, ip) = (t.subnet, t.ip);
+        if host == FARGATE {
+            if ip == TaskIp::Held {
+                self.fargate_cpu_units -= u64::from(needs.need.cpu_units);
+                let az = self.subnets[subnet.expect("an ENI has a subnet").0 as usize].az;
+                self.groups.remove_hostless(group, az);
+            }
+        } else {
+            let az = self.cluster.host(host).az;
+            self.cluster.release(host, needs.need, &needs.ports, needs.eni);
+            self.placer.host_changed(&self.cluster, host);
+            self.groups.remove(group, host, az);
+            self.reserved_cpu_by_az[az.0 as usize] -= u64::from(needs.need.cpu_units);
+            self.reserved_mem_by_az[az.0 as usize] -= u64::from(needs.need.memory_mib);
+            if self.cluster.host(host).task_count == 0 {
+                self.hosts_busy -= 1;
+            }
+            self.update_utilisation();
         }
-        self.update_utilisation();
+        if ip == TaskIp::Held {
+            let s = subnet.expect("an ENI has a subnet");
+            self.subnets[s.0 as usize].begin_release();
+            let delay = self.scenario.network.as_ref().map_or(SimTime::ZERO, |n| n.eni_cleanup_delay);
+            self.queue.schedule(now + delay, Event::EniReleased { task });
+        }
         let t = &mut self.tasks[task.index()];
-        debug_assert_eq!((t.host, t.task_definition, t.workload), (Some(host), td, workload));
+        debug_assert!(host == FARGATE || (t.host, t.task_definition, t.workload) == (Some(host), td, workload));
         match t.state {
             TaskState::Running => self.running -= 1,
             TaskState::Provisioning => self.provisioning -= 1,
@@ -535,13 +751,21 @@ impl<'s> World<'s> {
         t.state = TaskState::Stopped;
         t.stop_reason = Some(reason);
         t.stopped_at = Some(now);
-        if reason == StopReason::Completed {
-            self.count(Metric::TasksCompleted);
+        if ip == TaskIp::Held {
+            t.ip = TaskIp::Releasing;
         }
-        if let Some(service) = self.service_of[workload as usize] {
-            // The service scheduler replaces a stopped task.
-            let svc = &mut self.services[service as usize];
-            svc.active -= 1;
+        match reason {
+            StopReason::Completed => self.count(Metric::TasksCompleted),
+            StopReason::InsufficientFreeAddresses => self.count(Metric::StartFailedNoIps),
+            _ => {}
+        }
+        let failed_to_start = matches!(reason, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota);
+        if let Some(service) = self.service_of[workload as usize]
+            && !failed_to_start
+        {
+            // The service scheduler replaces a stopped task. (A task that failed to start is
+            // replaced by `service_launch`, which also backs off.)
+            self.services[service as usize].active -= 1;
             let td = self.scenario.workloads[workload as usize].task_definition;
             let replacement = self.new_task(workload, td, None);
             self.services[service as usize].waiting.push_back(replacement);
@@ -551,31 +775,56 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Launches waiting service tasks while the launch rate allows; on a failed placement, backs
-    /// off (doubling, capped) before the next attempt.
+    fn release_eni(&mut self, task: TaskId) {
+        let t = &mut self.tasks[task.index()];
+        debug_assert_eq!(t.ip, TaskIp::Releasing);
+        t.ip = TaskIp::Released;
+        let s = t.subnet.expect("an ENI has a subnet");
+        self.subnets[s.0 as usize].finish_release();
+        self.task_enis -= 1;
+    }
+
+    /// Launches waiting service tasks while the launch rate allows. A failed placement or a
+    /// failed start backs off (doubling, capped at 15 minutes; ECS-REFERENCE §1.10); an empty
+    /// Fargate launch bucket waits for its next token.
     fn service_launch(&mut self, service: u32) {
         let now = self.now();
         let si = service as usize;
         while let Some(&task) = self.services[si].waiting.front() {
-            if !self.services[si].try_take_token(now) {
-                let at = self.services[si].next_token_at(now);
+            if !self.services[si].launches.try_take(now) {
+                let at = self.services[si].launches.next_token_at(now);
                 self.schedule_check(service, at);
                 return;
             }
-            if self.attempt(task) {
-                let svc = &mut self.services[si];
-                svc.waiting.pop_front();
-                svc.active += 1;
-                svc.backoff = self.scenario.service_scheduler.retry_initial;
-                if self.warm {
-                    let t = &self.tasks[task.index()];
-                    self.service_waits_s.push(now.saturating_sub(t.arrived_at).as_secs_f64());
+            match self.attempt(task) {
+                Launch::Started => {
+                    let svc = &mut self.services[si];
+                    svc.waiting.pop_front();
+                    svc.active += 1;
+                    svc.backoff = self.scenario.service_scheduler.retry_initial;
+                    if self.warm {
+                        let t = &self.tasks[task.index()];
+                        self.service_waits_s.push(now.saturating_sub(t.arrived_at).as_secs_f64());
+                    }
                 }
-            } else {
-                let backoff = self.services[si].backoff;
-                self.services[si].backoff = SimTime((backoff.0 * 2).min(self.scenario.service_scheduler.retry_max.0));
-                self.schedule_check(service, now + backoff);
-                return;
+                Launch::Throttled => {
+                    let at = self.fargate_bucket.next_token_at(now);
+                    self.schedule_check(service, at);
+                    return;
+                }
+                outcome @ (Launch::NotPlaced | Launch::FailedToStart) => {
+                    if outcome == Launch::FailedToStart {
+                        let w = self.services[si].workload;
+                        self.services[si].waiting.pop_front();
+                        let td = self.scenario.workloads[w as usize].task_definition;
+                        let replacement = self.new_task(w, td, None);
+                        self.services[si].waiting.push_back(replacement);
+                    }
+                    let backoff = self.services[si].backoff;
+                    self.services[si].backoff = SimTime((backoff.0 * 2).min(self.scenario.service_scheduler.retry_max.0));
+                    self.schedule_check(service, now + backoff);
+                    return;
+                }
             }
         }
     }
@@ -609,6 +858,10 @@ impl<'s> World<'s> {
         for az in 0..self.cluster.azs.len() {
             row.push(100.0 * ratio(self.reserved_mem_by_az[az], self.registered_mem_by_az[az]));
         }
+        if !self.subnets.is_empty() {
+            row.push(f64::from(self.task_enis));
+            row.extend(self.subnets.iter().map(|s| f64::from(s.free())));
+        }
         self.timeseries.push(row);
     }
 
@@ -627,11 +880,17 @@ impl<'s> World<'s> {
                     } else {
                         provisioning += 1
                     }
-                    let h = t.host.ok_or_else(|| format!("task {} is placed without a host", t.id.0))?.index();
-                    let n = &self.needs[t.task_definition as usize].need;
-                    reserved[h].cpu_units += n.cpu_units;
-                    reserved[h].memory_mib += n.memory_mib;
-                    per_host[h] += 1;
+                    let fargate = self.scenario.workloads[t.workload as usize].launch_type == LaunchType::Fargate;
+                    match (t.host, fargate) {
+                        (Some(h), false) => {
+                            let n = &self.needs[t.task_definition as usize].need;
+                            reserved[h.index()].cpu_units += n.cpu_units;
+                            reserved[h.index()].memory_mib += n.memory_mib;
+                            per_host[h.index()] += 1;
+                        }
+                        (None, true) => {}
+                        _ => return Err(format!("task {}: host {:?} does not match its launch type", t.id.0, t.host)),
+                    }
                 }
                 TaskState::Stopped => stopped += 1,
             }
@@ -673,10 +932,54 @@ impl<'s> World<'s> {
                 ));
             }
         }
+        self.check_ip_conservation()?;
         if self.oracle_mismatches > 0 {
             return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.oracle_mismatches));
         }
         self.placer.verify(&self.cluster)
+    }
+
+    /// Every subnet: held = infrastructure + task ENIs attached or being cleaned up, and
+    /// free + held = usable. Each held address is counted once, under its one owner.
+    fn check_ip_conservation(&self) -> Result<(), String> {
+        let mut held = self.infrastructure_ips();
+        let mut releasing = vec![0u32; self.subnets.len()];
+        let mut enis = 0;
+        for t in &self.tasks {
+            match (t.ip, t.subnet) {
+                (TaskIp::Held, Some(s)) => {
+                    held[s.0 as usize] += 1;
+                    enis += 1;
+                    if !matches!(t.state, TaskState::Provisioning | TaskState::Running) {
+                        return Err(format!("task {} holds an address while {:?}", t.id.0, t.state));
+                    }
+                }
+                (TaskIp::Releasing, Some(s)) => {
+                    held[s.0 as usize] += 1;
+                    releasing[s.0 as usize] += 1;
+                    enis += 1;
+                }
+                (TaskIp::Held | TaskIp::Releasing, None) => return Err(format!("task {} holds an address of no subnet", t.id.0)),
+                _ => {}
+            }
+        }
+        for (i, s) in self.subnets.iter().enumerate() {
+            if s.held != held[i] || s.releasing != releasing[i] || s.held > s.usable || s.free() + s.held != s.usable {
+                return Err(format!(
+                    "subnet {}: {} held ({} releasing) of {} usable, but its owners hold {} ({} releasing)",
+                    s.name, s.held, s.releasing, s.usable, held[i], releasing[i]
+                ));
+            }
+        }
+        let hosts_enis: u32 = self.cluster.hosts.iter().map(|h| h.eni_tasks).sum();
+        let ec2_enis = self.tasks.iter().filter(|t| t.ip == TaskIp::Held && t.host.is_some()).count() as u32;
+        if enis != self.task_enis || hosts_enis != ec2_enis {
+            return Err(format!(
+                "{} task ENIs counted, owners hold {enis}; hosts count {hosts_enis} ENI slots for {ec2_enis} EC2 task ENIs",
+                self.task_enis
+            ));
+        }
+        Ok(())
     }
 
     fn finish(mut self, seed: u64) -> RunResult {
@@ -693,6 +996,8 @@ impl<'s> World<'s> {
                 PlacementFailure::ResourceCpu => Metric::FailedResourceCpu,
                 PlacementFailure::ResourceMemory => Metric::FailedResourceMemory,
                 PlacementFailure::ResourcePorts => Metric::FailedResourcePorts,
+                PlacementFailure::ResourceEni => Metric::FailedResourceEni,
+                PlacementFailure::Location => Metric::FailedLocation,
                 PlacementFailure::DistinctInstance => Metric::FailedDistinctInstance,
                 PlacementFailure::MemberOf => Metric::FailedMemberOf,
                 PlacementFailure::NoContainerInstances => continue,
@@ -714,6 +1019,12 @@ impl<'s> World<'s> {
         m.set(Metric::ServiceWaitMax, or_nan(waits.last().copied().unwrap_or(0.0)));
         m.set(Metric::ServiceTasksUnplaced, self.awaiting as f64);
         m.set(Metric::Events, self.queue.events_processed() as f64);
+        let has_network = !self.subnets.is_empty();
+        // Over the subnets task ENIs use: a small public subnet holding only a NAT gateway would
+        // otherwise always be the minimum.
+        let min_free = self.scenario.workloads.iter().flat_map(|w| &w.subnets).map(|s| self.subnets[s.0 as usize].min_free).min();
+        m.set(Metric::MinFreeIps, min_free.map_or(f64::NAN, f64::from));
+        m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
         let tasks = if self.options.record_tasks {
             self.tasks
                 .iter()
@@ -726,7 +1037,8 @@ impl<'s> World<'s> {
                     running_at: t.running_at,
                     stopped_at: t.stopped_at,
                     host: t.host,
-                    az: t.host.map(|h| self.cluster.host(h).az),
+                    az: t.host.map(|h| self.cluster.host(h).az).or(t.subnet.map(|s| self.subnets[s.0 as usize].az)),
+                    subnet: t.subnet,
                     stop_reason: t.stop_reason,
                 })
                 .collect()
@@ -735,6 +1047,10 @@ impl<'s> World<'s> {
         };
         RunResult { seed, metrics: m, timeseries: self.timeseries, tasks, decisions: self.decisions }
     }
+}
+
+fn az_bit(az: AzId) -> u32 {
+    if az.0 < 32 { 1 << az.0 } else { u32::MAX }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -45,6 +45,15 @@ impl Arrivals {
     }
 }
 
+/// Where a workload's tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchType {
+    /// On the scenario's container instances, through the placement engine.
+    Ec2,
+    /// Each task in its own micro-VM: no hosts, no placement strategies (ECS-REFERENCE §1.4).
+    Fargate,
+}
+
 /// One workload of a scenario, fully resolved.
 #[derive(Debug, Clone)]
 pub struct WorkloadSpec {
@@ -60,4 +69,7 @@ pub struct WorkloadSpec {
     /// Task group spread and distinctInstance count against: `service:<name>` for a service
     /// (fixed, as in ECS), else the configured group or `family:<family>` (ECS-REFERENCE §1.2).
     pub group: String,
+    pub launch_type: LaunchType,
+    /// The `awsvpcConfiguration` subnets (awsvpc tasks only), in the order given.
+    pub subnets: Vec<crate::model::SubnetId>,
 }

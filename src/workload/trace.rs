@@ -9,6 +9,8 @@ pub struct TraceRecord {
     pub family: String,
     pub run_time: SimTime,
     pub count: u32,
+    /// Line of the trace file it came from (1 is the header).
+    pub line: usize,
 }
 
 /// Parses a trace. A header row (`time_s,family,duration_s[,count]`) is required so that column
@@ -52,7 +54,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRecord>, (usize, String)> {
         if row[1].is_empty() {
             return Err((line, "family is empty".into()));
         }
-        out.push(TraceRecord { at, family: row[1].to_string(), run_time, count });
+        out.push(TraceRecord { at, family: row[1].to_string(), run_time, count, line });
     }
     out.sort_by_key(|r| r.at);
     Ok(out)
