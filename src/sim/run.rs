@@ -145,6 +145,7 @@ struct World<'s> {
     registered_cpu_by_az: Vec<u64>,
     registered_mem_by_az: Vec<u64>,
     registered_total: Resources64,
+    reserved_total: Resources64,
     hosts_busy: u32,
     running: u32,
     provisioning: u32,
@@ -321,6 +322,7 @@ impl<'s> World<'s> {
             registered_cpu_by_az: reg_cpu,
             registered_mem_by_az: reg_mem,
             registered_total,
+            reserved_total: Resources64::default(),
             hosts_busy: 0,
             running: 0,
             provisioning: 0,
@@ -474,7 +476,7 @@ impl<'s> World<'s> {
             Event::TaskStarted { task } => self.start_task(task),
             Event::EniReleased { task } => self.release_eni(task),
             Event::TaskFinished { task, host, task_definition, workload } => {
-                self.stop_task(task, host, u32::from(task_definition), u32::from(workload), StopReason::Completed)
+                self.stop_task(task, host, u32::from(task_definition), u32::from(workload), StopReason::Completed, TaskState::Running)
             }
             Event::ServiceCheck { service } => {
                 self.services[service as usize].check = None;
@@ -581,7 +583,7 @@ impl<'s> World<'s> {
         if was_idle {
             self.hosts_busy += 1;
         }
-        self.update_utilisation();
+        self.update_utilisation(i64::from(needs.need.cpu_units), i64::from(needs.need.memory_mib));
         self.count(Metric::TasksPlaced);
         let now = self.now();
         let t = &mut self.tasks[task.index()];
@@ -602,7 +604,7 @@ impl<'s> World<'s> {
                 .find(|s| self.subnets[s.0 as usize].az == az)
                 .expect("LOCATION filter kept the host in a subnet's AZ");
             if !self.take_ip(task, subnet) {
-                self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses);
+                self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
                 return Launch::FailedToStart;
             }
         }
@@ -664,7 +666,7 @@ impl<'s> World<'s> {
             && self.fargate_cpu_units + cpu > u64::from(quota) * 1024
         {
             self.count(Metric::FargateFailedQuota);
-            self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota);
+            self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota, TaskState::Provisioning);
             return Launch::FailedToStart;
         }
         let group = self.workload_group[workload as usize];
@@ -681,7 +683,7 @@ impl<'s> World<'s> {
             // Accepted, then stopped in PROVISIONING: every subnet is out of addresses.
             let first = order[0].2;
             self.tasks[task.index()].subnet = Some(first);
-            self.stop_task(task, FARGATE, td, workload, StopReason::InsufficientFreeAddresses);
+            self.stop_task(task, FARGATE, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
             return Launch::FailedToStart;
         };
         assert!(self.take_ip(task, subnet), "the subnet had a free address");
@@ -711,12 +713,20 @@ impl<'s> World<'s> {
     /// Stops a provisioning or running task: gives back its host resources (EC2) or its vCPUs
     /// (Fargate), starts its ENI clean-up, and lets its service know. Start failures come here
     /// too: ECS stops them the same way.
-    fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason) {
+    ///
+    /// The caller says what it knows (`was`: the task's state) so that stopping a task without an
+    /// ENI never loads its cold record — on a million-task run that load is the hot path's main
+    /// cache miss; the record is only written.
+    fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason, was: TaskState) {
         let now = self.now();
         let needs = &self.needs[td as usize];
         let group = self.workload_group[workload as usize];
-        let t = &self.tasks[task.index()];
-        let (subnet, ip) = (t.subnet, t.ip);
+        let (subnet, ip) = if needs.eni || host == FARGATE {
+            let t = &self.tasks[task.index()];
+            (t.subnet, t.ip)
+        } else {
+            (None, TaskIp::None)
+        };
         if host == FARGATE {
             if ip == TaskIp::Held {
                 self.fargate_cpu_units -= u64::from(needs.need.cpu_units);
@@ -733,7 +743,7 @@ impl<'s> World<'s> {
             if self.cluster.host(host).task_count == 0 {
                 self.hosts_busy -= 1;
             }
-            self.update_utilisation();
+            self.update_utilisation(-i64::from(needs.need.cpu_units), -i64::from(needs.need.memory_mib));
         }
         if ip == TaskIp::Held {
             let s = subnet.expect("an ENI has a subnet");
@@ -743,7 +753,8 @@ impl<'s> World<'s> {
         }
         let t = &mut self.tasks[task.index()];
         debug_assert!(host == FARGATE || (t.host, t.task_definition, t.workload) == (Some(host), td, workload));
-        match t.state {
+        debug_assert_eq!(t.state, was);
+        match was {
             TaskState::Running => self.running -= 1,
             TaskState::Provisioning => self.provisioning -= 1,
             other => unreachable!("stopping a task in state {other:?}"),
@@ -837,12 +848,13 @@ impl<'s> World<'s> {
         self.services[service as usize].check = Some(id);
     }
 
-    fn update_utilisation(&mut self) {
+    /// `delta_*`: what was just reserved (positive) or released (negative), cluster-wide.
+    fn update_utilisation(&mut self, delta_cpu: i64, delta_mem: i64) {
         let now = self.now().0;
-        let cpu: u64 = self.reserved_cpu_by_az.iter().sum();
-        let mem: u64 = self.reserved_mem_by_az.iter().sum();
-        self.cpu_reserved.set(now, ratio(cpu, self.registered_total.cpu));
-        self.mem_reserved.set(now, ratio(mem, self.registered_total.mem));
+        self.reserved_total.cpu = self.reserved_total.cpu.wrapping_add_signed(delta_cpu);
+        self.reserved_total.mem = self.reserved_total.mem.wrapping_add_signed(delta_mem);
+        self.cpu_reserved.set(now, ratio(self.reserved_total.cpu, self.registered_total.cpu));
+        self.mem_reserved.set(now, ratio(self.reserved_total.mem, self.registered_total.mem));
         self.hosts_used.set(now, f64::from(self.hosts_busy));
     }
 
