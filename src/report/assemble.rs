@@ -199,10 +199,21 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
             charts::sweep_chart(&dir.join(metric.name()), &text, &series, categories)?;
         }
     }
-    // Time series of the first run.
-    let first = &plan.runs[0];
+    // Time series of replication 0 of each sweep point (at most MAX_TIMESERIES_CHARTS).
+    for spec in plan.runs.iter().filter(|r| r.replication == 0).take(MAX_TIMESERIES_CHARTS) {
+        time_series_chart(scenario, spec, out, &dir)?;
+    }
+    Ok(())
+}
+
+/// Most time-series charts one results folder gets (one per sweep point).
+const MAX_TIMESERIES_CHARTS: usize = 24;
+
+/// Stacked panels of one run's time series. Each panel is a list of series picked from the
+/// CSV's columns by name or prefix: a new sampled quantity is one more line here.
+fn time_series_chart(scenario: &crate::scenario::Scenario, spec: &RunSpec, out: &Path, dir: &Path) -> Result<(), charts::ChartError> {
     let ts =
-        fs::read_to_string(out.join("timeseries").join(format!("{}.csv", first.run_id))).map_err(|e| charts::ChartError(e.to_string()))?;
+        fs::read_to_string(out.join("timeseries").join(format!("{}.csv", spec.run_id))).map_err(|e| charts::ChartError(e.to_string()))?;
     let mut reader = csv::Reader::from_reader(ts.as_bytes());
     let headers: Vec<String> = reader.headers().map_err(|e| charts::ChartError(e.to_string()))?.iter().map(str::to_string).collect();
     let rows: Vec<Vec<f64>> =
@@ -213,11 +224,16 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
         let i = headers.iter().position(|h| h == name)?;
         Some(LineSeries { label: label.to_string(), points: rows.iter().map(|r| (r[0] / x_scale, r[i])).collect() })
     };
-    let by_prefix =
-        |prefix: &str| -> Vec<LineSeries> { headers.iter().filter_map(|h| h.strip_prefix(prefix).and_then(|az| column(h, az))).collect() };
-    let panels = vec![
-        (
-            ChartText { title: "Tasks".into(), x_label: String::new(), y_label: "tasks / hosts".into() },
+    let by_prefix = |prefix: &str| -> Vec<LineSeries> {
+        headers.iter().filter_map(|h| h.strip_prefix(prefix).and_then(|name| column(h, name))).collect()
+    };
+    let panel = |title: &str, y_label: &str, series: Vec<LineSeries>| {
+        (ChartText { title: title.into(), x_label: String::new(), y_label: y_label.into() }, series)
+    };
+    let mut panels = vec![
+        panel(
+            "Tasks",
+            "tasks / hosts",
             [
                 column("tasks_running", "running"),
                 column("tasks_pending", "pending (waiting or starting)"),
@@ -227,23 +243,21 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
             .flatten()
             .collect(),
         ),
-        (
-            ChartText { title: "Reserved CPU per AZ".into(), x_label: String::new(), y_label: "% of registered".into() },
-            by_prefix("cpu_reserved_pct_"),
-        ),
-        (
-            ChartText { title: "Reserved memory per AZ".into(), x_label: String::new(), y_label: "% of registered".into() },
-            by_prefix("mem_reserved_pct_"),
-        ),
+        panel("Reserved CPU per AZ", "% of registered", by_prefix("cpu_reserved_pct_")),
+        panel("Reserved memory per AZ", "% of registered", by_prefix("mem_reserved_pct_")),
     ];
-    let params = if first.params.is_empty() {
+    let free_ips = by_prefix("free_ips_");
+    if !free_ips.is_empty() {
+        panels.push(panel("Free addresses per subnet", "addresses", free_ips));
+    }
+    let params = if spec.params.is_empty() {
         String::new()
     } else {
-        format!(" — {}", first.params.iter().map(|(k, v)| format!("{}={v}", short_key(k))).collect::<Vec<_>>().join(", "))
+        format!(" ({})", spec.params.iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(", "))
     };
     charts::time_series_panels(
-        &dir.join(format!("timeseries-{}", first.run_id)),
-        &format!("{}: run {}{params}", scenario.name, first.run_id),
+        &dir.join(format!("timeseries-{}", spec.run_id)),
+        &format!("{}: run {}{params}", scenario.name, spec.run_id),
         if hours { "simulated time [h]" } else { "simulated time [min]" },
         &panels,
     )
