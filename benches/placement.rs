@@ -1,6 +1,7 @@
 //! Placement decision latency at 1,000 / 10,000 / 100,000 hosts for binpack(memory) and
 //! spread(AZ)+binpack(memory), on a cluster about half full (hosts filled to random levels), so
-//! that free-memory buckets are many and varied. Figures are recorded in results/bench/README.md.
+//! that free-memory buckets are many and varied. The `awsvpc` case adds the ENI-slot filter
+//! (trunking: 20 task ENIs per m5.xlarge). Figures are recorded in results/bench/README.md.
 
 use std::hint::black_box;
 
@@ -32,7 +33,7 @@ fn half_full_cluster(hosts: u32) -> (Cluster, Placer, GroupCounts) {
                 task_count: 0,
                 instance_id: format!("i-{i:08}"),
                 subnet: None,
-                eni_task_limit: 3,
+                eni_task_limit: 20, // m5.xlarge with awsvpcTrunking
                 eni_tasks: 0,
             })
             .collect(),
@@ -43,7 +44,8 @@ fn half_full_cluster(hosts: u32) -> (Cluster, Placer, GroupCounts) {
     let mut rng = RngStreams::new(9).stream("fill", 0);
     for i in 0..hosts {
         for _ in 0..rng.random_range(0..7u32) {
-            cluster.reserve(HostId(i), Resources { cpu_units: 512, memory_mib: 2048 }, &[], false);
+            // Filled with awsvpc tasks, so that the awsvpc case sees ENI slots in use.
+            cluster.reserve(HostId(i), Resources { cpu_units: 512, memory_mib: 2048 }, &[], true);
             groups.add(g, HostId(i), AzId(i % 3));
         }
         placer.host_changed(&cluster, HostId(i));
@@ -63,19 +65,20 @@ fn bench(c: &mut Criterion) {
     for hosts in [1_000u32, 10_000, 100_000] {
         let (cluster, mut placer, mut groups) = half_full_cluster(hosts);
         let g = groups.intern("family:bench");
-        for (name, chain) in &strategies {
+        let cases = strategies.iter().map(|(n, c)| (*n, c, false)).chain(std::iter::once(("binpack_memory_awsvpc", &strategies[0].1, true)));
+        for (name, chain, eni) in cases {
             let spec = PlacementSpec { strategies: chain.clone(), constraints: vec![] };
             let req = PlacementRequest {
                 need: Resources { cpu_units: 512, memory_mib: 2048 },
                 ports: &[],
-                eni: false,
+                eni,
                 az_mask: u32::MAX,
                 group: g,
                 spec: &spec,
             };
             let view = ClusterView { cluster: &cluster, groups: &groups };
             let mut rng = RngStreams::new(1).stream("placement", 0);
-            group.bench_with_input(BenchmarkId::new(*name, hosts), &hosts, |b, _| {
+            group.bench_with_input(BenchmarkId::new(name, hosts), &hosts, |b, _| {
                 b.iter(|| black_box(placer.decide(&req, &view, &mut rng).expect("a half-full cluster has room")))
             });
         }
