@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clustersim::metrics::Metric;
-use clustersim::model::StopReason;
+use clustersim::model::{StopReason, TaskIp};
 use clustersim::placement::StrategyRegistry;
 use clustersim::scenario::sweep::Plan;
 use clustersim::scenario::{RawScenario, Scenario};
@@ -169,8 +169,11 @@ fn gen_kind(max_desired: u32, max_batch: u32, poisson: bool) -> BoxedStrategy<Ge
     let mean = 10u32..=1200;
     let service = (0..=max_desired, prop::option::of(mean.clone()))
         .prop_map(|(desired_count, mean_run_s)| GenKind::Service { desired_count, mean_run_s });
-    let batch = (0.0f64..0.9, 1..=max_batch, prop::option::of(mean.clone()))
-        .prop_map(|(at_fraction, count, mean_run_s)| GenKind::Batch { at_fraction, count, mean_run_s });
+    let batch = (0.0f64..0.9, 1..=max_batch, prop::option::of(mean.clone())).prop_map(|(at_fraction, count, mean_run_s)| GenKind::Batch {
+        at_fraction,
+        count,
+        mean_run_s,
+    });
     if poisson {
         let poisson = (0.05f64..=2.0, mean).prop_map(|(rate_per_s, mean_run_s)| GenKind::Poisson { rate_per_s, mean_run_s });
         prop_oneof![service, poisson, batch].boxed()
@@ -192,11 +195,22 @@ fn gen_net() -> impl Strategy<Value = GenNet> {
             subnet_mask,
         });
         (
-            (0..=i64::MAX as u64, prop::collection::vec(az, n), any::<bool>(), 0u32..=10, 0u32..=60, prop::sample::select(INSTANCE_TYPES.to_vec())),
+            (
+                0..=i64::MAX as u64,
+                prop::collection::vec(az, n),
+                any::<bool>(),
+                0u32..=10,
+                0u32..=60,
+                prop::sample::select(INSTANCE_TYPES.to_vec()),
+            ),
             (1u32..=4, 5u32..=30, prop::sample::select(vec![5u32, 10, 15, 30])),
             (gen_kind(40, 60, true), prop::sample::select(vec![64u32, 128, 256, 512]), prop::sample::select(vec![64u32, 128, 256, 512])),
             (0u32..=30, 1u8..(1u8 << n)),
-            (prop::option::weighted(0.5, fargate), prop::option::weighted(0.3, 1u32..=20), prop::option::weighted(0.3, gen_kind(20, 30, true))),
+            (
+                prop::option::weighted(0.5, fargate),
+                prop::option::weighted(0.3, 1u32..=20),
+                prop::option::weighted(0.3, gen_kind(20, 30, true)),
+            ),
         )
             .prop_map(
                 |(
@@ -295,7 +309,8 @@ impl GenNet {
     fn fargate_subnets(&self) -> Vec<String> {
         let Some(f) = &self.fargate else { return Vec::new() };
         let all = self.subnets();
-        let chosen: Vec<String> = all.iter().enumerate().filter(|(i, _)| *i < 8 && f.subnet_mask & (1 << i) != 0).map(|(_, s)| s.name.clone()).collect();
+        let chosen: Vec<String> =
+            all.iter().enumerate().filter(|(i, _)| *i < 8 && f.subnet_mask & (1 << i) != 0).map(|(_, s)| s.name.clone()).collect();
         if chosen.is_empty() { vec![all[0].name.clone()] } else { chosen }
     }
 
@@ -526,7 +541,9 @@ impl<'a> View<'a> {
         let mut holds = vec![Vec::new(); self.subnets.len()];
         for t in &self.r.tasks {
             let (Some(id), Some(placed)) = (t.subnet, t.placed_at) else { continue };
-            if t.stop_reason == Some(StopReason::InsufficientFreeAddresses) {
+            // A task whose ENI got no address names the subnet it tried but holds nothing (its
+            // stop may even fall after the horizon).
+            if t.stop_reason == Some(StopReason::InsufficientFreeAddresses) || t.ip == TaskIp::None {
                 continue;
             }
             holds[self.by_id[id.0 as usize]].push(Hold { start: placed.0, end: t.stopped_at.map(|e| e.0 + cleanup), weight: 1 });
@@ -623,9 +640,16 @@ fn check_task_rows(v: &View<'_>) -> Result<Exercised, TestCaseError> {
         prop_assert!(is_ec2 || is_fargate || is_bridge, "{}: unknown workload", ctx());
         if t.stop_reason == Some(StopReason::InsufficientFreeAddresses) {
             prop_assert!(t.running_at.is_none(), "{}: failed for want of an address, yet ran", ctx());
-            prop_assert!(t.placed_at.is_some() && t.placed_at == t.stopped_at, "{}: did not fail right at placement", ctx());
+            // The address is sought at placement; ECS stops the task one ENI attach delay later.
+            let placed = t.placed_at.ok_or_else(|| fail(format!("{}: failed to start without being placed", ctx())))?.0;
+            prop_assert_eq!(
+                t.stopped_at.map(|s| s.0),
+                Some(placed + us(g.attach_s)),
+                "{}: did not stop one attach delay after placement",
+                ctx()
+            );
             prop_assert!(!is_bridge, "{}: a bridge task needs no address", ctx());
-            let at = t.stopped_at.expect("checked").0;
+            let at = placed;
             let full = |name: &str| {
                 let i = v.subnets.iter().position(|s| s.name == name).expect("a generated subnet");
                 holds[i].iter().filter(|h| h.maybe_at(at)).count() as u32 >= v.subnets[i].capacity()
@@ -645,7 +669,12 @@ fn check_task_rows(v: &View<'_>) -> Result<Exercised, TestCaseError> {
                 }
                 prop_assert!(full(&s.name), "{}: subnet {} still had a free address", ctx(), s.name);
                 seen.ec2_ip_failures += 1;
-                eni_instants[h.index()].push((at, 1));
+                // It holds its ENI slot from placement until it stops.
+                if g.attach_s == 0 {
+                    eni_instants[h.index()].push((at, 1));
+                } else {
+                    eni_slots[h.index()].push(Hold { start: at, end: t.stopped_at.map(|e| e.0), weight: 1 });
+                }
             } else {
                 prop_assert!(t.host.is_none(), "{}: a Fargate task on a host", ctx());
                 for name in &fargate_subnets {
@@ -694,7 +723,8 @@ fn check_task_rows(v: &View<'_>) -> Result<Exercised, TestCaseError> {
         }
     }
     for (h, (slots, instants)) in eni_slots.iter().zip(&eni_instants).enumerate() {
-        let peak = never_exceeds(&format!("host {h} ({}) awsvpc tasks", g.instance_type), slots, instants, u64::from(limit)).map_err(fail)?;
+        let peak =
+            never_exceeds(&format!("host {h} ({}) awsvpc tasks", g.instance_type), slots, instants, u64::from(limit)).map_err(fail)?;
         seen.host_at_eni_limit |= peak == u64::from(limit);
     }
     seen.quota_refusals = quota_refusals.len();
@@ -703,7 +733,13 @@ fn check_task_rows(v: &View<'_>) -> Result<Exercised, TestCaseError> {
         never_exceeds("Fargate CPU units", &vcpus, &[], limit).map_err(fail)?;
         for at in quota_refusals {
             let held: u64 = vcpus.iter().filter(|h| h.maybe_at(at)).map(|h| h.weight).sum();
-            prop_assert!(held + u64::from(fg_cpu) > limit, "a Fargate launch at {} µs was refused with {} of {} CPU units held", at, held, limit);
+            prop_assert!(
+                held + u64::from(fg_cpu) > limit,
+                "a Fargate launch at {} µs was refused with {} of {} CPU units held",
+                at,
+                held,
+                limit
+            );
         }
     } else {
         prop_assert!(quota_refusals.is_empty(), "quota refusals without a quota");
@@ -786,7 +822,11 @@ fn free_addresses_task_enis_and_eni_slots_stay_within_what_the_subnets_and_hosts
 fn same_series(a: &RunResult, b: &RunResult) -> bool {
     a.timeseries.columns == b.timeseries.columns
         && a.timeseries.rows.len() == b.timeseries.rows.len()
-        && a.timeseries.rows.iter().zip(&b.timeseries.rows).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()))
+        && a.timeseries
+            .rows
+            .iter()
+            .zip(&b.timeseries.rows)
+            .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()))
 }
 
 #[test]
@@ -822,8 +862,8 @@ struct GenBatch {
 }
 
 fn gen_batch() -> impl Strategy<Value = GenBatch> {
-    (0..=i64::MAX as u64, prop::sample::select(INSTANCE_TYPES.to_vec()), any::<bool>(), 1u32..=4, 24u8..=27, 1u32..=130, 0u32..=10).prop_map(
-        |(seed, instance_type, trunking, hosts, prefix, count, attach_s)| GenBatch {
+    (0..=i64::MAX as u64, prop::sample::select(INSTANCE_TYPES.to_vec()), any::<bool>(), 1u32..=4, 24u8..=27, 1u32..=130, 0u32..=10)
+        .prop_map(|(seed, instance_type, trunking, hosts, prefix, count, attach_s)| GenBatch {
             seed,
             instance_type,
             trunking,
@@ -831,8 +871,7 @@ fn gen_batch() -> impl Strategy<Value = GenBatch> {
             prefix,
             count,
             attach_s,
-        },
-    )
+        })
 }
 
 impl GenBatch {
@@ -887,17 +926,23 @@ subnets = ["only"]
     /// (start failures, RESOURCE:ENI placement failures, tasks running at the end) for `prefix`.
     ///
     /// The tasks are launched one after another at one instant. While a free address is left each
-    /// placed task keeps it and its ENI slot. A task placed once the subnet is full stops at once
-    /// (InsufficientFreeAddressesInSubnet) and hands its ENI slot back, so the next task is placed
-    /// in that slot again. Hence: if the subnet has fewer task addresses (`cap`) than the hosts
-    /// have ENI slots (`slots`), every task beyond `cap` is placed and fails to start; otherwise
-    /// every task beyond `slots` fails placement with RESOURCE:ENI and none fails to start.
+    /// placed task keeps it and its ENI slot. A task placed once the subnet is full fails to start
+    /// (InsufficientFreeAddressesInSubnet), but ECS stops it only one ENI attach delay later: until
+    /// then it keeps its ENI slot, so the tasks launched at the same instant cannot reuse it. So
+    /// `min(n, slots)` tasks are placed, `min(n, cap, slots)` of them run, the rest of the placed
+    /// fail to start, and the tasks beyond `slots` fail placement with RESOURCE:ENI. With no attach
+    /// delay the failed task stops at once and hands its slot back to the next task: then every
+    /// task beyond `cap` is placed and fails to start when `cap < slots`.
     fn expected(&self, prefix: u8) -> (u32, u32, u32) {
         let n = self.count;
         let cap = usable(prefix) - self.hosts * addresses_per_host(self.instance_type, self.trunking);
         let slots = self.hosts * eni_task_limit(self.instance_type, self.trunking);
         let running = n.min(cap).min(slots);
-        if cap < slots { (n - running, 0, running) } else { (0, n - running, running) }
+        if self.attach_s == 0 {
+            return if cap < slots { (n - running, 0, running) } else { (0, n - running, running) };
+        }
+        let placed = n.min(slots);
+        (placed - running, n - placed, running)
     }
 }
 
@@ -942,5 +987,10 @@ fn a_one_subnet_batch_fails_exactly_the_tasks_beyond_addresses_or_eni_slots_and_
         Ok(())
     });
     let n = cases(32) as usize;
-    assert!(address_bound.count() >= n / 8 && slot_bound.count() >= n / 8, "{} address-bound, {} slot-bound runs", address_bound.count(), slot_bound.count());
+    assert!(
+        address_bound.count() >= n / 8 && slot_bound.count() >= n / 8,
+        "{} address-bound, {} slot-bound runs",
+        address_bound.count(),
+        slot_bound.count()
+    );
 }

@@ -36,6 +36,8 @@ pub struct TaskRow {
     pub host: Option<HostId>,
     pub az: Option<AzId>,
     pub subnet: Option<SubnetId>,
+    /// Whether its ENI ever got an address, and where that address is now.
+    pub ip: TaskIp,
     /// `None` while still waiting or running at the horizon.
     pub stop_reason: Option<StopReason>,
 }
@@ -80,6 +82,13 @@ enum Event {
     /// Carries what stopping needs, so the hot path does not first load the task's cold record
     /// (queue entries are 32 bytes either way).
     TaskFinished {
+        task: TaskId,
+        host: HostId,
+        task_definition: u16,
+        workload: u16,
+    },
+    /// A task whose ENI could not be created stops (TaskFailedToStart). `host` as in `TaskFinished`.
+    StartFailed {
         task: TaskId,
         host: HostId,
         task_definition: u16,
@@ -475,6 +484,14 @@ impl<'s> World<'s> {
             }
             Event::TaskStarted { task } => self.start_task(task),
             Event::EniReleased { task } => self.release_eni(task),
+            Event::StartFailed { task, host, task_definition, workload } => self.stop_task(
+                task,
+                host,
+                u32::from(task_definition),
+                u32::from(workload),
+                StopReason::InsufficientFreeAddresses,
+                TaskState::Provisioning,
+            ),
             Event::TaskFinished { task, host, task_definition, workload } => {
                 self.stop_task(task, host, u32::from(task_definition), u32::from(workload), StopReason::Completed, TaskState::Running)
             }
@@ -604,12 +621,29 @@ impl<'s> World<'s> {
                 .find(|s| self.subnets[s.0 as usize].az == az)
                 .expect("LOCATION filter kept the host in a subnet's AZ");
             if !self.take_ip(task, subnet) {
-                self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
+                self.tasks[task.index()].subnet = Some(subnet);
+                self.fail_start_later(task, host, td, workload);
                 return Launch::FailedToStart;
             }
         }
         self.begin_provisioning(task, workload, eni);
         Launch::Started
+    }
+
+    /// The task ENI could not be created (no free address). ECS learns this during PROVISIONING
+    /// and stops the task then (ECS-REFERENCE §2.5): until the ENI attach delay has passed, the
+    /// task keeps its host resources and ENI slot, so tasks launched at the same moment cannot
+    /// reuse them.
+    fn fail_start_later(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) {
+        let delay = self.scenario.network.as_ref().map_or(SimTime::ZERO, |n| n.eni_attach_delay);
+        if delay == SimTime::ZERO {
+            self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
+        } else {
+            let now = self.now();
+            // Validation caps workloads and task definitions at u16::MAX.
+            let (task_definition, workload) = (td as u16, workload as u16);
+            self.queue.schedule(now + delay, Event::StartFailed { task, host, task_definition, workload });
+        }
     }
 
     /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay.
@@ -683,7 +717,7 @@ impl<'s> World<'s> {
             // Accepted, then stopped in PROVISIONING: every subnet is out of addresses.
             let first = order[0].2;
             self.tasks[task.index()].subnet = Some(first);
-            self.stop_task(task, FARGATE, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
+            self.fail_start_later(task, FARGATE, td, workload);
             return Launch::FailedToStart;
         };
         assert!(self.take_ip(task, subnet), "the subnet had a free address");
@@ -984,10 +1018,20 @@ impl<'s> World<'s> {
             }
         }
         let hosts_enis: u32 = self.cluster.hosts.iter().map(|h| h.eni_tasks).sum();
-        let ec2_enis = self.tasks.iter().filter(|t| t.ip == TaskIp::Held && t.host.is_some()).count() as u32;
-        if enis != self.task_enis || hosts_enis != ec2_enis {
+        // ENI slots: every awsvpc task on a host while it provisions or runs (one whose ENI could
+        // not be created holds its slot until it stops).
+        let ec2_slots = self
+            .tasks
+            .iter()
+            .filter(|t| {
+                t.host.is_some()
+                    && matches!(t.state, TaskState::Provisioning | TaskState::Running)
+                    && self.needs[t.task_definition as usize].eni
+            })
+            .count() as u32;
+        if enis != self.task_enis || hosts_enis != ec2_slots {
             return Err(format!(
-                "{} task ENIs counted, owners hold {enis}; hosts count {hosts_enis} ENI slots for {ec2_enis} EC2 task ENIs",
+                "{} task ENIs counted, owners hold {enis}; hosts count {hosts_enis} ENI slots for {ec2_slots} awsvpc tasks",
                 self.task_enis
             ));
         }
@@ -1051,6 +1095,7 @@ impl<'s> World<'s> {
                     host: t.host,
                     az: t.host.map(|h| self.cluster.host(h).az).or(t.subnet.map(|s| self.subnets[s.0 as usize].az)),
                     subnet: t.subnet,
+                    ip: t.ip,
                     stop_reason: t.stop_reason,
                 })
                 .collect()
