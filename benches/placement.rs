@@ -65,7 +65,8 @@ fn bench(c: &mut Criterion) {
     for hosts in [1_000u32, 10_000, 100_000] {
         let (cluster, mut placer, mut groups) = half_full_cluster(hosts);
         let g = groups.intern("family:bench");
-        let cases = strategies.iter().map(|(n, c)| (*n, c, false)).chain(std::iter::once(("binpack_memory_awsvpc", &strategies[0].1, true)));
+        let cases =
+            strategies.iter().map(|(n, c)| (*n, c, false)).chain(std::iter::once(("binpack_memory_awsvpc", &strategies[0].1, true)));
         for (name, chain, eni) in cases {
             let spec = PlacementSpec { strategies: chain.clone(), constraints: vec![] };
             let req = PlacementRequest {
