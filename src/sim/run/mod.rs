@@ -1,8 +1,9 @@
 //! The event loop of one run.
 
-use rand_chacha::ChaCha8Rng;
+mod invariants;
+mod network;
 
-use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 
 use super::service::{ServiceState, TokenBucket};
 use crate::engine::{EventQueue, RngStreams, SimTime};
@@ -360,22 +361,6 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Addresses held for the whole run: each host's primary ENI and trunk ENI, each NAT gateway.
-    fn infrastructure_ips(&self) -> Vec<u32> {
-        let mut held = vec![0u32; self.subnets.len()];
-        let trunking = self.scenario.network.as_ref().is_some_and(|n| n.trunking);
-        for h in &self.cluster.hosts {
-            if let Some(s) = h.subnet {
-                let trunk = trunking && self.cluster.instance_types[h.instance_type as usize].trunk_task_limit.is_some();
-                held[s.0 as usize] += 1 + u32::from(trunk);
-            }
-        }
-        for (i, s) in self.subnets.iter().enumerate() {
-            held[i] += u32::from(s.nat_gateway);
-        }
-        held
-    }
-
     fn start(&mut self) {
         let s = self.scenario;
         for (i, n) in self.infrastructure_ips().into_iter().enumerate() {
@@ -630,22 +615,6 @@ impl<'s> World<'s> {
         Launch::Started
     }
 
-    /// The task ENI could not be created (no free address). ECS learns this during PROVISIONING
-    /// and stops the task then (ECS-REFERENCE §2.5): until the ENI attach delay has passed, the
-    /// task keeps its host resources and ENI slot, so tasks launched at the same moment cannot
-    /// reuse them.
-    fn fail_start_later(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) {
-        let delay = self.scenario.network.as_ref().map_or(SimTime::ZERO, |n| n.eni_attach_delay);
-        if delay == SimTime::ZERO {
-            self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
-        } else {
-            let now = self.now();
-            // Validation caps workloads and task definitions at u16::MAX.
-            let (task_definition, workload) = (td as u16, workload as u16);
-            self.queue.schedule(now + delay, Event::StartFailed { task, host, task_definition, workload });
-        }
-    }
-
     /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay.
     fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool) {
         let mut delay = self.scenario.workloads[workload as usize].start_delay;
@@ -658,74 +627,6 @@ impl<'s> World<'s> {
             let now = self.now();
             self.queue.schedule(now + delay, Event::TaskStarted { task });
         }
-    }
-
-    /// Gives the task's ENI an address of `subnet`; false if the subnet is full.
-    fn take_ip(&mut self, task: TaskId, subnet: SubnetId) -> bool {
-        if !self.subnets[subnet.0 as usize].try_take() {
-            return false;
-        }
-        let t = &mut self.tasks[task.index()];
-        t.subnet = Some(subnet);
-        t.ip = TaskIp::Held;
-        self.task_enis += 1;
-        if self.warm {
-            self.task_enis_peak = self.task_enis_peak.max(self.task_enis);
-        }
-        true
-    }
-
-    /// A Fargate launch: the account's launch bucket, the vCPU quota, then an address in one of
-    /// the workload's subnets, AZs with the fewest tasks of the group first (Fargate keeps a
-    /// service balanced across its subnets' AZs, ECS-REFERENCE §1.4).
-    fn launch_fargate(&mut self, task: TaskId) -> Launch {
-        let now = self.now();
-        let (td, workload) = {
-            let t = &self.tasks[task.index()];
-            (t.task_definition, t.workload)
-        };
-        if !self.fargate_bucket.try_take(now) {
-            self.count(Metric::FargateThrottled);
-            return Launch::Throttled;
-        }
-        let cpu = u64::from(self.needs[td as usize].need.cpu_units);
-        self.awaiting -= 1;
-        self.provisioning += 1;
-        {
-            let t = &mut self.tasks[task.index()];
-            t.state = TaskState::Provisioning;
-            t.placed_at = Some(now);
-        }
-        if let Some(quota) = self.scenario.fargate.vcpu_quota
-            && self.fargate_cpu_units + cpu > u64::from(quota) * 1024
-        {
-            self.count(Metric::FargateFailedQuota);
-            self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota, TaskState::Provisioning);
-            return Launch::FailedToStart;
-        }
-        let group = self.workload_group[workload as usize];
-        let w = &self.scenario.workloads[workload as usize];
-        // Subnets ordered by the group's task count in their AZ; ties broken at random.
-        let mut order: Vec<(u32, u32, SubnetId)> = w
-            .subnets
-            .iter()
-            .map(|&s| (self.groups.in_az(group, self.subnets[s.0 as usize].az), self.rng_placement.random::<u32>(), s))
-            .collect();
-        order.sort_unstable();
-        let chosen = order.iter().map(|o| o.2).find(|s| self.subnets[s.0 as usize].free() > 0);
-        let Some(subnet) = chosen else {
-            // Accepted, then stopped in PROVISIONING: every subnet is out of addresses.
-            let first = order[0].2;
-            self.tasks[task.index()].subnet = Some(first);
-            self.fail_start_later(task, FARGATE, td, workload);
-            return Launch::FailedToStart;
-        };
-        assert!(self.take_ip(task, subnet), "the subnet had a free address");
-        self.groups.add_hostless(group, self.subnets[subnet.0 as usize].az);
-        self.fargate_cpu_units += cpu;
-        self.count(Metric::FargateLaunched);
-        self.begin_provisioning(task, workload, true);
-        Launch::Started
     }
 
     fn start_task(&mut self, task: TaskId) {
@@ -820,15 +721,6 @@ impl<'s> World<'s> {
         }
     }
 
-    fn release_eni(&mut self, task: TaskId) {
-        let t = &mut self.tasks[task.index()];
-        debug_assert_eq!(t.ip, TaskIp::Releasing);
-        t.ip = TaskIp::Released;
-        let s = t.subnet.expect("an ENI has a subnet");
-        self.subnets[s.0 as usize].finish_release();
-        self.task_enis -= 1;
-    }
-
     /// Launches waiting service tasks while the launch rate allows. A failed placement or a
     /// failed start backs off (doubling, capped at 15 minutes; ECS-REFERENCE §1.10); an empty
     /// Fargate launch bucket waits for its next token.
@@ -909,133 +801,6 @@ impl<'s> World<'s> {
             row.extend(self.subnets.iter().map(|s| f64::from(s.free())));
         }
         self.timeseries.push(row);
-    }
-
-    /// Conservation checks: resources, tasks, groups and the placement index.
-    fn check_invariants(&self) -> Result<(), String> {
-        let hosts = self.cluster.hosts.len();
-        let mut reserved = vec![Resources::default(); hosts];
-        let mut per_host = vec![0u32; hosts];
-        let (mut awaiting, mut provisioning, mut running, mut stopped) = (0u32, 0u32, 0u32, 0u32);
-        for t in &self.tasks {
-            match t.state {
-                TaskState::AwaitingPlacement => awaiting += 1,
-                TaskState::Provisioning | TaskState::Running => {
-                    if t.state == TaskState::Running {
-                        running += 1
-                    } else {
-                        provisioning += 1
-                    }
-                    let fargate = self.scenario.workloads[t.workload as usize].launch_type == LaunchType::Fargate;
-                    match (t.host, fargate) {
-                        (Some(h), false) => {
-                            let n = &self.needs[t.task_definition as usize].need;
-                            reserved[h.index()].cpu_units += n.cpu_units;
-                            reserved[h.index()].memory_mib += n.memory_mib;
-                            per_host[h.index()] += 1;
-                        }
-                        (None, true) => {}
-                        _ => return Err(format!("task {}: host {:?} does not match its launch type", t.id.0, t.host)),
-                    }
-                }
-                TaskState::Stopped => stopped += 1,
-            }
-        }
-        for h in &self.cluster.hosts {
-            if h.reserved != reserved[h.id.index()] || h.task_count != per_host[h.id.index()] {
-                return Err(format!(
-                    "host {}: reserved {:?} and {} tasks, but its tasks add up to {:?} and {}",
-                    h.id.0,
-                    h.reserved,
-                    h.task_count,
-                    reserved[h.id.index()],
-                    per_host[h.id.index()]
-                ));
-            }
-        }
-        let total = awaiting + provisioning + running + stopped;
-        if total as usize != self.tasks.len() || awaiting != self.awaiting || provisioning != self.provisioning || running != self.running {
-            return Err(format!(
-                "task accounting: {} tasks but awaiting {awaiting}/{}, provisioning {provisioning}/{}, running {running}/{}, stopped {stopped}",
-                self.tasks.len(),
-                self.awaiting,
-                self.provisioning,
-                self.running
-            ));
-        }
-        let waiting_in_services: usize = self.services.iter().map(|s| s.waiting.len()).sum();
-        if waiting_in_services != awaiting as usize {
-            return Err(format!("{awaiting} tasks await placement but services hold {waiting_in_services}"));
-        }
-        for svc in &self.services {
-            if svc.active as usize + svc.waiting.len() != svc.desired as usize {
-                return Err(format!(
-                    "service {}: {} active + {} waiting ≠ desired {}",
-                    svc.workload,
-                    svc.active,
-                    svc.waiting.len(),
-                    svc.desired
-                ));
-            }
-        }
-        self.check_ip_conservation()?;
-        if self.oracle_mismatches > 0 {
-            return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.oracle_mismatches));
-        }
-        self.placer.verify(&self.cluster)
-    }
-
-    /// Every subnet: held = infrastructure + task ENIs attached or being cleaned up, and
-    /// free + held = usable. Each held address is counted once, under its one owner.
-    fn check_ip_conservation(&self) -> Result<(), String> {
-        let mut held = self.infrastructure_ips();
-        let mut releasing = vec![0u32; self.subnets.len()];
-        let mut enis = 0;
-        for t in &self.tasks {
-            match (t.ip, t.subnet) {
-                (TaskIp::Held, Some(s)) => {
-                    held[s.0 as usize] += 1;
-                    enis += 1;
-                    if !matches!(t.state, TaskState::Provisioning | TaskState::Running) {
-                        return Err(format!("task {} holds an address while {:?}", t.id.0, t.state));
-                    }
-                }
-                (TaskIp::Releasing, Some(s)) => {
-                    held[s.0 as usize] += 1;
-                    releasing[s.0 as usize] += 1;
-                    enis += 1;
-                }
-                (TaskIp::Held | TaskIp::Releasing, None) => return Err(format!("task {} holds an address of no subnet", t.id.0)),
-                _ => {}
-            }
-        }
-        for (i, s) in self.subnets.iter().enumerate() {
-            if s.held != held[i] || s.releasing != releasing[i] || s.held > s.usable || s.free() + s.held != s.usable {
-                return Err(format!(
-                    "subnet {}: {} held ({} releasing) of {} usable, but its owners hold {} ({} releasing)",
-                    s.name, s.held, s.releasing, s.usable, held[i], releasing[i]
-                ));
-            }
-        }
-        let hosts_enis: u32 = self.cluster.hosts.iter().map(|h| h.eni_tasks).sum();
-        // ENI slots: every awsvpc task on a host while it provisions or runs (one whose ENI could
-        // not be created holds its slot until it stops).
-        let ec2_slots = self
-            .tasks
-            .iter()
-            .filter(|t| {
-                t.host.is_some()
-                    && matches!(t.state, TaskState::Provisioning | TaskState::Running)
-                    && self.needs[t.task_definition as usize].eni
-            })
-            .count() as u32;
-        if enis != self.task_enis || hosts_enis != ec2_slots {
-            return Err(format!(
-                "{} task ENIs counted, owners hold {enis}; hosts count {hosts_enis} ENI slots for {ec2_slots} awsvpc tasks",
-                self.task_enis
-            ));
-        }
-        Ok(())
     }
 
     fn finish(mut self, seed: u64) -> RunResult {

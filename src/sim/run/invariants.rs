@@ -1,0 +1,137 @@
+//! Conservation checks of a run: host reservations equal their tasks', every task is in exactly
+//! one state, services hold their desired count, the placement index follows the cluster, and
+//! every subnet's held addresses equal their owners'. Run at the end of every run, and every
+//! 5,000 events in debug builds.
+
+use super::World;
+use crate::model::{Resources, TaskIp, TaskState};
+use crate::workload::LaunchType;
+
+impl World<'_> {
+    /// Conservation checks: resources, tasks, groups and the placement index.
+    pub(super) fn check_invariants(&self) -> Result<(), String> {
+        let hosts = self.cluster.hosts.len();
+        let mut reserved = vec![Resources::default(); hosts];
+        let mut per_host = vec![0u32; hosts];
+        let (mut awaiting, mut provisioning, mut running, mut stopped) = (0u32, 0u32, 0u32, 0u32);
+        for t in &self.tasks {
+            match t.state {
+                TaskState::AwaitingPlacement => awaiting += 1,
+                TaskState::Provisioning | TaskState::Running => {
+                    if t.state == TaskState::Running {
+                        running += 1
+                    } else {
+                        provisioning += 1
+                    }
+                    let fargate = self.scenario.workloads[t.workload as usize].launch_type == LaunchType::Fargate;
+                    match (t.host, fargate) {
+                        (Some(h), false) => {
+                            let n = &self.needs[t.task_definition as usize].need;
+                            reserved[h.index()].cpu_units += n.cpu_units;
+                            reserved[h.index()].memory_mib += n.memory_mib;
+                            per_host[h.index()] += 1;
+                        }
+                        (None, true) => {}
+                        _ => return Err(format!("task {}: host {:?} does not match its launch type", t.id.0, t.host)),
+                    }
+                }
+                TaskState::Stopped => stopped += 1,
+            }
+        }
+        for h in &self.cluster.hosts {
+            if h.reserved != reserved[h.id.index()] || h.task_count != per_host[h.id.index()] {
+                return Err(format!(
+                    "host {}: reserved {:?} and {} tasks, but its tasks add up to {:?} and {}",
+                    h.id.0,
+                    h.reserved,
+                    h.task_count,
+                    reserved[h.id.index()],
+                    per_host[h.id.index()]
+                ));
+            }
+        }
+        let total = awaiting + provisioning + running + stopped;
+        if total as usize != self.tasks.len() || awaiting != self.awaiting || provisioning != self.provisioning || running != self.running {
+            return Err(format!(
+                "task accounting: {} tasks but awaiting {awaiting}/{}, provisioning {provisioning}/{}, running {running}/{}, stopped {stopped}",
+                self.tasks.len(),
+                self.awaiting,
+                self.provisioning,
+                self.running
+            ));
+        }
+        let waiting_in_services: usize = self.services.iter().map(|s| s.waiting.len()).sum();
+        if waiting_in_services != awaiting as usize {
+            return Err(format!("{awaiting} tasks await placement but services hold {waiting_in_services}"));
+        }
+        for svc in &self.services {
+            if svc.active as usize + svc.waiting.len() != svc.desired as usize {
+                return Err(format!(
+                    "service {}: {} active + {} waiting ≠ desired {}",
+                    svc.workload,
+                    svc.active,
+                    svc.waiting.len(),
+                    svc.desired
+                ));
+            }
+        }
+        self.check_ip_conservation()?;
+        if self.oracle_mismatches > 0 {
+            return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.oracle_mismatches));
+        }
+        self.placer.verify(&self.cluster)
+    }
+
+    /// Every subnet: held = infrastructure + task ENIs attached or being cleaned up, and
+    /// free + held = usable. Each held address is counted once, under its one owner.
+    pub(super) fn check_ip_conservation(&self) -> Result<(), String> {
+        let mut held = self.infrastructure_ips();
+        let mut releasing = vec![0u32; self.subnets.len()];
+        let mut enis = 0;
+        for t in &self.tasks {
+            match (t.ip, t.subnet) {
+                (TaskIp::Held, Some(s)) => {
+                    held[s.0 as usize] += 1;
+                    enis += 1;
+                    if !matches!(t.state, TaskState::Provisioning | TaskState::Running) {
+                        return Err(format!("task {} holds an address while {:?}", t.id.0, t.state));
+                    }
+                }
+                (TaskIp::Releasing, Some(s)) => {
+                    held[s.0 as usize] += 1;
+                    releasing[s.0 as usize] += 1;
+                    enis += 1;
+                }
+                (TaskIp::Held | TaskIp::Releasing, None) => return Err(format!("task {} holds an address of no subnet", t.id.0)),
+                _ => {}
+            }
+        }
+        for (i, s) in self.subnets.iter().enumerate() {
+            if s.held != held[i] || s.releasing != releasing[i] || s.held > s.usable || s.free() + s.held != s.usable {
+                return Err(format!(
+                    "subnet {}: {} held ({} releasing) of {} usable, but its owners hold {} ({} releasing)",
+                    s.name, s.held, s.releasing, s.usable, held[i], releasing[i]
+                ));
+            }
+        }
+        let hosts_enis: u32 = self.cluster.hosts.iter().map(|h| h.eni_tasks).sum();
+        // ENI slots: every awsvpc task on a host while it provisions or runs (one whose ENI could
+        // not be created holds its slot until it stops).
+        let ec2_slots = self
+            .tasks
+            .iter()
+            .filter(|t| {
+                t.host.is_some()
+                    && matches!(t.state, TaskState::Provisioning | TaskState::Running)
+                    && self.needs[t.task_definition as usize].eni
+            })
+            .count() as u32;
+        if enis != self.task_enis || hosts_enis != ec2_slots {
+            return Err(format!(
+                "{} task ENIs counted, owners hold {enis}; hosts count {hosts_enis} ENI slots for {ec2_slots} awsvpc tasks",
+                self.task_enis
+            ));
+        }
+        Ok(())
+    }
+}
