@@ -323,3 +323,45 @@ fn the_ip_exhaustion_study_shows_eni_limits_without_trunking_and_silent_failures
     let trunked_small = point("awsvpcTrunking", "/25");
     assert!(trunked_small.get(Metric::StartFailedNoIps) > 0.0, "trunking moves the bottleneck to addresses");
 }
+
+#[test]
+fn subnets_csv_has_a_row_per_run_and_subnet_and_shards_merge_it_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    fs::create_dir_all(dir.join("taskdefs")).unwrap();
+    for f in ["api-awsvpc.json", "api-fargate.json"] {
+        fs::copy(src.join("taskdefs").join(f), dir.join("taskdefs").join(f)).unwrap();
+    }
+    let text = fs::read_to_string(src.join("ip-exhaustion.toml"))
+        .unwrap()
+        .replace("horizon = \"6h\"", "horizon = \"2h\"")
+        .replace("replications = 5", "replications = 2");
+    fs::write(dir.join("ipx.toml"), text).unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim")).args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    cli(&["run", "ipx.toml", "--out", "whole", "--no-charts"]);
+    cli(&["run", "ipx.toml", "--shard", "1/2", "--out", "s1"]);
+    cli(&["run", "ipx.toml", "--shard", "2/2", "--out", "s2"]);
+    cli(&["merge", "s1", "s2", "--out", "merged"]);
+    let whole = fs::read_to_string(dir.join("whole/subnets.csv")).unwrap();
+    assert_eq!(whole, fs::read_to_string(dir.join("merged/subnets.csv")).unwrap());
+    // 2 trunking settings × 3 sizes × 2 replications × 4 subnets, plus the header.
+    assert_eq!(whole.lines().count(), 1 + 12 * 4);
+    // Each run's min_free_ips metric is the least min_free_ips of its task subnets.
+    let runs = fs::read_to_string(dir.join("whole/runs.csv")).unwrap();
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "min_free_ips").unwrap();
+    for line in runs.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let least = whole
+            .lines()
+            .filter(|l| l.starts_with(cells[0]) && l.contains("private-"))
+            .map(|l| l.split(',').nth(6).unwrap().parse::<u32>().unwrap())
+            .min()
+            .unwrap();
+        assert_eq!(cells[col].parse::<u32>().unwrap(), least, "{line}");
+    }
+}

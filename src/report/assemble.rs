@@ -14,7 +14,7 @@ use crate::scenario::sweep::{Plan, RunSpec};
 use crate::sim::{RunOptions, RunResult};
 
 pub fn prepare_work_dir(work: &Path) -> std::io::Result<()> {
-    for sub in ["runs", "timeseries", "tasks", "decisions"] {
+    for sub in ["runs", "timeseries", "tasks", "decisions", "subnets"] {
         fs::create_dir_all(work.join(sub))?;
     }
     Ok(())
@@ -27,6 +27,7 @@ fn file(work: &Path, sub: &str, run_id: &str) -> PathBuf {
 pub fn run_is_complete(work: &Path, spec: &RunSpec, options: RunOptions) -> bool {
     file(work, "runs", &spec.run_id).is_file()
         && file(work, "timeseries", &spec.run_id).is_file()
+        && (spec.scenario.network.is_none() || file(work, "subnets", &spec.run_id).is_file())
         && (!options.record_tasks || file(work, "tasks", &spec.run_id).is_file())
         && (!options.explain || file(work, "decisions", &spec.run_id).is_file())
 }
@@ -41,6 +42,9 @@ fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), csv::Error>) 
 /// Writes one finished run's files into the work folder.
 pub fn write_run_files(work: &Path, _plan: &Plan, spec: &RunSpec, result: &RunResult, options: RunOptions) -> std::io::Result<()> {
     atomically(&file(work, "timeseries", &spec.run_id), |p| csvout::write_timeseries(p, result))?;
+    if spec.scenario.network.is_some() {
+        atomically(&file(work, "subnets", &spec.run_id), |p| csvout::write_subnets(p, spec, result))?;
+    }
     if options.record_tasks {
         atomically(&file(work, "tasks", &spec.run_id), |p| csvout::write_tasks(p, spec, result))?;
     }
@@ -69,6 +73,21 @@ fn read_metrics(path: &Path) -> Result<(String, MetricValues), String> {
     }
     let data_line = text.split_once('\n').map_or("", |(_, rest)| rest).to_string();
     Ok((data_line, values))
+}
+
+/// Appends a per-run CSV's rows to a combined file, writing its header once.
+fn append_rows(from: &Path, to: &Path, combined: &mut Option<fs::File>) -> std::io::Result<()> {
+    let text = fs::read_to_string(from)?;
+    let (header, body) = text.split_once('\n').unwrap_or((&text, ""));
+    let f = match combined.as_mut() {
+        Some(f) => f,
+        None => {
+            let mut f = fs::File::create(to)?;
+            writeln!(f, "{header}")?;
+            combined.insert(f)
+        }
+    };
+    f.write_all(body.as_bytes())
 }
 
 /// What `assemble` produced, for printing and for `check`.
@@ -111,7 +130,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         w.flush().map_err(io)?;
     }
     let mut metrics = Vec::with_capacity(plan.runs.len());
-    let mut decisions: Option<fs::File> = None;
+    let (mut decisions, mut subnets): (Option<fs::File>, Option<fs::File>) = (None, None);
     if options.record_tasks {
         fs::create_dir_all(out.join("tasks")).map_err(io)?;
     }
@@ -124,17 +143,10 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
             fs::copy(file(src, "tasks", &spec.run_id), out.join("tasks").join(format!("{}.csv", spec.run_id))).map_err(io)?;
         }
         if options.explain {
-            let text = fs::read_to_string(file(src, "decisions", &spec.run_id)).map_err(io)?;
-            let (header, body) = text.split_once('\n').unwrap_or((&text, ""));
-            let f = match decisions.as_mut() {
-                Some(f) => f,
-                None => {
-                    let mut f = fs::File::create(out.join("decisions.csv")).map_err(io)?;
-                    writeln!(f, "{header}").map_err(io)?;
-                    decisions.insert(f)
-                }
-            };
-            f.write_all(body.as_bytes()).map_err(io)?;
+            append_rows(&file(src, "decisions", &spec.run_id), &out.join("decisions.csv"), &mut decisions).map_err(io)?;
+        }
+        if spec.scenario.network.is_some() {
+            append_rows(&file(src, "subnets", &spec.run_id), &out.join("subnets.csv"), &mut subnets).map_err(io)?;
         }
     }
     fs::write(out.join("runs.csv"), runs_csv).map_err(io)?;

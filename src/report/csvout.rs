@@ -122,3 +122,25 @@ pub fn write_decisions(path: &Path, runs: &[RunSpec], results: &[RunResult]) -> 
     w.flush()?;
     Ok(())
 }
+
+/// `subnets/<run_id>.csv`: a row per subnet of one run (assembled into `subnets.csv`).
+pub fn write_subnets(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["run_id", "subnet", "az", "cidr", "public", "usable_ips", "min_free_ips", "free_ips_end"])?;
+    let Some(net) = spec.scenario.network.as_ref() else { return Ok(w.flush()?) };
+    for row in &result.subnets {
+        let s = &net.subnets[row.subnet.0 as usize];
+        w.write_record([
+            spec.run_id.clone(),
+            s.name.clone(),
+            spec.scenario.azs[s.az.0 as usize].clone(),
+            s.cidr.to_string(),
+            s.public.to_string(),
+            row.usable.to_string(),
+            row.min_free.to_string(),
+            row.free_at_end.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -10,7 +10,7 @@ mod folder;
 mod summary;
 
 pub use assemble::{Assembled, assemble, prepare_work_dir, run_is_complete, write_run_files};
-pub use csvout::{write_decisions, write_runs, write_tasks, write_timeseries};
+pub use csvout::{write_decisions, write_runs, write_subnets, write_tasks, write_timeseries};
 pub use folder::ResultsFolder;
 pub use summary::{ComparisonRow, PointSummary, comparison_rows, strategy_axis, summarise, write_comparison, write_summary};
 

@@ -7,4 +7,4 @@
 mod run;
 mod service;
 
-pub use run::{DecisionRow, RunOptions, RunResult, TaskRow, build_cluster, run};
+pub use run::{DecisionRow, RunOptions, RunResult, SubnetRow, TaskRow, build_cluster, run};

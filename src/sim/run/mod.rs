@@ -61,6 +61,18 @@ pub struct RunResult {
     pub timeseries: TimeSeries,
     pub tasks: Vec<TaskRow>,
     pub decisions: Vec<DecisionRow>,
+    /// One row per subnet (empty without a `[network]`).
+    pub subnets: Vec<SubnetRow>,
+}
+
+/// How one subnet fared over a run, for `subnets.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubnetRow {
+    pub subnet: SubnetId,
+    pub usable: u32,
+    /// Fewest free addresses after the warm-up.
+    pub min_free: u32,
+    pub free_at_end: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -867,7 +879,13 @@ impl<'s> World<'s> {
         } else {
             Vec::new()
         };
-        RunResult { seed, metrics: m, timeseries: self.timeseries, tasks, decisions: self.decisions }
+        let subnets = self
+            .subnets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SubnetRow { subnet: SubnetId(i as u32), usable: s.usable, min_free: s.min_free, free_at_end: s.free() })
+            .collect();
+        RunResult { seed, metrics: m, timeseries: self.timeseries, tasks, decisions: self.decisions, subnets }
     }
 }
 
