@@ -231,3 +231,26 @@ fn diff_decisions_reports_the_first_decision_a_strategy_change_altered() {
     let (a, b) = (fs::read_to_string(dir.join("a/decisions.csv")).unwrap(), fs::read_to_string(dir.join("b/decisions.csv")).unwrap());
     assert!(a.lines().take(first).eq(b.lines().take(first)));
 }
+
+#[test]
+fn time_series_are_charted_for_the_chosen_runs_and_an_unknown_run_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let path = study(dir, false);
+    let text = fs::read_to_string(&path).unwrap().replace("[report]\n", "[report]\ntimeseries_runs = [\"p01-r02\"]\n");
+    fs::write(&path, &text).unwrap();
+    ok(&clustersim(&["run", "study.toml", "--out", "chosen"], dir));
+    let charts: Vec<String> = fs::read_dir(dir.join("chosen/charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("timeseries"))
+        .collect();
+    let mut charts = charts;
+    charts.sort();
+    assert_eq!(charts, vec!["timeseries-p01-r02.png", "timeseries-p01-r02.svg"]);
+    fs::write(&path, text.replace("p01-r02", "p09-r00")).unwrap();
+    let out = clustersim(&["run", "study.toml", "--out", "bad"], dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("report.timeseries_runs") && err.contains("no run `p09-r00`"), "{err}");
+}

@@ -211,8 +211,11 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
             charts::sweep_chart(&dir.join(metric.name()), &text, &series, categories)?;
         }
     }
-    // Time series of replication 0 of each sweep point (at most MAX_TIMESERIES_CHARTS).
-    for spec in plan.runs.iter().filter(|r| r.replication == 0).take(MAX_TIMESERIES_CHARTS) {
+    // Time series of the runs `[report] timeseries_runs` names, else of replication 0 of each
+    // sweep point (at most MAX_TIMESERIES_CHARTS).
+    let chosen = &scenario.report.timeseries_runs;
+    let charted = plan.runs.iter().filter(|r| if chosen.is_empty() { r.replication == 0 } else { chosen.contains(&r.run_id) });
+    for spec in charted.take(MAX_TIMESERIES_CHARTS) {
         time_series_chart(scenario, spec, out, &dir)?;
     }
     Ok(())

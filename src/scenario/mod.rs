@@ -112,6 +112,8 @@ pub struct ReportSpec {
     pub metrics: Vec<Metric>,
     /// Relative tolerance per metric for `check` (fraction of the baseline mean).
     pub tolerances: Vec<(Metric, f64)>,
+    /// Runs whose time series are charted (run ids); empty = replication 0 of each point.
+    pub timeseries_runs: Vec<String>,
 }
 
 /// A fully resolved scenario: one run's worth of parameters (before a seed is chosen).
@@ -929,8 +931,16 @@ fn default_for(arrivals: &Arrivals) -> PlacementSpec {
 }
 
 fn read_report(root: &mut Table<'_>) -> Result<ReportSpec, ScenarioError> {
-    let mut spec = ReportSpec { metrics: vec![Metric::PlacementFailureRate, Metric::HostsUsedMean], tolerances: Vec::new() };
+    let mut spec = ReportSpec {
+        metrics: vec![Metric::PlacementFailureRate, Metric::HostsUsedMean],
+        tolerances: Vec::new(),
+        timeseries_runs: Vec::new(),
+    };
     let Some(mut r) = root.opt_table("report")? else { return Ok(spec) };
+    if let Some(ids) = r.opt_strings("timeseries_runs")? {
+        // Checked against the plan's run ids once the sweep is expanded.
+        spec.timeseries_runs = ids.into_iter().map(str::to_string).collect();
+    }
     if let Some(names) = r.opt_strings("metrics")? {
         spec.metrics.clear();
         for n in names {

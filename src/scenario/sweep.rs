@@ -139,6 +139,15 @@ impl Plan {
                 });
             }
         }
+        if let Some(id) = points[0].report.timeseries_runs.iter().find(|id| !runs.iter().any(|r| &r.run_id == *id)) {
+            let first = runs.first().map_or("", |r| r.run_id.as_str());
+            let last = runs.last().map_or("", |r| r.run_id.as_str());
+            return Err(ScenarioError::new(
+                &raw.display,
+                "report.timeseries_runs",
+                format!("no run `{id}`; this plan's runs are {first} … {last}"),
+            ));
+        }
         Ok(Plan { axes, replications, base_seed, points, point_params, runs })
     }
 }
