@@ -365,3 +365,41 @@ fn subnets_csv_has_a_row_per_run_and_subnet_and_shards_merge_it_byte_for_byte() 
         assert_eq!(cells[col].parse::<u32>().unwrap(), least, "{line}");
     }
 }
+
+#[test]
+fn the_eni_attach_delay_can_be_drawn_from_a_distribution() {
+    // ECS-REFERENCE: ~5 s, uniform 2–10 s observed. Without a start delay, PROVISIONING is
+    // exactly the attach delay.
+    let (r, _) = run_scenario(
+        r#"
+horizon = "10m"
+[cluster]
+azs = ["a"]
+[network]
+eni_attach_delay = { distribution = "uniform", min = "2s", max = "10s" }
+[network.subnets.s]
+az = "a"
+cidr = "10.0.0.0/24"
+[host_groups.main]
+instance_type = "m5.4xlarge"
+count_per_az = 10
+subnets = ["s"]
+[workload.jobs]
+kind = "batch"
+task_definition = "tiny"
+at = "1s"
+count = 60
+subnets = ["s"]
+"#,
+    );
+    let delays: Vec<u64> = r.tasks.iter().map(|t| t.running_at.unwrap().0 - t.placed_at.unwrap().0).collect();
+    assert_eq!(delays.len(), 60);
+    assert!(delays.iter().all(|d| (2_000_000..10_000_000).contains(d)), "{delays:?}");
+    let mean = delays.iter().sum::<u64>() as f64 / 60.0 / 1e6;
+    // Uniform(2, 10): mean 6 s, standard error 2.31 / √60 ≈ 0.3 s.
+    assert!((mean - 6.0).abs() < 1.2, "mean {mean}");
+    let mut distinct = delays.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() > 50, "the delays vary from task to task");
+}

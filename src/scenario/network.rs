@@ -6,6 +6,7 @@ use super::reader::Table;
 use crate::engine::SimTime;
 use crate::model::AzId;
 use crate::model::network::{Cidr, PREFIX_RANGE, SubnetId};
+use crate::workload::RunTime;
 
 /// One subnet as the scenario declares it.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +25,8 @@ pub struct NetworkSpec {
     pub subnets: Vec<SubnetSpec>,
     /// The account setting `awsvpcTrunking` (ECS-REFERENCE §2.2).
     pub trunking: bool,
-    /// PROVISIONING time of an awsvpc task's ENI.
-    pub eni_attach_delay: SimTime,
+    /// PROVISIONING time of an awsvpc task's ENI: a constant or a distribution, drawn per task.
+    pub eni_attach_delay: RunTime,
     /// How long a stopped task's address stays held (DEPROVISIONING: detach and delete the ENI).
     pub eni_cleanup_delay: SimTime,
 }
@@ -62,8 +63,11 @@ impl Default for FargateSpec {
 pub fn read_network(root: &mut Table<'_>, azs: &[String]) -> Result<Option<NetworkSpec>, ScenarioError> {
     let Some(mut n) = root.opt_table("network")? else { return Ok(None) };
     let trunking = n.opt_bool("awsvpc_trunking")?.unwrap_or(false);
-    // ECS-REFERENCE §2.3 and "Numbers the simulator should default to": ~5 s (2–10 s).
-    let eni_attach_delay = n.opt_duration("eni_attach_delay")?.unwrap_or(SimTime::from_secs(5));
+    // ECS-REFERENCE §2.3 and "Numbers the simulator should default to": ~5 s (uniform 2–10 s
+    // observed); the default is the constant 5 s, `{ distribution = "uniform", min = "2s",
+    // max = "10s" }` gives the observed spread.
+    let eni_attach_delay =
+        super::workload::read_distribution(&mut n, "eni_attach_delay", false)?.unwrap_or(RunTime::Constant(SimTime::from_secs(5)));
     // [unsourced] No published figure: DEPROVISIONING detaches and deletes the ENI (EC2
     // DetachNetworkInterface then DeleteNetworkInterface, each asynchronous; detaching takes
     // seconds — aws/amazon-vpc-cni-k8s#608). 30 s is a planning default; set it from your logs.

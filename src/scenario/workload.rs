@@ -122,14 +122,22 @@ fn split_chain(s: &str) -> Vec<&str> {
 }
 
 fn read_run_time(t: &mut Table<'_>) -> Result<RunTime, ScenarioError> {
-    match t.opt_value("run_time") {
-        None => Ok(RunTime::Forever),
-        Some(Value::String(s)) if s == "forever" => Ok(RunTime::Forever),
-        Some(Value::String(s)) => units::parse_duration(s).map(RunTime::Constant).map_err(|m| {
-            t.error("run_time", format!("{m}; or \"forever\", or a table such as {{ distribution = \"exponential\", mean = \"10m\" }}"))
-        }),
+    Ok(read_distribution(t, "run_time", true)?.unwrap_or(RunTime::Forever))
+}
+
+/// A duration or a distribution of durations at `key`: `"90s"`, `"forever"` (when allowed), or
+/// `{ distribution = "constant" | "exponential" | "lognormal" | "uniform", … }`.
+pub(super) fn read_distribution(t: &mut Table<'_>, key: &str, forever_allowed: bool) -> Result<Option<RunTime>, ScenarioError> {
+    let forever = if forever_allowed { "\"forever\", " } else { "" };
+    match t.opt_value(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "forever" && forever_allowed => Ok(Some(RunTime::Forever)),
+        Some(Value::String(s)) => units::parse_duration(s)
+            .map(|d| Some(RunTime::Constant(d)))
+            .map_err(|m| t.error(key, format!("{m}; or {forever}a table such as {{ distribution = \"exponential\", mean = \"10m\" }}"))),
+        Some(Value::Integer(_) | Value::Float(_)) => Ok(t.opt_duration(key)?.map(RunTime::Constant)),
         Some(Value::Table(_)) => {
-            let mut d = t.table("run_time")?;
+            let mut d = t.table(key)?;
             let dist = d.str("distribution")?;
             let positive = |d: &mut Table<'_>, key: &str| -> Result<f64, ScenarioError> {
                 let v = d.duration(key)?;
@@ -158,9 +166,9 @@ fn read_run_time(t: &mut Table<'_>) -> Result<RunTime, ScenarioError> {
                 }
             };
             d.finish()?;
-            Ok(rt)
+            Ok(Some(rt))
         }
-        Some(other) => Err(t.error("run_time", format!("expected a duration, \"forever\" or a table, found {}", other.type_str()))),
+        Some(other) => Err(t.error(key, format!("expected a duration, {forever}or a table, found {}", other.type_str()))),
     }
 }
 

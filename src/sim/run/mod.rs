@@ -155,6 +155,8 @@ struct World<'s> {
     rng_placement: ChaCha8Rng,
     rng_arrivals: Vec<ChaCha8Rng>,
     rng_run_time: Vec<ChaCha8Rng>,
+    /// ENI attach delays: a stream of their own, so a distribution here moves nothing else.
+    rng_eni: ChaCha8Rng,
     // Accounting.
     warm: bool,
     counts: [u64; Metric::COUNT],
@@ -333,6 +335,7 @@ impl<'s> World<'s> {
             rng_placement: streams.stream("placement", 0),
             rng_arrivals: (0..scenario.workloads.len()).map(|i| streams.stream("arrivals", i as u64)).collect(),
             rng_run_time: (0..scenario.workloads.len()).map(|i| streams.stream("run_time", i as u64)).collect(),
+            rng_eni: streams.stream("eni_attach", 0),
             warm: scenario.warmup == SimTime::ZERO,
             counts: [0; Metric::COUNT],
             failures: [0; PlacementFailure::ALL.len()],
@@ -630,8 +633,8 @@ impl<'s> World<'s> {
     /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay.
     fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool) {
         let mut delay = self.scenario.workloads[workload as usize].start_delay;
-        if eni && let Some(n) = &self.scenario.network {
-            delay = delay + n.eni_attach_delay;
+        if eni {
+            delay = delay + self.eni_attach_delay();
         }
         if delay == SimTime::ZERO {
             self.start_task(task);

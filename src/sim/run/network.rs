@@ -29,7 +29,7 @@ impl World<'_> {
     /// task keeps its host resources and ENI slot, so tasks launched at the same moment cannot
     /// reuse them.
     pub(super) fn fail_start_later(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) {
-        let delay = self.scenario.network.as_ref().map_or(SimTime::ZERO, |n| n.eni_attach_delay);
+        let delay = self.eni_attach_delay();
         if delay == SimTime::ZERO {
             self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
         } else {
@@ -37,6 +37,14 @@ impl World<'_> {
             // Validation caps workloads and task definitions at u16::MAX.
             let (task_definition, workload) = (td as u16, workload as u16);
             self.queue.schedule(now + delay, Event::StartFailed { task, host, task_definition, workload });
+        }
+    }
+
+    /// One task's ENI attach delay, drawn from the scenario's constant or distribution.
+    pub(super) fn eni_attach_delay(&mut self) -> SimTime {
+        match &self.scenario.network {
+            Some(n) => n.eni_attach_delay.sample(&mut self.rng_eni).unwrap_or(SimTime::ZERO),
+            None => SimTime::ZERO,
         }
     }
 
