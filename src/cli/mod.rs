@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 pub use commands::dispatch;
 
 #[derive(Debug, Parser)]
-#[command(name = "clustersim", version, about = "Deterministic discrete-event simulator of an Amazon ECS cluster (EC2 launch type)")]
+#[command(
+    name = "clustersim",
+    version,
+    about = "Deterministic discrete-event simulator of an Amazon ECS cluster (EC2 and Fargate launch types)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
