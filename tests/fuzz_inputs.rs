@@ -16,7 +16,7 @@ use clustersim::scenario::{RawScenario, Scenario};
 use clustersim::sim::{self, RunOptions, RunResult};
 use clustersim::workload::Arrivals;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use tempfile::TempDir;
 use toml::Value;
 
@@ -44,7 +44,7 @@ fn cases(default: u32) -> u32 {
 
 fn runner(cases: u32) -> TestRunner {
     // No regression files: this suite must not write into the source tree.
-    TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() })
+    TestRunner::new(Config { cases, failure_persistence: None, rng_seed: seed(), ..Config::default() })
 }
 
 /// Runs a property and turns a failure (with its shrunk input) into a test failure.
@@ -1095,4 +1095,10 @@ fn generated_valid_scenarios_validate_and_run_with_every_invariant() {
     let n = cases(64) as usize;
     eprintln!("generated: {} of {n} ran, {} placed tasks", ran.count(), placed.count());
     assert!(ran.count() >= n / 2, "only {} of {n} generated scenarios fit their hosts and ran", ran.count());
+}
+
+/// A fixed seed unless `PROPTEST_RNG_SEED` asks for another: the coverage guards ("enough cases
+/// reached X") must not make CI flaky. Longer or different hunts: `PROPTEST_RNG_SEED=… PROPTEST_CASES=…`.
+fn seed() -> RngSeed {
+    std::env::var("PROPTEST_RNG_SEED").ok().and_then(|v| v.parse().ok()).map_or(RngSeed::Fixed(0x5EED_C0DE), RngSeed::Fixed)
 }

@@ -20,7 +20,7 @@ use clustersim::scenario::sweep::Plan;
 use clustersim::scenario::{RawScenario, Scenario};
 use clustersim::sim::{self, RunOptions, RunResult, TaskRow};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -31,13 +31,20 @@ fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// A fixed seed unless `PROPTEST_RNG_SEED` asks for another: the coverage guards ("enough cases
+/// reached X") must not make CI flaky. Longer or different hunts: `PROPTEST_RNG_SEED=… PROPTEST_CASES=…`.
+fn seed() -> RngSeed {
+    std::env::var("PROPTEST_RNG_SEED").ok().and_then(|v| v.parse().ok()).map_or(RngSeed::Fixed(0x5EED_C0DE), RngSeed::Fixed)
+}
+
 /// Runs a property and turns a failure (with its shrunk input) into a test failure. No regression
 /// files: this suite must not write into the source tree.
 fn check<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S::Value: std::fmt::Debug,
 {
-    let mut runner = TestRunner::new(Config { cases: self::cases(cases), failure_persistence: None, ..Config::default() });
+    let mut runner =
+        TestRunner::new(Config { cases: self::cases(cases), failure_persistence: None, rng_seed: seed(), ..Config::default() });
     if let Err(e) = runner.run(&strategy, test) {
         panic!("{e}");
     }
@@ -986,6 +993,9 @@ fn a_one_subnet_batch_fails_exactly_the_tasks_beyond_addresses_or_eni_slots_and_
         );
         Ok(())
     });
+    // Address-bound batches are a few percent of generated cases: with the fixed seed this holds;
+    // another PROPTEST_RNG_SEED may need PROPTEST_CASES raised (about 5 % of seeds at 32 cases
+    // reach fewer than n / 8).
     let n = cases(32) as usize;
     assert!(
         address_bound.count() >= n / 8 && slot_bound.count() >= n / 8,
