@@ -403,3 +403,15 @@ subnets = ["s"]
     distinct.dedup();
     assert!(distinct.len() > 50, "the delays vary from task to task");
 }
+
+#[test]
+fn a_fargate_service_launches_500_tasks_per_minute_not_the_ec2_250() {
+    // 700 tasks, and an account bucket roomy enough not to bind: the service's own rate does.
+    // 500 at once, then one every 120 ms: the last 200 by 24 s. At EC2's 250/min it would take
+    // until 108 s.
+    let r = fargate_scenario("[fargate]\nlaunch_burst = 10000\nlaunch_rate_per_s = 10000\n", "kind = \"service\"\ndesired_count = 700\n");
+    let placed_by = |secs: u64| r.tasks.iter().filter(|t| t.placed_at.is_some_and(|p| p.0 <= secs * 1_000_000)).count();
+    assert_eq!(placed_by(0), 500);
+    assert_eq!(placed_by(24), 700);
+    assert_eq!(placed_by(23), 691);
+}

@@ -275,12 +275,12 @@ impl<'s> World<'s> {
         for (i, w) in scenario.workloads.iter().enumerate() {
             if let Arrivals::Service { desired_count } = w.arrivals {
                 service_of.push(Some(services.len() as u32));
-                services.push(ServiceState::new(
-                    i as u32,
-                    desired_count,
-                    scenario.service_scheduler.launch_rate_per_min,
-                    scenario.service_scheduler.retry_initial,
-                ));
+                // ECS-REFERENCE §1.10: 250 tasks/min per service on EC2, 500 on Fargate.
+                let rate = match w.launch_type {
+                    LaunchType::Ec2 => scenario.service_scheduler.launch_rate_per_min,
+                    LaunchType::Fargate => scenario.fargate.service_launch_rate_per_min,
+                };
+                services.push(ServiceState::new(i as u32, desired_count, rate, scenario.service_scheduler.retry_initial));
             } else {
                 service_of.push(None);
             }
