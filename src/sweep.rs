@@ -114,11 +114,12 @@ pub fn execute(
             .map(|spec| {
                 let result = sim::run(&spec.scenario, spec.seed, options)
                     .map_err(|e| format!("run {}: internal invariant broken: {e}", spec.run_id))?;
-                report::write_run_files(work, plan, spec, &result, options)
+                report::write_run_files(work, spec, &result, options)
                     .map_err(|e| format!("run {}: cannot write results: {e}", spec.run_id))?;
-                let ev = events.fetch_add(result.metrics.get(crate::metrics::Metric::Events) as u64, Ordering::Relaxed);
+                let this_run = result.metrics.get(crate::metrics::Metric::Events) as u64;
+                let events_so_far = events.fetch_add(this_run, Ordering::Relaxed) + this_run;
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(d, ev);
+                progress(d, events_so_far);
                 Ok(())
             })
             .collect()

@@ -83,26 +83,9 @@ fn progress_bar(total: usize) -> ProgressBar {
     bar
 }
 
-/// An output folder is replaced when complete: refuse a path that is a file, or a folder that
-/// clustersim did not write (no `marker` file in it) and that is not empty.
+/// Checked before any run, so a bad `--out` costs nothing (the results folder checks again).
 fn check_out(out: &Path, marker: &str) -> Result<(), Failure> {
-    if !out.exists() {
-        if let Some(file) = out.ancestors().skip(1).find(|a| a.is_file()) {
-            return Err(Failure::BadInput(format!("cannot create `{}`: `{}` is a file", out.display(), file.display())));
-        }
-        return Ok(());
-    }
-    if !out.is_dir() {
-        return Err(Failure::BadInput(format!("`{}` exists and is not a folder; choose another --out", out.display())));
-    }
-    let empty = std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
-    if !empty && !out.join(marker).is_file() {
-        return Err(Failure::BadInput(format!(
-            "`{}` is not a folder clustersim wrote (no {marker}); refusing to replace it — choose another --out",
-            out.display()
-        )));
-    }
-    Ok(())
+    report::check_replaceable(out, marker).map_err(Failure::BadInput)
 }
 
 /// A baseline file must be writable where asked, checked before any run.
@@ -180,7 +163,7 @@ fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
-    check_out(&out, "manifest.json")?;
+    check_out(&out, report::RESULTS_MARKER)?;
     let work = sweep::work_dir_for(&out);
     if work.exists() && !resume {
         std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
@@ -285,7 +268,7 @@ fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
         )));
     }
     let options = RunOptions { record_tasks: info.record_tasks, explain: info.explain };
-    check_out(out, "manifest.json")?;
+    check_out(out, report::RESULTS_MARKER)?;
     let folder = ResultsFolder::create(out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
     let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(Failure::BadInput)?;
     let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;

@@ -155,10 +155,6 @@ impl TimeWeighted {
         self.peak
     }
 
-    pub fn value(&self) -> f64 {
-        self.value
-    }
-
     /// Called once at `from`, so the value in force then counts towards the peak.
     pub fn start_window(&mut self, now_us: u64) {
         debug_assert_eq!(now_us, self.from_us);

@@ -188,13 +188,6 @@ impl Cluster {
         }
         h.task_count -= 1;
     }
-
-    pub fn registered_total(&self) -> Resources {
-        self.hosts.iter().fold(Resources::default(), |acc, h| Resources {
-            cpu_units: acc.cpu_units + h.registered.cpu_units,
-            memory_mib: acc.memory_mib + h.registered.memory_mib,
-        })
-    }
 }
 
 #[cfg(test)]

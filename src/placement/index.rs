@@ -85,9 +85,10 @@ impl PlacementIndex {
 
     fn insert(&mut self, resource: Resource, host: HostId, key: u32) {
         let az = self.slots[host.index()].az as usize;
-        let (buckets, spare) = match resource {
-            Resource::Cpu => (&mut self.cpu, &mut self.spare),
-            Resource::Memory => (&mut self.memory, &mut self.spare),
+        let spare = &mut self.spare;
+        let buckets = match resource {
+            Resource::Cpu => &mut self.cpu,
+            Resource::Memory => &mut self.memory,
         };
         let bucket = buckets.per_az[az].entry(key).or_insert_with(|| spare.pop().unwrap_or_default());
         let pos = bucket.len() as u32;

@@ -40,7 +40,7 @@ fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), csv::Error>) 
 }
 
 /// Writes one finished run's files into the work folder.
-pub fn write_run_files(work: &Path, _plan: &Plan, spec: &RunSpec, result: &RunResult, options: RunOptions) -> std::io::Result<()> {
+pub fn write_run_files(work: &Path, spec: &RunSpec, result: &RunResult, options: RunOptions) -> std::io::Result<()> {
     atomically(&file(work, "timeseries", &spec.run_id), |p| csvout::write_timeseries(p, result))?;
     if spec.scenario.network.is_some() {
         atomically(&file(work, "subnets", &spec.run_id), |p| csvout::write_subnets(p, spec, result))?;

@@ -3,6 +3,32 @@
 
 use std::path::{Path, PathBuf};
 
+/// The file that marks a folder as clustersim's results (a shard folder has `shard.json`).
+pub const RESULTS_MARKER: &str = "manifest.json";
+
+/// Whether `out` may be (re)written as an output folder: it does not exist (and can be created),
+/// is empty, or holds `marker` — a folder clustersim wrote. Anything else (a file, someone's
+/// documents) would be replaced: refuse, saying why.
+pub fn check_replaceable(out: &Path, marker: &str) -> Result<(), String> {
+    if !out.exists() {
+        if let Some(file) = out.ancestors().skip(1).find(|a| a.is_file()) {
+            return Err(format!("cannot create `{}`: `{}` is a file", out.display(), file.display()));
+        }
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(format!("`{}` exists and is not a folder; choose another --out", out.display()));
+    }
+    let empty = std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
+    if !empty && !out.join(marker).is_file() {
+        return Err(format!(
+            "`{}` is not a folder clustersim wrote (no {marker}); refusing to replace it — choose another --out",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
 pub struct ResultsFolder {
     final_path: PathBuf,
     tmp_path: PathBuf,
@@ -10,8 +36,10 @@ pub struct ResultsFolder {
 }
 
 impl ResultsFolder {
-    /// Starts a fresh temporary folder beside `final_path`.
+    /// Starts a fresh temporary folder beside `final_path`, which must be replaceable
+    /// ([`check_replaceable`]): `commit` replaces whatever is there.
     pub fn create(final_path: &Path) -> std::io::Result<ResultsFolder> {
+        check_replaceable(final_path, RESULTS_MARKER).map_err(std::io::Error::other)?;
         let parent = final_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent)?;
         let name = final_path.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());

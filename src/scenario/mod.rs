@@ -442,7 +442,7 @@ impl Scenario {
         for w in self.workloads.iter().filter(|w| w.launch_type == LaunchType::Ec2) {
             let mut defs: Vec<u32> = vec![w.task_definition];
             if let Arrivals::Trace(records) = &w.arrivals {
-                defs = records.iter().map(|r| self.family_index(&r.family).expect("validated")).collect();
+                defs = records.iter().map(|r| r.task_definition).collect();
                 defs.sort_unstable();
                 defs.dedup();
             }
@@ -471,10 +471,6 @@ impl Scenario {
             }
         }
         Ok(())
-    }
-
-    pub fn family_index(&self, family: &str) -> Option<u32> {
-        self.task_definitions.iter().position(|t| t.family == family).map(|i| i as u32)
     }
 
     /// Number of hosts the scenario launches.

@@ -279,15 +279,14 @@ pub(super) fn read_workload(
             let path = raw.dir.join(rel);
             let text = std::fs::read_to_string(&path).map_err(|e| w.error("file", format!("cannot read `{}`: {e}", path.display())))?;
             *input_hash = combine_hash(*input_hash, &text);
-            let records =
+            let mut records =
                 parse_trace(&text).map_err(|(line, m)| ScenarioError::new(path.display().to_string(), format!("line {line}"), m))?;
-            for r in &records {
-                family_index(w, "file", &r.family)
+            for r in &mut records {
+                r.task_definition = family_index(w, "file", &r.family)
                     .map_err(|e| ScenarioError::new(path.display().to_string(), format!("line {}, family", r.line), e.message))?;
             }
-            let first = records.first().map(|r| r.family.clone());
-            let td = match first {
-                Some(f) => family_index(w, "file", &f)?,
+            let td = match records.first() {
+                Some(r) => r.task_definition,
                 None => return Err(w.error("file", "the trace has no rows")),
             };
             (Arrivals::Trace(records), td)

@@ -5,8 +5,11 @@ use crate::engine::SimTime;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceRecord {
     pub at: SimTime,
-    /// Task-definition family, resolved to an index by the scenario.
+    /// Task-definition family as written in the trace.
     pub family: String,
+    /// Its index among the scenario's task definitions (set by the scenario when it validates
+    /// the trace; 0 straight after parsing).
+    pub task_definition: u32,
     pub run_time: SimTime,
     pub count: u32,
     /// Line of the trace file it came from (1 is the header).
@@ -54,7 +57,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceRecord>, (usize, String)> {
         if row[1].is_empty() {
             return Err((line, "family is empty".into()));
         }
-        out.push(TraceRecord { at, family: row[1].to_string(), run_time, count, line });
+        out.push(TraceRecord { at, family: row[1].to_string(), task_definition: 0, run_time, count, line });
     }
     out.sort_by_key(|r| r.at);
     Ok(out)

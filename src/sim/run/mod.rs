@@ -254,10 +254,12 @@ impl<'s> World<'s> {
             w.placement.strategies.iter().any(|s| matches!(s, crate::placement::StrategySpec::Custom(_)))
                 || w.placement.constraints.iter().any(|c| matches!(c, crate::placement::Constraint::MemberOf(e) if e.depends_on_tasks()))
         });
-        for (w, &g) in scenario.workloads.iter().zip(&workload_group) {
-            let read = scenario.workloads.iter().zip(&workload_group).any(|(o, &og)| og == g && o.placement.reads_host_group_counts());
-            if !read && !any_reads_all && w.placement.constraints.is_empty() {
-                groups.untrack_hosts(g);
+        if !any_reads_all {
+            for &g in &workload_group {
+                let read = scenario.workloads.iter().zip(&workload_group).any(|(o, &og)| og == g && o.placement.reads_host_group_counts());
+                if !read {
+                    groups.untrack_hosts(g);
+                }
             }
         }
         let needs = scenario
@@ -473,9 +475,8 @@ impl<'s> World<'s> {
                     unreachable!("trace event for a trace workload")
                 };
                 let r = &records[record as usize];
-                let td = s.family_index(&r.family).expect("validated family");
                 for _ in 0..r.count {
-                    let task = self.new_task(workload, td, Some(r.run_time));
+                    let task = self.new_task(workload, r.task_definition, Some(r.run_time));
                     self.run_task(task);
                 }
                 if let Some(next) = records.get(record as usize + 1) {
@@ -621,7 +622,6 @@ impl<'s> World<'s> {
                 .find(|s| self.subnets[s.0 as usize].az == az)
                 .expect("LOCATION filter kept the host in a subnet's AZ");
             if !self.take_ip(task, subnet) {
-                self.tasks[task.index()].subnet = Some(subnet);
                 self.fail_start_later(task, host, td, workload);
                 return Launch::FailedToStart;
             }
@@ -727,9 +727,7 @@ impl<'s> World<'s> {
             // The service scheduler replaces a stopped task. (A task that failed to start is
             // replaced by `service_launch`, which also backs off.)
             self.services[service as usize].active -= 1;
-            let td = self.scenario.workloads[workload as usize].task_definition;
-            let replacement = self.new_task(workload, td, None);
-            self.services[service as usize].waiting.push_back(replacement);
+            self.queue_replacement(service);
             if self.services[service as usize].check.is_none() {
                 self.service_launch(service);
             }
@@ -766,11 +764,8 @@ impl<'s> World<'s> {
                 }
                 outcome @ (Launch::NotPlaced | Launch::FailedToStart) => {
                     if outcome == Launch::FailedToStart {
-                        let w = self.services[si].workload;
                         self.services[si].waiting.pop_front();
-                        let td = self.scenario.workloads[w as usize].task_definition;
-                        let replacement = self.new_task(w, td, None);
-                        self.services[si].waiting.push_back(replacement);
+                        self.queue_replacement(service);
                     }
                     let backoff = self.services[si].backoff;
                     self.services[si].backoff = SimTime((backoff.0 * 2).min(self.scenario.service_scheduler.retry_max.0));
@@ -779,6 +774,14 @@ impl<'s> World<'s> {
                 }
             }
         }
+    }
+
+    /// The service wants a new task in place of one that stopped or failed to start.
+    fn queue_replacement(&mut self, service: u32) {
+        let w = self.services[service as usize].workload;
+        let td = self.scenario.workloads[w as usize].task_definition;
+        let replacement = self.new_task(w, td, None);
+        self.services[service as usize].waiting.push_back(replacement);
     }
 
     fn schedule_check(&mut self, service: u32, at: SimTime) {
@@ -898,4 +901,15 @@ fn az_bit(az: AzId) -> u32 {
 
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_16_bytes_so_queue_entries_stay_32() {
+        // results/bench/README.md and the TaskFinished design rely on it.
+        assert_eq!(std::mem::size_of::<Event>(), 16);
+    }
 }

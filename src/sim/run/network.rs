@@ -9,14 +9,14 @@ use crate::metrics::Metric;
 use crate::model::{HostId, StopReason, SubnetId, TaskId, TaskIp, TaskState};
 
 impl World<'_> {
-    /// Gives the task's ENI an address of `subnet`; false if the subnet is full.
+    /// Gives the task's ENI an address of `subnet`; false if the subnet is full. Either way the
+    /// task records the subnet it tried.
     pub(super) fn take_ip(&mut self, task: TaskId, subnet: SubnetId) -> bool {
+        self.tasks[task.index()].subnet = Some(subnet);
         if !self.subnets[subnet.0 as usize].try_take() {
             return false;
         }
-        let t = &mut self.tasks[task.index()];
-        t.subnet = Some(subnet);
-        t.ip = TaskIp::Held;
+        self.tasks[task.index()].ip = TaskIp::Held;
         self.task_enis += 1;
         if self.warm {
             self.task_enis_peak = self.task_enis_peak.max(self.task_enis);
