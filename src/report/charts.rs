@@ -23,10 +23,18 @@
 //!
 //! Adding a series is one line for the caller: push another [`BandSeries`] / [`LineSeries`].
 //!
-//! Text rendering note: plotters 0.3.7's ab_glyph backend drops each glyph's left side bearing,
-//! which makes letter spacing visibly uneven. The PNG therefore places text glyph by glyph, using
-//! advance widths and bounding boxes read from the embedded TTF (a few tables, parsed here with
-//! std only); the SVG keeps one `<text>` element per string and lets the viewer lay it out.
+//! What is drawn here rather than by plotters, and why (everything else is plotters):
+//! * **Text in the PNG, glyph by glyph.** plotters 0.3.7's ab_glyph backend drops each glyph's
+//!   left side bearing, which makes letter spacing visibly uneven. [`Canvas::text`] places each
+//!   glyph itself, with advance widths and outline bounds that `ttf-parser` reads from the
+//!   embedded font; the SVG keeps one `<text>` element per string and lets the viewer lay it out.
+//!   The same metrics size every layout decision (label areas, legends, ellipses).
+//! * **Tick labels and axis descriptions.** plotters' mesh would draw them through the same text
+//!   path, and its float formatter prints `0.30000000000000004`; [`NumFmt`] and the hour/minute
+//!   tick steps of [`nice_step`] have no plotters equivalent.
+//! * **The legend.** plotters' series-label box sits in a fixed corner and draws its text
+//!   through the same path; [`place_legend`] picks the corner the data leaves free.
+//! * **Fitting text** with an ellipsis ([`fit_text`], [`fit_label`]): plotters has none.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -253,140 +261,41 @@ fn render(stem: &Path, fig: &impl Figure) -> Result<(), ChartError> {
 // Font metrics (from the embedded TTF) and text drawing
 // ------------------------------------------------------------------------------------------
 
-/// What the layout needs from the font: advance widths and glyph x-extents, in font units.
+/// What the layout needs from the font, in font units, read with `ttf-parser` (the parser that
+/// ab_glyph, and so plotters' text drawing, reads the font with: the numbers agree by
+/// construction).
 struct FontMetrics {
-    data: &'static [u8],
+    face: ttf_parser::Face<'static>,
     units_per_em: f64,
     /// ascender − descender: ab_glyph's pixel scale is `size / height`.
     height: f64,
     cap_height: f64,
-    num_h_metrics: usize,
-    num_glyphs: usize,
-    hmtx: usize,
-    cmap4: usize,
-    loca: usize,
-    glyf: usize,
-    long_loca: bool,
-}
-
-fn be_u16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be_i16(d: &[u8], at: usize) -> Option<i16> {
-    be_u16(d, at).map(|v| v as i16)
-}
-
-fn be_u32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
 impl FontMetrics {
     fn parse(data: &'static [u8]) -> Option<FontMetrics> {
-        let num_tables = be_u16(data, 4)? as usize;
-        let table = |tag: &[u8; 4]| -> Option<usize> {
-            (0..num_tables).find_map(|i| {
-                let rec = 12 + 16 * i;
-                (data.get(rec..rec + 4)? == tag).then(|| be_u32(data, rec + 8).map(|o| o as usize)).flatten()
-            })
-        };
-        let head = table(b"head")?;
-        let hhea = table(b"hhea")?;
-        let maxp = table(b"maxp")?;
-        let cmap = table(b"cmap")?;
-        let os2 = table(b"OS/2");
-        let units_per_em = be_u16(data, head + 18)? as f64;
-        let ascender = be_i16(data, hhea + 4)? as f64;
-        let descender = be_i16(data, hhea + 6)? as f64;
-        let cap_height = os2
-            .filter(|&o| be_u16(data, o).is_some_and(|v| v >= 2))
-            .and_then(|o| be_i16(data, o + 88))
-            .map(|v| v as f64)
-            .unwrap_or(0.7 * units_per_em);
-        // The Unicode BMP subtable (platform 3 encoding 1, or platform 0), format 4.
-        let n_sub = be_u16(data, cmap + 2)? as usize;
-        let cmap4 = (0..n_sub).find_map(|i| {
-            let rec = cmap + 4 + 8 * i;
-            let (platform, encoding) = (be_u16(data, rec)?, be_u16(data, rec + 2)?);
-            let off = cmap + be_u32(data, rec + 4)? as usize;
-            ((platform == 3 && encoding == 1 || platform == 0) && be_u16(data, off)? == 4).then_some(off)
-        })?;
-        if units_per_em <= 0.0 || ascender - descender <= 0.0 {
+        let face = ttf_parser::Face::parse(data, 0).ok()?;
+        let units_per_em = f64::from(face.units_per_em());
+        let height = f64::from(face.height());
+        if units_per_em <= 0.0 || height <= 0.0 {
             return None;
         }
-        Some(FontMetrics {
-            data,
-            units_per_em,
-            height: ascender - descender,
-            cap_height,
-            num_h_metrics: be_u16(data, hhea + 34)? as usize,
-            num_glyphs: be_u16(data, maxp + 4)? as usize,
-            hmtx: table(b"hmtx")?,
-            cmap4,
-            loca: table(b"loca")?,
-            glyf: table(b"glyf")?,
-            long_loca: be_i16(data, head + 50)? != 0,
-        })
+        let cap_height = face.capital_height().map_or(0.7 * units_per_em, f64::from);
+        Some(FontMetrics { face, units_per_em, height, cap_height })
     }
 
-    fn glyph_id(&self, c: char) -> u16 {
-        let c = c as u32;
-        if c > 0xFFFF {
-            return 0;
-        }
-        self.glyph_id_bmp(c as u16).unwrap_or(0)
+    /// The glyph for `c`; `.notdef` (0) when the font has none.
+    fn glyph_id(&self, c: char) -> ttf_parser::GlyphId {
+        self.face.glyph_index(c).unwrap_or(ttf_parser::GlyphId(0))
     }
 
-    fn glyph_id_bmp(&self, c: u16) -> Option<u16> {
-        let d = self.data;
-        let t = self.cmap4;
-        let seg_x2 = be_u16(d, t + 6)? as usize;
-        let ends = t + 14;
-        let starts = ends + seg_x2 + 2;
-        let deltas = starts + seg_x2;
-        let range_offsets = deltas + seg_x2;
-        for i in 0..seg_x2 / 2 {
-            if be_u16(d, ends + 2 * i)? < c {
-                continue;
-            }
-            let start = be_u16(d, starts + 2 * i)?;
-            if start > c {
-                return Some(0);
-            }
-            let delta = be_u16(d, deltas + 2 * i)?;
-            let ro_at = range_offsets + 2 * i;
-            let ro = be_u16(d, ro_at)? as usize;
-            if ro == 0 {
-                return Some(c.wrapping_add(delta));
-            }
-            let g = be_u16(d, ro_at + ro + 2 * (c - start) as usize)?;
-            return Some(if g == 0 { 0 } else { g.wrapping_add(delta) });
-        }
-        Some(0)
+    fn advance(&self, gid: ttf_parser::GlyphId) -> f64 {
+        f64::from(self.face.glyph_hor_advance(gid).unwrap_or(0))
     }
 
-    fn advance(&self, gid: u16) -> f64 {
-        let i = (gid as usize).min(self.num_h_metrics.saturating_sub(1));
-        be_u16(self.data, self.hmtx + 4 * i).unwrap_or(0) as f64
-    }
-
-    /// Left edge of the glyph's outline (`xMin` of its `glyf` header); 0 for empty glyphs.
-    fn x_min(&self, gid: u16) -> f64 {
-        let g = gid as usize;
-        if g >= self.num_glyphs {
-            return 0.0;
-        }
-        let loc = |i: usize| {
-            if self.long_loca {
-                be_u32(self.data, self.loca + 4 * i).map(|v| v as usize)
-            } else {
-                be_u16(self.data, self.loca + 2 * i).map(|v| 2 * v as usize)
-            }
-        };
-        match (loc(g), loc(g + 1)) {
-            (Some(a), Some(b)) if b > a => be_i16(self.data, self.glyf + a + 2).unwrap_or(0) as f64,
-            _ => 0.0,
-        }
+    /// Left edge of the glyph's outline; 0 for empty glyphs (space).
+    fn x_min(&self, gid: ttf_parser::GlyphId) -> f64 {
+        self.face.glyph_bounding_box(gid).map_or(0.0, |b| f64::from(b.x_min))
     }
 }
 
@@ -1639,8 +1548,8 @@ mod tests {
                 assert!((ours - w as f64).abs() <= 1.0, "{text:?} at {em}: ours {ours}, plotters {w}");
             }
         }
-        assert_ne!(m.glyph_id('A'), 0);
-        assert_eq!(m.glyph_id('\u{10FFFF}'), 0); // outside the BMP: .notdef, no panic
+        assert_ne!(m.glyph_id('A').0, 0);
+        assert_eq!(m.glyph_id('\u{10FFFF}').0, 0); // not in the font: .notdef, no panic
     }
 
     #[test]
