@@ -1,7 +1,8 @@
 //! What a run measures: the metric catalog (name, unit, which direction is better), time-weighted
 //! accumulators, time series, and the statistics over replications.
 //!
-//! Adding a metric is a one-place change: a variant in [`Metric`] and its row in `Metric::info`;
+//! Adding a metric is a one-place change: a variant in [`Metric`] and its row (column name, a
+//! short title for charts, unit, direction, meaning) in the `metrics!` table;
 //! `sim` sets its value, and CSVs, summaries, charts and `check` pick it up by iteration.
 //!
 //! Architecture invariant: `metrics` does no I/O.
@@ -21,7 +22,7 @@ pub enum Direction {
 }
 
 macro_rules! metrics {
-    ($($variant:ident => ($name:literal, $unit:literal, $dir:ident, $doc:literal),)*) => {
+    ($($variant:ident => ($name:literal, $title:literal, $unit:literal, $dir:ident, $doc:literal),)*) => {
         /// Every per-run metric, in `runs.csv` column order.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Metric { $($variant,)* }
@@ -30,60 +31,64 @@ macro_rules! metrics {
             pub const ALL: &'static [Metric] = &[$(Metric::$variant,)*];
             pub const COUNT: usize = Self::ALL.len();
 
-            /// (column name, unit, direction, meaning)
-            fn info(self) -> (&'static str, &'static str, Direction, &'static str) {
-                match self { $(Metric::$variant => ($name, $unit, Direction::$dir, $doc),)* }
+            /// (column name, title, unit, direction, meaning)
+            fn info(self) -> (&'static str, &'static str, &'static str, Direction, &'static str) {
+                match self { $(Metric::$variant => ($name, $title, $unit, Direction::$dir, $doc),)* }
             }
         }
     };
 }
 
 metrics! {
-    TasksArrived => ("tasks_arrived", "tasks", Neutral, "Tasks that arrived after the warm-up: RunTask arrivals plus service tasks created (initial and replacements)."),
-    TasksPlaced => ("tasks_placed", "tasks", HigherIsBetter, "Tasks placed on a host after the warm-up."),
-    TasksFailed => ("tasks_failed", "tasks", LowerIsBetter, "RunTask tasks dropped because no host could take them (ECS returns them in failures[])."),
-    TasksCompleted => ("tasks_completed", "tasks", Neutral, "Tasks that ran to the end of their run time."),
-    PlacementAttempts => ("placement_attempts", "attempts", Neutral, "Placement decisions made (RunTask arrivals plus every service attempt, retries included)."),
-    PlacementFailures => ("placement_failures", "attempts", LowerIsBetter, "Placement decisions that found no host."),
-    PlacementFailureRate => ("placement_failure_rate", "fraction", LowerIsBetter, "placement_failures / placement_attempts. With RunTask only, the blocking probability."),
-    FailedResourceCpu => ("failed_resource_cpu", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:CPU."),
-    FailedResourceMemory => ("failed_resource_memory", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:MEMORY."),
-    FailedResourcePorts => ("failed_resource_ports", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:PORTS."),
-    FailedResourceEni => ("failed_resource_eni", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:ENI (no free ENI slot for an awsvpc task)."),
-    FailedLocation => ("failed_location", "attempts", LowerIsBetter, "Failed attempts whose reason was LOCATION (no host in an AZ of the task's subnets)."),
-    FailedDistinctInstance => ("failed_constraint_distinct_instance", "attempts", LowerIsBetter, "Failed attempts blocked by distinctInstance."),
-    FailedMemberOf => ("failed_constraint_member_of", "attempts", LowerIsBetter, "Failed attempts blocked by a memberOf constraint."),
-    StartFailedNoIps => ("start_failed_insufficient_ips", "tasks", LowerIsBetter, "Tasks that were placed (or accepted by Fargate) and then stopped in PROVISIONING with TaskFailedToStart / InsufficientFreeAddressesInSubnet: the silent failures."),
-    FargateFailedQuota => ("fargate_failed_vcpu_quota", "tasks", LowerIsBetter, "Fargate launches refused because the account's vCPU quota was reached."),
-    FargateThrottled => ("fargate_launches_throttled", "launches", LowerIsBetter, "Fargate launches that found the account's launch token bucket empty (RunTask: dropped; services: retried)."),
-    FargateLaunched => ("fargate_tasks_started", "tasks", Neutral, "Fargate tasks that got an ENI and started."),
-    MinFreeIps => ("min_free_ips", "addresses", HigherIsBetter, "Fewest free addresses any subnet used by task ENIs had at any time (per subnet: timeseries free_ips_<subnet>)."),
-    TaskEnisPeak => ("task_enis_peak", "ENIs", Neutral, "Most task ENIs (EC2 awsvpc and Fargate) attached or being cleaned up at once."),
-    CpuReservedMean => ("cpu_reserved_util_mean", "fraction", Neutral, "Time-weighted mean of reserved / registered CPU units over the cluster, after the warm-up."),
-    CpuReservedPeak => ("cpu_reserved_util_peak", "fraction", Neutral, "Highest reserved / registered CPU units reached."),
-    MemReservedMean => ("mem_reserved_util_mean", "fraction", Neutral, "Time-weighted mean of reserved / registered memory."),
-    MemReservedPeak => ("mem_reserved_util_peak", "fraction", Neutral, "Highest reserved / registered memory reached."),
-    HostsUsedMean => ("hosts_used_mean", "hosts", LowerIsBetter, "Time-weighted mean number of hosts running at least one task (what binpack minimises)."),
-    HostsUsedPeak => ("hosts_used_peak", "hosts", LowerIsBetter, "Most hosts running at least one task at once."),
-    ServiceWaitMean => ("service_wait_mean_s", "s", LowerIsBetter, "Mean time a service task waited from being wanted to being placed."),
-    ServiceWaitP95 => ("service_wait_p95_s", "s", LowerIsBetter, "95th percentile of that wait."),
-    ServiceWaitMax => ("service_wait_max_s", "s", LowerIsBetter, "Longest wait."),
-    ServiceTasksUnplaced => ("service_tasks_waiting_end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
-    Events => ("events", "events", Neutral, "Events the loop processed."),
+    TasksArrived => ("tasks_arrived", "Tasks arrived", "tasks", Neutral, "Tasks that arrived after the warm-up: RunTask arrivals plus service tasks created (initial and replacements)."),
+    TasksPlaced => ("tasks_placed", "Tasks placed", "tasks", HigherIsBetter, "Tasks placed on a host after the warm-up."),
+    TasksFailed => ("tasks_failed", "RunTask tasks with no host", "tasks", LowerIsBetter, "RunTask tasks dropped because no host could take them (ECS returns them in failures[])."),
+    TasksCompleted => ("tasks_completed", "Tasks completed", "tasks", Neutral, "Tasks that ran to the end of their run time."),
+    PlacementAttempts => ("placement_attempts", "Placement attempts", "attempts", Neutral, "Placement decisions made (RunTask arrivals plus every service attempt, retries included)."),
+    PlacementFailures => ("placement_failures", "Failed placement attempts", "attempts", LowerIsBetter, "Placement decisions that found no host."),
+    PlacementFailureRate => ("placement_failure_rate", "Placement failure rate", "fraction", LowerIsBetter, "placement_failures / placement_attempts. With RunTask only, the blocking probability."),
+    FailedResourceCpu => ("failed_resource_cpu", "Placements failed for CPU", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:CPU."),
+    FailedResourceMemory => ("failed_resource_memory", "Placements failed for memory", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:MEMORY."),
+    FailedResourcePorts => ("failed_resource_ports", "Placements failed for host ports", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:PORTS."),
+    FailedResourceEni => ("failed_resource_eni", "Placements failed for ENI slots", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:ENI (no free ENI slot for an awsvpc task)."),
+    FailedLocation => ("failed_location", "Placements failed for location", "attempts", LowerIsBetter, "Failed attempts whose reason was LOCATION (no host in an AZ of the task's subnets)."),
+    FailedDistinctInstance => ("failed_constraint_distinct_instance", "Placements blocked by distinctInstance", "attempts", LowerIsBetter, "Failed attempts blocked by distinctInstance."),
+    FailedMemberOf => ("failed_constraint_member_of", "Placements blocked by memberOf", "attempts", LowerIsBetter, "Failed attempts blocked by a memberOf constraint."),
+    StartFailedNoIps => ("start_failed_insufficient_ips", "Tasks stopped for lack of addresses", "tasks", LowerIsBetter, "Tasks that were placed (or accepted by Fargate) and then stopped in PROVISIONING with TaskFailedToStart / InsufficientFreeAddressesInSubnet: the silent failures."),
+    FargateFailedQuota => ("fargate_failed_vcpu_quota", "Fargate launches over the vCPU quota", "tasks", LowerIsBetter, "Fargate launches refused because the account's vCPU quota was reached."),
+    FargateThrottled => ("fargate_launches_throttled", "Fargate launches throttled", "launches", LowerIsBetter, "Fargate launches that found the account's launch token bucket empty (RunTask: dropped; services: retried)."),
+    FargateLaunched => ("fargate_tasks_started", "Fargate tasks started", "tasks", Neutral, "Fargate tasks that got an ENI and started."),
+    MinFreeIps => ("min_free_ips", "Fewest free addresses in a subnet", "addresses", HigherIsBetter, "Fewest free addresses any subnet used by task ENIs had at any time (per subnet: timeseries free_ips_<subnet>)."),
+    TaskEnisPeak => ("task_enis_peak", "Peak task ENIs", "ENIs", Neutral, "Most task ENIs (EC2 awsvpc and Fargate) attached or being cleaned up at once."),
+    CpuReservedMean => ("cpu_reserved_util_mean", "Mean reserved CPU", "fraction", Neutral, "Time-weighted mean of reserved / registered CPU units over the cluster, after the warm-up."),
+    CpuReservedPeak => ("cpu_reserved_util_peak", "Peak reserved CPU", "fraction", Neutral, "Highest reserved / registered CPU units reached."),
+    MemReservedMean => ("mem_reserved_util_mean", "Mean reserved memory", "fraction", Neutral, "Time-weighted mean of reserved / registered memory."),
+    MemReservedPeak => ("mem_reserved_util_peak", "Peak reserved memory", "fraction", Neutral, "Highest reserved / registered memory reached."),
+    HostsUsedMean => ("hosts_used_mean", "Mean hosts running tasks", "hosts", LowerIsBetter, "Time-weighted mean number of hosts running at least one task (what binpack minimises)."),
+    HostsUsedPeak => ("hosts_used_peak", "Peak hosts running tasks", "hosts", LowerIsBetter, "Most hosts running at least one task at once."),
+    ServiceWaitMean => ("service_wait_mean_s", "Mean service-task wait", "s", LowerIsBetter, "Mean time a service task waited from being wanted to being placed."),
+    ServiceWaitP95 => ("service_wait_p95_s", "95th-percentile service-task wait", "s", LowerIsBetter, "95th percentile of that wait."),
+    ServiceWaitMax => ("service_wait_max_s", "Longest service-task wait", "s", LowerIsBetter, "Longest wait."),
+    ServiceTasksUnplaced => ("service_tasks_waiting_end", "Service tasks waiting at the end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
+    Events => ("events", "Events processed", "events", Neutral, "Events the loop processed."),
 }
 
 impl Metric {
     pub fn name(self) -> &'static str {
         self.info().0
     }
-    pub fn unit(self) -> &'static str {
+    /// A short title in words, for charts: "Placement failure rate".
+    pub fn title(self) -> &'static str {
         self.info().1
     }
-    pub fn direction(self) -> Direction {
+    pub fn unit(self) -> &'static str {
         self.info().2
     }
-    pub fn doc(self) -> &'static str {
+    pub fn direction(self) -> Direction {
         self.info().3
+    }
+    pub fn doc(self) -> &'static str {
+        self.info().4
     }
     pub fn from_name(name: &str) -> Option<Metric> {
         Self::ALL.iter().copied().find(|m| m.name() == name)
