@@ -213,7 +213,7 @@ impl Scenario {
                 .or(base.as_ref().map(|b| b.memory_mib))
                 .ok_or_else(|| t.error("memory", "missing (required for a new instance type), e.g. \"16GiB\""))?;
             if memory_mib == 0 || memory_mib > 32 * 1024 * 1024 {
-                return Err(t.error("memory", "must be greater than zero and at most 32 TiB"));
+                return Err(t.error("memory", format!("must be greater than zero and at most 32 TiB; {}", units::SIZE_UNITS)));
             }
             let max_enis = t.opt_u32_min("max_enis", 1)?.or(base.as_ref().map(|b| b.max_enis)).unwrap_or(2);
             let trunk_task_limit = match t.opt_u64("trunk_task_limit")? {
