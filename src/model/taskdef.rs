@@ -22,6 +22,23 @@ use serde_json::{Map, Value};
 /// Fargate task cpu values (Linux), ECS-REFERENCE §3.1.
 pub const FARGATE_CPU_CHOICES: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
+/// Where ECS documents the task-definition parameters and their register-time rules.
+pub const TASK_DEFINITION_PARAMETERS_URL: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html";
+/// Where ECS documents its quotas (containers per task definition).
+pub const SERVICE_QUOTAS_URL: &str = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html";
+/// Where ECS lists the valid Fargate task sizes.
+pub const FARGATE_TASK_SIZES_URL: &str = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html";
+/// Where the RegisterTaskDefinition API states the EC2 and external task cpu range.
+pub const REGISTER_TASK_DEFINITION_URL: &str = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html";
+
+/// ECS refuses a task definition with more container definitions than this (a fixed quota).
+pub const MAX_CONTAINERS_PER_TASK_DEFINITION: usize = 10;
+/// Longest family or container name ECS registers.
+pub const MAX_NAME_CHARS: usize = 255;
+/// Task-level cpu ECS accepts on EC2 and external instances: 0.125 to 192 vCPU.
+pub const EC2_TASK_CPU_UNITS: std::ops::RangeInclusive<u32> = 128..=196_608;
+
 /// ECS counts "GB" in task sizes as GiB.
 const GIB: u32 = 1024;
 
@@ -465,6 +482,7 @@ impl Parser<'_> {
 
     fn task_definition(&self, object: &Map<String, Value>) -> Result<TaskDefinition, TaskDefError> {
         let family = self.required_string(object, "family", &self.path(".family"), "family")?;
+        self.check_name(family, &self.path(".family"), "family")?;
         let network_mode = self.network_mode(object)?;
         let cpu_units = self.task_size(object, TaskSize::Cpu)?;
         let memory_mib = self.task_size(object, TaskSize::Memory)?;
@@ -487,12 +505,46 @@ impl Parser<'_> {
         // is told that rather than that its containers lack memory.
         if task.is_fargate() {
             self.check_fargate(&task, field(object, "networkMode").is_some())?;
+        } else if let Some(cpu) = task.cpu_units
+            && !EC2_TASK_CPU_UNITS.contains(&cpu)
+        {
+            return Err(self.error(
+                &self.path(".cpu"),
+                format!(
+                    "task cpu {cpu} units is outside what ECS registers for EC2 and external instances: {} to {} units \
+                     (0.125 to 192 vCPU; {REGISTER_TASK_DEFINITION_URL})",
+                    EC2_TASK_CPU_UNITS.start(),
+                    EC2_TASK_CPU_UNITS.end()
+                ),
+            ));
         }
         let containers = self.containers(object, &task)?;
         self.check_totals(&task, &containers)?;
         self.check_references(object, &containers)?;
         task.containers = containers.into_iter().map(|c| c.definition).collect();
         Ok(task)
+    }
+
+    /// ECS's rule for family and container names: up to 255 letters, digits, hyphens and
+    /// underscores.
+    fn check_name(&self, name: &str, path: &str, what: &str) -> Result<(), TaskDefError> {
+        let chars = name.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(self.error(
+                path,
+                format!("{what} is {chars} characters long; ECS allows at most {MAX_NAME_CHARS} ({TASK_DEFINITION_PARAMETERS_URL})"),
+            ));
+        }
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
+            return Err(self.error(
+                path,
+                format!(
+                    "{what} {name:?} contains {bad:?}; ECS allows only letters, digits, hyphens and underscores \
+                     ({TASK_DEFINITION_PARAMETERS_URL})"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn required_string<'v>(&self, object: &'v Map<String, Value>, key: &str, path: &str, what: &str) -> Result<&'v str, TaskDefError> {
@@ -651,7 +703,10 @@ impl Parser<'_> {
         match self.integer(object, key, path)? {
             None => Ok(None),
             Some(v) if (lowest..=65535).contains(&v) => Ok(Some(v as u16)),
-            Some(v) => Err(self.error(path, format!("{key} must be between {lowest} and 65535, found {v}"))),
+            Some(v) => Err(self.error(
+                path,
+                format!("{key} must be between {lowest} and 65535, found {v} (ECS port mappings: {TASK_DEFINITION_PARAMETERS_URL})"),
+            )),
         }
     }
 
@@ -681,7 +736,7 @@ impl Parser<'_> {
                 &self.path(".cpu"),
                 format!(
                     "Fargate task size cpu {cpu} / memory {memory} MiB is not valid; \
-                     valid cpu values: {}",
+                     valid cpu values: {} ({FARGATE_TASK_SIZES_URL})",
                     join(&FARGATE_CPU_CHOICES)
                 ),
             ));
@@ -691,7 +746,7 @@ impl Parser<'_> {
                 &self.path(".memory"),
                 format!(
                     "Fargate task size cpu {cpu} / memory {memory} MiB is not valid; \
-                     valid memory for cpu {cpu}: {} MiB",
+                     valid memory for cpu {cpu}: {} MiB ({FARGATE_TASK_SIZES_URL})",
                     join(&choices)
                 ),
             ));
@@ -720,6 +775,16 @@ impl Parser<'_> {
         if items.is_empty() {
             return Err(self.error(&path, "containerDefinitions is empty; a task definition needs at least one container"));
         }
+        if items.len() > MAX_CONTAINERS_PER_TASK_DEFINITION {
+            return Err(self.error(
+                &path,
+                format!(
+                    "{} container definitions; ECS allows at most {MAX_CONTAINERS_PER_TASK_DEFINITION} per task definition \
+                     ({SERVICE_QUOTAS_URL})",
+                    items.len()
+                ),
+            ));
+        }
         let mut seen = Seen { names: BTreeMap::new(), static_ports: BTreeMap::new() };
         items.iter().enumerate().map(|(i, item)| self.container(item, &format!("{path}[{i}]"), task, &mut seen)).collect()
     }
@@ -727,6 +792,7 @@ impl Parser<'_> {
     fn container(&self, value: &Value, path: &str, task: &TaskDefinition, seen: &mut Seen) -> Result<Container, TaskDefError> {
         let object = self.object(value, path, "a container definition")?;
         let name = self.required_string(object, "name", &format!("{path}.name"), "container name")?;
+        self.check_name(name, &format!("{path}.name"), "container name")?;
         if let Some(first) = seen.names.get(name) {
             return Err(
                 self.error(&format!("{path}.name"), format!("container name {name:?} is already used by {first}; names must be unique"))
@@ -856,7 +922,7 @@ impl Parser<'_> {
                             &host_port_path,
                             format!(
                                 "in {mode} network mode hostPort must be absent or equal to \
-                                 containerPort ({container_port}), found {port}"
+                                 containerPort ({container_port}), found {port} ({TASK_DEFINITION_PARAMETERS_URL})"
                             ),
                         ));
                     }
@@ -1513,8 +1579,68 @@ mod tests {
         assert_eq!(
             error.message,
             "Fargate task size cpu 256 / memory 4096 MiB is not valid; \
-             valid memory for cpu 256: 512, 1024, 2048 MiB"
+             valid memory for cpu 256: 512, 1024, 2048 MiB \
+             (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html)"
         );
+    }
+
+    #[test]
+    fn eleven_container_definitions_are_refused_naming_the_quota_of_ten() {
+        let many = |n: usize| {
+            containers(json!((0..n).map(|i| json!({"name": format!("c{i}"), "image": "busybox", "memory": 16})).collect::<Vec<_>>()))
+        };
+        assert_eq!(accepted(many(10)).containers.len(), 10);
+        let error = rejected(many(11), "$.containerDefinitions", "11 container definitions; ECS allows at most 10");
+        assert!(error.message.contains(SERVICE_QUOTAS_URL), "{}", error.message);
+        rejected(many(1000), "$.containerDefinitions", "1000 container definitions");
+    }
+
+    #[test]
+    fn container_names_follow_ecs_rules_of_255_letters_digits_hyphens_underscores() {
+        accepted(with_container(base(), "name", json!("Web_app-2")));
+        accepted(with_container(base(), "name", json!("a".repeat(255))));
+        let error = rejected(with_container(base(), "name", json!("a".repeat(256))), "$.containerDefinitions[0].name", "at most 255");
+        assert!(error.message.contains(TASK_DEFINITION_PARAMETERS_URL));
+        for bad in ["web app", "web.app", "web/app", "wéb"] {
+            rejected(
+                with_container(base(), "name", json!(bad)),
+                "$.containerDefinitions[0].name",
+                "only letters, digits, hyphens and underscores",
+            );
+        }
+    }
+
+    #[test]
+    fn family_names_follow_the_same_rules_as_container_names() {
+        accepted(with(base(), "family", json!("my-family_2")));
+        rejected(with(base(), "family", json!("my family")), "$.family", "only letters, digits, hyphens and underscores");
+        rejected(with(base(), "family", json!("f".repeat(256))), "$.family", "at most 255");
+    }
+
+    #[test]
+    fn ec2_task_cpu_is_limited_to_128_to_196608_units() {
+        assert_eq!(accepted(with(base(), "cpu", json!("128"))).cpu_units, Some(128));
+        assert_eq!(accepted(with(base(), "cpu", json!("192 vCPU"))).cpu_units, Some(196_608));
+        let error =
+            rejected(with(base(), "cpu", json!("64")), "$.cpu", "outside what ECS registers for EC2 and external instances: 128 to 196608");
+        assert!(error.message.contains(REGISTER_TASK_DEFINITION_URL));
+        rejected(with(base(), "cpu", json!("193 vCPU")), "$.cpu", "128 to 196608 units");
+    }
+
+    #[test]
+    fn port_errors_cite_the_ecs_port_mapping_rules() {
+        let error = rejected(
+            ports("bridge", json!([{ "containerPort": 65536 }])),
+            "$.containerDefinitions[0].portMappings[0].containerPort",
+            "between 1 and 65535",
+        );
+        assert!(error.message.contains(TASK_DEFINITION_PARAMETERS_URL));
+        let error = rejected(
+            ports("awsvpc", json!([{ "containerPort": 80, "hostPort": 8080 }])),
+            "$.containerDefinitions[0].portMappings[0].hostPort",
+            "hostPort must be absent or equal to containerPort (80)",
+        );
+        assert!(error.message.contains(TASK_DEFINITION_PARAMETERS_URL));
     }
 
     #[test]
