@@ -24,6 +24,15 @@ impl InstanceType {
     pub fn cpu_units(&self) -> u32 {
         self.vcpu * 1024
     }
+
+    /// awsvpc tasks one host of this type can hold: the trunking limit when the account setting
+    /// `awsvpcTrunking` is on and the type can trunk, else max ENIs − 1 (the primary ENI counts).
+    pub fn eni_task_limit(&self, trunking: bool) -> u32 {
+        match (trunking, self.trunk_task_limit) {
+            (true, Some(limit)) => limit,
+            _ => self.max_enis.saturating_sub(1),
+        }
+    }
 }
 
 /// (name, vCPU, GiB, max ENIs, trunk task limit, baseline Gbps, burst Gbps, $/h).

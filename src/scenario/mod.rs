@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+pub mod derived;
 mod network;
 mod reader;
 pub mod sweep;
