@@ -2,8 +2,8 @@
 //! `RegisterTaskDefinition` would refuse.
 //!
 //! The simulator needs only a few facts from a task definition: how much memory
-//! and CPU placement subtracts from an instance (ECS-REFERENCE §1.7), which
-//! static host ports the task pins (§1.8), and whether it runs on Fargate with a
+//! and CPU placement subtracts from an instance (docs/model.md#what-an-instance-registers-and-what-a-task-reserves), which
+//! static host ports the task pins, and whether it runs on Fargate with a
 //! legal task size (§3.1). Everything else in the file is ignored.
 //!
 //! Accepted inputs are the `register-task-definition --cli-input-json` form, the
@@ -19,7 +19,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-/// Fargate task cpu values (Linux), ECS-REFERENCE §3.1.
+/// Fargate task cpu values (Linux), docs/model.md#fargate.
 pub const FARGATE_CPU_CHOICES: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /// Where ECS documents the task-definition parameters and their register-time rules.
@@ -42,7 +42,7 @@ pub const EC2_TASK_CPU_UNITS: std::ops::RangeInclusive<u32> = 128..=196_608;
 /// ECS counts "GB" in task sizes as GiB.
 const GIB: u32 = 1024;
 
-/// ECS defines 1 vCPU as 1024 CPU units (ECS-REFERENCE §1.7).
+/// ECS defines 1 vCPU as 1024 CPU units (docs/model.md#units).
 const UNITS_PER_VCPU: u32 = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -140,7 +140,7 @@ pub struct ContainerDefinition {
     pub memory_mib: Option<u32>,
     /// Soft limit.
     pub memory_reservation_mib: Option<u32>,
-    /// ECS's default is true (ECS-REFERENCE §5.3).
+    /// ECS's default is true (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_essential>).
     pub essential: bool,
     pub port_mappings: Vec<PortMapping>,
     /// `logConfiguration.logDriver`.
@@ -183,7 +183,7 @@ impl TaskDefinition {
         Parser { file, root }.task_definition(object)
     }
 
-    /// Memory ECS reserves on an EC2 instance (ECS-REFERENCE §1.7): task memory
+    /// Memory ECS reserves on an EC2 instance (docs/model.md#what-an-instance-registers-and-what-a-task-reserves): task memory
     /// if set, else the sum over containers of (memoryReservation if set, else
     /// memory).
     pub fn reserved_memory_mib(&self) -> u32 {
@@ -220,13 +220,13 @@ impl TaskDefinition {
 }
 
 /// Whether `cpu_units` / `memory_mib` is a Fargate task size (Linux,
-/// ECS-REFERENCE §3.1).
+/// docs/model.md#fargate).
 pub fn fargate_size_is_valid(cpu_units: u32, memory_mib: u32) -> bool {
     fargate_memory_choices_mib(cpu_units).contains(&memory_mib)
 }
 
 /// The valid memory values (MiB) for a Fargate cpu value, ascending; empty if
-/// the cpu value itself is invalid (ECS-REFERENCE §3.1).
+/// the cpu value itself is invalid (docs/model.md#fargate).
 pub fn fargate_memory_choices_mib(cpu_units: u32) -> Vec<u32> {
     let (low_gib, high_gib, step_gib) = match cpu_units {
         // The smallest size is the only one that offers a half-GiB option.
@@ -710,7 +710,7 @@ impl Parser<'_> {
         }
     }
 
-    /// ECS-REFERENCE §3.1: Fargate needs awsvpc and a task size from the table.
+    /// docs/model.md#fargate: Fargate needs awsvpc and a task size from the table.
     fn check_fargate(&self, task: &TaskDefinition, network_mode_given: bool) -> Result<(), TaskDefError> {
         if task.network_mode != NetworkMode::Awsvpc {
             let found = if network_mode_given {
@@ -802,7 +802,7 @@ impl Parser<'_> {
         let image = self.required_string(object, "image", &format!("{path}.image"), "container image")?;
 
         let cpu_path = format!("{path}.cpu");
-        // Container cpu is a relative share and may be 0 (ECS-REFERENCE §6).
+        // Container cpu is a relative share and may be 0 (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_cpu>).
         let cpu_units = match self.integer(object, "cpu", &cpu_path)? {
             None => 0,
             Some(v) if v < 0 => {
@@ -843,7 +843,7 @@ impl Parser<'_> {
         })
     }
 
-    /// ECS-REFERENCE §1.7 and §5.4.
+    /// docs/model.md#what-an-instance-registers-and-what-a-task-reserves and <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_memory>.
     fn check_container_memory(
         &self,
         name: &str,
@@ -974,7 +974,7 @@ impl Parser<'_> {
             .collect()
     }
 
-    /// Rules over the whole container list (ECS-REFERENCE §1.7, §5.3).
+    /// Rules over the whole container list (docs/model.md#task-definition-limits).
     fn check_totals(&self, task: &TaskDefinition, containers: &[Container]) -> Result<(), TaskDefError> {
         let path = self.path(".containerDefinitions");
         if let Some(task_memory) = task.memory_mib {
