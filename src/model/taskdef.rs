@@ -403,6 +403,16 @@ impl TaskSize {
         }
     }
 
+    /// The forms this size accepts, as said in every error about it.
+    fn accepted(self) -> &'static str {
+        match self {
+            TaskSize::Cpu => "accepted: CPU units (\"512\") or vCPU (\"0.5 vCPU\"; 1 vCPU = 1024 units)",
+            TaskSize::Memory => {
+                "accepted: MiB (\"2048\") or a size in MiB, MB, GiB or GB (\"2 GB\"; ECS reads MB as MiB and GB as GiB = 1024 MiB)"
+            }
+        }
+    }
+
     fn not_whole(self) -> &'static str {
         match self {
             TaskSize::Cpu => "is not a whole number of CPU units (1 vCPU = 1024 units)",
@@ -625,8 +635,16 @@ impl Parser<'_> {
     }
 
     /// Task-level cpu or memory: a number, a numeric string, or a string with
-    /// a unit ("0.5 vCPU", "2 GB", "512 MiB").
+    /// a unit ("0.5 vCPU", "2 GB", "512 MiB"). Every error says which units
+    /// are accepted.
     fn task_size(&self, object: &Map<String, Value>, kind: TaskSize) -> Result<Option<u32>, TaskDefError> {
+        self.task_size_value(object, kind).map_err(|mut e| {
+            e.message = format!("{}; {}", e.message, kind.accepted());
+            e
+        })
+    }
+
+    fn task_size_value(&self, object: &Map<String, Value>, kind: TaskSize) -> Result<Option<u32>, TaskDefError> {
         let key = kind.key();
         let path = self.path(&format!(".{key}"));
         let Some(value) = field(object, key) else {
@@ -694,7 +712,8 @@ impl Parser<'_> {
     fn container_memory(&self, object: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u32>, TaskDefError> {
         match self.integer(object, key, path)? {
             None => Ok(None),
-            Some(v) if v <= 0 => Err(self.error(path, format!("{key} must be greater than 0 MiB, found {v}"))),
+            Some(v) if v <= 0 => Err(self
+                .error(path, format!("{key} must be greater than 0 MiB, found {v} (container sizes are whole MiB, written as integers)"))),
             Some(v) => u32::try_from(v).map(Some).map_err(|_| self.error(path, format!("{key} {v} MiB is too large"))),
         }
     }
@@ -1760,8 +1779,18 @@ mod tests {
         rejected(
             with(base(), "memory", json!("lots")),
             "$.memory",
-            "expected a number of MiB or a size like \"2 GB\", found the string \"lots\"",
+            "expected a number of MiB or a size like \"2 GB\", found the string \"lots\"; accepted: MiB (\"2048\") or a size in MiB, MB, GiB or GB",
         );
+    }
+
+    #[test]
+    fn every_task_memory_error_names_the_accepted_units() {
+        for bad in [json!("lots"), json!(0), json!("-1 GB"), json!("0.3 GB"), json!("5000000 GB"), json!("2 TB")] {
+            let error = TaskDefinition::from_json_str(&with(base(), "memory", bad.clone()).to_string(), "t.json").unwrap_err();
+            assert!(error.message.contains("accepted: MiB (\"2048\") or a size in MiB, MB, GiB or GB"), "{bad}: {}", error.message);
+        }
+        let error = TaskDefinition::from_json_str(&with(base(), "cpu", json!("2 GB")).to_string(), "t.json").unwrap_err();
+        assert!(error.message.contains("accepted: CPU units"), "{}", error.message);
     }
 
     #[test]
