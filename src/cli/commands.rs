@@ -7,7 +7,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::{CliResult, Command, Failure, check, decisions};
+use super::{CliResult, Command, Failure, check, decisions, validate};
 use clustersim::metrics::Metric;
 use clustersim::placement::StrategyRegistry;
 use clustersim::report::{self, ResultsFolder};
@@ -23,7 +23,7 @@ pub fn dispatch(cli: super::Cli) -> CliResult {
             let shard = shard.map(|s| Shard::parse(&s)).transpose().map_err(Failure::BadInput)?;
             run(&scenario, seed, out, jobs, options, shard, resume, !no_charts, write_baseline.as_deref())
         }
-        Command::Validate { scenario } => validate(&scenario),
+        Command::Validate { scenario, json } => validate::validate(&scenario, json),
         Command::Check { scenario, baseline, jobs } => check::check(&scenario, &baseline, jobs),
         Command::Merge { shards, out, scenario } => merge(&shards, &out, scenario.as_deref()),
         Command::DiffDecisions { a, b } => decisions::diff(&a, &b),
@@ -44,23 +44,6 @@ pub fn bad(e: ScenarioError) -> Failure {
 pub fn load_plan(path: &Path, seed: Option<u64>) -> Result<Plan, Failure> {
     let raw = RawScenario::read(path).map_err(bad)?;
     Plan::build(&raw, seed, &StrategyRegistry::new()).map_err(bad)
-}
-
-fn validate(path: &Path) -> CliResult {
-    let plan = load_plan(path, None)?;
-    let s = &plan.points[0];
-    println!(
-        "{}: valid — {} hosts in {} AZs, {} task definitions, {} workloads, {} sweep points × {} replications = {} runs",
-        path.display(),
-        s.host_count(),
-        s.azs.len(),
-        s.task_definitions.len(),
-        s.workloads.len(),
-        plan.points.len(),
-        plan.replications,
-        plan.runs.len()
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Written into a shard folder so `merge` can rebuild the plan.

@@ -359,7 +359,7 @@ pub(super) fn read_workload(
             return Err(w.error("launch_type", "trace workloads run on EC2 in this version"));
         }
         if w.has("placement") {
-            return Err(w.error("placement", "Fargate supports no placement strategies or constraints (ECS-REFERENCE §1.4)"));
+            return Err(w.error("placement", "Fargate supports no placement strategies or constraints (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html)"));
         }
     }
     let awsvpc = td.network_mode == NetworkMode::Awsvpc;
