@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{CliResult, Command, Failure, check, decisions};
 use clustersim::metrics::Metric;
 use clustersim::placement::StrategyRegistry;
-use clustersim::report::{self, ResultsFolder};
+use clustersim::report::{self, FolderKind, OutputLock, ResultsFolder};
 use clustersim::scenario::sweep::Plan;
 use clustersim::scenario::{RawScenario, ScenarioError};
 use clustersim::sim::RunOptions;
@@ -34,6 +34,15 @@ pub fn exec_failure(e: sweep::ExecError) -> Failure {
     match e {
         sweep::ExecError::Input(m) => Failure::BadInput(m),
         sweep::ExecError::Internal(m) => Failure::Internal(m),
+    }
+}
+
+/// Damaged or missing per-run files and unwritable outputs are the user's to fix (exit 2), named
+/// by path; only a broken invariant is exit 3.
+pub fn assemble_failure(e: report::AssembleError) -> Failure {
+    match e {
+        report::AssembleError::Input(m) => Failure::BadInput(m),
+        report::AssembleError::Internal(m) => Failure::Internal(m),
     }
 }
 
@@ -84,8 +93,37 @@ fn progress_bar(total: usize) -> ProgressBar {
 }
 
 /// Checked before any run, so a bad `--out` costs nothing (the results folder checks again).
-fn check_out(out: &Path, marker: &str) -> Result<(), Failure> {
-    report::check_replaceable(out, marker).map_err(Failure::BadInput)
+fn check_out(out: &Path, kind: FolderKind) -> Result<(), Failure> {
+    report::check_replaceable(out, kind).map_err(Failure::BadInput)
+}
+
+/// Everything about `--out` that can go wrong, checked before any run: the folder may be
+/// replaced, its work folder is clustersim's, no other process is writing it (the returned lock
+/// says so until released), and what interrupted runs left beside it is cleaned up (and said).
+/// Without `resume`, the work folder's previous per-run files are deleted.
+fn claim_out(out: &Path, work: &Path, resume: bool) -> Result<OutputLock, Failure> {
+    check_out(out, FolderKind::Results)?;
+    if std::fs::symlink_metadata(work).is_ok() {
+        report::check_own(work, FolderKind::Work).map_err(Failure::BadInput)?;
+    }
+    let lock = OutputLock::acquire(work).map_err(Failure::BadInput)?;
+    for note in report::clean_stale(out).map_err(Failure::BadInput)? {
+        eprintln!("note: {note}");
+    }
+    check_out(out, FolderKind::Results)?;
+    if !resume {
+        report::remove_own(work, FolderKind::Work, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
+    }
+    Ok(lock)
+}
+
+/// Deletes the work folder of a finished command, its lock last.
+fn release_out(work: &Path, lock: OutputLock) -> Result<(), Failure> {
+    report::remove_own(work, FolderKind::Work, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
+    lock.release().map_err(Failure::BadInput)?;
+    // Another run may have created its lock here meanwhile: then the folder is its.
+    let _ = std::fs::remove_dir(work);
+    Ok(())
 }
 
 /// A baseline file must be writable where asked, checked before any run.
@@ -132,9 +170,10 @@ fn run(
     }
     if let Some(shard) = shard {
         let out = out.unwrap_or_else(|| PathBuf::from("results").join(format!("{name}.shard-{}-of-{}", shard.index, shard.count)));
-        check_out(&out, "shard.json")?;
-        if out.exists() && !resume {
-            std::fs::remove_dir_all(&out).map_err(|e| Failure::BadInput(format!("cannot clear `{}`: {e}", out.display())))?;
+        check_out(&out, FolderKind::Shard)?;
+        let lock = OutputLock::acquire(&out).map_err(Failure::BadInput)?;
+        if !resume {
+            report::remove_own(&out, FolderKind::Shard, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
         }
         let info = ShardInfo {
             scenario_file: path.display().to_string(),
@@ -146,11 +185,12 @@ fn run(
         };
         // Written first, so that an interrupted shard is still recognised by `merge`, which then
         // names the runs it lacks.
-        std::fs::create_dir_all(&out).map_err(|e| Failure::Internal(e.to_string()))?;
-        std::fs::write(out.join("shard.json"), serde_json::to_string_pretty(&info).expect("serialisable") + "\n")
-            .map_err(|e| Failure::Internal(e.to_string()))?;
+        let info_path = out.join("shard.json");
+        std::fs::write(&info_path, serde_json::to_string_pretty(&info).expect("serialisable") + "\n")
+            .map_err(|e| Failure::BadInput(format!("cannot write `{}`: {e}", info_path.display())))?;
         let stats = sweep::execute(&plan, &runs, &out, jobs, options, resume, &progress).map_err(exec_failure)?;
         bar.finish_and_clear();
+        lock.release().map_err(Failure::BadInput)?;
         eprintln!(
             "shard {}/{}: {} runs ({} already done) in {:.2} s → {}",
             shard.index,
@@ -163,21 +203,18 @@ fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
-    check_out(&out, report::RESULTS_MARKER)?;
     let work = sweep::work_dir_for(&out);
-    if work.exists() && !resume {
-        std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
-    }
+    let lock = claim_out(&out, &work, resume)?;
     let stats = sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress).map_err(exec_failure)?;
     bar.finish_and_clear();
-    let folder = ResultsFolder::create(&out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
-    let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(Failure::Internal)?;
+    let folder = ResultsFolder::create(&out).map_err(Failure::BadInput)?;
+    let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(assemble_failure)?;
     if let Some(b) = baseline {
-        std::fs::copy(folder.path().join("summary.csv"), b)
-            .map_err(|e| Failure::BadInput(format!("cannot write baseline `{}`: {e}", b.display())))?;
+        let from = folder.path().join("summary.csv");
+        std::fs::copy(&from, b).map_err(|e| Failure::BadInput(format!("cannot copy `{}` to `{}`: {e}", from.display(), b.display())))?;
     }
-    let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&work);
+    let final_path = folder.commit().map_err(Failure::BadInput)?;
+    release_out(&work, lock)?;
     print_summary(&plan, &assembled, stats, &final_path);
     Ok(ExitCode::SUCCESS)
 }
@@ -268,10 +305,13 @@ fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
         )));
     }
     let options = RunOptions { record_tasks: info.record_tasks, explain: info.explain };
-    check_out(out, report::RESULTS_MARKER)?;
-    let folder = ResultsFolder::create(out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
-    let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(Failure::BadInput)?;
-    let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
+    let work = sweep::work_dir_for(out);
+    let lock = claim_out(out, &work, true)?;
+    let folder = ResultsFolder::create(out).map_err(Failure::BadInput)?;
+    let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(assemble_failure)?;
+    let final_path = folder.commit().map_err(Failure::BadInput)?;
+    lock.release().map_err(Failure::BadInput)?;
+    let _ = std::fs::remove_dir(&work);
     print_summary(&plan, &assembled, sweep::ExecStats::default(), &final_path);
     Ok(ExitCode::SUCCESS)
 }

@@ -9,9 +9,9 @@ mod csvout;
 mod folder;
 mod summary;
 
-pub use assemble::{Assembled, assemble, prepare_work_dir, run_is_complete, write_run_files};
+pub use assemble::{AssembleError, Assembled, assemble, prepare_work_dir, run_is_complete, write_run_files};
 pub use csvout::{write_decisions, write_runs, write_subnets, write_tasks, write_timeseries};
-pub use folder::{RESULTS_MARKER, ResultsFolder, check_replaceable};
+pub use folder::{FolderKind, LOCK_FILE, OutputLock, RESULTS_MARKER, ResultsFolder, check_own, check_replaceable, clean_stale, remove_own, sibling};
 pub use summary::{ComparisonRow, PointSummary, comparison_rows, strategy_axis, summarise, write_comparison, write_summary};
 
 use std::path::Path;
