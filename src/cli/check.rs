@@ -94,11 +94,11 @@ fn read_baseline(path: &Path, plan: &Plan) -> Result<(Vec<BaselineRow>, Vec<Metr
     if let Ok(manifest) = std::fs::read_to_string(path.with_file_name(report::RESULTS_MARKER))
         && let Ok(value) = serde_json::from_str::<serde_json::Value>(&manifest)
         && let Some(name) = value.get("scenario").and_then(|v| v.as_str())
-        && name != plan.points[0].name
+        && name != plan.base.name
     {
         return Err(bad(format!(
             "it belongs to scenario `{name}` (its manifest.json says so), not `{}`",
-            plan.points[0].name
+            plan.base.name
         )));
     }
     Ok((rows, absent))
@@ -110,7 +110,7 @@ pub fn check(path: &Path, baseline: &Path, jobs: Option<usize>) -> CliResult {
     let tmp = tempdir().map_err(|e| Failure::Internal(e.to_string()))?;
     let work = tmp.join("work");
     let out = tmp.join("out");
-    let runs: Vec<_> = plan.runs.iter().collect();
+    let runs: Vec<usize> = (0..plan.run_count()).collect();
     let result = (|| {
         sweep::execute(&plan, &runs, &work, jobs_or_default(jobs), RunOptions::default(), false, &|_, _| {})
             .map_err(super::commands::exec_failure)?;
@@ -118,7 +118,7 @@ pub fn check(path: &Path, baseline: &Path, jobs: Option<usize>) -> CliResult {
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     let assembled = result?;
-    let tolerance = |m: Metric| plan.points[0].report.tolerances.iter().find(|(t, _)| *t == m).map(|(_, f)| *f);
+    let tolerance = |m: Metric| plan.base.report.tolerances.iter().find(|(t, _)| *t == m).map(|(_, f)| *f);
     let mut regressions = Vec::new();
     let mut moved = Vec::new();
     // Metrics the comparison had to leave out, said rather than skipped.

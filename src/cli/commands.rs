@@ -57,7 +57,7 @@ pub fn load_plan(path: &Path, seed: Option<u64>) -> Result<Plan, Failure> {
 
 fn validate(path: &Path) -> CliResult {
     let plan = load_plan(path, None)?;
-    let s = &plan.points[0];
+    let s = &plan.base;
     println!(
         "{}: valid — {} hosts in {} AZs, {} task definitions, {} workloads, {} sweep points × {} replications = {} runs",
         path.display(),
@@ -65,9 +65,9 @@ fn validate(path: &Path) -> CliResult {
         s.azs.len(),
         s.task_definitions.len(),
         s.workloads.len(),
-        plan.points.len(),
+        plan.point_count(),
         plan.replications,
-        plan.runs.len()
+        plan.run_count()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -138,6 +138,7 @@ fn check_baseline_path(path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `--jobs`, or all cores; `sweep::execute` clamps it to the runs and a multiple of the cores.
 pub fn jobs_or_default(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
 }
@@ -155,10 +156,10 @@ fn run(
     baseline: Option<&Path>,
 ) -> CliResult {
     let plan = load_plan(path, seed)?;
-    let name = plan.points[0].name.clone();
+    let name = plan.base.name.clone();
     let jobs = jobs_or_default(jobs);
     let started = Instant::now();
-    let runs: Vec<_> = plan.runs.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.contains(*i))).map(|(_, r)| r).collect();
+    let runs: Vec<usize> = (0..plan.run_count()).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect();
     let bar = progress_bar(runs.len());
     let progress = |done: u64, events: u64| {
         bar.set_position(done);
@@ -177,7 +178,7 @@ fn run(
         }
         let info = ShardInfo {
             scenario_file: path.display().to_string(),
-            scenario_fnv1a64: plan.points[0].file_hash.clone(),
+            scenario_fnv1a64: plan.base.file_hash.clone(),
             seed,
             shard: format!("{}/{}", shard.index, shard.count),
             record_tasks: options.record_tasks,
@@ -220,8 +221,8 @@ fn run(
 }
 
 fn print_summary(plan: &Plan, a: &report::Assembled, stats: sweep::ExecStats, out: &Path) {
-    let s = &plan.points[0];
-    println!("{}: {} run(s) of {} simulated on {} hosts", s.name, plan.runs.len(), fmt_duration(s.horizon.as_secs_f64()), s.host_count());
+    let s = &plan.base;
+    println!("{}: {} run(s) of {} simulated on {} hosts", s.name, plan.run_count(), fmt_duration(s.horizon.as_secs_f64()), s.host_count());
     let show = [
         Metric::TasksArrived,
         Metric::TasksPlaced,
@@ -296,11 +297,11 @@ fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
     let info = info.expect("at least one shard");
     let path = scenario.map_or_else(|| PathBuf::from(&info.scenario_file), Path::to_path_buf);
     let plan = load_plan(&path, info.seed)?;
-    if plan.points[0].file_hash != info.scenario_fnv1a64 {
+    if plan.base.file_hash != info.scenario_fnv1a64 {
         return Err(Failure::BadInput(format!(
             "`{}` has changed since the shards ran (hash {} ≠ {})",
             path.display(),
-            plan.points[0].file_hash,
+            plan.base.file_hash,
             info.scenario_fnv1a64
         )));
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::charts::{self, BandPoint, BandSeries, ChartText, LineSeries};
 use super::{Manifest, csvout, summary};
 use crate::metrics::{Metric, MetricValues};
-use crate::scenario::sweep::{Plan, RunSpec};
+use crate::scenario::sweep::{Plan, RunInfo, RunSpec};
 use crate::sim::{RunOptions, RunResult};
 
 pub fn prepare_work_dir(work: &Path) -> std::io::Result<()> {
@@ -24,19 +24,20 @@ fn file(work: &Path, sub: &str, run_id: &str) -> PathBuf {
     work.join(sub).join(format!("{run_id}.csv"))
 }
 
-pub fn run_is_complete(work: &Path, spec: &RunSpec, options: RunOptions) -> bool {
-    file(work, "runs", &spec.run_id).is_file()
-        && file(work, "timeseries", &spec.run_id).is_file()
-        && (spec.scenario.network.is_none() || file(work, "subnets", &spec.run_id).is_file())
-        && (!options.record_tasks || file(work, "tasks", &spec.run_id).is_file())
-        && (!options.explain || file(work, "decisions", &spec.run_id).is_file())
+/// Whether `work` holds every file of run `run_id` (`has_network`: [`Plan::has_network`]).
+pub fn run_is_complete(work: &Path, run_id: &str, has_network: bool, options: RunOptions) -> bool {
+    file(work, "runs", run_id).is_file()
+        && file(work, "timeseries", run_id).is_file()
+        && (!has_network || file(work, "subnets", run_id).is_file())
+        && (!options.record_tasks || file(work, "tasks", run_id).is_file())
+        && (!options.explain || file(work, "decisions", run_id).is_file())
 }
 
 /// Writes `write` to `path` under a temporary name, then renames it into place.
 fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<(), csv::Error>) -> std::io::Result<()> {
     let tmp = path.with_extension("csv.tmp");
-    write(&tmp).map_err(std::io::Error::other)?;
-    fs::rename(&tmp, path)
+    write(&tmp).map_err(|e| std::io::Error::other(format!("`{}`: {e}", tmp.display())))?;
+    fs::rename(&tmp, path).map_err(|e| std::io::Error::other(format!("cannot rename `{}` to `{}`: {e}", tmp.display(), path.display())))
 }
 
 /// Writes one finished run's files into the work folder.
@@ -147,11 +148,12 @@ pub struct Assembled {
 /// Builds a complete results folder in `out` from the per-run files found in `sources`.
 pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOptions, draw_charts: bool) -> Result<Assembled, AssembleError> {
     let mut missing = Vec::new();
-    let mut found: Vec<&Path> = Vec::with_capacity(plan.runs.len());
-    for spec in &plan.runs {
-        match sources.iter().find(|s| run_is_complete(s, spec, options)) {
+    let mut found: Vec<&Path> = Vec::with_capacity(plan.run_count());
+    for i in 0..plan.run_count() {
+        let run_id = plan.run_id(i);
+        match sources.iter().find(|s| run_is_complete(s, &run_id, plan.has_network(), options)) {
             Some(s) => found.push(s),
-            None => missing.push(spec.run_id.clone()),
+            None => missing.push(run_id),
         }
     }
     if !missing.is_empty() {
@@ -159,7 +161,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         return Err(AssembleError::Input(format!(
             "{} of {} runs have no results ({}{})",
             missing.len(),
-            plan.runs.len(),
+            plan.run_count(),
             shown.join(", "),
             if missing.len() > 10 { ", …" } else { "" }
         )));
@@ -176,12 +178,13 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         header.extend(Metric::ALL.iter().map(|m| m.name().to_string()));
         w.write_record(&header).and_then(|()| w.flush().map_err(csv::Error::from)).map_err(csv_at(&out.join("runs.csv")))?;
     }
-    let mut metrics = Vec::with_capacity(plan.runs.len());
+    let mut metrics = Vec::with_capacity(plan.run_count());
     let (mut decisions, mut subnets): (Option<fs::File>, Option<fs::File>) = (None, None);
     if options.record_tasks {
         fs::create_dir_all(out.join("tasks")).map_err(at(&out.join("tasks")))?;
     }
-    for (spec, src) in plan.runs.iter().zip(&found) {
+    for (i, src) in found.iter().enumerate() {
+        let spec = plan.run_info(i);
         let (line, values) = read_metrics(&file(src, "runs", &spec.run_id))?;
         runs_csv.extend_from_slice(line.as_bytes());
         metrics.push(values);
@@ -192,7 +195,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         if options.explain {
             append_rows(&file(src, "decisions", &spec.run_id), &out.join("decisions.csv"), &mut decisions)?;
         }
-        if spec.scenario.network.is_some() {
+        if plan.has_network() {
             append_rows(&file(src, "subnets", &spec.run_id), &out.join("subnets.csv"), &mut subnets)?;
         }
     }
@@ -223,7 +226,7 @@ fn parse_num(text: &str) -> Option<f64> {
 fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<(), charts::ChartError> {
     let dir = out.join("charts");
     fs::create_dir_all(&dir).map_err(|e| charts::ChartError(e.to_string()))?;
-    let scenario = &plan.points[0];
+    let scenario = &plan.base;
     if let Some((x_axis, line_axes)) = plan.axes.split_last() {
         let x_values: Vec<String> = x_axis.labels.clone();
         let x_labels: Vec<String> = x_values.iter().map(|v| pretty_value(v)).collect();
@@ -265,9 +268,10 @@ fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<
     // Time series of the runs `[report] timeseries_runs` names, else of replication 0 of each
     // sweep point (at most MAX_TIMESERIES_CHARTS).
     let chosen = &scenario.report.timeseries_runs;
-    let charted = plan.runs.iter().filter(|r| if chosen.is_empty() { r.replication == 0 } else { chosen.contains(&r.run_id) });
-    for spec in charted.take(MAX_TIMESERIES_CHARTS) {
-        time_series_chart(scenario, spec, out, &dir)?;
+    let charted = (0..plan.run_count())
+        .filter(|&i| if chosen.is_empty() { i % plan.replications as usize == 0 } else { chosen.contains(&plan.run_id(i)) });
+    for i in charted.take(MAX_TIMESERIES_CHARTS) {
+        time_series_chart(scenario, &plan.run_info(i), out, &dir)?;
     }
     Ok(())
 }
@@ -277,7 +281,7 @@ const MAX_TIMESERIES_CHARTS: usize = 24;
 
 /// Stacked panels of one run's time series. Each panel is a list of series picked from the
 /// CSV's columns by name or prefix: a new sampled quantity is one more line here.
-fn time_series_chart(scenario: &crate::scenario::Scenario, spec: &RunSpec, out: &Path, dir: &Path) -> Result<(), charts::ChartError> {
+fn time_series_chart(scenario: &crate::scenario::Scenario, spec: &RunInfo, out: &Path, dir: &Path) -> Result<(), charts::ChartError> {
     let ts =
         fs::read_to_string(out.join("timeseries").join(format!("{}.csv", spec.run_id))).map_err(|e| charts::ChartError(e.to_string()))?;
     let mut reader = csv::Reader::from_reader(ts.as_bytes());

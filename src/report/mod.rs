@@ -51,7 +51,7 @@ pub struct ManifestRun {
 
 impl<'a> Manifest<'a> {
     pub fn new(plan: &'a Plan) -> Manifest<'a> {
-        let s = &plan.points[0];
+        let s = &plan.base;
         Manifest {
             clustersim_version: env!("CARGO_PKG_VERSION"),
             scenario: &s.name,
@@ -60,7 +60,12 @@ impl<'a> Manifest<'a> {
             base_seed: plan.base_seed,
             replications: plan.replications,
             axes: plan.axes.iter().map(|a| ManifestAxis { key: a.key.clone(), values: a.labels.clone() }).collect(),
-            runs: plan.runs.iter().map(|r| ManifestRun { run_id: r.run_id.clone(), seed: r.seed, params: r.params.clone() }).collect(),
+            runs: (0..plan.run_count())
+                .map(|i| {
+                    let r = plan.run_info(i);
+                    ManifestRun { run_id: r.run_id, seed: r.seed, params: r.params }
+                })
+                .collect(),
         }
     }
 
