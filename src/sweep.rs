@@ -114,7 +114,7 @@ pub fn execute(
         )));
     }
     if existing.as_ref() != Some(&signature) {
-        std::fs::write(&sig_path, &signature).map_err(|e| ExecError::Input(format!("cannot write `{}`: {e}", sig_path.display())))?;
+        report::write_atomically(&sig_path, &signature).map_err(ExecError::Input)?;
     }
     let todo: Vec<usize> =
         runs.iter().copied().filter(|&i| !(resume && report::run_is_complete(work, &plan.run_id(i), plan.has_network(), options))).collect();

@@ -187,8 +187,8 @@ fn run(
         // Written first, so that an interrupted shard is still recognised by `merge`, which then
         // names the runs it lacks.
         let info_path = out.join("shard.json");
-        std::fs::write(&info_path, serde_json::to_string_pretty(&info).expect("serialisable") + "\n")
-            .map_err(|e| Failure::BadInput(format!("cannot write `{}`: {e}", info_path.display())))?;
+        report::write_atomically(&info_path, &(serde_json::to_string_pretty(&info).expect("serialisable") + "\n"))
+            .map_err(Failure::BadInput)?;
         let stats = sweep::execute(&plan, &runs, &out, jobs, options, resume, &progress).map_err(exec_failure)?;
         bar.finish_and_clear();
         lock.release().map_err(Failure::BadInput)?;
@@ -308,11 +308,16 @@ fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
     let options = RunOptions { record_tasks: info.record_tasks, explain: info.explain };
     let work = sweep::work_dir_for(out);
     let lock = claim_out(out, &work, true)?;
-    let folder = ResultsFolder::create(out).map_err(Failure::BadInput)?;
-    let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(assemble_failure)?;
-    let final_path = folder.commit().map_err(Failure::BadInput)?;
-    lock.release().map_err(Failure::BadInput)?;
+    let merged = (|| {
+        let folder = ResultsFolder::create(out).map_err(Failure::BadInput)?;
+        let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(assemble_failure)?;
+        Ok((assembled, folder.commit().map_err(Failure::BadInput)?))
+    })();
+    // Merge writes no per-run files: its work folder only ever holds the lock.
+    let released = lock.release().map_err(Failure::BadInput);
     let _ = std::fs::remove_dir(&work);
+    let (assembled, final_path) = merged?;
+    released?;
     print_summary(&plan, &assembled, sweep::ExecStats::default(), &final_path);
     Ok(ExitCode::SUCCESS)
 }

@@ -17,8 +17,11 @@ pub const RESULTS_MARKER: &str = "manifest.json";
 /// The kinds of folder clustersim writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FolderKind {
-    /// A results folder (`--out`, or its `.<name>.tmp-<pid>` / `.<name>.old` siblings).
+    /// A results folder (`--out`, or its `.<name>.old` sibling).
     Results,
+    /// A results folder being assembled (`.<name>.tmp-<pid>`): results files, the manifest not
+    /// yet written (it is the last file but charts).
+    Assembling,
     /// A shard folder (`run --shard`): per-run files and `shard.json`.
     Shard,
     /// The `.<name>.work` folder of per-run files beside a results folder.
@@ -34,7 +37,7 @@ pub const LOCK_FILE: &str = "lock";
 impl FolderKind {
     fn marker(self) -> &'static str {
         match self {
-            FolderKind::Results => RESULTS_MARKER,
+            FolderKind::Results | FolderKind::Assembling => RESULTS_MARKER,
             FolderKind::Shard => "shard.json",
             FolderKind::Work => "inputs.txt",
         }
@@ -44,13 +47,13 @@ impl FolderKind {
     fn owns_file(self, rel: &[&str]) -> bool {
         let csv = |name: &str| name.ends_with(".csv") || name.ends_with(".csv.tmp");
         match (self, rel) {
-            (FolderKind::Results, [name]) => {
+            (FolderKind::Results | FolderKind::Assembling, [name]) => {
                 matches!(*name, "manifest.json" | "runs.csv" | "summary.csv" | "comparison.csv" | "decisions.csv" | "subnets.csv")
             }
-            (FolderKind::Results, ["timeseries" | "tasks", name]) => name.ends_with(".csv"),
-            (FolderKind::Results, ["charts", name]) => name.ends_with(".svg") || name.ends_with(".png"),
-            (FolderKind::Shard, ["shard.json"]) => true,
-            (FolderKind::Shard | FolderKind::Work, [name]) => matches!(*name, "inputs.txt" | LOCK_FILE),
+            (FolderKind::Results | FolderKind::Assembling, ["timeseries" | "tasks", name]) => name.ends_with(".csv"),
+            (FolderKind::Results | FolderKind::Assembling, ["charts", name]) => name.ends_with(".svg") || name.ends_with(".png"),
+            (FolderKind::Shard, ["shard.json" | "shard.json.tmp"]) => true,
+            (FolderKind::Shard | FolderKind::Work, [name]) => matches!(*name, "inputs.txt" | "inputs.txt.tmp" | LOCK_FILE),
             (FolderKind::Shard | FolderKind::Work, [sub, name]) => RUN_SUBFOLDERS.contains(sub) && csv(name),
             _ => false,
         }
@@ -58,7 +61,7 @@ impl FolderKind {
 
     fn owns_dir(self, name: &str) -> bool {
         match self {
-            FolderKind::Results => matches!(name, "timeseries" | "tasks" | "charts"),
+            FolderKind::Results | FolderKind::Assembling => matches!(name, "timeseries" | "tasks" | "charts"),
             FolderKind::Shard | FolderKind::Work => RUN_SUBFOLDERS.contains(&name),
         }
     }
@@ -66,6 +69,7 @@ impl FolderKind {
     /// Whether the marker file's content is clustersim's own format.
     fn marker_is_ours(self, text: &str) -> bool {
         match self {
+            FolderKind::Assembling => true,
             FolderKind::Results | FolderKind::Shard => {
                 let keys: &[&str] = if self == FolderKind::Results {
                     &["clustersim_version", "inputs_fnv1a64", "base_seed", "runs"]
@@ -137,7 +141,7 @@ pub fn check_own(dir: &Path, kind: FolderKind) -> Result<(), String> {
     }
     // A folder whose only file is the lock has just been claimed, before its marker was written.
     let entries = own_entries(dir, kind)?;
-    if !entries.iter().any(|(path, is_dir)| !is_dir && *path != dir.join(LOCK_FILE)) {
+    if kind == FolderKind::Assembling || !entries.iter().any(|(path, is_dir)| !is_dir && *path != dir.join(LOCK_FILE)) {
         return Ok(());
     }
     let marker = dir.join(kind.marker());
@@ -156,11 +160,15 @@ pub fn check_own(dir: &Path, kind: FolderKind) -> Result<(), String> {
     }
 }
 
-/// Deletes a folder clustersim wrote ([`check_own`]), file by known file; `keep` names top-level
-/// entries to leave (the lock), and then the folder itself stays too.
+/// Deletes a folder clustersim wrote ([`check_own`]), file by known file, its marker last; `keep`
+/// names top-level entries to leave (the lock), and then the folder itself stays too.
 pub fn remove_own(dir: &Path, kind: FolderKind, keep: &[&str]) -> Result<(), String> {
     check_own(dir, kind)?;
-    for (path, is_dir) in own_entries(dir, kind)? {
+    // The marker goes last: a removal interrupted half-way leaves a folder still recognised.
+    let marker = dir.join(kind.marker());
+    let mut entries = own_entries(dir, kind)?;
+    entries.sort_by_key(|(path, _)| *path == marker);
+    for (path, is_dir) in entries {
         if path.parent() == Some(dir) && path.file_name().is_some_and(|n| keep.iter().any(|k| n == *k)) {
             continue;
         }
@@ -200,6 +208,16 @@ fn parent_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
+/// Writes `text` to `path` under a temporary name (`<path>.tmp`), then renames it into place, so a
+/// marker file is either absent or complete however the process ends.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::write(&tmp, text).map_err(|e| format!("cannot write `{}`: {e}", tmp.display()))?;
+    fs::rename(&tmp, path).map_err(|e| format!("cannot rename `{}` to `{}`: {e}", tmp.display(), path.display()))
+}
+
 /// Removes what interrupted runs left beside `out`: `.<name>.tmp-<pid>` folders (a results folder
 /// being assembled) and `.<name>.old` (the previous results, moved aside during the final rename;
 /// put back if `out` itself is missing). The caller holds the lock on `out`, so no live clustersim
@@ -218,7 +236,7 @@ pub fn clean_stale(out: &Path) -> Result<Vec<String>, String> {
             continue;
         }
         let path = parent.join(&entry);
-        remove_own(&path, FolderKind::Results, &[])?;
+        remove_own(&path, FolderKind::Assembling, &[])?;
         notes.push(format!("removed `{}`, left by an interrupted run (process {pid})", path.display()));
     }
     let old = sibling(out, ".old");
@@ -251,7 +269,7 @@ impl ResultsFolder {
         fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
         let tmp_path = sibling(final_path, &format!(".tmp-{}", std::process::id()));
         if fs::symlink_metadata(&tmp_path).is_ok() {
-            remove_own(&tmp_path, FolderKind::Results, &[])?;
+            remove_own(&tmp_path, FolderKind::Assembling, &[])?;
         }
         fs::create_dir(&tmp_path).map_err(|e| format!("cannot create `{}`: {e}", tmp_path.display()))?;
         Ok(ResultsFolder { final_path: final_path.to_path_buf(), tmp_path, committed: false })
@@ -288,7 +306,7 @@ impl ResultsFolder {
 impl Drop for ResultsFolder {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = remove_own(&self.tmp_path, FolderKind::Results, &[]);
+            let _ = remove_own(&self.tmp_path, FolderKind::Assembling, &[]);
         }
     }
 }
