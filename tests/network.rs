@@ -310,7 +310,8 @@ fn the_ip_exhaustion_study_shows_eni_limits_without_trunking_and_silent_failures
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap();
     let point = |trunking: &str, size: &str| {
-        let spec = (0..plan.run_count()).map(|i| plan.run(i).unwrap()).find(|r| r.params[0].1 == trunking && r.params[1].1 == size).unwrap();
+        let spec =
+            (0..plan.run_count()).map(|i| plan.run(i).unwrap()).find(|r| r.params[0].1 == trunking && r.params[1].1 == size).unwrap();
         run(&spec.scenario, spec.seed, RunOptions::default()).unwrap().metrics
     };
     let roomy = point("no trunking", "/24");

@@ -252,7 +252,10 @@ fn check_refuses_a_baseline_value_it_cannot_read_naming_file_row_and_column() {
     let col = rows[0].iter().position(|h| h == "placement_failure_rate_mean").unwrap();
     rows[2][col] = "0;5".to_string();
     write_csv(&dir.join("bad.csv"), &rows);
-    exit_2(&clustersim(&["check", "study.toml", "--baseline", "bad.csv"], dir), &["bad.csv", "row 3", "placement_failure_rate_mean", "0;5"]);
+    exit_2(
+        &clustersim(&["check", "study.toml", "--baseline", "bad.csv"], dir),
+        &["bad.csv", "row 3", "placement_failure_rate_mean", "0;5"],
+    );
 }
 
 #[test]
@@ -419,7 +422,10 @@ fn the_largest_allowed_sweep_validates_in_seconds_and_materialises_any_run() {
     assert_eq!(last.run_id, "p999999-r00");
     assert_eq!(
         last.params,
-        [("workload.large.arrival.rate_per_s".to_string(), "1000".to_string()), ("workload.small.arrival.rate_per_s".to_string(), "1.0".to_string())]
+        [
+            ("workload.large.arrival.rate_per_s".to_string(), "1000".to_string()),
+            ("workload.small.arrival.rate_per_s".to_string(), "1.0".to_string())
+        ]
     );
     assert_eq!(plan.run_index("p999999-r00"), Some(999_999));
     assert_eq!(plan.run(1_001).unwrap().params[1].1, "0.002");

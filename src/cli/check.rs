@@ -8,9 +8,9 @@ use super::{CliResult, Failure};
 use clustersim::metrics::stats::Estimate;
 use clustersim::metrics::{Direction, Metric};
 use clustersim::report;
-use clustersim::sim::RunOptions;
 use clustersim::scenario::input::read_text_file;
 use clustersim::scenario::sweep::Plan;
+use clustersim::sim::RunOptions;
 use clustersim::sweep;
 
 /// One baseline row: axis values and per-metric estimates (`None`: the baseline has no columns
@@ -33,7 +33,9 @@ fn read_baseline(path: &Path, plan: &Plan) -> Result<(Vec<BaselineRow>, Vec<Metr
     let headers = r.headers().map_err(|e| bad(e.to_string()))?.clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(point_col), Some(reps_col)) = (col("point"), col("replications")) else {
-        return Err(bad("not a summary.csv (no `point` and `replications` columns); write one with `clustersim run --write-baseline`".into()));
+        return Err(bad(
+            "not a summary.csv (no `point` and `replications` columns); write one with `clustersim run --write-baseline`".into()
+        ));
     };
     let axes: Vec<&str> = plan.axes.iter().map(|a| a.key.as_str()).collect();
     let found: Vec<&str> = headers.iter().take(reps_col).skip(point_col + 1).collect();
@@ -96,10 +98,7 @@ fn read_baseline(path: &Path, plan: &Plan) -> Result<(Vec<BaselineRow>, Vec<Metr
         && let Some(name) = value.get("scenario").and_then(|v| v.as_str())
         && name != plan.base.name
     {
-        return Err(bad(format!(
-            "it belongs to scenario `{name}` (its manifest.json says so), not `{}`",
-            plan.base.name
-        )));
+        return Err(bad(format!("it belongs to scenario `{name}` (its manifest.json says so), not `{}`", plan.base.name)));
     }
     Ok((rows, absent))
 }
@@ -198,10 +197,7 @@ pub fn check(path: &Path, baseline: &Path, jobs: Option<usize>) -> CliResult {
         println!("check: a value now or in the baseline but not both (not compared): {}", no_baseline_value.join(", "));
     }
     if !no_interval.is_empty() {
-        println!(
-            "check: no confidence interval (one replication) and no [report] tolerance (not compared): {}",
-            no_interval.join(", ")
-        );
+        println!("check: no confidence interval (one replication) and no [report] tolerance (not compared): {}", no_interval.join(", "));
     }
     if regressions.is_empty() && moved.is_empty() {
         println!("check: no metric moved beyond its confidence interval or tolerance ({} points)", assembled.summaries.len());

@@ -87,10 +87,7 @@ fn csv_at(path: &Path) -> impl Fn(csv::Error) -> AssembleError + '_ {
 
 /// Why a per-run file cannot be used, and what to do about it.
 fn damaged(path: &Path, what: impl std::fmt::Display) -> AssembleError {
-    AssembleError::Input(format!(
-        "`{}` is damaged ({what}); delete it and rerun with --resume to redo that run",
-        path.display()
-    ))
+    AssembleError::Input(format!("`{}` is damaged ({what}); delete it and rerun with --resume to redo that run", path.display()))
 }
 
 /// Reads the metrics row of a per-run file.

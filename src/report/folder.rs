@@ -287,7 +287,9 @@ impl ResultsFolder {
     /// Replaces any previous folder at the final path with the completed one. The previous folder
     /// is moved aside first and deleted file by known file ([`remove_own`]).
     pub fn commit(mut self) -> Result<PathBuf, String> {
-        let rename = |from: &Path, to: &Path| fs::rename(from, to).map_err(|e| format!("cannot rename `{}` to `{}`: {e}", from.display(), to.display()));
+        let rename = |from: &Path, to: &Path| {
+            fs::rename(from, to).map_err(|e| format!("cannot rename `{}` to `{}`: {e}", from.display(), to.display()))
+        };
         if fs::symlink_metadata(&self.final_path).is_ok() {
             check_own(&self.final_path, FolderKind::Results)?;
             let old = sibling(&self.final_path, ".old");
@@ -340,7 +342,8 @@ impl OutputLock {
                     let mut holder = String::new();
                     let _ = file.read_to_string(&mut holder);
                     let holder = holder.trim();
-                    let who = if holder.is_empty() { "another clustersim process".to_string() } else { format!("clustersim process {holder}") };
+                    let who =
+                        if holder.is_empty() { "another clustersim process".to_string() } else { format!("clustersim process {holder}") };
                     return Err(format!(
                         "`{}` is in use by {who} (lock `{}`); wait for it to finish, or choose another --out",
                         dir.display(),

@@ -38,7 +38,10 @@ pub fn utf8_text(bytes: Vec<u8>) -> Result<String, String> {
         let line = before.iter().filter(|b| **b == b'\n').count() + 1;
         let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-        format!("the file is not UTF-8 text: invalid byte 0x{:02x} at byte offset {offset} (line {line}, column {column})", e.as_bytes()[offset])
+        format!(
+            "the file is not UTF-8 text: invalid byte 0x{:02x} at byte offset {offset} (line {line}, column {column})",
+            e.as_bytes()[offset]
+        )
     })
 }
 

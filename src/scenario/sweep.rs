@@ -214,7 +214,14 @@ impl Plan {
     pub fn run(&self, index: usize) -> Result<RunSpec, ScenarioError> {
         let info = self.run_info(index);
         let scenario = if info.point == 0 { Arc::clone(&self.base) } else { Arc::new(self.point_scenario(info.point)?) };
-        Ok(RunSpec { run_id: info.run_id, point: info.point, replication: info.replication, seed: info.seed, params: info.params, scenario })
+        Ok(RunSpec {
+            run_id: info.run_id,
+            point: info.point,
+            replication: info.replication,
+            seed: info.seed,
+            params: info.params,
+            scenario,
+        })
     }
 
     /// The validated scenario of point `p`.
