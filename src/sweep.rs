@@ -162,3 +162,18 @@ pub fn work_dir_for(out: &Path) -> PathBuf {
     let name = out.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
     out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(format!(".{name}.work"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_at_least_one_at_most_one_per_run_and_at_most_four_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(effective_jobs(5000, 1), 1);
+        assert_eq!(effective_jobs(0, 10), 1);
+        assert_eq!(effective_jobs(3, 0), 1);
+        assert_eq!(effective_jobs(5000, 1_000_000), MAX_JOBS_PER_CORE * cores);
+        assert_eq!(effective_jobs(1, 1_000_000), 1);
+    }
+}

@@ -11,6 +11,7 @@ use super::{CliResult, Command, Failure, check, decisions};
 use clustersim::metrics::Metric;
 use clustersim::placement::StrategyRegistry;
 use clustersim::report::{self, FolderKind, OutputLock, ResultsFolder};
+use clustersim::scenario::input::read_text_file;
 use clustersim::scenario::sweep::Plan;
 use clustersim::scenario::{RawScenario, ScenarioError};
 use clustersim::sim::RunOptions;
@@ -129,9 +130,10 @@ fn release_out(work: &Path, lock: OutputLock) -> Result<(), Failure> {
 /// A baseline file must be writable where asked, checked before any run.
 fn check_baseline_path(path: &Path) -> Result<(), Failure> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if path.is_dir() || !parent.is_dir() {
+    let not_a_file = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if not_a_file || !parent.is_dir() {
         return Err(Failure::BadInput(format!(
-            "cannot write the baseline `{}`: its folder does not exist or it is a folder",
+            "cannot write the baseline `{}`: its folder does not exist, or it is a folder, device or pipe",
             path.display()
         )));
     }
@@ -277,8 +279,8 @@ fn fmt_duration(secs: f64) -> String {
 fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
     let mut info: Option<ShardInfo> = None;
     for dir in shards {
-        let text = std::fs::read_to_string(dir.join("shard.json"))
-            .map_err(|e| Failure::BadInput(format!("`{}` is not a shard folder (no shard.json: {e})", dir.display())))?;
+        let text = read_text_file(&dir.join("shard.json"))
+            .map_err(|e| Failure::BadInput(format!("`{}` is not a shard folder ({e})", dir.display())))?;
         let this: ShardInfo = serde_json::from_str(&text).map_err(|e| Failure::BadInput(format!("{}: shard.json: {e}", dir.display())))?;
         if let Some(first) = &info
             && (first.scenario_fnv1a64 != this.scenario_fnv1a64
