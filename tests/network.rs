@@ -28,7 +28,7 @@ fn run_scenario(body: &str) -> (RunResult, Plan) {
     fs::write(&path, text).unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    let spec = &plan.runs[0];
+    let spec = &plan.run(0).unwrap();
     let result = run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: true }).unwrap();
     (result, plan)
 }
@@ -311,7 +311,8 @@ fn the_ip_exhaustion_study_shows_eni_limits_without_trunking_and_silent_failures
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap();
     let point = |trunking: &str, size: &str| {
-        let spec = plan.runs.iter().find(|r| r.params[0].1 == trunking && r.params[1].1 == size).unwrap();
+        let spec =
+            (0..plan.run_count()).map(|i| plan.run(i).unwrap()).find(|r| r.params[0].1 == trunking && r.params[1].1 == size).unwrap();
         run(&spec.scenario, spec.seed, RunOptions::default()).unwrap().metrics
     };
     let roomy = point("no trunking", "/24");

@@ -30,7 +30,7 @@ fn run_with(body: &str, trace: Option<&str>) -> RunResult {
     .unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    run(&plan.runs[0].scenario, plan.runs[0].seed, RunOptions { record_tasks: true, explain: false }).unwrap()
+    run(&plan.run(0).unwrap().scenario, plan.run(0).unwrap().seed, RunOptions { record_tasks: true, explain: false }).unwrap()
 }
 
 #[test]

@@ -28,7 +28,7 @@ struct Report<'a> {
 
 pub fn validate(path: &Path, json: bool) -> CliResult {
     let plan = load_plan(path, None)?;
-    let s = &plan.points[0];
+    let s = &plan.base;
     let table = derived::derive(s);
     if json {
         let report = Report {
@@ -38,9 +38,9 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
             azs: s.azs.len(),
             task_definitions: s.task_definitions.len(),
             workloads: s.workloads.len(),
-            sweep_points: plan.points.len(),
+            sweep_points: plan.point_count(),
             replications: plan.replications,
-            runs: plan.runs.len(),
+            runs: plan.run_count(),
             derived: &table,
         };
         println!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
@@ -53,11 +53,11 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
         s.azs.len(),
         s.task_definitions.len(),
         s.workloads.len(),
-        plan.points.len(),
+        plan.point_count(),
         plan.replications,
-        plan.runs.len()
+        plan.run_count()
     );
-    if plan.points.len() > 1 {
+    if plan.point_count() > 1 {
         println!("(derived values below are for the first sweep point)");
     }
     print!("{}", render(&table));

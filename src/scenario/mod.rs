@@ -8,6 +8,7 @@
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
 pub mod derived;
+pub mod input;
 mod network;
 mod reader;
 pub mod sweep;
@@ -328,8 +329,7 @@ impl Scenario {
         for (i, rel) in paths.iter().enumerate() {
             let key = format!("task_definitions[{i}]");
             let path = raw.dir.join(rel);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ScenarioError::new(file, &key, format!("cannot read `{}`: {e}", path.display())))?;
+            let text = input::read_text_file(&path).map_err(|e| ScenarioError::new(file, &key, e))?;
             input_hash = combine_hash(input_hash, &text);
             let td = TaskDefinition::from_json_str(&text, &path.display().to_string())
                 .map_err(|e| ScenarioError::new(e.file.clone(), e.json_path.clone(), e.message.clone()))?;
@@ -550,8 +550,9 @@ pub struct RawScenario {
 impl RawScenario {
     pub fn read(path: &Path) -> Result<RawScenario, ScenarioError> {
         let display = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| ScenarioError::new(&display, "", format!("cannot read the scenario file: {e}")))?;
-        let text = String::from_utf8(bytes.clone()).map_err(|_| ScenarioError::new(&display, "", "the file is not UTF-8 text"))?;
+        let bytes = input::read_regular_file(path, input::MAX_INPUT_BYTES)
+            .map_err(|e| ScenarioError::new(&display, "", format!("cannot read the scenario file: {e}")))?;
+        let text = input::utf8_text(bytes.clone()).map_err(|e| ScenarioError::new(&display, "", e))?;
         Self::parse(&text, path, stable_hash64(&bytes))
     }
 

@@ -277,7 +277,7 @@ pub(super) fn read_workload(
         "trace" => {
             let rel = w.str("file")?;
             let path = raw.dir.join(rel);
-            let text = std::fs::read_to_string(&path).map_err(|e| w.error("file", format!("cannot read `{}`: {e}", path.display())))?;
+            let text = super::input::read_text_file(&path).map_err(|e| w.error("file", e))?;
             *input_hash = combine_hash(*input_hash, &text);
             let mut records =
                 parse_trace(&text).map_err(|(line, m)| ScenarioError::new(path.display().to_string(), format!("line {line}"), m))?;

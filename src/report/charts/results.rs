@@ -12,7 +12,7 @@ use super::{BandPoint, BandSeries, ChartError, ChartText, LineSeries, Panel, Pan
 use crate::metrics::Metric;
 use crate::report::summary::PointSummary;
 use crate::scenario::Scenario;
-use crate::scenario::sweep::{Plan, RunSpec};
+use crate::scenario::sweep::{Plan, RunInfo};
 
 /// Most time-series charts one results folder gets (one per sweep point).
 const MAX_TIMESERIES_CHARTS: usize = 24;
@@ -22,14 +22,16 @@ const MAX_TIMESERIES_CHARTS: usize = 24;
 pub fn draw_results(plan: &Plan, summaries: &[PointSummary], out: &Path) -> Result<(), ChartError> {
     let dir = out.join("charts");
     fs::create_dir_all(&dir).map_err(|e| ChartError(format!("creating {}: {e}", dir.display())))?;
-    let scenario = &plan.points[0];
+    let scenario = &plan.base;
     sweep_charts(plan, summaries, &dir)?;
     // Time series of the runs `[report] timeseries_runs` names, else of replication 0 of each
     // sweep point (at most MAX_TIMESERIES_CHARTS).
     let chosen = &scenario.report.timeseries_runs;
-    let charted = plan.runs.iter().filter(|r| if chosen.is_empty() { r.replication == 0 } else { chosen.contains(&r.run_id) });
-    for spec in charted.take(MAX_TIMESERIES_CHARTS) {
-        time_series_chart(scenario, spec, out, &dir)?;
+    let charted = (0..plan.run_count())
+        .map(|i| plan.run_info(i))
+        .filter(|r| if chosen.is_empty() { r.replication == 0 } else { chosen.contains(&r.run_id) });
+    for info in charted.take(MAX_TIMESERIES_CHARTS) {
+        time_series_chart(scenario, &info, out, &dir)?;
     }
     Ok(())
 }
@@ -91,7 +93,7 @@ fn sweep_charts(plan: &Plan, summaries: &[PointSummary], dir: &Path) -> Result<(
         if numeric { parse_num(text).unwrap_or(f64::NAN) } else { x_values.iter().position(|v| v == text).unwrap_or(0) as f64 }
     };
     let with_interval = plan.replications >= 2;
-    for &metric in &plan.points[0].report.metrics {
+    for &metric in &plan.base.report.metrics {
         let Charted { scale, .. } = charted(metric);
         let mut series: Vec<BandSeries> = Vec::new();
         for s in summaries {
@@ -255,7 +257,7 @@ fn panels_of(table: &Table, x_scale: f64) -> Vec<Panel> {
 }
 
 /// Stacked panels of one run's time series.
-fn time_series_chart(scenario: &Scenario, spec: &RunSpec, out: &Path, dir: &Path) -> Result<(), ChartError> {
+fn time_series_chart(scenario: &Scenario, spec: &RunInfo, out: &Path, dir: &Path) -> Result<(), ChartError> {
     let path = out.join("timeseries").join(format!("{}.csv", spec.run_id));
     let text = fs::read_to_string(&path).map_err(|e| ChartError(format!("reading {}: {e}", path.display())))?;
     let table = Table::parse(&text)?;
