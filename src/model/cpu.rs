@@ -129,6 +129,17 @@ pub struct CpuEnd {
     pub done_cpu_seconds: f64,
     /// CPU-seconds still to do (lost if it was killed).
     pub remaining_cpu_seconds: f64,
+    /// How long its work took so far / would take alone on an idle host (tasks with work; the
+    /// second is `None` if it wanted no CPU when it started).
+    pub elapsed: SimTime,
+    pub alone: Option<SimTime>,
+}
+
+impl CpuEnd {
+    /// Time taken over time alone: the slowdown of completed work (≥ 1 up to rounding).
+    pub fn slowdown(&self) -> Option<f64> {
+        self.alone.filter(|a| a.0 > 0).map(|a| self.elapsed.0 as f64 / a.0 as f64)
+    }
 }
 
 const UNIT_US_PER_CPU_SECOND: f64 = CPU_UNITS_PER_VCPU as f64 * SimTime::US_PER_SECOND as f64;
@@ -154,6 +165,9 @@ struct TaskCpu {
     work_total: f64,
     last_update: SimTime,
     finish_at: Option<SimTime>,
+    started_at: SimTime,
+    /// The rate it got at the start if it had been alone (its demand, capped).
+    alone_rate_units: f64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -218,6 +232,8 @@ impl CpuModel {
             work_total: work.unwrap_or(0.0),
             last_update: now,
             finish_at: None,
+            started_at: now,
+            alone_rate_units: 0.0,
         };
         let slot = match self.free_slots.pop() {
             Some(slot) => {
@@ -241,6 +257,8 @@ impl CpuModel {
         assert_eq!(self.slot_of[id], NO_SLOT, "task {id} started twice in the CPU model");
         self.slot_of[id] = slot;
         self.rebalance(host, slot, now, out);
+        let t = &mut self.tasks[slot as usize];
+        t.alone_rate_units = t.want_units;
     }
 
     /// The task stopped (completed, killed, or stopped by anyone): its CPU goes back to the
@@ -251,7 +269,14 @@ impl CpuModel {
         Self::accrue(&mut self.tasks[slot as usize], now);
         let t = &self.tasks[slot as usize];
         let remaining = t.remaining.map_or(0.0, |r| r / UNIT_US_PER_CPU_SECOND);
-        let end = CpuEnd { done_cpu_seconds: (t.work_total - remaining).max(0.0), remaining_cpu_seconds: remaining };
+        let alone = (t.alone_rate_units > 0.0 && t.work_total > 0.0)
+            .then(|| SimTime::from_secs_f64(t.work_total * f64::from(CPU_UNITS_PER_VCPU) / t.alone_rate_units));
+        let end = CpuEnd {
+            done_cpu_seconds: (t.work_total - remaining).max(0.0),
+            remaining_cpu_seconds: remaining,
+            elapsed: now.saturating_sub(t.started_at),
+            alone,
+        };
         let host = t.host;
         if let Some(h) = host {
             let pos = t.host_pos as usize;
@@ -321,6 +346,17 @@ impl CpuModel {
     /// CPU units in use on a host (Σ over its tasks' containers).
     pub fn host_used_units(&self, host: HostId) -> f64 {
         self.hosts[host.index()].tasks.iter().map(|&s| self.tasks[s as usize].alloc_units.iter().sum::<f64>()).sum()
+    }
+
+    /// Adds each running container's rate to `per_container[task definition][container]`.
+    pub fn add_container_rates(&self, per_container: &mut [Vec<f64>]) {
+        for (slot, t) in self.tasks.iter().enumerate() {
+            if self.slot(t.task) == Some(slot as u32) {
+                for (sum, a) in per_container[t.task_definition as usize].iter_mut().zip(&t.alloc_units) {
+                    *sum += a;
+                }
+            }
+        }
     }
 
     fn slot(&self, task: TaskId) -> Option<u32> {
@@ -495,6 +531,8 @@ mod tests {
         assert_eq!(out, [FinishChange { task: TaskId(0), finish_at: Some(SimTime::from_secs(160)) }]);
         let end = m.stop_task(TaskId(0), SimTime::from_secs(160), &mut out).unwrap();
         assert!(end.remaining_cpu_seconds.abs() < 1e-6, "{end:?}");
+        // 160 s for what takes 100 s alone.
+        assert_eq!(end.slowdown(), Some(1.6));
     }
 
     #[test]

@@ -404,6 +404,11 @@ impl MemoryModel {
         self.hosts[host.index()].swapping
     }
 
+    /// The host a task the model knows runs on (`None` on Fargate or if unknown).
+    pub fn task_host(&self, task: TaskId) -> Option<HostId> {
+        self.tasks[self.slot(task)? as usize].host
+    }
+
     /// A running task's usage (its live containers), in MiB; `None` if the model does not know it.
     pub fn task_usage_mib(&self, task: TaskId) -> Option<u64> {
         let t = &self.tasks[self.slot(task)? as usize];
