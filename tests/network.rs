@@ -1,6 +1,7 @@
 //! awsvpc networking against closed forms: usable addresses, the asynchronous
 //! InsufficientFreeAddressesInSubnet failure, ENI slots with and without trunking, the ENI
-//! clean-up delay, and Fargate's quota, launch bucket and AZ balance (ECS-REFERENCE §2, §3).
+//! clean-up delay, and Fargate's quota, launch bucket and AZ balance
+//! (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking, docs/model.md#subnets-and-addresses, docs/model.md#fargate).
 
 use std::fs;
 use std::path::Path;
@@ -368,7 +369,7 @@ fn subnets_csv_has_a_row_per_run_and_subnet_and_shards_merge_it_byte_for_byte() 
 
 #[test]
 fn the_eni_attach_delay_can_be_drawn_from_a_distribution() {
-    // ECS-REFERENCE: ~5 s, uniform 2–10 s observed. Without a start delay, PROVISIONING is
+    // docs/model.md#awsvpc-task-enis-eni-slots-and-trunking: ~5 s, uniform 2–10 s observed. Without a start delay, PROVISIONING is
     // exactly the attach delay.
     let (r, _) = run_scenario(
         r#"

@@ -1,6 +1,6 @@
 //! Runtime task records and their lifecycle.
 //!
-//! ECS lifecycle (ECS-REFERENCE §1.10): PROVISIONING → PENDING → ACTIVATING → RUNNING →
+//! ECS lifecycle (docs/model.md#task-lifecycle): PROVISIONING → PENDING → ACTIVATING → RUNNING →
 //! DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED. The simulator keeps the states that change
 //! what a planner measures: waiting for placement, provisioning (ENI, image pull — the start delay),
 //! running, and stopped with a reason.
@@ -53,9 +53,9 @@ pub enum StopReason {
     /// Still running (or waiting) when the horizon was reached.
     HorizonReached,
     /// Placed (or accepted by Fargate), then stopped in PROVISIONING: its subnet had no free
-    /// address for the task ENI (ECS-REFERENCE §2.5).
+    /// address for the task ENI (docs/model.md#subnets-and-addresses).
     InsufficientFreeAddresses,
-    /// Fargate refused the launch: the account's vCPU quota is reached (ECS-REFERENCE §3.3).
+    /// Fargate refused the launch: the account's vCPU quota is reached (docs/model.md#fargate).
     FargateVcpuQuota,
     /// RunTask on Fargate found the account's launch token bucket empty (ThrottlingException).
     FargateThrottled,
@@ -65,6 +65,11 @@ pub enum StopReason {
 }
 
 impl StopReason {
+    /// Placed or accepted, then stopped before it ever ran.
+    pub fn failed_to_start(self) -> bool {
+        matches!(self, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Completed => "completed",

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::charts::{self, BandPoint, BandSeries, ChartText, LineSeries};
+use super::charts;
 use super::{Manifest, csvout, summary};
 use crate::metrics::{Metric, MetricValues};
 use crate::scenario::sweep::{Plan, RunSpec};
@@ -158,134 +158,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
     }
     Manifest::new(plan).write(&out.join("manifest.json")).map_err(io)?;
     if draw_charts {
-        draw(plan, &summaries, out).map_err(|e| format!("charts: {e}"))?;
+        charts::draw_results(plan, &summaries, out).map_err(|e| format!("charts: {e}"))?;
     }
     Ok(Assembled { metrics, summaries })
-}
-
-fn parse_num(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok()
-}
-
-/// Charts: each `[report]` metric against the last sweep axis (one line per combination of the
-/// other axes, with its 95 % CI band), and the time series of the first run.
-fn draw(plan: &Plan, summaries: &[summary::PointSummary], out: &Path) -> Result<(), charts::ChartError> {
-    let dir = out.join("charts");
-    fs::create_dir_all(&dir).map_err(|e| charts::ChartError(e.to_string()))?;
-    let scenario = &plan.points[0];
-    if let Some((x_axis, line_axes)) = plan.axes.split_last() {
-        let x_values: Vec<String> = x_axis.labels.clone();
-        let x_labels: Vec<String> = x_values.iter().map(|v| pretty_value(v)).collect();
-        let numeric = x_values.iter().all(|v| parse_num(v).is_some());
-        let x_of = |text: &str| -> f64 {
-            if numeric { parse_num(text).unwrap_or(f64::NAN) } else { x_values.iter().position(|v| v == text).unwrap_or(0) as f64 }
-        };
-        for metric in &scenario.report.metrics {
-            let mut series: Vec<BandSeries> = Vec::new();
-            for s in summaries {
-                let label = if line_axes.is_empty() {
-                    metric.name().replace('_', " ")
-                } else {
-                    s.params[..line_axes.len()].iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(" · ")
-                };
-                let e = s.estimate(*metric);
-                // Every metric is non-negative: a t-interval reaching below 0 is drawn from 0 (summary.csv
-                // keeps the interval as computed).
-                let point = BandPoint { x: x_of(&s.params[line_axes.len()].1), mean: e.mean, low: e.ci_low.max(0.0), high: e.ci_high };
-                match series.iter_mut().find(|b| b.label == label) {
-                    Some(b) => b.points.push(point),
-                    None => series.push(BandSeries { label, points: vec![point] }),
-                }
-            }
-            let text = ChartText {
-                title: format!(
-                    "{} vs {} ({} replications, 95 % CI)",
-                    metric.name().replace('_', " "),
-                    short_key(&x_axis.key),
-                    plan.replications
-                ),
-                x_label: short_key(&x_axis.key),
-                y_label: metric.label(),
-            };
-            let categories = (!numeric).then_some(x_labels.as_slice());
-            charts::sweep_chart(&dir.join(metric.name()), &text, &series, categories)?;
-        }
-    }
-    // Time series of the runs `[report] timeseries_runs` names, else of replication 0 of each
-    // sweep point (at most MAX_TIMESERIES_CHARTS).
-    let chosen = &scenario.report.timeseries_runs;
-    let charted = plan.runs.iter().filter(|r| if chosen.is_empty() { r.replication == 0 } else { chosen.contains(&r.run_id) });
-    for spec in charted.take(MAX_TIMESERIES_CHARTS) {
-        time_series_chart(scenario, spec, out, &dir)?;
-    }
-    Ok(())
-}
-
-/// Most time-series charts one results folder gets (one per sweep point).
-const MAX_TIMESERIES_CHARTS: usize = 24;
-
-/// Stacked panels of one run's time series. Each panel is a list of series picked from the
-/// CSV's columns by name or prefix: a new sampled quantity is one more line here.
-fn time_series_chart(scenario: &crate::scenario::Scenario, spec: &RunSpec, out: &Path, dir: &Path) -> Result<(), charts::ChartError> {
-    let ts =
-        fs::read_to_string(out.join("timeseries").join(format!("{}.csv", spec.run_id))).map_err(|e| charts::ChartError(e.to_string()))?;
-    let mut reader = csv::Reader::from_reader(ts.as_bytes());
-    let headers: Vec<String> = reader.headers().map_err(|e| charts::ChartError(e.to_string()))?.iter().map(str::to_string).collect();
-    let rows: Vec<Vec<f64>> =
-        reader.records().filter_map(Result::ok).map(|r| r.iter().map(|c| parse_num(c).unwrap_or(f64::NAN)).collect()).collect();
-    let hours = scenario.horizon.as_secs_f64() >= 3.0 * 3600.0;
-    let x_scale = if hours { 3600.0 } else { 60.0 };
-    let column = |name: &str, label: &str| -> Option<LineSeries> {
-        let i = headers.iter().position(|h| h == name)?;
-        Some(LineSeries { label: label.to_string(), points: rows.iter().map(|r| (r[0] / x_scale, r[i])).collect() })
-    };
-    let by_prefix = |prefix: &str| -> Vec<LineSeries> {
-        headers.iter().filter_map(|h| h.strip_prefix(prefix).and_then(|name| column(h, name))).collect()
-    };
-    let panel = |title: &str, y_label: &str, series: Vec<LineSeries>| {
-        (ChartText { title: title.into(), x_label: String::new(), y_label: y_label.into() }, series)
-    };
-    let mut panels = vec![
-        panel(
-            "Tasks",
-            "tasks / hosts",
-            [
-                column("tasks_running", "running"),
-                column("tasks_pending", "pending (waiting or starting)"),
-                column("hosts_used", "hosts with ≥ 1 task"),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        ),
-        panel("Reserved CPU per AZ", "% of registered", by_prefix("cpu_reserved_pct_")),
-        panel("Reserved memory per AZ", "% of registered", by_prefix("mem_reserved_pct_")),
-    ];
-    let free_ips = by_prefix("free_ips_");
-    if !free_ips.is_empty() {
-        panels.push(panel("Free addresses per subnet", "addresses", free_ips));
-    }
-    let params = if spec.params.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", spec.params.iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(", "))
-    };
-    charts::time_series_panels(
-        &dir.join(format!("timeseries-{}", spec.run_id)),
-        &format!("{}: run {}{params}", scenario.name, spec.run_id),
-        if hours { "simulated time [h]" } else { "simulated time [min]" },
-        &panels,
-    )
-}
-
-/// Strategy chains read shorter in legends: `spread(attribute:ecs.availability-zone),binpack(memory)`
-/// → `spread(AZ) + binpack(memory)`.
-fn pretty_value(v: &str) -> String {
-    v.replace("attribute:ecs.availability-zone", "AZ").replace("attribute:", "").replace("),", ") + ")
-}
-
-/// `workload.web.arrival.rate_per_s` → `web arrival rate per s`, for axis labels.
-fn short_key(key: &str) -> String {
-    let trimmed = key.strip_prefix("workload.").unwrap_or(key);
-    trimmed.replace(['.', '_'], " ")
 }

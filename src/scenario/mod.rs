@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+pub mod derived;
 mod memory;
 mod network;
 mod reader;
@@ -33,7 +34,7 @@ pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
 
 /// Most hosts per AZ in one host group, and in a scenario. ECS allows 5,000 container instances
-/// per cluster (ECS-REFERENCE §6); studies of larger fleets are still useful, memory permitting.
+/// per cluster (docs/model.md#quotas); studies of larger fleets are still useful, memory permitting.
 pub const MAX_HOSTS_PER_AZ: u32 = 100_000;
 pub const MAX_HOSTS: u64 = 1_000_000;
 /// Longest simulated horizon.
@@ -81,7 +82,7 @@ pub struct HostGroupSpec {
     pub subnets: Vec<crate::model::SubnetId>,
 }
 
-/// The service scheduler's pacing (ECS-REFERENCE §1.10).
+/// The service scheduler's pacing (docs/model.md#runtask-and-the-service-scheduler).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceScheduler {
     /// Tasks a service may launch per minute: 250 on EC2.
@@ -131,7 +132,8 @@ pub struct Scenario {
     pub azs: Vec<String>,
     pub instance_types: Vec<InstanceType>,
     pub host_groups: Vec<HostGroupSpec>,
-    /// Registered memory = physical × this − `reserved_memory_mib` (ECS-REFERENCE "Instance resources").
+    /// Registered memory = physical × this − `reserved_memory_mib`
+    /// (docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
     pub registered_memory_fraction: f64,
     pub reserved_memory_mib: u32,
     pub task_definitions: Vec<TaskDefinition>,
@@ -200,7 +202,7 @@ impl Scenario {
         if azs.iter().any(|a| a.is_empty()) {
             return Err(cluster.error("azs", "an AZ name is empty"));
         }
-        // m4.large registers 7,985 of 8,192 MiB (ECS-REFERENCE "Instance resources").
+        // m4.large registers 7,985 of 8,192 MiB (docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
         let registered_memory_fraction = cluster.opt_f64_in("registered_memory_fraction", 0.5, 1.0)?.unwrap_or(0.975);
         let reserved_memory_mib = cluster.opt_mib("reserved_memory")?.unwrap_or(0);
         cluster.finish()?;
@@ -219,7 +221,7 @@ impl Scenario {
                 .or(base.as_ref().map(|b| b.memory_mib))
                 .ok_or_else(|| t.error("memory", "missing (required for a new instance type), e.g. \"16GiB\""))?;
             if memory_mib == 0 || memory_mib > 32 * 1024 * 1024 {
-                return Err(t.error("memory", "must be greater than zero and at most 32 TiB"));
+                return Err(t.error("memory", format!("must be greater than zero and at most 32 TiB; {}", units::SIZE_UNITS)));
             }
             let max_enis = t.opt_u32_min("max_enis", 1)?.or(base.as_ref().map(|b| b.max_enis)).unwrap_or(2);
             let trunk_task_limit = match t.opt_u64("trunk_task_limit")? {
@@ -318,12 +320,6 @@ impl Scenario {
         if total_hosts > MAX_HOSTS {
             return Err(root.error("host_groups", format!("{total_hosts} hosts; at most {MAX_HOSTS} in one scenario")));
         }
-        if host_groups.is_empty() {
-            return Err(root.error(
-                "host_groups",
-                "at least one host group is required, e.g. [host_groups.main] instance_type = \"m5.xlarge\", count_per_az = 10",
-            ));
-        }
         let mut known_attributes: BTreeSet<&str> = BUILT_IN_ATTRIBUTES.into_iter().collect();
         for g in &host_groups {
             known_attributes.extend(g.attributes.iter().map(|(k, _)| k.as_str()));
@@ -396,6 +392,19 @@ impl Scenario {
         }
         if workloads.is_empty() {
             return Err(root.error("workload", "at least one workload is required, e.g. [workload.web] kind = \"service\""));
+        }
+        // A Fargate-only cluster needs no container instances.
+        if host_groups.is_empty()
+            && let Some(w) = workloads.iter().find(|w| w.launch_type == LaunchType::Ec2)
+        {
+            return Err(root.error(
+                "host_groups",
+                format!(
+                    "workload `{}` runs on EC2, so at least one host group is required, e.g. [host_groups.main] \
+                     instance_type = \"m5.xlarge\", count_per_az = 10 (a cluster of only Fargate workloads needs none)",
+                    w.name
+                ),
+            ));
         }
 
         let expected_tasks: f64 = workloads

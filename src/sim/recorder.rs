@@ -14,7 +14,7 @@ use super::result::DecisionRow;
 use crate::engine::SimTime;
 use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
 use crate::model::memory::OomLevel;
-use crate::model::{AzId, Cluster, Resources, StopReason, Subnet, SubnetId, TaskState};
+use crate::model::{AzId, Cluster, Resources, StopReason, Subnet, SubnetId, Task, TaskState};
 use crate::placement::PlacementFailure;
 use crate::scenario::Scenario;
 
@@ -283,7 +283,8 @@ impl Recorder {
         self.running += 1;
     }
 
-    pub fn task_stopped(&mut self, was: TaskState, reason: StopReason) {
+    /// `run_task`: the task was launched by RunTask (not by a service, which retries instead).
+    pub fn task_stopped(&mut self, was: TaskState, reason: StopReason, run_task: bool) {
         match was {
             TaskState::Running => self.running -= 1,
             TaskState::Provisioning => self.provisioning -= 1,
@@ -294,6 +295,9 @@ impl Recorder {
             StopReason::InsufficientFreeAddresses => self.count(Metric::StartFailedNoIps),
             StopReason::OutOfMemory => self.count(Metric::TasksStoppedOom),
             _ => {}
+        }
+        if run_task && reason.failed_to_start() {
+            self.count(Metric::TasksFailed);
         }
     }
 
@@ -431,8 +435,21 @@ impl Recorder {
         self.timeseries.push(row);
     }
 
-    /// The run's metrics, time series, decision log and per-subnet minima.
-    pub fn finish(mut self, end: SimTime, events: u64, has_services: bool, task_subnets: &[SubnetId]) -> Finished {
+    /// The run's metrics, time series, decision log and per-subnet minima. `tasks`: every task
+    /// record, for the per-task outcomes; `still_waiting_since`: when each service task still
+    /// waiting at the horizon was wanted (its wait is right-censored there).
+    pub fn finish(
+        mut self,
+        end: SimTime,
+        warmup: SimTime,
+        tasks: &[Task],
+        still_waiting_since: &[SimTime],
+        ctx: FinishContext<'_>,
+    ) -> Finished {
+        if self.warm {
+            self.service_waits_s.extend(still_waiting_since.iter().map(|&at| end.saturating_sub(at).as_secs_f64()));
+        }
+        let censored = if self.warm { still_waiting_since.len() } else { 0 };
         let end = end.0;
         let mut m = MetricValues::default();
         for metric in Metric::ALL {
@@ -462,16 +479,18 @@ impl Recorder {
         m.set(Metric::HostsUsedPeak, self.hosts_used.peak());
         self.service_waits_s.sort_by(f64::total_cmp);
         let waits = &self.service_waits_s;
-        let or_nan = |v: f64| if has_services { v } else { f64::NAN };
+        let or_nan = |v: f64| if ctx.has_services { v } else { f64::NAN };
         m.set(Metric::ServiceWaitMean, or_nan(if waits.is_empty() { 0.0 } else { waits.iter().sum::<f64>() / waits.len() as f64 }));
         m.set(Metric::ServiceWaitP95, or_nan(if waits.is_empty() { 0.0 } else { stats::quantile_sorted(waits, 0.95) }));
         m.set(Metric::ServiceWaitMax, or_nan(waits.last().copied().unwrap_or(0.0)));
+        m.set(Metric::ServiceWaitsCensored, or_nan(censored as f64));
         m.set(Metric::ServiceTasksUnplaced, self.awaiting as f64);
-        m.set(Metric::Events, events as f64);
+        m.set(Metric::Events, ctx.events as f64);
+        set_outcomes(&mut m, tasks, warmup);
         let has_network = !self.min_free.is_empty();
         // Over the subnets task ENIs use: a small public subnet holding only a NAT gateway would
         // otherwise always be the minimum.
-        let min_free = task_subnets.iter().map(|s| self.min_free[s.0 as usize]).min();
+        let min_free = ctx.task_subnets.iter().map(|s| self.min_free[s.0 as usize]).min();
         m.set(Metric::MinFreeIps, min_free.map_or(f64::NAN, f64::from));
         m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
         self.contention.finish(&mut m, self.hosts_used.mean(end), end);
@@ -507,6 +526,52 @@ impl Contention {
         m.set(Metric::CpuSlowdownMean, mean);
         m.set(Metric::CpuSlowdownP95, p95(slowdowns));
     }
+}
+
+/// What the end of a run needs to know besides the records.
+pub(super) struct FinishContext<'a> {
+    pub events: u64,
+    pub has_services: bool,
+    /// Subnets that task ENIs use (the minimum of free addresses is taken over them).
+    pub task_subnets: &'a [SubnetId],
+}
+
+/// Each task that arrived after the warm-up, counted once by how it ended (or where it was at
+/// the horizon).
+fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
+    let mut n = [0u64; 9];
+    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
+        let slot = match (t.state, t.stop_reason) {
+            (TaskState::Stopped, Some(StopReason::Completed)) => 0,
+            (TaskState::Stopped, Some(StopReason::PlacementFailed)) => 1,
+            (TaskState::Stopped, Some(StopReason::FargateThrottled)) => 2,
+            (TaskState::Stopped, Some(StopReason::InsufficientFreeAddresses)) => 3,
+            (TaskState::Stopped, Some(StopReason::FargateVcpuQuota)) => 4,
+            (TaskState::Stopped, Some(StopReason::OutOfMemory)) => 8,
+            (TaskState::Running, _) => 5,
+            (TaskState::Provisioning, _) => 6,
+            (TaskState::AwaitingPlacement, _) => 7,
+            (TaskState::Stopped, other) => unreachable!("a stopped task with reason {other:?}"),
+        };
+        n[slot] += 1;
+    }
+    let metrics = [
+        Metric::OutcomeCompleted,
+        Metric::OutcomeNotPlaced,
+        Metric::OutcomeThrottled,
+        Metric::OutcomeNoAddress,
+        Metric::OutcomeVcpuQuota,
+        Metric::OutcomeRunningEnd,
+        Metric::OutcomeProvisioningEnd,
+        Metric::OutcomeWaitingEnd,
+        Metric::OutcomeOom,
+    ];
+    for (metric, count) in metrics.iter().zip(n) {
+        m.set(*metric, count as f64);
+    }
+    let total: u64 = n.iter().sum();
+    let failed = n[1] + n[2] + n[3] + n[4];
+    m.set(Metric::TaskFailureFraction, if total == 0 { 0.0 } else { failed as f64 / total as f64 });
 }
 
 /// What the recorder hands over at the end of a run.

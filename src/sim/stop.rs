@@ -48,10 +48,10 @@ impl World<'_> {
             self.queue.schedule(at, Event::Address(AddressEvent::EniReleased { task }));
         }
         self.tasks.stopped(task, now, reason, was);
-        self.recorder.task_stopped(was, reason);
-        let failed_to_start = matches!(reason, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota);
-        if let Some(service) = self.services.of_workload(workload)
-            && !failed_to_start
+        let service = self.services.of_workload(workload);
+        self.recorder.task_stopped(was, reason, service.is_none());
+        if let Some(service) = service
+            && !reason.failed_to_start()
         {
             // The service scheduler replaces a stopped task. (A task that failed to start is
             // replaced by `service_launch`, which also backs off.)

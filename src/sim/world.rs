@@ -16,7 +16,7 @@ use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
 use super::memory::{Memory, MemoryEvent};
-use super::recorder::{Recorder, RecorderEvent};
+use super::recorder::{FinishContext, Recorder, RecorderEvent};
 use super::result::{RunOptions, RunResult, SubnetRow, TaskRow};
 use super::services::{ServiceEvent, Services};
 use super::workloads::{WorkloadEvent, Workloads};
@@ -237,7 +237,10 @@ impl<'s> World<'s> {
             Vec::new()
         };
         let free_at_end: Vec<(u32, u32)> = self.addresses.subnets().iter().map(|s| (s.usable, s.free())).collect();
-        let done = self.recorder.finish(self.scenario.horizon, events, !self.services.is_empty(), &task_subnets);
+        let still_waiting_since: Vec<SimTime> =
+            self.services.all().iter().flat_map(|svc| svc.waiting.iter().map(|&t| self.tasks.get(t).arrived_at)).collect();
+        let ctx = FinishContext { events, has_services: !self.services.is_empty(), task_subnets: &task_subnets };
+        let done = self.recorder.finish(self.scenario.horizon, self.scenario.warmup, self.tasks.all(), &still_waiting_since, ctx);
         let subnets = free_at_end
             .iter()
             .zip(&done.min_free)
