@@ -81,6 +81,22 @@ metrics! {
     ServiceWaitsCensored => ("service_waits_censored", "Service waits cut off by the horizon", "tasks", LowerIsBetter, "Of the service waits, those still going on at the horizon (counted up to the horizon)."),
     ServiceTasksUnplaced => ("service_tasks_waiting_end", "Service tasks waiting at the end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
     Events => ("events", "Events processed", "events", Neutral, "Events the loop processed."),
+    OutcomeOom => ("tasks_outcome_oom", "Tasks stopped by an OOM kill", "tasks", LowerIsBetter, "Per task: ran, then stopped because an essential container was OOM-killed (with [memory])."),
+    OomKillsContainer => ("oom_kills_container", "OOM kills: container limit", "kills", LowerIsBetter, "Containers OOM-killed (exit 137, OutOfMemoryError) for going above their own hard `memory` (with [memory])."),
+    OomKillsTask => ("oom_kills_task", "OOM kills: task limit", "kills", LowerIsBetter, "Containers OOM-killed because their task's containers together went above the task's `memory` (always enforced on Fargate)."),
+    OomKillsHost => ("oom_kills_host", "OOM kills: host memory", "kills", LowerIsBetter, "Containers killed by a host's OOM killer (the host's memory less OS and agent ran out), chosen by memory.victim_policy."),
+    OomKillsPer1000TaskHours => ("oom_kills_per_1000_task_hours", "OOM kills per 1,000 task-hours", "kills", LowerIsBetter, "OOM kills at all three levels per 1,000 hours of running tasks."),
+    TasksStoppedOom => ("tasks_stopped_oom", "Tasks stopped by OOM", "tasks", LowerIsBetter, "Tasks stopped because an essential container was OOM-killed (EssentialContainerExited)."),
+    OomReplacements => ("oom_replacements", "Service tasks replacing OOM-killed ones", "tasks", LowerIsBetter, "Service tasks the scheduler had to start to replace tasks an OOM kill stopped."),
+    OomLostCpuSeconds => ("oom_lost_cpu_s", "RunTask CPU work lost to OOM", "CPU-s", LowerIsBetter, "RunTask tasks with CPU-second work stopped by an OOM kill: the CPU-seconds of work they had done, lost."),
+    OomLostTaskSeconds => ("oom_lost_task_s", "RunTask run time lost to OOM", "s", LowerIsBetter, "RunTask tasks stopped by an OOM kill: the time they had run, lost."),
+    TasksPerHostMean => ("tasks_per_host_mean", "Mean running tasks per host", "tasks", Neutral, "Time-weighted mean of running EC2 tasks per host in use (with [memory]): the density a reservation setting buys."),
+    MemUsedMean => ("mem_used_util_mean", "Mean memory in use", "fraction", Neutral, "Time-weighted mean of the containers' memory usage / registered memory over the EC2 hosts (with [memory])."),
+    MemUsedP95 => ("mem_used_util_p95", "95th-percentile memory in use", "fraction", Neutral, "95th percentile of that, over the time-series samples after the warm-up."),
+    MemReservedP95 => ("mem_reserved_util_p95", "95th-percentile reserved memory", "fraction", Neutral, "95th percentile of reserved / registered memory, over the time-series samples after the warm-up."),
+    CpuUsedMean => ("cpu_used_util_mean", "Mean CPU in use", "fraction", Neutral, "Time-weighted mean of the CPU units containers get / registered CPU units over the EC2 hosts (with [cpu])."),
+    CpuSlowdownMean => ("cpu_slowdown_mean", "Mean slowdown of CPU work", "factor", LowerIsBetter, "Tasks whose CPU-second work completed: time taken / time it would take alone on an idle host, mean."),
+    CpuSlowdownP95 => ("cpu_slowdown_p95", "95th-percentile slowdown of CPU work", "factor", LowerIsBetter, "95th percentile of that slowdown."),
 }
 
 impl Metric {

@@ -6,7 +6,9 @@
 //! with assertions on both sides of every boundary.
 
 pub mod cluster;
+pub mod cpu;
 pub mod instance_types;
+pub mod memory;
 pub mod network;
 pub mod task;
 pub mod taskdef;

@@ -59,6 +59,9 @@ pub enum StopReason {
     FargateVcpuQuota,
     /// RunTask on Fargate found the account's launch token bucket empty (ThrottlingException).
     FargateThrottled,
+    /// An essential container was OOM-killed (exit code 137); stop code
+    /// `EssentialContainerExited`.
+    OutOfMemory,
 }
 
 impl StopReason {
@@ -75,6 +78,7 @@ impl StopReason {
             StopReason::InsufficientFreeAddresses => "TaskFailedToStart: InsufficientFreeAddressesInSubnet",
             StopReason::FargateVcpuQuota => "You've reached the limit on the number of vCPUs you can run concurrently",
             StopReason::FargateThrottled => "ThrottlingException",
+            StopReason::OutOfMemory => crate::model::memory::OOM_REASON,
         }
     }
 }

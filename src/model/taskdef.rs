@@ -147,6 +147,10 @@ pub struct ContainerDefinition {
     pub log_driver: Option<String>,
     /// Names of the containers this one waits for.
     pub depends_on: Vec<String>,
+    /// `linuxParameters.maxSwap` in MiB (EC2 only; absent = the instance's swap setting).
+    pub max_swap_mib: Option<u32>,
+    /// `linuxParameters.swappiness`, 0 to 100 (ECS's default is 60 when maxSwap is set).
+    pub swappiness: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -845,6 +849,7 @@ impl Parser<'_> {
         let port_mappings = self.port_mappings(object, path, task.network_mode, seen)?;
         let log_driver = self.log_driver(object, path)?;
         let depends_on = self.depends_on(object, path)?;
+        let (max_swap_mib, swappiness) = self.swap(object, path)?;
 
         Ok(Container {
             definition: ContainerDefinition {
@@ -857,6 +862,8 @@ impl Parser<'_> {
                 port_mappings,
                 log_driver,
                 depends_on,
+                max_swap_mib,
+                swappiness,
             },
             path: path.to_string(),
         })
@@ -991,6 +998,29 @@ impl Parser<'_> {
                 self.required_string(entry, "containerName", &format!("{item_path}.containerName"), "containerName").map(str::to_string)
             })
             .collect()
+    }
+
+    /// `linuxParameters.maxSwap` (MiB, ≥ 0) and `swappiness` (0 to 100), as in
+    /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-swap.html
+    fn swap(&self, object: &Map<String, Value>, container_path: &str) -> Result<(Option<u32>, Option<u32>), TaskDefError> {
+        let path = format!("{container_path}.linuxParameters");
+        let Some(value) = field(object, "linuxParameters") else {
+            return Ok((None, None));
+        };
+        let linux = self.object(value, &path, "a linuxParameters")?;
+        let max_swap_path = format!("{path}.maxSwap");
+        let max_swap_mib = match self.integer(linux, "maxSwap", &max_swap_path)? {
+            None => None,
+            Some(v) if v < 0 => return Err(self.error(&max_swap_path, format!("maxSwap must be 0 or more MiB, found {v}"))),
+            Some(v) => Some(u32::try_from(v).map_err(|_| self.error(&max_swap_path, format!("maxSwap {v} MiB is too large")))?),
+        };
+        let swappiness_path = format!("{path}.swappiness");
+        let swappiness = match self.integer(linux, "swappiness", &swappiness_path)? {
+            None => None,
+            Some(v @ 0..=100) => Some(v as u32),
+            Some(v) => return Err(self.error(&swappiness_path, format!("swappiness must be between 0 and 100, found {v}"))),
+        };
+        Ok((max_swap_mib, swappiness))
     }
 
     /// Rules over the whole container list (docs/model.md#task-definition-limits).
@@ -1400,6 +1430,25 @@ mod tests {
         let td = accepted(value);
         assert_eq!(td.containers[0].log_driver.as_deref(), Some("awslogs"));
         assert_eq!(td.containers[1].depends_on, ["db"]);
+    }
+
+    #[test]
+    fn linux_parameters_max_swap_and_swappiness_are_read() {
+        let value = containers(json!([
+            { "name": "app", "image": "app", "memory": 512, "linuxParameters": { "maxSwap": 1024, "swappiness": 0 } },
+            { "name": "side", "image": "side", "memory": 128 }
+        ]));
+        let td = accepted(value);
+        assert_eq!((td.containers[0].max_swap_mib, td.containers[0].swappiness), (Some(1024), Some(0)));
+        assert_eq!((td.containers[1].max_swap_mib, td.containers[1].swappiness), (None, None));
+    }
+
+    #[test]
+    fn negative_max_swap_and_swappiness_above_100_are_rejected() {
+        let swap = |linux: Value| containers(json!([{ "name": "app", "image": "app", "memory": 512, "linuxParameters": linux }]));
+        rejected(swap(json!({ "maxSwap": -1 })), "$.containerDefinitions[0].linuxParameters.maxSwap", "0 or more");
+        rejected(swap(json!({ "swappiness": 101 })), "$.containerDefinitions[0].linuxParameters.swappiness", "between 0 and 100");
+        rejected(swap(json!(7)), "$.containerDefinitions[0].linuxParameters", "expected a linuxParameters object");
     }
 
     #[test]

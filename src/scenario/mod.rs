@@ -9,6 +9,7 @@
 
 pub mod derived;
 pub mod input;
+mod memory;
 mod network;
 mod reader;
 pub mod sweep;
@@ -29,6 +30,7 @@ use crate::workload::{Arrivals, LaunchType, WorkloadSpec};
 use reader::Table;
 use workload::{WorkloadContext, read_placement, read_workload};
 
+pub use memory::{CpuSpec, MemorySpec};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
 
@@ -140,6 +142,10 @@ pub struct Scenario {
     pub service_scheduler: ServiceScheduler,
     pub network: Option<NetworkSpec>,
     pub fargate: FargateSpec,
+    /// `[memory]`: usage processes and the OOM victim policy; `None` models no usage.
+    pub memory: Option<MemorySpec>,
+    /// `[cpu]`: CPU demand and CPU-second work; `None` models no CPU contention.
+    pub cpu: Option<CpuSpec>,
     pub report: ReportSpec,
 }
 
@@ -416,6 +422,8 @@ impl Scenario {
                 format!("the workloads would launch about {expected_tasks:.3e} tasks; at most {MAX_EXPECTED_TASKS:e} per run"),
             ));
         }
+        let memory = memory::read_memory(&mut root, &task_definitions)?;
+        let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");
@@ -439,6 +447,8 @@ impl Scenario {
             service_scheduler,
             network,
             fargate,
+            memory,
+            cpu,
             report,
         };
         scenario.check_every_task_fits_some_host()?;

@@ -180,5 +180,6 @@ impl World<'_> {
         if let Some((at, finished)) = self.tasks.running(task, now) {
             self.queue.schedule(at, Event::Task(finished));
         }
+        self.start_containers(task);
     }
 }

@@ -12,6 +12,8 @@
 //! | addresses | subnets, task-ENI addresses, ENI attach delay and clean-up | `addresses.rs` |
 //! | fargate | the account launch bucket and the vCPU quota | `fargate.rs` |
 //! | services | desired count, waiting tasks, launch rate, back-off | `services.rs` |
+//! | memory | containers' memory usage processes, limits, OOM kills (with `[memory]`) | `memory.rs` |
+//! | cpu | containers' CPU shares and caps, CPU-second work (with `[cpu]`) | `cpu.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
 //!
 //! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
@@ -24,11 +26,14 @@
 //! deterministically.
 
 mod addresses;
+mod contention;
+mod cpu;
 mod fargate;
 mod fleet;
 mod invariants;
 mod launch;
 mod lifecycle;
+mod memory;
 mod recorder;
 mod result;
 mod services;

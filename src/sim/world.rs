@@ -11,9 +11,11 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::addresses::{AddressEvent, Addresses};
+use super::cpu::{Cpu, CpuEvent};
 use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
+use super::memory::{Memory, MemoryEvent};
 use super::recorder::{FinishContext, Recorder, RecorderEvent};
 use super::result::{RunOptions, RunResult, SubnetRow, TaskRow};
 use super::services::{ServiceEvent, Services};
@@ -32,6 +34,8 @@ pub(super) enum Event {
     Task(TaskEvent),
     Address(AddressEvent),
     Service(ServiceEvent),
+    Memory(MemoryEvent),
+    Cpu(CpuEvent),
 }
 
 pub(super) struct World<'s> {
@@ -46,6 +50,10 @@ pub(super) struct World<'s> {
     pub(super) addresses: Addresses,
     pub(super) fargate: Fargate,
     pub(super) services: Services,
+    /// Present when the scenario models memory usage (`[memory]`).
+    pub(super) memory: Option<Memory>,
+    /// Present when the scenario models CPU contention (`[cpu]`).
+    pub(super) cpu: Option<Cpu>,
     pub(super) recorder: Recorder,
 }
 
@@ -66,6 +74,8 @@ impl<'s> World<'s> {
         let mut addresses = Addresses::new(scenario, &streams);
         addresses.take_infrastructure(scenario, fleet.cluster());
         let recorder = Recorder::new(scenario, fleet.cluster(), addresses.subnets());
+        let memory = Memory::new(scenario, fleet.cluster(), &streams);
+        let cpu = Cpu::new(scenario, fleet.cluster());
         World {
             scenario,
             options,
@@ -77,6 +87,8 @@ impl<'s> World<'s> {
             addresses,
             fargate: Fargate::new(scenario),
             services: Services::new(scenario),
+            memory,
+            cpu,
             recorder,
         }
     }
@@ -120,6 +132,8 @@ impl<'s> World<'s> {
                     self.services.set_check(service, None);
                     self.service_launch(service);
                 }
+                Event::Memory(e) => self.on_memory(e),
+                Event::Cpu(e) => self.on_cpu(e),
             }
             if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
                 self.check_invariants().expect("invariant broken during the run");
@@ -132,6 +146,9 @@ impl<'s> World<'s> {
         match event {
             RecorderEvent::WarmupEnd => self.recorder.warmup_ended(now, self.addresses.subnets()),
             RecorderEvent::Sample => {
+                if let Some(cpu) = &self.cpu {
+                    self.recorder.container_cpu_sampled(cpu.container_rates());
+                }
                 self.recorder.sample(now, self.addresses.subnets());
                 let next = now + self.scenario.sample_interval;
                 if next <= self.scenario.horizon {
