@@ -10,10 +10,16 @@
 //! changes what the simulation does. A new model adds `*_happened`-style calls here and rows in
 //! `metrics::Metric`, never counters of its own.
 
+mod contention;
+mod outcomes;
+
+use contention::Contention;
+use outcomes::set_outcomes;
+pub(super) use outcomes::{FinishContext, Finished};
+
 use super::result::DecisionRow;
 use crate::engine::SimTime;
 use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
-use crate::model::memory::OomLevel;
 use crate::model::{AzId, Cluster, Resources, StopReason, Subnet, SubnetId, Task, TaskState};
 use crate::placement::PlacementFailure;
 use crate::scenario::Scenario;
@@ -60,32 +66,6 @@ pub(super) struct Recorder {
     /// With `explain`: decisions where the indexed choice was not among the full scan's best.
     oracle_mismatches: u64,
     contention: Contention,
-}
-
-/// What the memory and CPU parts tell the recorder (with `[memory]` / `[cpu]`).
-struct Contention {
-    /// Start of the counting window (the warm-up's end).
-    from_us: u64,
-    memory: bool,
-    cpu: bool,
-    mem_used_by_az: Vec<u64>,
-    mem_used_total: u64,
-    mem_used: TimeWeighted,
-    cpu_used_by_az: Vec<f64>,
-    cpu_used_total: f64,
-    cpu_used: TimeWeighted,
-    /// Running tasks whose containers the memory part tracks, and those on EC2 hosts.
-    tasks: u32,
-    task_count: TimeWeighted,
-    host_tasks: u32,
-    host_task_count: TimeWeighted,
-    lost_cpu_s: f64,
-    lost_task_s: f64,
-    slowdowns: Vec<f64>,
-    mem_used_samples: Vec<f64>,
-    mem_reserved_samples: Vec<f64>,
-    /// Per-container CPU units at the next sample.
-    container_cpu: Vec<f64>,
 }
 
 impl Recorder {
@@ -140,27 +120,7 @@ impl Recorder {
             timeseries: TimeSeries::new(columns),
             decisions: Vec::new(),
             oracle_mismatches: 0,
-            contention: Contention {
-                from_us: from,
-                memory,
-                cpu,
-                mem_used_by_az: vec![0; azs],
-                mem_used_total: 0,
-                mem_used: TimeWeighted::new(from),
-                cpu_used_by_az: vec![0.0; azs],
-                cpu_used_total: 0.0,
-                cpu_used: TimeWeighted::new(from),
-                tasks: 0,
-                task_count: TimeWeighted::new(from),
-                host_tasks: 0,
-                host_task_count: TimeWeighted::new(from),
-                lost_cpu_s: 0.0,
-                lost_task_s: 0.0,
-                slowdowns: Vec::new(),
-                mem_used_samples: Vec::new(),
-                mem_reserved_samples: Vec::new(),
-                container_cpu: Vec::new(),
-            },
+            contention: Contention::new(from, memory, cpu, azs),
         }
     }
 
@@ -324,81 +284,6 @@ impl Recorder {
         self.hosts_used.set(now, f64::from(self.hosts_busy));
     }
 
-    /// A task's containers started (`on_host`: EC2) or stopped: the memory part tracks them.
-    pub fn memory_task_started(&mut self, now: SimTime, on_host: bool) {
-        let c = &mut self.contention;
-        c.tasks += 1;
-        c.task_count.set(now.0, f64::from(c.tasks));
-        if on_host {
-            c.host_tasks += 1;
-            c.host_task_count.set(now.0, f64::from(c.host_tasks));
-        }
-    }
-
-    pub fn memory_task_stopped(&mut self, now: SimTime, on_host: bool) {
-        let c = &mut self.contention;
-        c.tasks -= 1;
-        c.task_count.set(now.0, f64::from(c.tasks));
-        if on_host {
-            c.host_tasks -= 1;
-            c.host_task_count.set(now.0, f64::from(c.host_tasks));
-        }
-    }
-
-    /// Memory in use on a host of `az` moved by `delta_mib`.
-    pub fn memory_used_changed(&mut self, now: SimTime, az: AzId, delta_mib: i64) {
-        let c = &mut self.contention;
-        let used = &mut c.mem_used_by_az[az.0 as usize];
-        *used = used.checked_add_signed(delta_mib).expect("memory in use stays ≥ 0");
-        c.mem_used_total = c.mem_used_total.checked_add_signed(delta_mib).expect("memory in use stays ≥ 0");
-        c.mem_used.set(now.0, ratio(c.mem_used_total, self.registered_total.mem));
-    }
-
-    /// CPU units in use on a host of `az` moved by `delta_units`.
-    pub fn cpu_used_changed(&mut self, now: SimTime, az: AzId, delta_units: f64) {
-        let c = &mut self.contention;
-        c.cpu_used_by_az[az.0 as usize] += delta_units;
-        c.cpu_used_total += delta_units;
-        let registered = self.registered_total.cpu as f64;
-        c.cpu_used.set(now.0, if registered > 0.0 { c.cpu_used_total.max(0.0) / registered } else { 0.0 });
-    }
-
-    pub fn oom_killed(&mut self, level: OomLevel) {
-        self.count(match level {
-            OomLevel::Container => Metric::OomKillsContainer,
-            OomLevel::Task => Metric::OomKillsTask,
-            OomLevel::Host => Metric::OomKillsHost,
-        });
-    }
-
-    /// A service must replace a task an OOM kill stopped.
-    pub fn oom_replacement_wanted(&mut self) {
-        self.count(Metric::OomReplacements);
-    }
-
-    /// A RunTask task stopped by an OOM kill: its CPU-seconds done (tasks with CPU-second work),
-    /// or the time it had run.
-    pub fn oom_work_lost(&mut self, cpu_s: Option<f64>, ran: SimTime) {
-        if self.warm {
-            match cpu_s {
-                Some(s) => self.contention.lost_cpu_s += s,
-                None => self.contention.lost_task_s += ran.as_secs_f64(),
-            }
-        }
-    }
-
-    /// CPU-second work completed, `slowdown` times slower than alone on an idle host.
-    pub fn cpu_work_completed(&mut self, slowdown: f64) {
-        if self.warm {
-            self.contention.slowdowns.push(slowdown);
-        }
-    }
-
-    /// Each container's CPU units (task-definition, then container order) for the next sample.
-    pub fn container_cpu_sampled(&mut self, units: Vec<f64>) {
-        self.contention.container_cpu = units;
-    }
-
     pub fn sample(&mut self, now: SimTime, subnets: &[Subnet]) {
         let mut row = Vec::with_capacity(self.timeseries.columns.len());
         row.push(now.as_secs_f64());
@@ -496,90 +381,6 @@ impl Recorder {
         self.contention.finish(&mut m, self.hosts_used.mean(end), end);
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }
-}
-
-impl Contention {
-    fn finish(&mut self, m: &mut MetricValues, hosts_used_mean: f64, end: u64) {
-        let span_us = end.saturating_sub(self.from_us);
-        let p95 = |xs: &mut Vec<f64>| {
-            xs.sort_by(f64::total_cmp);
-            if xs.is_empty() { f64::NAN } else { stats::quantile_sorted(xs, 0.95) }
-        };
-        m.set(Metric::MemReservedP95, p95(&mut self.mem_reserved_samples));
-        let kills = [Metric::OomKillsContainer, Metric::OomKillsTask, Metric::OomKillsHost].iter().map(|k| m.get(*k)).sum::<f64>();
-        let task_hours = self.task_count.mean(end) * span_us as f64 / 3.6e9;
-        let nan_unless = |on: bool, v: f64| if on { v } else { f64::NAN };
-        let memory = self.memory;
-        m.set(Metric::OomKillsPer1000TaskHours, nan_unless(memory, if task_hours > 0.0 { 1000.0 * kills / task_hours } else { 0.0 }));
-        let per_host = if hosts_used_mean > 0.0 { self.host_task_count.mean(end) / hosts_used_mean } else { 0.0 };
-        m.set(Metric::TasksPerHostMean, nan_unless(memory, per_host));
-        m.set(Metric::MemUsedMean, nan_unless(memory, self.mem_used.mean(end)));
-        m.set(Metric::MemUsedP95, nan_unless(memory, p95(&mut self.mem_used_samples)));
-        m.set(Metric::OomLostCpuSeconds, nan_unless(memory && self.cpu, self.lost_cpu_s));
-        m.set(Metric::OomLostTaskSeconds, nan_unless(memory, self.lost_task_s));
-        for k in [Metric::OomKillsContainer, Metric::OomKillsTask, Metric::OomKillsHost, Metric::TasksStoppedOom, Metric::OomReplacements] {
-            m.set(k, nan_unless(memory, m.get(k)));
-        }
-        m.set(Metric::CpuUsedMean, nan_unless(self.cpu, self.cpu_used.mean(end)));
-        let slowdowns = &mut self.slowdowns;
-        let mean = if slowdowns.is_empty() { f64::NAN } else { slowdowns.iter().sum::<f64>() / slowdowns.len() as f64 };
-        m.set(Metric::CpuSlowdownMean, mean);
-        m.set(Metric::CpuSlowdownP95, p95(slowdowns));
-    }
-}
-
-/// What the end of a run needs to know besides the records.
-pub(super) struct FinishContext<'a> {
-    pub events: u64,
-    pub has_services: bool,
-    /// Subnets that task ENIs use (the minimum of free addresses is taken over them).
-    pub task_subnets: &'a [SubnetId],
-}
-
-/// Each task that arrived after the warm-up, counted once by how it ended (or where it was at
-/// the horizon).
-fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
-    let mut n = [0u64; 9];
-    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
-        let slot = match (t.state, t.stop_reason) {
-            (TaskState::Stopped, Some(StopReason::Completed)) => 0,
-            (TaskState::Stopped, Some(StopReason::PlacementFailed)) => 1,
-            (TaskState::Stopped, Some(StopReason::FargateThrottled)) => 2,
-            (TaskState::Stopped, Some(StopReason::InsufficientFreeAddresses)) => 3,
-            (TaskState::Stopped, Some(StopReason::FargateVcpuQuota)) => 4,
-            (TaskState::Stopped, Some(StopReason::OutOfMemory)) => 8,
-            (TaskState::Running, _) => 5,
-            (TaskState::Provisioning, _) => 6,
-            (TaskState::AwaitingPlacement, _) => 7,
-            (TaskState::Stopped, other) => unreachable!("a stopped task with reason {other:?}"),
-        };
-        n[slot] += 1;
-    }
-    let metrics = [
-        Metric::OutcomeCompleted,
-        Metric::OutcomeNotPlaced,
-        Metric::OutcomeThrottled,
-        Metric::OutcomeNoAddress,
-        Metric::OutcomeVcpuQuota,
-        Metric::OutcomeRunningEnd,
-        Metric::OutcomeProvisioningEnd,
-        Metric::OutcomeWaitingEnd,
-        Metric::OutcomeOom,
-    ];
-    for (metric, count) in metrics.iter().zip(n) {
-        m.set(*metric, count as f64);
-    }
-    let total: u64 = n.iter().sum();
-    let failed = n[1] + n[2] + n[3] + n[4];
-    m.set(Metric::TaskFailureFraction, if total == 0 { 0.0 } else { failed as f64 / total as f64 });
-}
-
-/// What the recorder hands over at the end of a run.
-pub(super) struct Finished {
-    pub metrics: MetricValues,
-    pub timeseries: TimeSeries,
-    pub decisions: Vec<DecisionRow>,
-    pub min_free: Vec<u32>,
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
