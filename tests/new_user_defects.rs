@@ -158,6 +158,8 @@ fn a_fargate_only_cluster_needs_no_host_group_and_its_summary_shows_fargate() {
     for subnet in ["pa", "pb"] {
         assert_eq!(r.timeseries.column(&format!("free_ips_{subnet}")).unwrap().last().copied(), Some(49.0), "{subnet}");
     }
+    // Fargate's vCPUs are charted where a host panel would be: 20 tasks of 1 vCPU.
+    assert_eq!(r.timeseries.column("fargate_vcpus").unwrap().last().copied(), Some(20.0));
     let o = clustersim(d, &["run", s.to_str().unwrap(), "--no-charts", "--out", "out"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

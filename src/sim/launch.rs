@@ -129,7 +129,7 @@ impl World<'_> {
         assert!(self.take_ip(task, subnet), "the subnet had a free address");
         self.fleet.hostless_task_started(workload, self.addresses.subnet(subnet).az);
         self.fargate.started(cpu);
-        self.recorder.fargate_started();
+        self.recorder.fargate_started(cpu);
         self.begin_provisioning(task, workload, true);
         Launch::Started
     }

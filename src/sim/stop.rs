@@ -35,6 +35,7 @@ impl World<'_> {
         if host == FARGATE {
             if ip == TaskIp::Held {
                 self.fargate.stopped(need.cpu_units);
+                self.recorder.fargate_stopped(need.cpu_units);
                 let az = self.addresses.subnet(subnet.expect("an ENI has a subnet")).az;
                 self.fleet.hostless_task_stopped(workload, az);
             }

@@ -183,6 +183,12 @@ const PANELS: &[PanelSpec] = &[
         columns: Columns::Named(&[("hosts_used", "hosts in use")]),
     },
     PanelSpec {
+        title: "Fargate vCPUs in use",
+        y_label: "vCPU",
+        values: PanelValues::Count,
+        columns: Columns::Named(&[("fargate_vcpus", "Fargate tasks")]),
+    },
+    PanelSpec {
         title: "Reserved CPU per AZ",
         y_label: "% of registered",
         values: PanelValues::Percent,

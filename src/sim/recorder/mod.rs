@@ -66,6 +66,8 @@ pub(super) struct Recorder {
     /// With `explain`: decisions where the indexed choice was not among the full scan's best.
     oracle_mismatches: u64,
     contention: Contention,
+    /// Fargate CPU units in use (`None` when no workload runs on Fargate).
+    fargate_cpu_units: Option<u64>,
 }
 
 impl Recorder {
@@ -95,8 +97,14 @@ impl Recorder {
                 columns.extend(td.containers.iter().map(|c| format!("cpu_units_{}.{}", td.family, c.name)));
             }
         }
+        // Fargate tasks take no host: their vCPUs are charted instead of host utilisation.
+        let fargate = scenario.workloads.iter().any(|w| w.launch_type == crate::workload::LaunchType::Fargate);
+        if fargate {
+            columns.push("fargate_vcpus".into());
+        }
         let from = scenario.warmup.0;
         Recorder {
+            fargate_cpu_units: fargate.then_some(0),
             warm: scenario.warmup == SimTime::ZERO,
             counts: [0; Metric::COUNT],
             failures: [0; PlacementFailure::ALL.len()],
@@ -220,8 +228,19 @@ impl Recorder {
         self.count(Metric::FargateFailedQuota);
     }
 
-    pub fn fargate_started(&mut self) {
+    /// A Fargate task of `cpu_units` got its ENI and provisions.
+    pub fn fargate_started(&mut self, cpu_units: u32) {
         self.count(Metric::FargateLaunched);
+        if let Some(units) = &mut self.fargate_cpu_units {
+            *units += u64::from(cpu_units);
+        }
+    }
+
+    /// A Fargate task that had started stopped.
+    pub fn fargate_stopped(&mut self, cpu_units: u32) {
+        if let Some(units) = &mut self.fargate_cpu_units {
+            *units -= u64::from(cpu_units);
+        }
     }
 
     /// A task ENI got an address of `subnet`, leaving `free`.
@@ -316,6 +335,9 @@ impl Recorder {
         if self.warm {
             c.mem_used_samples.push(ratio(c.mem_used_total, self.registered_total.mem));
             c.mem_reserved_samples.push(ratio(self.reserved_total.mem, self.registered_total.mem));
+        }
+        if let Some(units) = self.fargate_cpu_units {
+            row.push(units as f64 / 1024.0);
         }
         self.timeseries.push(row);
     }
