@@ -129,7 +129,12 @@ impl Placer {
 
     /// The decision as it was made before the spread index: tiers, then a scan of the tier.
     #[cfg(test)]
-    fn decide_by_scan(&mut self, req: &PlacementRequest<'_>, view: &ClusterView<'_>, rng: &mut ChaCha8Rng) -> Result<HostId, PlacementFailure> {
+    fn decide_by_scan(
+        &mut self,
+        req: &PlacementRequest<'_>,
+        view: &ClusterView<'_>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<HostId, PlacementFailure> {
         let chain = &req.spec.strategies;
         let lead = chain.iter().take_while(|s| is_az_spread(s)).count();
         self.az_order.clear();
@@ -314,10 +319,7 @@ impl Placer {
     /// Whether `expr` asks only about attributes and no host in the request's AZs has them.
     fn matches_no_host(&self, expr: &Expression, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> bool {
         expr.reads_only_attributes()
-            && !self
-                .class_hosts
-                .iter()
-                .any(|&h| in_mask(req, view.cluster.host(h).az) && expr.matches(&HostFacts { view: *view, host: h }))
+            && !self.class_hosts.iter().any(|&h| in_mask(req, view.cluster.host(h).az) && expr.matches(&HostFacts { view: *view, host: h }))
     }
 
     /// The full scan of the same rule: the check that rejected the most hosts, each host counted

@@ -184,7 +184,14 @@ fn member_of_matching_no_host_fails_with_member_of_when_hosts_have_room() {
         strategies: vec![StrategySpec::Binpack(Resource::Memory)],
         constraints: vec![Constraint::MemberOf(Expression::parse("attribute:pool == batch").expect("valid"))],
     };
-    let req = PlacementRequest { need: Resources { cpu_units: 512, memory_mib: 1024 }, ports: &[], eni: false, az_mask: u32::MAX, group, spec: &spec };
+    let req = PlacementRequest {
+        need: Resources { cpu_units: 512, memory_mib: 1024 },
+        ports: &[],
+        eni: false,
+        az_mask: u32::MAX,
+        group,
+        spec: &spec,
+    };
     // Two hosts left without memory for the task: 4 hosts fail memberOf, 2 memory.
     for h in [HostId(0), HostId(1)] {
         let free = cluster.host(h).free();
