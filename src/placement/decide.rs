@@ -227,7 +227,7 @@ impl Placer {
                     debug_assert!(host.is_some(), "the spread index counted {n} hosts but has no host {k}");
                     return host;
                 }
-                self.spread.collect(req.group, azs, count, &mut fits, &mut self.candidates);
+                self.spread.collect(req.group, azs, count, &need, &mut fits, &mut self.candidates);
                 narrow(tail, req, view, &mut self.candidates, &mut self.keys, &mut self.attr_counts);
                 choose(&self.candidates, rng)
             }

@@ -170,6 +170,20 @@ impl Level {
         }
         self.nth_below(2 * i, k, need, fits).or_else(|| self.nth_below(2 * i + 1, k, need, fits))
     }
+
+    /// Calls `visit` with the position of every host of the level the summary does not rule
+    /// out, in id order.
+    fn collect_below(&self, i: usize, need: &Need, visit: &mut dyn FnMut(usize)) {
+        if need.none_fit(&self.nodes[i]) {
+            return;
+        }
+        if i >= self.leaves {
+            visit(i - self.leaves);
+        } else {
+            self.collect_below(2 * i, need, visit);
+            self.collect_below(2 * i + 1, need, visit);
+        }
+    }
 }
 
 /// One group's levels: `levels[az][count]`.
@@ -315,6 +329,7 @@ impl SpreadIndex {
         group: GroupId,
         azs: &[crate::model::AzId],
         count: u32,
+        need: &Need,
         fits: &mut dyn FnMut(HostId) -> bool,
         out: &mut Vec<HostId>,
     ) {
@@ -323,11 +338,11 @@ impl SpreadIndex {
         for az in azs {
             let hosts = &self.az_hosts[az.0 as usize];
             if let Some(level) = g.levels[az.0 as usize].get(count as usize) {
-                for (pos, &host) in hosts.iter().enumerate() {
-                    if level.nodes[level.leaves + pos].hosts > 0 && fits(host) {
-                        out.push(host);
+                level.collect_below(1, need, &mut |pos| {
+                    if fits(hosts[pos]) {
+                        out.push(hosts[pos]);
                     }
-                }
+                });
             }
         }
     }
