@@ -2,14 +2,20 @@
 //! spread(AZ)+binpack(memory), on a cluster about half full (hosts filled to random levels), so
 //! that free-memory buckets are many and varied. The `awsvpc` case adds the ENI-slot filter
 //! (trunking: 20 task ENIs per m5.xlarge). Figures are recorded in results/bench/README.md.
+//!
+//! `default_placement` is ECS's default for services (spread(AZ), then spread(instanceId)), and
+//! `default_placement_distinct` the same under `distinctInstance`: both within 2× of binpack.
+//! `failing_*` are decisions that cannot succeed (a task larger than any free memory; a
+//! `memberOf` no host matches): each must cost within 10× of a successful binpack decision.
 
 use std::hint::black_box;
 
 use clustersim::engine::RngStreams;
 use clustersim::model::cluster::HostGroup;
 use clustersim::model::{AzId, Cluster, Host, HostId, HostPorts, Resources};
+use clustersim::placement::query::Expression;
 use clustersim::placement::{
-    AZ_ATTRIBUTE, ClusterView, GroupCounts, PlacementRequest, PlacementSpec, Placer, Resource, SpreadField, StrategySpec,
+    AZ_ATTRIBUTE, ClusterView, Constraint, GroupCounts, PlacementRequest, PlacementSpec, Placer, Resource, SpreadField, StrategySpec,
 };
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::RngExt;
@@ -81,6 +87,54 @@ fn bench(c: &mut Criterion) {
             let mut rng = RngStreams::new(1).stream("placement", 0);
             group.bench_with_input(BenchmarkId::new(name, hosts), &hosts, |b, _| {
                 b.iter(|| black_box(placer.decide(&req, &view, &mut rng).expect("a half-full cluster has room")))
+            });
+        }
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("placement_spread_and_failure");
+    for hosts in [1_000u32, 10_000, 100_000] {
+        let (cluster, mut placer, mut groups) = half_full_cluster(hosts);
+        let g = groups.intern("family:bench");
+        let member_of = Expression::parse("attribute:ecs.instance-type == t9.huge").expect("valid expression");
+        let cases = [
+            ("default_placement", PlacementSpec::service_default(), 2048, true),
+            (
+                "default_placement_distinct",
+                PlacementSpec { constraints: vec![Constraint::DistinctInstance], ..PlacementSpec::service_default() },
+                2048,
+                true,
+            ),
+            (
+                "failing_memory",
+                PlacementSpec { strategies: vec![StrategySpec::Binpack(Resource::Memory)], constraints: vec![] },
+                16_384,
+                false,
+            ),
+            (
+                "failing_member_of",
+                PlacementSpec {
+                    strategies: vec![StrategySpec::Binpack(Resource::Memory)],
+                    constraints: vec![Constraint::MemberOf(member_of)],
+                },
+                2048,
+                false,
+            ),
+        ];
+        for (name, spec, memory_mib, succeeds) in &cases {
+            let req = PlacementRequest {
+                need: Resources { cpu_units: 512, memory_mib: *memory_mib },
+                ports: &[],
+                eni: false,
+                az_mask: u32::MAX,
+                group: g,
+                spec,
+            };
+            let view = ClusterView { cluster: &cluster, groups: &groups };
+            let mut rng = RngStreams::new(1).stream("placement", 0);
+            assert_eq!(placer.decide(&req, &view, &mut rng).is_ok(), *succeeds, "{name}");
+            group.bench_with_input(BenchmarkId::new(*name, hosts), &hosts, |b, _| {
+                b.iter(|| black_box(placer.decide(&req, &view, &mut rng)))
             });
         }
     }

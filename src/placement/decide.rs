@@ -14,7 +14,8 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::index::PlacementIndex;
-use super::query::InstanceFacts;
+use super::query::{Expression, InstanceFacts};
+use super::spread::{Need, SpreadIndex};
 use super::strategy::AZ_ATTRIBUTE;
 use super::{ClusterView, Constraint, HostFacts, PlacementFailure, PlacementRequest, Resource, SpreadField, StrategySpec};
 use crate::model::{AzId, Cluster, HostId};
@@ -36,6 +37,14 @@ pub struct Explanation {
 
 pub struct Placer {
     index: PlacementIndex,
+    spread: SpreadIndex,
+    /// One host of each class of hosts that share every attribute (host group, instance type,
+    /// AZ), in host id order: a `memberOf` over attributes alone is decided per class.
+    class_hosts: Vec<HostId>,
+    /// Decide as before the spread index and the indexed failure reason existed, apart from
+    /// the `memberOf` short cut (tests compare the two decision by decision).
+    #[cfg(test)]
+    by_scan: bool,
     /// Scratch space reused across decisions.
     candidates: Vec<HostId>,
     keys: Vec<i64>,
@@ -48,6 +57,10 @@ impl Placer {
         assert!(cluster.azs.len() <= MAX_AZS, "at most {MAX_AZS} AZs");
         Placer {
             index: PlacementIndex::build(cluster),
+            spread: SpreadIndex::new(cluster),
+            class_hosts: class_hosts(cluster),
+            #[cfg(test)]
+            by_scan: false,
             candidates: Vec::new(),
             keys: Vec::new(),
             az_order: Vec::new(),
@@ -55,18 +68,40 @@ impl Placer {
         }
     }
 
+    /// A placer that scans where the spread index and the failure counts would be used.
+    #[cfg(test)]
+    pub(crate) fn scanning(cluster: &Cluster) -> Placer {
+        Placer { by_scan: true, ..Placer::new(cluster) }
+    }
+
     /// Must be called after every reserve/release on `host`.
     pub fn host_changed(&mut self, cluster: &Cluster, host: HostId) {
         let free = cluster.host(host).free();
         self.index.update(host, free.cpu_units, free.memory_mib);
+        self.spread.host_changed(host);
     }
 
     pub fn verify(&self, cluster: &Cluster) -> Result<(), String> {
         self.index.verify(cluster)
     }
 
+    /// Checks the per-group spread index against the cluster and the group counts (tests).
+    pub fn verify_spread(&self, view: &ClusterView<'_>) -> Result<(), String> {
+        self.spread.verify(view)
+    }
+
     /// Chooses a host for the request, or says why none fits.
     pub fn decide(&mut self, req: &PlacementRequest<'_>, view: &ClusterView<'_>, rng: &mut ChaCha8Rng) -> Result<HostId, PlacementFailure> {
+        self.spread.sync(view);
+        // Known from one host per class of hosts sharing their attributes, without a scan. Unlike
+        // the scan this skips the random picks a doomed search would have tried.
+        if req.spec.constraints.iter().any(|c| matches!(c, Constraint::MemberOf(e) if self.matches_no_host(e, req, view))) {
+            return Err(self.failure_reason(req, view));
+        }
+        #[cfg(test)]
+        if self.by_scan {
+            return self.decide_by_scan(req, view, rng);
+        }
         let chain = &req.spec.strategies;
         let lead = chain.iter().take_while(|s| is_az_spread(s)).count();
         let az_count = view.cluster.azs.len() as u32;
@@ -90,6 +125,43 @@ impl Placer {
             start = end;
         }
         Err(self.failure_reason(req, view))
+    }
+
+    /// The decision as it was made before the spread index: tiers, then a scan of the tier.
+    #[cfg(test)]
+    fn decide_by_scan(
+        &mut self,
+        req: &PlacementRequest<'_>,
+        view: &ClusterView<'_>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<HostId, PlacementFailure> {
+        let chain = &req.spec.strategies;
+        let lead = chain.iter().take_while(|s| is_az_spread(s)).count();
+        self.az_order.clear();
+        for az in (0..view.cluster.azs.len() as u32).map(AzId).filter(|az| in_mask(req, *az)) {
+            let key = if lead > 0 { view.groups.in_az(req.group, az) } else { 0 };
+            self.az_order.push((key, az));
+        }
+        self.az_order.sort_unstable();
+        let mut start = 0;
+        while start < self.az_order.len() {
+            let key = self.az_order[start].0;
+            let end = start + self.az_order[start..].iter().take_while(|(k, _)| *k == key).count();
+            let tier: Vec<AzId> = self.az_order[start..end].iter().map(|&(_, az)| az).collect();
+            let found = if matches!(chain[lead..].first(), Some(StrategySpec::Spread(SpreadField::InstanceId))) {
+                let sets: Vec<&[HostId]> = tier.iter().map(|&az| self.index.az_hosts(az)).collect();
+                collect_feasible(&sets, req, view, &mut self.candidates);
+                narrow(&chain[lead..], req, view, &mut self.candidates, &mut self.keys, &mut self.attr_counts);
+                choose(&self.candidates, rng)
+            } else {
+                self.best_in(&tier, &chain[lead..], req, view, rng)
+            };
+            if let Some(host) = found {
+                return Ok(host);
+            }
+            start = end;
+        }
+        Err(self.failure_reason_by_scan(req, view))
     }
 
     fn best_in(
@@ -135,6 +207,30 @@ impl Placer {
                 }
                 pick(&sets[..azs.len()], &[], req, view, rng, &mut self.candidates, &mut self.keys, &mut self.attr_counts)
             }
+            Some(StrategySpec::Spread(SpreadField::InstanceId)) => {
+                let distinct = req.spec.constraints.iter().any(|c| matches!(c, Constraint::DistinctInstance));
+                let need = Need {
+                    cpu_units: req.need.cpu_units,
+                    memory_mib: req.need.memory_mib,
+                    eni: req.eni,
+                    summarised: req.ports.is_empty() && req.spec.constraints.iter().all(|c| matches!(c, Constraint::DistinctInstance)),
+                };
+                // Under distinctInstance only hosts without a task of the group qualify.
+                let max_count = if distinct { 0 } else { u32::MAX };
+                let mut fits = |h| feasible(req, view, h);
+                let (count, n) = self.spread.fewest(req.group, azs, max_count, &need, view, &mut fits)?;
+                let tail = &chain[1..];
+                if matches!(tail.first(), None | Some(StrategySpec::Random)) {
+                    // The same draw `choose` makes over the scan's candidate list.
+                    let k = if n == 1 { 0 } else { rng.random_range(0..n) };
+                    let host = self.spread.nth(req.group, azs, count, k, &need, &mut fits);
+                    debug_assert!(host.is_some(), "the spread index counted {n} hosts but has no host {k}");
+                    return host;
+                }
+                self.spread.collect(req.group, azs, count, &need, &mut fits, &mut self.candidates);
+                narrow(tail, req, view, &mut self.candidates, &mut self.keys, &mut self.attr_counts);
+                choose(&self.candidates, rng)
+            }
             Some(_) => {
                 let mut sets: [&[HostId]; MAX_AZS] = [&[]; MAX_AZS];
                 for (slot, &az) in sets.iter_mut().zip(azs) {
@@ -147,11 +243,90 @@ impl Placer {
         }
     }
 
-    /// ECS reports one reason: here, the check that rejected the most hosts, each host counted
+    /// The reason [`Placer::failure_reason_by_scan`] names, counted from the indices: hosts short
+    /// of CPU and of memory come from the free-resource buckets (the hosts short of both are
+    /// found by walking the smaller of the two sets), and when one of them outnumbers every host
+    /// left, it is the reason without looking further. Only hosts that pass CPU and memory are
+    /// looked at one by one, unless a `memberOf` over attributes matches none of them.
+    fn failure_reason(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
+        let reason = self.failure_reason_indexed(req, view);
+        debug_assert_eq!(reason, self.failure_reason_by_scan(req, view), "indexed failure reason differs from the full scan");
+        reason
+    }
+
+    fn failure_reason_indexed(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
+        if view.cluster.hosts.is_empty() {
+            return PlacementFailure::NoContainerInstances;
+        }
+        let mut azs = [AzId(0); MAX_AZS];
+        let mut az_count = 0;
+        for az in (0..view.cluster.azs.len() as u32).map(AzId).filter(|az| in_mask(req, *az)) {
+            azs[az_count] = az;
+            az_count += 1;
+        }
+        let azs = &azs[..az_count];
+        let inside: usize = azs.iter().map(|&az| self.index.az_hosts(az).len()).sum();
+        if inside == 0 {
+            return PlacementFailure::Location;
+        }
+        let (cpu_need, memory_need) = (req.need.cpu_units, req.need.memory_mib);
+        let cpu_short: usize = azs.iter().map(|&az| self.index.hosts_below(Resource::Cpu, az, cpu_need)).sum();
+        let memory_short_any: usize = azs.iter().map(|&az| self.index.hosts_below(Resource::Memory, az, memory_need)).sum();
+        let free = |h: HostId| view.cluster.host(h).free();
+        let short_of_both: usize = if cpu_short <= memory_short_any {
+            azs.iter()
+                .flat_map(|&az| self.index.buckets_below(Resource::Cpu, az, cpu_need))
+                .map(|hosts| hosts.iter().filter(|&&h| free(h).memory_mib < memory_need).count())
+                .sum()
+        } else {
+            azs.iter()
+                .flat_map(|&az| self.index.buckets_below(Resource::Memory, az, memory_need))
+                .map(|hosts| hosts.iter().filter(|&&h| free(h).cpu_units < cpu_need).count())
+                .sum()
+        };
+        let memory_short = memory_short_any - short_of_both;
+        let rest = inside - cpu_short - memory_short;
+        // Ties go to the check listed first (CPU, then memory, then the rest).
+        if cpu_short >= memory_short && cpu_short >= rest {
+            return PlacementFailure::ResourceCpu;
+        }
+        if memory_short > cpu_short && memory_short >= rest {
+            return PlacementFailure::ResourceMemory;
+        }
+        let mut counts = [0usize; PlacementFailure::ALL.len()];
+        counts[slot(PlacementFailure::ResourceCpu)] = cpu_short;
+        counts[slot(PlacementFailure::ResourceMemory)] = memory_short;
+        let first_is_unmatched_member_of =
+            matches!(req.spec.constraints.first(), Some(Constraint::MemberOf(e)) if self.matches_no_host(e, req, view));
+        if req.ports.is_empty() && !req.eni && first_is_unmatched_member_of {
+            counts[slot(PlacementFailure::MemberOf)] = rest;
+        } else {
+            for &az in azs {
+                for (_, hosts) in self.index.buckets_from(Resource::Memory, az, memory_need) {
+                    for &h in hosts.iter().filter(|&&h| free(h).cpu_units >= cpu_need) {
+                        match first_failure(req, view, h) {
+                            Some(reason) => counts[slot(reason)] += 1,
+                            None => debug_assert!(false, "failure reported while host {} is feasible", h.0),
+                        }
+                    }
+                }
+            }
+        }
+        let best = counts.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
+        PlacementFailure::ALL[best]
+    }
+
+    /// Whether `expr` asks only about attributes and no host in the request's AZs has them.
+    fn matches_no_host(&self, expr: &Expression, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> bool {
+        expr.reads_only_attributes()
+            && !self.class_hosts.iter().any(|&h| in_mask(req, view.cluster.host(h).az) && expr.matches(&HostFacts { view: *view, host: h }))
+    }
+
+    /// The full scan of the same rule: the check that rejected the most hosts, each host counted
     /// under the first check it fails in the order location, CPU, memory, ports, ENI,
     /// constraints. Hosts outside the task's AZs only count when no host is inside them: the
     /// reason a planner needs is what blocked the task where it could have gone.
-    fn failure_reason(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
+    pub fn failure_reason_by_scan(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
         if view.cluster.hosts.is_empty() {
             return PlacementFailure::NoContainerInstances;
         }
@@ -188,6 +363,16 @@ impl Placer {
         e.best = self.candidates.len() as u32;
         (e, self.candidates.clone())
     }
+}
+
+fn slot(reason: PlacementFailure) -> usize {
+    PlacementFailure::ALL.iter().position(|r| *r == reason).expect("listed")
+}
+
+/// One host per (host group, instance type, AZ), the first by id.
+fn class_hosts(cluster: &Cluster) -> Vec<HostId> {
+    let mut seen = std::collections::BTreeSet::new();
+    cluster.hosts.iter().filter(|h| seen.insert((h.group, h.instance_type, h.az))).map(|h| h.id).collect()
 }
 
 fn is_az_spread(s: &StrategySpec) -> bool {

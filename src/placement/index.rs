@@ -63,6 +63,16 @@ impl PlacementIndex {
         self.buckets(resource).per_az[az.0 as usize].range(at_least..).map(|(k, v)| (*k, v.as_slice()))
     }
 
+    /// Buckets of `resource` in `az` with a free amount < `below`.
+    pub fn buckets_below(&self, resource: Resource, az: AzId, below: u32) -> impl Iterator<Item = &[HostId]> {
+        self.buckets(resource).per_az[az.0 as usize].range(..below).map(|(_, v)| v.as_slice())
+    }
+
+    /// Hosts of `az` with less than `below` of `resource` free.
+    pub fn hosts_below(&self, resource: Resource, az: AzId, below: u32) -> usize {
+        self.buckets_below(resource, az, below).map(<[HostId]>::len).sum()
+    }
+
     /// Re-files a host whose free resources changed.
     pub fn update(&mut self, host: HostId, free_cpu: u32, free_memory: u32) {
         let slot = self.slots[host.index()];

@@ -15,7 +15,10 @@ mod decide;
 mod groups;
 mod index;
 pub mod query;
+mod spread;
 mod strategy;
+#[cfg(test)]
+mod tests;
 
 pub use constraint::{Constraint, MAX_CONSTRAINTS};
 pub use decide::{Explanation, MAX_AZS, Placer};

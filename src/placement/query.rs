@@ -201,6 +201,16 @@ impl Expression {
         depends
     }
 
+    /// Whether the expression asks only about attributes (and the agent's constants), so that
+    /// hosts sharing their attributes share its answer.
+    pub fn reads_only_attributes(&self) -> bool {
+        let mut only = true;
+        self.root.visit(&mut |test| {
+            only &= !matches!(test.subject, Subject::Ec2InstanceId | Subject::RunningTasksCount | Subject::TaskGroup);
+        });
+        only
+    }
+
     /// The expression exactly as written, for messages that quote the user's input.
     pub fn text(&self) -> &str {
         &self.text
