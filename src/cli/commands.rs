@@ -87,8 +87,11 @@ fn check_out(out: &Path, kind: FolderKind) -> Result<(), Failure> {
 /// Without `resume`, the work folder's previous per-run files are deleted.
 fn claim_out(out: &Path, work: &Path, resume: bool) -> Result<OutputLock, Failure> {
     check_out(out, FolderKind::Results)?;
-    if std::fs::symlink_metadata(work).is_ok() {
-        report::check_own(work, FolderKind::Work).map_err(Failure::BadInput)?;
+    if std::fs::symlink_metadata(work).is_ok()
+        && let Err(e) = report::check_own(work, FolderKind::Work)
+    {
+        // Another run that is filling the folder right now is recognised by its lock.
+        return Err(Failure::BadInput(OutputLock::held_elsewhere(work).unwrap_or(e)));
     }
     let lock = OutputLock::acquire(work).map_err(Failure::BadInput)?;
     for note in report::clean_stale(out).map_err(Failure::BadInput)? {

@@ -323,6 +323,28 @@ pub struct OutputLock {
 }
 
 impl OutputLock {
+    /// Whether another process holds the lock in `dir` right now, and the message that says so.
+    /// Creates nothing: a folder without a lock file is not in use.
+    pub fn held_elsewhere(dir: &Path) -> Option<String> {
+        use std::io::Read;
+        let path = dir.join(LOCK_FILE);
+        let mut file = fs::OpenOptions::new().read(true).open(&path).ok()?;
+        match fs4::FileExt::try_lock_shared(&file) {
+            Err(fs4::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() { "another clustersim process".to_string() } else { format!("clustersim process {holder}") };
+                Some(format!(
+                    "`{}` is in use by {who} (lock `{}`); wait for it to finish, or choose another --out",
+                    dir.display(),
+                    path.display()
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// Takes the lock in `dir` (created if missing), or says which process holds it.
     pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
         use std::io::{Read, Seek, Write};
