@@ -6,6 +6,8 @@
 //! with assertions on both sides of every boundary.
 
 pub mod cluster;
+pub mod cost;
+pub mod egress;
 pub mod instance_types;
 pub mod network;
 pub mod task;
