@@ -214,6 +214,8 @@ struct Scratch {
     frozen: Vec<bool>,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<(Share, u32, u32)>>,
     stack: Vec<LinkId>,
+    /// Links whose log load changed since the last recomputation (their pulls need new rates).
+    dirty: Vec<LinkId>,
 }
 
 /// A fair share, ordered as a float (shares are never NaN).
@@ -337,9 +339,7 @@ impl FlowNetwork {
             self.flows[id.0 as usize].slots[k] = l.flows.len() as u32;
             l.flows.push((id, k as u8));
         }
-        // Marked as changed from "no event" so the new flow is always reported.
-        self.flows[id.0 as usize].event_at = Some(SimTime::MAX);
-        self.recompute(now, path.links(), changed);
+        self.recompute_with(now, path.links(), Some(id), changed);
         id
     }
 
@@ -388,7 +388,8 @@ impl FlowNetwork {
         let before = self.links[link.0 as usize].log_ratio();
         self.links[link.0 as usize].capacity_bps = capacity_bps;
         self.log_ratio_changed(now, link, before);
-        self.recompute(now, &[link], changed);
+        self.scratch.dirty.push(link);
+        self.recompute_dirty(now, changed);
     }
 
     /// Opens a log path over `path`; an empty path means no route (nothing is carried).
@@ -538,6 +539,7 @@ impl FlowNetwork {
             }
         }
         if old != carried || drained > 0.0 {
+            self.scratch.dirty.extend_from_slice(path.links());
             for link in path.links() {
                 let l = &mut self.links[link.0 as usize];
                 l.meter(now);
@@ -571,7 +573,16 @@ impl FlowNetwork {
         }
         let carried = self.path_carried(lp);
         self.set_path_carried(now, lp, carried);
-        self.recompute(now, path.links(), changed);
+        self.scratch.dirty.extend_from_slice(path.links());
+        self.recompute_dirty(now, changed);
+    }
+
+    /// One recomputation over every link whose log load or capacity changed.
+    fn recompute_dirty(&mut self, now: SimTime, changed: &mut Vec<FlowChange>) {
+        let mut dirty = std::mem::take(&mut self.scratch.dirty);
+        self.recompute(now, &dirty, changed);
+        dirty.clear();
+        self.scratch.dirty = dirty;
     }
 
     /// A link's log ratio may have changed: every log path over it gets its carried fraction
@@ -592,6 +603,11 @@ impl FlowNetwork {
 
     /// Water-filling over the connected component of bounded links reachable from `seeds`.
     fn recompute(&mut self, now: SimTime, seeds: &[LinkId], changed: &mut Vec<FlowChange>) {
+        self.recompute_with(now, seeds, None, changed);
+    }
+
+    /// As `recompute`; `new_flow` is reported whatever its rate.
+    fn recompute_with(&mut self, now: SimTime, seeds: &[LinkId], new_flow: Option<FlowId>, changed: &mut Vec<FlowChange>) {
         let sc = &mut self.scratch;
         sc.epoch = sc.epoch.wrapping_add(1);
         if sc.epoch == 0 {
@@ -635,7 +651,9 @@ impl FlowNetwork {
         for &l in &sc.comp_links {
             let link = &self.links[l.0 as usize];
             let i = l.0 as usize;
-            sc.left_bps[i] = (link.capacity_bps - link.log_carried_bps).max(0.0);
+            // Logs that fill a link leave a rounding residue, not capacity: snap it to zero.
+            let left = link.capacity_bps - link.log_carried_bps;
+            sc.left_bps[i] = if left > link.capacity_bps * 1e-12 { left } else { 0.0 };
             sc.unfrozen[i] = link.flows.len() as u32;
             sc.version[i] = sc.version[i].wrapping_add(1);
             if sc.unfrozen[i] > 0 {
@@ -685,10 +703,11 @@ impl FlowNetwork {
             flow.remaining_bytes = (flow.remaining_bytes - flow.rate_bps * dt).max(0.0);
             flow.updated_at = now;
             let old_rate = flow.rate_bps;
-            if new_rate.to_bits() != old_rate.to_bits() || flow.event_at == Some(SimTime::MAX) {
+            let is_new = new_flow == Some(f);
+            if new_rate.to_bits() != old_rate.to_bits() || is_new {
                 flow.rate_bps = new_rate;
                 let at = event_time(now, flow.remaining_bytes, flow.milestone_bytes, new_rate);
-                if at != flow.event_at {
+                if at != flow.event_at || is_new {
                     flow.event_at = at;
                     changed.push(FlowChange { flow: f, at });
                 }

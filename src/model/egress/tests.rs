@@ -251,3 +251,124 @@ fn bad_log_options_name_their_json_path() {
     bad(r#"{"max-buffer-size":"ten"}"#, "10m");
     bad(r#"{"max-buffer-size":"2g"}"#, "1g");
 }
+
+/// Max-min fair rates recomputed from scratch over every flow: the oracle for the incremental
+/// water-filling. `flows[i]` lists the links of flow i; `capacity[l]` is what link l leaves for pulls.
+fn max_min_reference(capacity: &[f64], flows: &[Vec<usize>]) -> Vec<f64> {
+    let mut rate = vec![f64::NAN; flows.len()];
+    loop {
+        let mut best: Option<(f64, usize)> = None;
+        for (l, &cap) in capacity.iter().enumerate() {
+            if !cap.is_finite() {
+                continue;
+            }
+            let on: Vec<usize> = (0..flows.len()).filter(|&f| flows[f].contains(&l)).collect();
+            let unfrozen = on.iter().filter(|&&f| rate[f].is_nan()).count();
+            if unfrozen == 0 {
+                continue;
+            }
+            let used: f64 = on.iter().filter(|&&f| !rate[f].is_nan()).map(|&f| rate[f]).sum();
+            let share = ((cap - used).max(0.0)) / unfrozen as f64;
+            if best.is_none_or(|(s, _)| share < s) {
+                best = Some((share, l));
+            }
+        }
+        let Some((share, l)) = best else { return rate };
+        for f in 0..flows.len() {
+            if rate[f].is_nan() && flows[f].contains(&l) {
+                rate[f] = share;
+            }
+        }
+    }
+}
+
+mod incremental_equals_global {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Start { host: usize, nat: usize, mb: u64 },
+        End(usize),
+        Log { host: usize, nat: usize, rate: f64 },
+        Capacity { nat: usize, gbps: f64 },
+        Unlog(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..6usize, 0..3usize, 1..500u64).prop_map(|(host, nat, mb)| Op::Start { host, nat, mb }),
+            2 => any::<usize>().prop_map(Op::End),
+            1 => (0..6usize, 0..3usize, 0.0..50e6f64).prop_map(|(host, nat, rate)| Op::Log { host, nat, rate }),
+            1 => (0..3usize, 0.0..10.0f64).prop_map(|(nat, gbps)| Op::Capacity { nat, gbps }),
+            1 => any::<usize>().prop_map(Op::Unlog),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        /// After every operation, each flow's rate equals the from-scratch max-min rate, and every
+        /// flow whose event moved was reported (the coordinator's copy equals the model's).
+        #[test]
+        fn rates_and_reported_events_match_a_full_recomputation(ops in prop::collection::vec(op(), 1..60)) {
+            let mut net = FlowNetwork::new();
+            // Six host links (0.1–1.25 GB/s), three NATs behind them, an unbounded IGW meter.
+            let hosts: Vec<LinkId> = (0..6).map(|i| net.add_link(1e8 * (1 + 2 * i) as f64)).collect();
+            let nats: Vec<LinkId> = (0..3).map(|_| net.add_link(5.0 * BYTES_PER_GBIT)).collect();
+            let igw = net.add_link(f64::INFINITY);
+            let mut live: Vec<(FlowId, [LinkId; 3])> = Vec::new();
+            let mut logs: Vec<(LogPathId, LogSourceId)> = Vec::new();
+            let mut events: Vec<Option<SimTime>> = Vec::new();
+            let mut changed = Vec::new();
+            let mut now = SimTime::ZERO;
+            for (i, o) in ops.into_iter().enumerate() {
+                now = SimTime(now.0 + 250_000 * (i as u64 % 3));
+                match o {
+                    Op::Start { host, nat, mb } => {
+                        let path = [hosts[host], nats[nat], igw];
+                        let f = net.start_flow(now, Path::new(&path), mb * MB, 0, &mut changed);
+                        live.push((f, path));
+                    }
+                    Op::End(k) if !live.is_empty() => {
+                        let (f, _) = live.remove(k % live.len());
+                        net.end_flow(now, f, &mut changed);
+                    }
+                    Op::End(_) => {}
+                    Op::Log { host, nat, rate } => {
+                        let lp = net.open_log_path(now, Path::new(&[hosts[host], nats[nat], igw]));
+                        let src = net.add_log_source(now, lp, rate, LogMode::Blocking, &mut changed);
+                        logs.push((lp, src));
+                    }
+                    Op::Unlog(k) if !logs.is_empty() => {
+                        let (lp, src) = logs.remove(k % logs.len());
+                        net.remove_log_source(now, src, &mut changed);
+                        net.close_log_path(lp);
+                    }
+                    Op::Unlog(_) => {}
+                    Op::Capacity { nat, gbps } => net.set_capacity(now, nats[nat], gbps * BYTES_PER_GBIT, &mut changed),
+                }
+                apply(&mut events, &mut changed);
+                // The oracle sees each link's capacity minus the logs it carries.
+                let caps: Vec<f64> = (0..10u32)
+                    .map(|l| {
+                        let id = LinkId(l);
+                        let cap = net.capacity_bps(id);
+                        if cap.is_finite() { (cap - (net.link_throughput_bps(id) - pull_sum(&net, &live, id))).max(0.0) } else { cap }
+                    })
+                    .collect();
+                let paths: Vec<Vec<usize>> = live.iter().map(|(_, p)| p.iter().map(|l| l.0 as usize).collect()).collect();
+                let want = max_min_reference(&caps, &paths);
+                for ((f, _), w) in live.iter().zip(&want) {
+                    let got = net.rate_bps(*f);
+                    prop_assert!((got - w).abs() <= 1e-6 * w.max(1.0), "flow {f:?}: rate {got}, max-min {w}");
+                    prop_assert_eq!(events[f.0 as usize], net.event_at(*f), "flow {:?}: reported event differs", f);
+                }
+            }
+        }
+    }
+
+    fn pull_sum(net: &FlowNetwork, live: &[(FlowId, [LinkId; 3])], link: LinkId) -> f64 {
+        live.iter().filter(|(_, p)| p.contains(&link)).map(|(f, _)| net.rate_bps(*f)).sum()
+    }
+}
+
