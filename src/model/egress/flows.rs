@@ -205,14 +205,12 @@ struct Scratch {
     flow_seen: Vec<u32>,
     comp_links: Vec<LinkId>,
     comp_flows: Vec<FlowId>,
-    /// Per link (indexed by LinkId): capacity left for unfrozen flows, unfrozen flow count, and
-    /// the version of its heap entry.
+    /// Per link (indexed by LinkId): capacity left for unfrozen flows, unfrozen flow count.
     left_bps: Vec<f64>,
     unfrozen: Vec<u32>,
-    version: Vec<u32>,
     new_rate: Vec<f64>,
     frozen: Vec<bool>,
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<(Share, u32, u32)>>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(Share, u32)>>,
     stack: Vec<LinkId>,
     /// Links whose log load changed since the last recomputation (their pulls need new rates).
     dirty: Vec<LinkId>,
@@ -256,7 +254,6 @@ impl FlowNetwork {
         self.scratch.link_seen.push(0);
         self.scratch.left_bps.push(0.0);
         self.scratch.unfrozen.push(0);
-        self.scratch.version.push(0);
         id
     }
 
@@ -642,9 +639,8 @@ impl FlowNetwork {
                 }
             }
         }
-        // Fixed order whatever the traversal: ids ascending.
-        sc.comp_links.sort_unstable();
-        sc.comp_flows.sort_unstable();
+        // The traversal order is a function of the model's state (link lists change only through
+        // these methods), so it is the same on every run: no sort needed.
 
         // Water-filling.
         sc.heap.clear();
@@ -655,17 +651,27 @@ impl FlowNetwork {
             let left = link.capacity_bps - link.log_carried_bps;
             sc.left_bps[i] = if left > link.capacity_bps * 1e-12 { left } else { 0.0 };
             sc.unfrozen[i] = link.flows.len() as u32;
-            sc.version[i] = sc.version[i].wrapping_add(1);
             if sc.unfrozen[i] > 0 {
-                sc.heap.push(std::cmp::Reverse((Share(sc.left_bps[i] / f64::from(sc.unfrozen[i])), sc.version[i], l.0)));
+                sc.heap.push(std::cmp::Reverse((Share(sc.left_bps[i] / f64::from(sc.unfrozen[i])), l.0)));
             }
         }
         for &f in &sc.comp_flows {
             sc.frozen[f.0 as usize] = false;
         }
-        while let Some(std::cmp::Reverse((Share(share), version, l))) = sc.heap.pop() {
+        // Each link has one heap entry, keyed at most at its current share: a link's share only
+        // grows as flows freeze below it. On pop, a link whose share grew past the next key is
+        // re-keyed; otherwise its share is the smallest and fixes its unfrozen flows.
+        while let Some(std::cmp::Reverse((Share(key), l))) = sc.heap.pop() {
             let li = l as usize;
-            if version != sc.version[li] || sc.unfrozen[li] == 0 {
+            if sc.unfrozen[li] == 0 {
+                continue;
+            }
+            let share = sc.left_bps[li] / f64::from(sc.unfrozen[li]);
+            if share > key
+                && let Some(std::cmp::Reverse((Share(next), _))) = sc.heap.peek()
+                && share > *next
+            {
+                sc.heap.push(std::cmp::Reverse((Share(share), l)));
                 continue;
             }
             for &(f, _) in &self.links[li].flows {
@@ -685,10 +691,6 @@ impl FlowNetwork {
                         continue;
                     }
                     sc.left_bps[j] = (sc.left_bps[j] - share).max(0.0);
-                    sc.version[j] = sc.version[j].wrapping_add(1);
-                    if sc.unfrozen[j] > 0 {
-                        sc.heap.push(std::cmp::Reverse((Share(sc.left_bps[j] / f64::from(sc.unfrozen[j])), sc.version[j], l2.0)));
-                    }
                 }
             }
             sc.unfrozen[li] = 0;

@@ -371,4 +371,3 @@ mod incremental_equals_global {
         live.iter().filter(|(_, p)| p.contains(&link)).map(|(f, _)| net.rate_bps(*f)).sum()
     }
 }
-
