@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+mod egress;
 mod network;
 mod reader;
 pub mod sweep;
@@ -27,6 +28,7 @@ use crate::workload::{Arrivals, LaunchType, WorkloadSpec};
 use reader::Table;
 use workload::{WorkloadContext, read_placement, read_workload};
 
+pub use egress::{EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
 
@@ -137,6 +139,8 @@ pub struct Scenario {
     pub service_scheduler: ServiceScheduler,
     pub network: Option<NetworkSpec>,
     pub fargate: FargateSpec,
+    /// Image pulls, logs and prices (`[images]`, `[logs]`, `[prices]`, `awsvpc_configuration`).
+    pub egress: EgressSpec,
     pub report: ReportSpec,
 }
 
@@ -372,6 +376,7 @@ impl Scenario {
 
         // Workloads.
         let mut workloads = Vec::new();
+        let mut workload_egress = Vec::new();
         for (wname, mut w) in root.named_tables("workload")? {
             let ctx = WorkloadContext {
                 raw,
@@ -382,7 +387,9 @@ impl Scenario {
                 horizon,
                 network: network.as_ref(),
             };
-            workloads.push(read_workload(wname, &mut w, &ctx, &mut input_hash)?);
+            let spec = read_workload(wname, &mut w, &ctx, &mut input_hash)?;
+            workload_egress.push(egress::read_workload_egress(&mut w, spec.launch_type == LaunchType::Fargate, !spec.subnets.is_empty())?);
+            workloads.push(spec);
             w.finish()?;
         }
         if workloads.len() > usize::from(u16::MAX) || task_definitions.len() > usize::from(u16::MAX) {
@@ -407,6 +414,7 @@ impl Scenario {
                 format!("the workloads would launch about {expected_tasks:.3e} tasks; at most {MAX_EXPECTED_TASKS:e} per run"),
             ));
         }
+        let egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");
@@ -430,6 +438,7 @@ impl Scenario {
             service_scheduler,
             network,
             fargate,
+            egress,
             report,
         };
         scenario.check_every_task_fits_some_host()?;
