@@ -159,3 +159,17 @@ fn ec2_task_enis_cannot_ask_for_a_public_ip() {
     let extra = "[workload.jobs]\nkind = \"batch\"\nat = \"1m\"\ncount = 1\ntask_definition = \"tiny\"\nsubnets = [\"priv-a\"]\n[workload.jobs.awsvpc_configuration]\nassign_public_ip = \"ENABLED\"\n";
     error(extra, "", "workload.jobs.awsvpc_configuration.assign_public_ip", "EC2 task ENIs never get public IPs");
 }
+
+#[test]
+fn validate_warns_about_subnets_with_no_route_before_running() {
+    // Per-AZ NAT, but only us-east-1a has one: Fargate tasks in priv-b cannot pull their ECR image.
+    let s = load("[images]\n", "").unwrap();
+    let w = clustersim::scenario::unrouted_warnings(&s);
+    assert!(w.iter().any(|m| m.contains("priv-b") && m.contains("ResourceInitializationError")), "{w:?}");
+    assert!(!w.iter().any(|m| m.contains("priv-a")), "priv-a routes to its AZ's NAT gateway: {w:?}");
+    // A shared NAT gateway serves both AZs.
+    let s = load("[images]\n", "nat = \"single\"").unwrap();
+    assert_eq!(clustersim::scenario::unrouted_warnings(&s), Vec::<String>::new());
+    // Without egress keys nothing is simulated, so nothing is reported.
+    assert!(clustersim::scenario::unrouted_warnings(&load("", "").unwrap()).is_empty());
+}

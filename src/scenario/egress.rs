@@ -41,7 +41,9 @@ use super::units;
 use crate::engine::SimTime;
 use crate::model::AzId;
 use crate::model::cost::Prices;
-use crate::model::egress::{BYTES_PER_GBIT, Endpoints, PullBehavior};
+use crate::model::egress::{
+    BYTES_PER_GBIT, Endpoints, NatLayout, Origin, PullBehavior, RouteTable, SubnetRouting, Traffic, is_private_ecr,
+};
 
 /// How an EC2 host's link is sized from its instance type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,5 +413,81 @@ mod tests {
         assert_eq!(logs.rate_bps("web", "envoy"), 2.0);
         assert_eq!(logs.rate_bps("web", "app"), 10.0);
         assert_eq!(logs.rate_bps("batch", "app"), 1.0);
+    }
+}
+
+impl EgressNetwork {
+    /// The routes of this layout over `subnets` (NAT gateways are the subnets marked `nat_gateway`).
+    pub fn route_table(&self, subnets: &[super::SubnetSpec]) -> RouteTable {
+        let mut nat_azs: Vec<AzId> = subnets.iter().filter(|s| s.nat_gateway).map(|s| s.az).collect();
+        nat_azs.sort();
+        nat_azs.dedup();
+        let nat = match self.nat {
+            NatChoice::PerAz => NatLayout::PerAz,
+            NatChoice::Single(Some(az)) => NatLayout::Single(az),
+            // Unresolved only if validation was skipped; no shared NAT then.
+            NatChoice::Single(None) | NatChoice::None => NatLayout::None,
+        };
+        RouteTable { nat, nat_azs, endpoints: self.endpoints.clone() }
+    }
+}
+
+/// Layouts where some task could never pull its images or ship its logs (a private subnet
+/// with neither NAT nor endpoints; a Fargate task in a public subnet without a public IP): one
+/// line per workload and subnet, for `validate` to print before anything runs.
+pub fn unrouted_warnings(s: &super::Scenario) -> Vec<String> {
+    let (true, Some(net)) = (s.egress.enabled, s.network.as_ref()) else { return Vec::new() };
+    let table = net.egress.route_table(&net.subnets);
+    let mut out = Vec::new();
+    for (w, we) in s.workloads.iter().zip(&s.egress.workloads) {
+        let td = &s.task_definitions[w.task_definition as usize];
+        let fargate = w.launch_type == crate::workload::LaunchType::Fargate;
+        // Fargate: the task's subnets; EC2: the subnets of every host (the daemon's ENI).
+        let mut origins: Vec<(super::SubnetSpec, bool)> = Vec::new();
+        if fargate {
+            origins.extend(w.subnets.iter().map(|id| (net.subnets[id.0 as usize].clone(), we.assign_public_ip)));
+        } else {
+            for g in &s.host_groups {
+                for id in &g.subnets {
+                    let sub = &net.subnets[id.0 as usize];
+                    if !origins.iter().any(|(o, _)| o.name == sub.name) {
+                        origins.push((sub.clone(), sub.public));
+                    }
+                }
+            }
+        }
+        for (sub, public_ip) in origins {
+            let origin = Origin { subnet: SubnetRouting { az: sub.az, public: sub.public }, public_ip };
+            for c in &td.containers {
+                let ecr = is_private_ecr(&c.image);
+                if table.route(origin, Traffic::Image { ecr }).is_none() {
+                    out.push(format!(
+                        "workload `{}`: image `{}` cannot be pulled from subnet `{}` ({}); its tasks will stop with {}",
+                        w.name,
+                        c.image,
+                        sub.name,
+                        why_unrouted(&sub, public_ip),
+                        if fargate && ecr { "ResourceInitializationError" } else { "CannotPullContainerError" },
+                    ));
+                }
+                if c.log_driver.as_deref() == Some("awslogs") && table.route(origin, Traffic::Logs).is_none() {
+                    out.push(format!(
+                        "workload `{}`: container `{}` cannot reach CloudWatch Logs from subnet `{}` ({})",
+                        w.name,
+                        c.name,
+                        sub.name,
+                        why_unrouted(&sub, public_ip)
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn why_unrouted(sub: &super::SubnetSpec, public_ip: bool) -> &'static str {
+    match (sub.public, public_ip) {
+        (true, false) => "a public subnet, but no public IP: set assign_public_ip = \"ENABLED\"",
+        _ => "a private subnet with no NAT gateway route and no VPC endpoints for it",
     }
 }

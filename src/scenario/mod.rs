@@ -28,7 +28,9 @@ use crate::workload::{Arrivals, LaunchType, WorkloadSpec};
 use reader::Table;
 use workload::{WorkloadContext, read_placement, read_workload};
 
-pub use egress::{EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps};
+pub use egress::{
+    EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps, unrouted_warnings,
+};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
 

@@ -371,3 +371,21 @@ mod incremental_equals_global {
         live.iter().filter(|(_, p)| p.contains(&link)).map(|(f, _)| net.rate_bps(*f)).sum()
     }
 }
+
+#[test]
+fn runtime_platform_picks_the_fargate_price_architecture() {
+    use crate::model::taskdef::CpuArchitecture;
+    let arm = taskdef(
+        r#"{"family":"f","runtimePlatform":{"cpuArchitecture":"ARM64"},"containerDefinitions":[{"name":"a","image":"i","memory":64}]}"#,
+    );
+    assert_eq!(arm.cpu_architecture, CpuArchitecture::Arm64);
+    let x86 = taskdef(r#"{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":64}]}"#);
+    assert_eq!(x86.cpu_architecture, CpuArchitecture::X86_64);
+    let e = TaskDefinition::from_json_str(
+        r#"{"family":"f","runtimePlatform":{"cpuArchitecture":"arm"},"containerDefinitions":[{"name":"a","image":"i","memory":64}]}"#,
+        "t.json",
+    )
+    .unwrap_err();
+    assert_eq!(e.json_path, "$.runtimePlatform.cpuArchitecture");
+    assert!(e.message.contains("X86_64 or ARM64"), "{e}");
+}
