@@ -392,30 +392,6 @@ pub fn read_workload_egress(w: &mut Table<'_>, fargate: bool, awsvpc: bool) -> R
     Ok(WorkloadEgress { assign_public_ip })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_in_bits_and_bytes_per_second() {
-        assert_eq!(parse_rate_bps("5Gbps").unwrap(), 625e6);
-        assert_eq!(parse_rate_bps("750Mbps").unwrap(), 93.75e6);
-        assert_eq!(parse_rate_bps("100MB/s").unwrap(), 100e6);
-        assert_eq!(parse_rate_bps("20KiB/s").unwrap(), 20_480.0);
-        assert_eq!(parse_rate_bps("0B/s").unwrap(), 0.0);
-        assert!(parse_rate_bps("fast").unwrap_err().contains("5Gbps"));
-        assert!(parse_rate_bps("-1Gbps").is_err());
-    }
-
-    #[test]
-    fn container_log_rate_falls_back_to_family_then_default() {
-        let logs = LogsSpec { default_rate_bps: 1.0, rates: vec![("web".into(), None, 10.0), ("web".into(), Some("envoy".into()), 2.0)] };
-        assert_eq!(logs.rate_bps("web", "envoy"), 2.0);
-        assert_eq!(logs.rate_bps("web", "app"), 10.0);
-        assert_eq!(logs.rate_bps("batch", "app"), 1.0);
-    }
-}
-
 impl EgressNetwork {
     /// The routes of this layout over `subnets` (NAT gateways are the subnets marked `nat_gateway`).
     pub fn route_table(&self, subnets: &[super::SubnetSpec]) -> RouteTable {
@@ -489,5 +465,29 @@ fn why_unrouted(sub: &super::SubnetSpec, public_ip: bool) -> &'static str {
     match (sub.public, public_ip) {
         (true, false) => "a public subnet, but no public IP: set assign_public_ip = \"ENABLED\"",
         _ => "a private subnet with no NAT gateway route and no VPC endpoints for it",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_in_bits_and_bytes_per_second() {
+        assert_eq!(parse_rate_bps("5Gbps").unwrap(), 625e6);
+        assert_eq!(parse_rate_bps("750Mbps").unwrap(), 93.75e6);
+        assert_eq!(parse_rate_bps("100MB/s").unwrap(), 100e6);
+        assert_eq!(parse_rate_bps("20KiB/s").unwrap(), 20_480.0);
+        assert_eq!(parse_rate_bps("0B/s").unwrap(), 0.0);
+        assert!(parse_rate_bps("fast").unwrap_err().contains("5Gbps"));
+        assert!(parse_rate_bps("-1Gbps").is_err());
+    }
+
+    #[test]
+    fn container_log_rate_falls_back_to_family_then_default() {
+        let logs = LogsSpec { default_rate_bps: 1.0, rates: vec![("web".into(), None, 10.0), ("web".into(), Some("envoy".into()), 2.0)] };
+        assert_eq!(logs.rate_bps("web", "envoy"), 2.0);
+        assert_eq!(logs.rate_bps("web", "app"), 10.0);
+        assert_eq!(logs.rate_bps("batch", "app"), 1.0);
     }
 }
