@@ -112,8 +112,20 @@ pub fn execute(
     let outcome: Result<Vec<()>, String> = pool.install(|| {
         todo.par_iter()
             .map(|spec| {
-                let result = sim::run(&spec.scenario, spec.seed, options)
-                    .map_err(|e| format!("run {}: internal invariant broken: {e}", spec.run_id))?;
+                // A panic is a simulator bug: report it like a broken invariant, naming the run.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim::run(&spec.scenario, spec.seed, options)))
+                    .map_err(|panic| {
+                        format!(
+                            "run {} (scenario {}, seed {}): the simulator panicked: {}",
+                            spec.run_id,
+                            spec.scenario.file,
+                            spec.seed,
+                            panic_message(panic.as_ref())
+                        )
+                    })?
+                    .map_err(|e| {
+                        format!("run {} (scenario {}, seed {}): internal invariant broken: {e}", spec.run_id, spec.scenario.file, spec.seed)
+                    })?;
                 report::write_run_files(work, spec, &result, options)
                     .map_err(|e| format!("run {}: cannot write results: {e}", spec.run_id))?;
                 let this_run = result.metrics.get(crate::metrics::Metric::Events) as u64;
@@ -137,4 +149,33 @@ pub fn execute(
 pub fn work_dir_for(out: &Path) -> PathBuf {
     let name = out.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
     out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(format!(".{name}.work"))
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by [`quiet_panics`]' hook.
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces the default panic output (a message and a backtrace hint on stderr) with a hook that
+/// only records where the panic happened; [`panic_message`] adds it to the error the caller
+/// reports. For a command-line program that reports panics as internal errors itself.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
+    }));
+}
+
+/// The text of a panic's payload (`panic!` with a message gives a `String` or a `&str`), with
+/// where it happened when [`quiet_panics`] recorded it on this thread.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = match (payload.downcast_ref::<String>(), payload.downcast_ref::<&str>()) {
+        (Some(s), _) => s.clone(),
+        (None, Some(s)) => (*s).to_string(),
+        _ => "(no message)".to_string(),
+    };
+    match PANIC_LOCATION.with(|p| p.borrow_mut().take()) {
+        Some(at) => format!("{text} (at {at})"),
+        None => text,
+    }
 }

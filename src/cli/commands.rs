@@ -168,7 +168,16 @@ fn run(
     if work.exists() && !resume {
         std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
     }
-    let stats = sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress).map_err(exec_failure)?;
+    let stats = match sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress) {
+        Ok(stats) => stats,
+        Err(e @ sweep::ExecError::Internal(_)) => {
+            // A bug's partial results are not worth resuming: leave nothing behind.
+            bar.finish_and_clear();
+            let _ = std::fs::remove_dir_all(&work);
+            return Err(exec_failure(e));
+        }
+        Err(e) => return Err(exec_failure(e)),
+    };
     bar.finish_and_clear();
     let folder = ResultsFolder::create(&out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
     let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(Failure::Internal)?;
@@ -185,16 +194,7 @@ fn run(
 fn print_summary(plan: &Plan, a: &report::Assembled, stats: sweep::ExecStats, out: &Path) {
     let s = &plan.points[0];
     println!("{}: {} run(s) of {} simulated on {} hosts", s.name, plan.runs.len(), fmt_duration(s.horizon.as_secs_f64()), s.host_count());
-    let show = [
-        Metric::TasksArrived,
-        Metric::TasksPlaced,
-        Metric::TasksFailed,
-        Metric::PlacementFailureRate,
-        Metric::CpuReservedMean,
-        Metric::MemReservedMean,
-        Metric::HostsUsedMean,
-        Metric::ServiceWaitP95,
-    ];
+    let show = summary_metrics(s);
     let report_only: Vec<Metric> = s.report.metrics.clone();
     let show: &[Metric] = if plan.axes.is_empty() { &show } else { &report_only };
     for p in &a.summaries {
@@ -220,6 +220,32 @@ fn print_summary(plan: &Plan, a: &report::Assembled, stats: sweep::ExecStats, ou
         stats.events as f64 / stats.wall_seconds.max(1e-9) / 1e6
     );
     println!("results: {}", out.display());
+}
+
+/// What the printed summary shows: per-task outcomes for every run; placements and host
+/// utilisation when EC2 workloads run, Fargate starts and refusals when Fargate ones do, address
+/// failures with a network.
+fn summary_metrics(s: &clustersim::scenario::Scenario) -> Vec<Metric> {
+    use clustersim::workload::LaunchType;
+    let has = |lt: LaunchType| s.workloads.iter().any(|w| w.launch_type == lt);
+    let mut show = vec![Metric::TasksArrived, Metric::TaskFailureFraction, Metric::TasksFailed];
+    if has(LaunchType::Ec2) {
+        show.extend([
+            Metric::TasksPlaced,
+            Metric::PlacementFailureRate,
+            Metric::CpuReservedMean,
+            Metric::MemReservedMean,
+            Metric::HostsUsedMean,
+        ]);
+    }
+    if has(LaunchType::Fargate) {
+        show.extend([Metric::FargateLaunched, Metric::FargateThrottled, Metric::FargateFailedQuota]);
+    }
+    if s.network.is_some() {
+        show.extend([Metric::StartFailedNoIps, Metric::MinFreeIps]);
+    }
+    show.extend([Metric::ServiceWaitP95, Metric::ServiceTasksUnplaced]);
+    show
 }
 
 fn fmt_value(v: f64) -> String {

@@ -92,14 +92,12 @@ pub struct Subnet {
     pub held: u32,
     /// Of `held`: addresses of stopped tasks whose ENI is still being cleaned up.
     pub releasing: u32,
-    /// Lowest `free()` seen.
-    pub min_free: u32,
 }
 
 impl Subnet {
     pub fn new(name: String, az: AzId, cidr: Cidr, public: bool, nat_gateway: bool) -> Subnet {
         let usable = cidr.usable();
-        Subnet { name, az, cidr, public, nat_gateway, usable, held: 0, releasing: 0, min_free: usable }
+        Subnet { name, az, cidr, public, nat_gateway, usable, held: 0, releasing: 0 }
     }
 
     pub fn free(&self) -> u32 {
@@ -112,7 +110,6 @@ impl Subnet {
             return false;
         }
         self.held += 1;
-        self.min_free = self.min_free.min(self.free());
         true
     }
 
@@ -175,6 +172,6 @@ mod tests {
         assert!(!s.try_take(), "still held during clean-up");
         s.finish_release();
         assert!(s.try_take());
-        assert_eq!(s.min_free, 0);
+        assert_eq!(s.free(), 0);
     }
 }

@@ -62,6 +62,11 @@ pub enum StopReason {
 }
 
 impl StopReason {
+    /// Placed or accepted, then stopped before it ever ran.
+    pub fn failed_to_start(self) -> bool {
+        matches!(self, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Completed => "completed",

@@ -318,12 +318,6 @@ impl Scenario {
         if total_hosts > MAX_HOSTS {
             return Err(root.error("host_groups", format!("{total_hosts} hosts; at most {MAX_HOSTS} in one scenario")));
         }
-        if host_groups.is_empty() {
-            return Err(root.error(
-                "host_groups",
-                "at least one host group is required, e.g. [host_groups.main] instance_type = \"m5.xlarge\", count_per_az = 10",
-            ));
-        }
         let mut known_attributes: BTreeSet<&str> = BUILT_IN_ATTRIBUTES.into_iter().collect();
         for g in &host_groups {
             known_attributes.extend(g.attributes.iter().map(|(k, _)| k.as_str()));
@@ -399,6 +393,19 @@ impl Scenario {
         }
         if workloads.is_empty() {
             return Err(root.error("workload", "at least one workload is required, e.g. [workload.web] kind = \"service\""));
+        }
+        // A Fargate-only cluster needs no container instances.
+        if host_groups.is_empty()
+            && let Some(w) = workloads.iter().find(|w| w.launch_type == LaunchType::Ec2)
+        {
+            return Err(root.error(
+                "host_groups",
+                format!(
+                    "workload `{}` runs on EC2, so at least one host group is required, e.g. [host_groups.main] \
+                     instance_type = \"m5.xlarge\", count_per_az = 10 (a cluster of only Fargate workloads needs none)",
+                    w.name
+                ),
+            ));
         }
 
         let expected_tasks: f64 = workloads

@@ -332,13 +332,27 @@ pub(super) fn read_workload(
     let ec2_ok = td.requires_compatibilities.is_empty() || td.requires_compatibilities.contains(&Compatibility::Ec2);
     let launch_type = match w.opt_str("launch_type")? {
         None if ec2_ok => LaunchType::Ec2,
-        None => LaunchType::Fargate,
+        None if td.is_fargate() => LaunchType::Fargate,
+        None | Some("EXTERNAL") => {
+            // ECS Anywhere: EXTERNAL instances are on-premises hosts the user registers; their
+            // network is not a VPC. Not modelled: say how to study them instead.
+            return Err(w.error(
+                "launch_type",
+                format!(
+                    "task definition `{family}` requires {}: the EXTERNAL launch type (ECS Anywhere) is not simulated; \
+                     to study your registered instances, add \"EC2\" to requiresCompatibilities and describe them as a host group",
+                    td.requires_compatibilities.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         Some("EC2") if ec2_ok => LaunchType::Ec2,
         Some("FARGATE") if td.is_fargate() => LaunchType::Fargate,
         Some(lt @ ("EC2" | "FARGATE")) => {
             return Err(w.error("launch_type", format!("task definition `{family}` is not compatible with {lt} (requiresCompatibilities)")));
         }
-        Some(other) => return Err(w.error("launch_type", format!("unknown launch type `{other}`; allowed: EC2, FARGATE"))),
+        Some(other) => {
+            return Err(w.error("launch_type", format!("unknown launch type `{other}`; allowed: EC2, FARGATE (EXTERNAL is not simulated)")));
+        }
     };
     if launch_type == LaunchType::Fargate {
         if matches!(arrivals, Arrivals::Trace(_)) {

@@ -1,10 +1,41 @@
 //! One simulation run: a single-threaded event loop over the cluster model, placement and the
 //! workloads. This is the only module where those pieces meet.
 //!
+//! A run is a coordinator ([`world`]) over parts that each own their state and the events that
+//! change it. Follow one task through them:
+//!
+//! | part | owns | file |
+//! | --- | --- | --- |
+//! | workloads | arrival and run-time random streams; when the next task arrives | `workloads.rs` |
+//! | lifecycle | task records and their state machine (AWAITING → PROVISIONING → RUNNING → STOPPED) | `lifecycle.rs` |
+//! | fleet | hosts, reservations, ports, ENI slots, placement index, group counts | `fleet.rs` |
+//! | addresses | subnets, task-ENI addresses, ENI attach delay and clean-up | `addresses.rs` |
+//! | fargate | the account launch bucket and the vCPU quota | `fargate.rs` |
+//! | services | desired count, waiting tasks, launch rate, back-off | `services.rs` |
+//! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
+//!
+//! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
+//! the loop and dispatch, `launch.rs` for the way into RUNNING, `stop.rs` for the way out) are
+//! the only code that calls more than one part; the recorder is told what happened and is never
+//! consulted by the models.
+//!
 //! Architecture invariant: `sim` does no file I/O and spawns no threads; it turns a
-//! [`Scenario`] and a seed into a [`RunResult`] (plain data), deterministically.
+//! [`Scenario`](crate::scenario::Scenario) and a seed into a [`RunResult`] (plain data),
+//! deterministically.
 
-mod run;
-mod service;
+mod addresses;
+mod fargate;
+mod fleet;
+mod invariants;
+mod launch;
+mod lifecycle;
+mod recorder;
+mod result;
+mod services;
+mod stop;
+mod workloads;
+mod world;
 
-pub use run::{DecisionRow, RunOptions, RunResult, SubnetRow, TaskRow, build_cluster, run};
+pub use fleet::build_cluster;
+pub use result::{DecisionRow, RunOptions, RunResult, SubnetRow, TaskRow};
+pub use world::run;

@@ -3,18 +3,19 @@
 //! every subnet's held addresses equal their owners'. Run at the end of every run, and every
 //! 5,000 events in debug builds.
 
-use super::World;
+use super::addresses::infrastructure_ips;
+use super::world::World;
 use crate::model::{Resources, TaskIp, TaskState};
 use crate::workload::LaunchType;
 
 impl World<'_> {
     /// Conservation checks: resources, tasks, groups and the placement index.
     pub(super) fn check_invariants(&self) -> Result<(), String> {
-        let hosts = self.cluster.hosts.len();
+        let hosts = self.fleet.cluster().hosts.len();
         let mut reserved = vec![Resources::default(); hosts];
         let mut per_host = vec![0u32; hosts];
         let (mut awaiting, mut provisioning, mut running, mut stopped) = (0u32, 0u32, 0u32, 0u32);
-        for t in &self.tasks {
+        for t in self.tasks.all() {
             match t.state {
                 TaskState::AwaitingPlacement => awaiting += 1,
                 TaskState::Provisioning | TaskState::Running => {
@@ -26,7 +27,7 @@ impl World<'_> {
                     let fargate = self.scenario.workloads[t.workload as usize].launch_type == LaunchType::Fargate;
                     match (t.host, fargate) {
                         (Some(h), false) => {
-                            let n = &self.needs[t.task_definition as usize].need;
+                            let n = &self.fleet.needs(t.task_definition).need;
                             reserved[h.index()].cpu_units += n.cpu_units;
                             reserved[h.index()].memory_mib += n.memory_mib;
                             per_host[h.index()] += 1;
@@ -38,7 +39,7 @@ impl World<'_> {
                 TaskState::Stopped => stopped += 1,
             }
         }
-        for h in &self.cluster.hosts {
+        for h in &self.fleet.cluster().hosts {
             if h.reserved != reserved[h.id.index()] || h.task_count != per_host[h.id.index()] {
                 return Err(format!(
                     "host {}: reserved {:?} and {} tasks, but its tasks add up to {:?} and {}",
@@ -51,20 +52,19 @@ impl World<'_> {
             }
         }
         let total = awaiting + provisioning + running + stopped;
-        if total as usize != self.tasks.len() || awaiting != self.awaiting || provisioning != self.provisioning || running != self.running {
+        let (g_awaiting, g_provisioning, g_running) = self.recorder.task_gauges();
+        let count = self.tasks.all().len();
+        if total as usize != count || awaiting != g_awaiting || provisioning != g_provisioning || running != g_running {
             return Err(format!(
                 "task accounting: {} tasks but awaiting {awaiting}/{}, provisioning {provisioning}/{}, running {running}/{}, stopped {stopped}",
-                self.tasks.len(),
-                self.awaiting,
-                self.provisioning,
-                self.running
+                count, g_awaiting, g_provisioning, g_running
             ));
         }
-        let waiting_in_services: usize = self.services.iter().map(|s| s.waiting.len()).sum();
+        let waiting_in_services: usize = self.services.all().iter().map(|s| s.waiting.len()).sum();
         if waiting_in_services != awaiting as usize {
             return Err(format!("{awaiting} tasks await placement but services hold {waiting_in_services}"));
         }
-        for svc in &self.services {
+        for svc in self.services.all() {
             if svc.active as usize + svc.waiting.len() != svc.desired as usize {
                 return Err(format!(
                     "service {}: {} active + {} waiting ≠ desired {}",
@@ -76,19 +76,20 @@ impl World<'_> {
             }
         }
         self.check_ip_conservation()?;
-        if self.oracle_mismatches > 0 {
-            return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.oracle_mismatches));
+        if self.recorder.oracle_mismatches() > 0 {
+            return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.recorder.oracle_mismatches()));
         }
-        self.placer.verify(&self.cluster)
+        self.fleet.placer().verify(self.fleet.cluster())
     }
 
     /// Every subnet: held = infrastructure + task ENIs attached or being cleaned up, and
     /// free + held = usable. Each held address is counted once, under its one owner.
     pub(super) fn check_ip_conservation(&self) -> Result<(), String> {
-        let mut held = self.infrastructure_ips();
-        let mut releasing = vec![0u32; self.subnets.len()];
+        let subnets = self.addresses.subnets();
+        let mut held = infrastructure_ips(self.scenario, self.fleet.cluster(), subnets);
+        let mut releasing = vec![0u32; subnets.len()];
         let mut enis = 0;
-        for t in &self.tasks {
+        for t in self.tasks.all() {
             match (t.ip, t.subnet) {
                 (TaskIp::Held, Some(s)) => {
                     held[s.0 as usize] += 1;
@@ -106,7 +107,7 @@ impl World<'_> {
                 _ => {}
             }
         }
-        for (i, s) in self.subnets.iter().enumerate() {
+        for (i, s) in subnets.iter().enumerate() {
             if s.held != held[i] || s.releasing != releasing[i] || s.held > s.usable || s.free() + s.held != s.usable {
                 return Err(format!(
                     "subnet {}: {} held ({} releasing) of {} usable, but its owners hold {} ({} releasing)",
@@ -114,22 +115,23 @@ impl World<'_> {
                 ));
             }
         }
-        let hosts_enis: u32 = self.cluster.hosts.iter().map(|h| h.eni_tasks).sum();
+        let hosts_enis: u32 = self.fleet.cluster().hosts.iter().map(|h| h.eni_tasks).sum();
         // ENI slots: every awsvpc task on a host while it provisions or runs (one whose ENI could
         // not be created holds its slot until it stops).
         let ec2_slots = self
             .tasks
+            .all()
             .iter()
             .filter(|t| {
                 t.host.is_some()
                     && matches!(t.state, TaskState::Provisioning | TaskState::Running)
-                    && self.needs[t.task_definition as usize].eni
+                    && self.fleet.needs(t.task_definition).eni
             })
             .count() as u32;
-        if enis != self.task_enis || hosts_enis != ec2_slots {
+        if enis != self.recorder.task_enis() || hosts_enis != ec2_slots {
             return Err(format!(
                 "{} task ENIs counted, owners hold {enis}; hosts count {hosts_enis} ENI slots for {ec2_slots} awsvpc tasks",
-                self.task_enis
+                self.recorder.task_enis()
             ));
         }
         Ok(())

@@ -1,0 +1,104 @@
+//! Addresses: the VPC's subnets and who holds their addresses — hosts' primary and trunk ENIs,
+//! NAT gateways (held for the whole run) and task ENIs (awsvpc on EC2, every Fargate task),
+//! taken after placement and released one clean-up delay after the task stops.
+//!
+//! Owns: the [`Subnet`]s, the ENI attach-delay stream, the clean-up event ([`AddressEvent`]).
+//! Is told: take an address for a task ENI, begin and finish its release.
+//!
+//! Architecture invariant: placement never looks here (ECS places awsvpc tasks without checking
+//! free addresses; docs/model.md, awsvpc). Every held address has exactly one owner, checked by
+//! `invariants.rs`. Load-balancer nodes and VPC interface endpoints, when modelled, become
+//! owners here too.
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::engine::{RngStreams, SimTime};
+use crate::model::{Cluster, Subnet, SubnetId, TaskId};
+use crate::scenario::Scenario;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum AddressEvent {
+    /// A stopped task's ENI clean-up ends: its address returns to the subnet.
+    EniReleased { task: TaskId },
+}
+
+pub(super) struct Addresses {
+    subnets: Vec<Subnet>,
+    /// ENI attach delays: a stream of their own, so a distribution here moves nothing else.
+    rng_eni: ChaCha8Rng,
+}
+
+impl Addresses {
+    pub fn new(scenario: &Scenario, streams: &RngStreams) -> Addresses {
+        let subnets = scenario
+            .network
+            .iter()
+            .flat_map(|n| &n.subnets)
+            .map(|s| Subnet::new(s.name.clone(), s.az, s.cidr, s.public, s.nat_gateway))
+            .collect();
+        Addresses { subnets, rng_eni: streams.stream("eni_attach", 0) }
+    }
+
+    pub fn subnets(&self) -> &[Subnet] {
+        &self.subnets
+    }
+
+    pub fn subnet(&self, subnet: SubnetId) -> &Subnet {
+        &self.subnets[subnet.0 as usize]
+    }
+
+    /// Takes the addresses held for the whole run. Returns, per subnet, how many were taken.
+    pub fn take_infrastructure(&mut self, scenario: &Scenario, cluster: &Cluster) -> Vec<u32> {
+        let held = infrastructure_ips(scenario, cluster, &self.subnets);
+        for (subnet, &n) in self.subnets.iter_mut().zip(&held) {
+            for _ in 0..n {
+                assert!(subnet.try_take(), "validation checked that the hosts fit their subnets");
+            }
+        }
+        held
+    }
+
+    /// Takes one address of `subnet` for a task ENI; false if the subnet is full.
+    pub fn take(&mut self, subnet: SubnetId) -> bool {
+        self.subnets[subnet.0 as usize].try_take()
+    }
+
+    /// A stopped task's ENI enters clean-up; its address stays held until `finish_release`.
+    pub fn begin_release(&mut self, subnet: SubnetId) {
+        self.subnets[subnet.0 as usize].begin_release();
+    }
+
+    pub fn finish_release(&mut self, subnet: SubnetId) {
+        self.subnets[subnet.0 as usize].finish_release();
+    }
+
+    /// How long a stopped task's ENI keeps its address.
+    pub fn cleanup_delay(scenario: &Scenario) -> SimTime {
+        scenario.network.as_ref().map_or(SimTime::ZERO, |n| n.eni_cleanup_delay)
+    }
+
+    /// One task's ENI attach delay, drawn from the scenario's constant or distribution.
+    pub fn attach_delay(&mut self, scenario: &Scenario) -> SimTime {
+        match &scenario.network {
+            Some(n) => n.eni_attach_delay.sample(&mut self.rng_eni).unwrap_or(SimTime::ZERO),
+            None => SimTime::ZERO,
+        }
+    }
+}
+
+/// Addresses held for the whole run, per subnet: each host's primary ENI and trunk ENI, each NAT
+/// gateway.
+pub(super) fn infrastructure_ips(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet]) -> Vec<u32> {
+    let mut held = vec![0u32; subnets.len()];
+    let trunking = scenario.network.as_ref().is_some_and(|n| n.trunking);
+    for h in &cluster.hosts {
+        if let Some(s) = h.subnet {
+            let trunk = trunking && cluster.instance_types[h.instance_type as usize].trunk_task_limit.is_some();
+            held[s.0 as usize] += 1 + u32::from(trunk);
+        }
+    }
+    for (i, s) in subnets.iter().enumerate() {
+        held[i] += u32::from(s.nat_gateway);
+    }
+    held
+}

@@ -1,0 +1,184 @@
+//! The way into RUNNING, as the coordinator sees it: a task is created, placed on a host (EC2)
+//! or admitted by Fargate, gets its ENI address (awsvpc), provisions, and runs.
+//!
+//! Each step asks one part and tells the recorder; the order of the calls is the order ECS
+//! does things in (docs/model.md): placement never looks at addresses, so a full subnet fails
+//! the task after it was placed.
+
+use super::fargate::Fargate;
+use super::lifecycle::{FARGATE, TaskEvent};
+use super::result::DecisionRow;
+use super::world::{Event, World};
+use crate::engine::SimTime;
+use crate::model::{HostId, StopReason, SubnetId, TaskId, TaskState};
+use crate::workload::LaunchType;
+
+/// How one launch attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Launch {
+    /// Placed (EC2) or accepted (Fargate), and provisioning.
+    Started,
+    /// No host could take it (EC2).
+    NotPlaced,
+    /// Placed or accepted, then stopped before running (no address, Fargate quota).
+    FailedToStart,
+    /// Fargate's launch bucket was empty: nothing happened; try again when it refills.
+    Throttled,
+}
+
+impl World<'_> {
+    /// Creates a task record. Run times are drawn here, in arrival order, from the workload's
+    /// own stream: a different placement strategy sees the same run times.
+    pub(super) fn new_task(&mut self, workload: u32, task_definition: u32, run_time: Option<SimTime>) -> TaskId {
+        let run_time = self.workloads.run_time(self.scenario, workload, run_time);
+        let id = self.tasks.create(workload, task_definition, self.now(), run_time);
+        self.recorder.task_arrived();
+        id
+    }
+
+    /// RunTask: launch now or drop.
+    pub(super) fn run_task(&mut self, task: TaskId) {
+        let reason = match self.attempt(task) {
+            Launch::Started | Launch::FailedToStart => return,
+            Launch::NotPlaced => StopReason::PlacementFailed,
+            Launch::Throttled => StopReason::FargateThrottled,
+        };
+        self.recorder.task_dropped();
+        self.tasks.dropped(task, self.now(), reason);
+    }
+
+    /// One launch: a placement decision on EC2, or a Fargate launch.
+    pub(super) fn attempt(&mut self, task: TaskId) -> Launch {
+        let t = self.tasks.get(task);
+        let (workload, td) = (t.workload, t.task_definition);
+        if self.scenario.workloads[workload as usize].launch_type == LaunchType::Fargate {
+            return self.launch_fargate(task, workload, td);
+        }
+        let decision = self.fleet.decide(self.scenario, workload, td, self.options.explain, &mut self.rng_placement);
+        if let Some((explanation, agrees)) = decision.explained {
+            let row = DecisionRow { time: self.now(), task: task.0, workload, outcome: decision.outcome, explanation };
+            self.recorder.decision_explained(row, agrees);
+        }
+        self.recorder.placement_decided(decision.outcome.map(|_| ()));
+        match decision.outcome {
+            Ok(host) => self.place(task, host, td, workload),
+            Err(_) => Launch::NotPlaced,
+        }
+    }
+
+    fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
+        let (az, was_idle) = self.fleet.reserve(host, td, workload);
+        let needs = self.fleet.needs(td);
+        let (need, eni) = (needs.need, needs.eni);
+        let now = self.now();
+        self.recorder.task_placed(now, az, need, was_idle);
+        self.tasks.provisioning(task, now, Some(host));
+        if eni {
+            // The task ENI goes into the task's subnet in the host's AZ. Placement never looked at
+            // free addresses: a full subnet fails the task here, after it was placed.
+            let w = &self.scenario.workloads[workload as usize];
+            let subnet = w
+                .subnets
+                .iter()
+                .copied()
+                .find(|s| self.addresses.subnet(*s).az == az)
+                .expect("LOCATION filter kept the host in a subnet's AZ");
+            if !self.take_ip(task, subnet) {
+                self.fail_start_later(task, host, td, workload);
+                return Launch::FailedToStart;
+            }
+        }
+        self.begin_provisioning(task, workload, eni);
+        Launch::Started
+    }
+
+    /// A Fargate launch: the account's launch bucket, the vCPU quota, then an address in one of
+    /// the workload's subnets, AZs with the fewest tasks of the group first (Fargate keeps a
+    /// service balanced across its subnets' AZs).
+    fn launch_fargate(&mut self, task: TaskId, workload: u32, td: u32) -> Launch {
+        let now = self.now();
+        if !self.fargate.try_launch(now) {
+            self.recorder.fargate_throttled();
+            return Launch::Throttled;
+        }
+        let cpu = self.fleet.needs(td).need.cpu_units;
+        self.recorder.fargate_accepted();
+        self.tasks.provisioning(task, now, None);
+        if !self.fargate.within_quota(cpu) {
+            self.recorder.fargate_quota_refused();
+            self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota, TaskState::Provisioning);
+            return Launch::FailedToStart;
+        }
+        let candidates = &self.scenario.workloads[workload as usize].subnets;
+        let fleet = &self.fleet;
+        let chosen = Fargate::choose_subnet(
+            candidates,
+            self.addresses.subnets(),
+            |az| fleet.group_tasks_in_az(workload, az),
+            &mut self.rng_placement,
+        );
+        let subnet = match chosen {
+            Ok(subnet) => subnet,
+            Err(first) => {
+                // Accepted, then stopped in PROVISIONING: every subnet is out of addresses.
+                self.tasks.eni_tried(task, first, false);
+                self.fail_start_later(task, FARGATE, td, workload);
+                return Launch::FailedToStart;
+            }
+        };
+        assert!(self.take_ip(task, subnet), "the subnet had a free address");
+        self.fleet.hostless_task_started(workload, self.addresses.subnet(subnet).az);
+        self.fargate.started(cpu);
+        self.recorder.fargate_started();
+        self.begin_provisioning(task, workload, true);
+        Launch::Started
+    }
+
+    /// Gives the task's ENI an address of `subnet`; false if the subnet is full. Either way the
+    /// task records the subnet it tried.
+    fn take_ip(&mut self, task: TaskId, subnet: SubnetId) -> bool {
+        let attached = self.addresses.take(subnet);
+        self.tasks.eni_tried(task, subnet, attached);
+        if attached {
+            self.recorder.address_taken(subnet, self.addresses.subnet(subnet).free());
+        }
+        attached
+    }
+
+    /// The task ENI could not be created (no free address). ECS learns this during PROVISIONING
+    /// and stops the task then: until the ENI attach delay has passed, the task keeps its host
+    /// resources and ENI slot, so tasks launched at the same moment cannot reuse them.
+    fn fail_start_later(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) {
+        let delay = self.addresses.attach_delay(self.scenario);
+        if delay == SimTime::ZERO {
+            self.stop_task(task, host, td, workload, StopReason::InsufficientFreeAddresses, TaskState::Provisioning);
+        } else {
+            // Validation caps workloads and task definitions at u16::MAX.
+            let (task_definition, workload) = (td as u16, workload as u16);
+            let at = self.now() + delay;
+            self.queue.schedule(at, Event::Task(TaskEvent::StartFailed { task, host, task_definition, workload }));
+        }
+    }
+
+    /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay.
+    fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool) {
+        let mut delay = self.scenario.workloads[workload as usize].start_delay;
+        if eni {
+            delay = delay + self.addresses.attach_delay(self.scenario);
+        }
+        if delay == SimTime::ZERO {
+            self.start_task(task);
+        } else {
+            let at = self.now() + delay;
+            self.queue.schedule(at, Event::Task(TaskEvent::Started { task }));
+        }
+    }
+
+    pub(super) fn start_task(&mut self, task: TaskId) {
+        let now = self.now();
+        self.recorder.task_running();
+        if let Some((at, finished)) = self.tasks.running(task, now) {
+            self.queue.schedule(at, Event::Task(finished));
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! The recorder: every metric accumulator of a run — counts after the warm-up, failure reasons,
+//! time-weighted utilisation, per-AZ reservations, task-state gauges, service waits, address
+//! minima — plus the time series and the decision log.
+//!
+//! It is told what happened (a task arrived, was placed on a host that was empty, an address was
+//! taken leaving N free, …) and derives the metrics; it owns the warm-up and sampling events
+//! ([`RecorderEvent`]). At the end it turns its accumulators into [`MetricValues`].
+//!
+//! Architecture invariant: the recorder is never consulted by the models; nothing it holds
+//! changes what the simulation does. A new model adds `*_happened`-style calls here and rows in
+//! `metrics::Metric`, never counters of its own.
+
+use super::result::DecisionRow;
+use crate::engine::SimTime;
+use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
+use crate::model::{AzId, Cluster, Resources, StopReason, Subnet, SubnetId, Task, TaskState};
+use crate::placement::PlacementFailure;
+use crate::scenario::Scenario;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RecorderEvent {
+    /// Counting starts: accumulators open their window.
+    WarmupEnd,
+    /// A row of the time series.
+    Sample,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Resources64 {
+    cpu: u64,
+    mem: u64,
+}
+
+pub(super) struct Recorder {
+    warm: bool,
+    counts: [u64; Metric::COUNT],
+    failures: [u64; PlacementFailure::ALL.len()],
+    cpu_reserved: TimeWeighted,
+    mem_reserved: TimeWeighted,
+    hosts_used: TimeWeighted,
+    reserved_cpu_by_az: Vec<u64>,
+    reserved_mem_by_az: Vec<u64>,
+    registered_cpu_by_az: Vec<u64>,
+    registered_mem_by_az: Vec<u64>,
+    registered_total: Resources64,
+    reserved_total: Resources64,
+    hosts_busy: u32,
+    awaiting: u32,
+    provisioning: u32,
+    running: u32,
+    service_waits_s: Vec<f64>,
+    /// Task ENIs attached or being cleaned up, and the most at once after the warm-up.
+    task_enis: u32,
+    task_enis_peak: u32,
+    /// Per subnet: fewest free addresses seen (after the warm-up, once it has ended).
+    min_free: Vec<u32>,
+    timeseries: TimeSeries,
+    decisions: Vec<DecisionRow>,
+    /// With `explain`: decisions where the indexed choice was not among the full scan's best.
+    oracle_mismatches: u64,
+}
+
+impl Recorder {
+    /// `subnets` as they are once the infrastructure's addresses are taken.
+    pub fn new(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet]) -> Recorder {
+        let azs = cluster.azs.len();
+        let (mut reg_cpu, mut reg_mem) = (vec![0u64; azs], vec![0u64; azs]);
+        for h in &cluster.hosts {
+            reg_cpu[h.az.0 as usize] += u64::from(h.registered.cpu_units);
+            reg_mem[h.az.0 as usize] += u64::from(h.registered.memory_mib);
+        }
+        let registered_total = Resources64 { cpu: reg_cpu.iter().sum(), mem: reg_mem.iter().sum() };
+        let mut columns = vec!["time_s".to_string(), "tasks_running".into(), "tasks_pending".into(), "hosts_used".into()];
+        columns.extend(cluster.azs.iter().map(|az| format!("cpu_reserved_pct_{az}")));
+        columns.extend(cluster.azs.iter().map(|az| format!("mem_reserved_pct_{az}")));
+        if !subnets.is_empty() {
+            columns.push("task_enis".into());
+            columns.extend(subnets.iter().map(|s| format!("free_ips_{}", s.name)));
+        }
+        let from = scenario.warmup.0;
+        Recorder {
+            warm: scenario.warmup == SimTime::ZERO,
+            counts: [0; Metric::COUNT],
+            failures: [0; PlacementFailure::ALL.len()],
+            cpu_reserved: TimeWeighted::new(from),
+            mem_reserved: TimeWeighted::new(from),
+            hosts_used: TimeWeighted::new(from),
+            reserved_cpu_by_az: vec![0; azs],
+            reserved_mem_by_az: vec![0; azs],
+            registered_cpu_by_az: reg_cpu,
+            registered_mem_by_az: reg_mem,
+            registered_total,
+            reserved_total: Resources64::default(),
+            hosts_busy: 0,
+            awaiting: 0,
+            provisioning: 0,
+            running: 0,
+            service_waits_s: Vec::new(),
+            task_enis: 0,
+            task_enis_peak: 0,
+            min_free: subnets.iter().map(Subnet::free).collect(),
+            timeseries: TimeSeries::new(columns),
+            decisions: Vec::new(),
+            oracle_mismatches: 0,
+        }
+    }
+
+    fn count(&mut self, m: Metric) {
+        if self.warm {
+            self.counts[m as usize] += 1;
+        }
+    }
+
+    /// Task-state gauges, for the invariants: (awaiting placement, provisioning, running).
+    pub fn task_gauges(&self) -> (u32, u32, u32) {
+        (self.awaiting, self.provisioning, self.running)
+    }
+
+    /// Task ENIs attached or being cleaned up, for the invariants.
+    pub fn task_enis(&self) -> u32 {
+        self.task_enis
+    }
+
+    pub fn oracle_mismatches(&self) -> u64 {
+        self.oracle_mismatches
+    }
+
+    pub fn warmup_ended(&mut self, now: SimTime, subnets: &[Subnet]) {
+        self.warm = true;
+        self.task_enis_peak = self.task_enis;
+        for (min, s) in self.min_free.iter_mut().zip(subnets) {
+            *min = s.free();
+        }
+        self.cpu_reserved.start_window(now.0);
+        self.mem_reserved.start_window(now.0);
+        self.hosts_used.start_window(now.0);
+    }
+
+    pub fn task_arrived(&mut self) {
+        self.awaiting += 1;
+        self.count(Metric::TasksArrived);
+    }
+
+    pub fn placement_decided(&mut self, outcome: Result<(), PlacementFailure>) {
+        self.count(Metric::PlacementAttempts);
+        if let Err(reason) = outcome {
+            self.count(Metric::PlacementFailures);
+            if self.warm {
+                self.failures[PlacementFailure::ALL.iter().position(|r| *r == reason).expect("listed")] += 1;
+            }
+        }
+    }
+
+    /// With `explain`: the decision's row, and whether the indexed choice was among the full
+    /// scan's best hosts.
+    pub fn decision_explained(&mut self, row: DecisionRow, agrees_with_oracle: bool) {
+        if !agrees_with_oracle {
+            self.oracle_mismatches += 1;
+        }
+        self.decisions.push(row);
+    }
+
+    /// A task was placed on a host of `az` (empty before when `was_idle`) and provisions.
+    pub fn task_placed(&mut self, now: SimTime, az: AzId, need: Resources, was_idle: bool) {
+        self.reserved_cpu_by_az[az.0 as usize] += u64::from(need.cpu_units);
+        self.reserved_mem_by_az[az.0 as usize] += u64::from(need.memory_mib);
+        if was_idle {
+            self.hosts_busy += 1;
+        }
+        self.utilisation_changed(now, i64::from(need.cpu_units), i64::from(need.memory_mib));
+        self.count(Metric::TasksPlaced);
+        self.awaiting -= 1;
+        self.provisioning += 1;
+    }
+
+    /// A stopped task gave its host resources back (the host is empty now when `now_idle`).
+    pub fn host_released(&mut self, now: SimTime, az: AzId, need: Resources, now_idle: bool) {
+        self.reserved_cpu_by_az[az.0 as usize] -= u64::from(need.cpu_units);
+        self.reserved_mem_by_az[az.0 as usize] -= u64::from(need.memory_mib);
+        if now_idle {
+            self.hosts_busy -= 1;
+        }
+        self.utilisation_changed(now, -i64::from(need.cpu_units), -i64::from(need.memory_mib));
+    }
+
+    pub fn fargate_throttled(&mut self) {
+        self.count(Metric::FargateThrottled);
+    }
+
+    /// Fargate took a task in (it provisions).
+    pub fn fargate_accepted(&mut self) {
+        self.awaiting -= 1;
+        self.provisioning += 1;
+    }
+
+    pub fn fargate_quota_refused(&mut self) {
+        self.count(Metric::FargateFailedQuota);
+    }
+
+    pub fn fargate_started(&mut self) {
+        self.count(Metric::FargateLaunched);
+    }
+
+    /// A task ENI got an address of `subnet`, leaving `free`.
+    pub fn address_taken(&mut self, subnet: SubnetId, free: u32) {
+        let min = &mut self.min_free[subnet.0 as usize];
+        *min = (*min).min(free);
+        self.task_enis += 1;
+        if self.warm {
+            self.task_enis_peak = self.task_enis_peak.max(self.task_enis);
+        }
+    }
+
+    pub fn address_released(&mut self) {
+        self.task_enis -= 1;
+    }
+
+    pub fn task_running(&mut self) {
+        self.provisioning -= 1;
+        self.running += 1;
+    }
+
+    /// `run_task`: the task was launched by RunTask (not by a service, which retries instead).
+    pub fn task_stopped(&mut self, was: TaskState, reason: StopReason, run_task: bool) {
+        match was {
+            TaskState::Running => self.running -= 1,
+            TaskState::Provisioning => self.provisioning -= 1,
+            other => unreachable!("stopping a task in state {other:?}"),
+        }
+        match reason {
+            StopReason::Completed => self.count(Metric::TasksCompleted),
+            StopReason::InsufficientFreeAddresses => self.count(Metric::StartFailedNoIps),
+            _ => {}
+        }
+        if run_task && reason.failed_to_start() {
+            self.count(Metric::TasksFailed);
+        }
+    }
+
+    /// RunTask could not launch the task: it never left AWAITING.
+    pub fn task_dropped(&mut self) {
+        self.count(Metric::TasksFailed);
+        self.awaiting -= 1;
+    }
+
+    /// A service task launched after waiting `wait` since it was wanted.
+    pub fn service_task_launched(&mut self, wait: SimTime) {
+        if self.warm {
+            self.service_waits_s.push(wait.as_secs_f64());
+        }
+    }
+
+    /// `delta_*`: what was just reserved (positive) or released (negative), cluster-wide.
+    fn utilisation_changed(&mut self, now: SimTime, delta_cpu: i64, delta_mem: i64) {
+        let now = now.0;
+        self.reserved_total.cpu = self.reserved_total.cpu.wrapping_add_signed(delta_cpu);
+        self.reserved_total.mem = self.reserved_total.mem.wrapping_add_signed(delta_mem);
+        self.cpu_reserved.set(now, ratio(self.reserved_total.cpu, self.registered_total.cpu));
+        self.mem_reserved.set(now, ratio(self.reserved_total.mem, self.registered_total.mem));
+        self.hosts_used.set(now, f64::from(self.hosts_busy));
+    }
+
+    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet]) {
+        let mut row = Vec::with_capacity(self.timeseries.columns.len());
+        row.push(now.as_secs_f64());
+        row.push(f64::from(self.running));
+        row.push(f64::from(self.awaiting + self.provisioning));
+        row.push(f64::from(self.hosts_busy));
+        for az in 0..self.reserved_cpu_by_az.len() {
+            row.push(100.0 * ratio(self.reserved_cpu_by_az[az], self.registered_cpu_by_az[az]));
+        }
+        for az in 0..self.reserved_mem_by_az.len() {
+            row.push(100.0 * ratio(self.reserved_mem_by_az[az], self.registered_mem_by_az[az]));
+        }
+        if !subnets.is_empty() {
+            row.push(f64::from(self.task_enis));
+            row.extend(subnets.iter().map(|s| f64::from(s.free())));
+        }
+        self.timeseries.push(row);
+    }
+
+    /// The run's metrics, time series, decision log and per-subnet minima. `tasks`: every task
+    /// record, for the per-task outcomes; `still_waiting_since`: when each service task still
+    /// waiting at the horizon was wanted (its wait is right-censored there).
+    pub fn finish(
+        mut self,
+        end: SimTime,
+        warmup: SimTime,
+        tasks: &[Task],
+        still_waiting_since: &[SimTime],
+        ctx: FinishContext<'_>,
+    ) -> Finished {
+        if self.warm {
+            self.service_waits_s.extend(still_waiting_since.iter().map(|&at| end.saturating_sub(at).as_secs_f64()));
+        }
+        let censored = if self.warm { still_waiting_since.len() } else { 0 };
+        let end = end.0;
+        let mut m = MetricValues::default();
+        for metric in Metric::ALL {
+            m.set(*metric, self.counts[*metric as usize] as f64);
+        }
+        let attempts = self.counts[Metric::PlacementAttempts as usize];
+        let failures = self.counts[Metric::PlacementFailures as usize];
+        m.set(Metric::PlacementFailureRate, if attempts == 0 { 0.0 } else { failures as f64 / attempts as f64 });
+        for (i, reason) in PlacementFailure::ALL.iter().enumerate() {
+            let metric = match reason {
+                PlacementFailure::ResourceCpu => Metric::FailedResourceCpu,
+                PlacementFailure::ResourceMemory => Metric::FailedResourceMemory,
+                PlacementFailure::ResourcePorts => Metric::FailedResourcePorts,
+                PlacementFailure::ResourceEni => Metric::FailedResourceEni,
+                PlacementFailure::Location => Metric::FailedLocation,
+                PlacementFailure::DistinctInstance => Metric::FailedDistinctInstance,
+                PlacementFailure::MemberOf => Metric::FailedMemberOf,
+                PlacementFailure::NoContainerInstances => continue,
+            };
+            m.set(metric, self.failures[i] as f64);
+        }
+        m.set(Metric::CpuReservedMean, self.cpu_reserved.mean(end));
+        m.set(Metric::CpuReservedPeak, self.cpu_reserved.peak());
+        m.set(Metric::MemReservedMean, self.mem_reserved.mean(end));
+        m.set(Metric::MemReservedPeak, self.mem_reserved.peak());
+        m.set(Metric::HostsUsedMean, self.hosts_used.mean(end));
+        m.set(Metric::HostsUsedPeak, self.hosts_used.peak());
+        self.service_waits_s.sort_by(f64::total_cmp);
+        let waits = &self.service_waits_s;
+        let or_nan = |v: f64| if ctx.has_services { v } else { f64::NAN };
+        m.set(Metric::ServiceWaitMean, or_nan(if waits.is_empty() { 0.0 } else { waits.iter().sum::<f64>() / waits.len() as f64 }));
+        m.set(Metric::ServiceWaitP95, or_nan(if waits.is_empty() { 0.0 } else { stats::quantile_sorted(waits, 0.95) }));
+        m.set(Metric::ServiceWaitMax, or_nan(waits.last().copied().unwrap_or(0.0)));
+        m.set(Metric::ServiceWaitsCensored, or_nan(censored as f64));
+        m.set(Metric::ServiceTasksUnplaced, self.awaiting as f64);
+        m.set(Metric::Events, ctx.events as f64);
+        set_outcomes(&mut m, tasks, warmup);
+        let has_network = !self.min_free.is_empty();
+        // Over the subnets task ENIs use: a small public subnet holding only a NAT gateway would
+        // otherwise always be the minimum.
+        let min_free = ctx.task_subnets.iter().map(|s| self.min_free[s.0 as usize]).min();
+        m.set(Metric::MinFreeIps, min_free.map_or(f64::NAN, f64::from));
+        m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
+        Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
+    }
+}
+
+/// What the end of a run needs to know besides the records.
+pub(super) struct FinishContext<'a> {
+    pub events: u64,
+    pub has_services: bool,
+    /// Subnets that task ENIs use (the minimum of free addresses is taken over them).
+    pub task_subnets: &'a [SubnetId],
+}
+
+/// Each task that arrived after the warm-up, counted once by how it ended (or where it was at
+/// the horizon).
+fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
+    let mut n = [0u64; 8];
+    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
+        let slot = match (t.state, t.stop_reason) {
+            (TaskState::Stopped, Some(StopReason::Completed)) => 0,
+            (TaskState::Stopped, Some(StopReason::PlacementFailed)) => 1,
+            (TaskState::Stopped, Some(StopReason::FargateThrottled)) => 2,
+            (TaskState::Stopped, Some(StopReason::InsufficientFreeAddresses)) => 3,
+            (TaskState::Stopped, Some(StopReason::FargateVcpuQuota)) => 4,
+            (TaskState::Running, _) => 5,
+            (TaskState::Provisioning, _) => 6,
+            (TaskState::AwaitingPlacement, _) => 7,
+            (TaskState::Stopped, other) => unreachable!("a stopped task with reason {other:?}"),
+        };
+        n[slot] += 1;
+    }
+    let metrics = [
+        Metric::OutcomeCompleted,
+        Metric::OutcomeNotPlaced,
+        Metric::OutcomeThrottled,
+        Metric::OutcomeNoAddress,
+        Metric::OutcomeVcpuQuota,
+        Metric::OutcomeRunningEnd,
+        Metric::OutcomeProvisioningEnd,
+        Metric::OutcomeWaitingEnd,
+    ];
+    for (metric, count) in metrics.iter().zip(n) {
+        m.set(*metric, count as f64);
+    }
+    let total: u64 = n.iter().sum();
+    let failed = n[1] + n[2] + n[3] + n[4];
+    m.set(Metric::TaskFailureFraction, if total == 0 { 0.0 } else { failed as f64 / total as f64 });
+}
+
+/// What the recorder hands over at the end of a run.
+pub(super) struct Finished {
+    pub metrics: MetricValues,
+    pub timeseries: TimeSeries,
+    pub decisions: Vec<DecisionRow>,
+    pub min_free: Vec<u32>,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}

@@ -1,0 +1,66 @@
+//! What one run hands to `report`: plain data, no behaviour.
+
+use crate::engine::SimTime;
+use crate::metrics::{MetricValues, TimeSeries};
+use crate::model::{AzId, HostId, StopReason, SubnetId, TaskIp};
+use crate::placement::{Explanation, PlacementFailure};
+
+/// What a run records beyond its metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Keep one row per task (`tasks/<run>.csv`).
+    pub record_tasks: bool,
+    /// Keep one row per placement decision with the survivors of each stage (`decisions.csv`).
+    pub explain: bool,
+}
+
+/// One task's history, for `tasks/<run>.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    pub task: u32,
+    pub workload: u32,
+    pub task_definition: u32,
+    pub arrived_at: SimTime,
+    pub placed_at: Option<SimTime>,
+    pub running_at: Option<SimTime>,
+    pub stopped_at: Option<SimTime>,
+    pub host: Option<HostId>,
+    pub az: Option<AzId>,
+    pub subnet: Option<SubnetId>,
+    /// Whether its ENI ever got an address, and where that address is now.
+    pub ip: TaskIp,
+    /// `None` while still waiting or running at the horizon.
+    pub stop_reason: Option<StopReason>,
+}
+
+/// One placement decision, for `decisions.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    pub time: SimTime,
+    pub task: u32,
+    pub workload: u32,
+    pub outcome: Result<HostId, PlacementFailure>,
+    pub explanation: Explanation,
+}
+
+/// Everything one run produced. Plain data; `report` writes it.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub seed: u64,
+    pub metrics: MetricValues,
+    pub timeseries: TimeSeries,
+    pub tasks: Vec<TaskRow>,
+    pub decisions: Vec<DecisionRow>,
+    /// One row per subnet (empty without a `[network]`).
+    pub subnets: Vec<SubnetRow>,
+}
+
+/// How one subnet fared over a run, for `subnets.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubnetRow {
+    pub subnet: SubnetId,
+    pub usable: u32,
+    /// Fewest free addresses after the warm-up.
+    pub min_free: u32,
+    pub free_at_end: u32,
+}

@@ -1,0 +1,117 @@
+//! The way out of RUNNING, and the service scheduler's reaction: a stopped task gives back its
+//! host resources (EC2) or vCPUs (Fargate), its ENI enters clean-up, and its service wants a
+//! replacement, launched at the service's rate with ECS's back-off after failures.
+
+use super::addresses::{AddressEvent, Addresses};
+use super::launch::Launch;
+use super::lifecycle::FARGATE;
+use super::services::ServiceEvent;
+use super::world::{Event, World};
+use crate::engine::SimTime;
+use crate::model::{HostId, StopReason, TaskId, TaskIp, TaskState};
+
+impl World<'_> {
+    /// Stops a provisioning or running task: gives back its host resources (EC2) or its vCPUs
+    /// (Fargate), starts its ENI clean-up, and lets its service know. Start failures come here
+    /// too: ECS stops them the same way.
+    ///
+    /// The caller says what it knows (`was`: the task's state) so that stopping a task without an
+    /// ENI never loads its cold record — on a million-task run that load is the hot path's main
+    /// cache miss; the record is only written.
+    pub(super) fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason, was: TaskState) {
+        let now = self.now();
+        let needs = self.fleet.needs(td);
+        let (need, eni) = (needs.need, needs.eni);
+        let (subnet, ip) = if eni || host == FARGATE { self.tasks.eni(task) } else { (None, TaskIp::None) };
+        debug_assert!(
+            host == FARGATE || {
+                let t = self.tasks.get(task);
+                (t.host, t.task_definition, t.workload) == (Some(host), td, workload)
+            }
+        );
+        if host == FARGATE {
+            if ip == TaskIp::Held {
+                self.fargate.stopped(need.cpu_units);
+                let az = self.addresses.subnet(subnet.expect("an ENI has a subnet")).az;
+                self.fleet.hostless_task_stopped(workload, az);
+            }
+        } else {
+            let (az, now_idle) = self.fleet.release(host, td, workload);
+            self.recorder.host_released(now, az, need, now_idle);
+        }
+        if ip == TaskIp::Held {
+            self.addresses.begin_release(subnet.expect("an ENI has a subnet"));
+            let at = now + Addresses::cleanup_delay(self.scenario);
+            self.queue.schedule(at, Event::Address(AddressEvent::EniReleased { task }));
+        }
+        self.tasks.stopped(task, now, reason, was);
+        let service = self.services.of_workload(workload);
+        self.recorder.task_stopped(was, reason, service.is_none());
+        if let Some(service) = service
+            && !reason.failed_to_start()
+        {
+            // The service scheduler replaces a stopped task. (A task that failed to start is
+            // replaced by `service_launch`, which also backs off.)
+            self.services.task_stopped(service);
+            self.queue_replacement(service);
+            if !self.services.check_pending(service) {
+                self.service_launch(service);
+            }
+        }
+    }
+
+    /// A stopped task's ENI clean-up is over: the address goes back to its subnet.
+    pub(super) fn release_eni(&mut self, task: TaskId) {
+        let subnet = self.tasks.eni_released(task);
+        self.addresses.finish_release(subnet);
+        self.recorder.address_released();
+    }
+
+    /// Launches waiting service tasks while the launch rate allows. A failed placement or a
+    /// failed start backs off (doubling, capped at 15 minutes); an empty Fargate launch bucket
+    /// waits for its next token.
+    pub(super) fn service_launch(&mut self, service: u32) {
+        loop {
+            let now = self.now();
+            let task = match self.services.next_to_launch(service, now) {
+                Ok(Some(task)) => task,
+                Ok(None) => return,
+                Err(next_token) => return self.schedule_check(service, next_token),
+            };
+            match self.attempt(task) {
+                Launch::Started => {
+                    self.services.launched(service);
+                    self.recorder.service_task_launched(now.saturating_sub(self.tasks.get(task).arrived_at));
+                }
+                Launch::Throttled => {
+                    let at = self.fargate.next_token_at(now);
+                    return self.schedule_check(service, at);
+                }
+                outcome @ (Launch::NotPlaced | Launch::FailedToStart) => {
+                    if outcome == Launch::FailedToStart {
+                        self.services.start_failed(service);
+                        self.queue_replacement(service);
+                    }
+                    let backoff = self.services.back_off(service);
+                    return self.schedule_check(service, now + backoff);
+                }
+            }
+        }
+    }
+
+    /// The service wants a new task in place of one that stopped or failed to start.
+    fn queue_replacement(&mut self, service: u32) {
+        let w = self.services.workload(service);
+        let td = self.scenario.workloads[w as usize].task_definition;
+        let replacement = self.new_task(w, td, None);
+        self.services.want(service, replacement);
+    }
+
+    pub(super) fn schedule_check(&mut self, service: u32, at: SimTime) {
+        if let Some(old) = self.services.set_check(service, None) {
+            self.queue.cancel(old);
+        }
+        let id = self.queue.schedule(at, Event::Service(ServiceEvent::Check { service }));
+        self.services.set_check(service, Some(id));
+    }
+}
