@@ -12,6 +12,7 @@
 //! | addresses | subnets, task-ENI addresses, ENI attach delay and clean-up | `addresses.rs` |
 //! | fargate | the account launch bucket and the vCPU quota | `fargate.rs` |
 //! | services | desired count, waiting tasks, launch rate, back-off | `services.rs` |
+//! | egress | links, pull flows (max-min fair), image caches, log paths and buffers | `egress.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
 //!
 //! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
@@ -24,11 +25,13 @@
 //! deterministically.
 
 mod addresses;
+mod egress;
 mod fargate;
 mod fleet;
 mod invariants;
 mod launch;
 mod lifecycle;
+mod pulls;
 mod recorder;
 mod result;
 mod services;

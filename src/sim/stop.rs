@@ -20,6 +20,14 @@ impl World<'_> {
     /// cache miss; the record is only written.
     pub(super) fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason, was: TaskState) {
         let now = self.now();
+        if let Some(egress) = self.egress.as_mut() {
+            let mut cancel = Vec::new();
+            egress.task_stopped(now, task, &mut cancel);
+            for e in cancel {
+                self.queue.cancel(e);
+            }
+            self.apply_flow_changes();
+        }
         let needs = self.fleet.needs(td);
         let (need, eni) = (needs.need, needs.eni);
         let (subnet, ip) = if eni || host == FARGATE { self.tasks.eni(task) } else { (None, TaskIp::None) };
