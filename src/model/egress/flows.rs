@@ -361,10 +361,15 @@ impl FlowNetwork {
         let f = self.flows[flow.0 as usize].clone();
         assert!(f.active, "flow {flow:?} ended twice");
         let dt = now.0.saturating_sub(f.updated_at.0) as f64 / US_PER_S;
-        let left = (f.remaining_bytes - f.rate_bps * dt).max(0.0);
+        let raw_left = f.remaining_bytes - f.rate_bps * dt;
+        let left = raw_left.max(0.0);
+        // A completion rounded to the next microsecond meters a few bytes past the flow's size:
+        // take them back so meters count exactly the bytes moved.
+        let overshoot = (-raw_left).max(0.0);
         for (k, link) in f.path.links().iter().enumerate() {
             let l = &mut self.links[link.0 as usize];
             l.meter(now);
+            l.bytes = (l.bytes - overshoot).max(0.0);
             l.pull_bps = if l.flows.len() == 1 { 0.0 } else { (l.pull_bps - f.rate_bps).max(0.0) };
             let slot = f.slots[k] as usize;
             l.flows.swap_remove(slot);
