@@ -43,7 +43,8 @@ fn run_body(body: &str) -> RunResult {
     fs::write(dir.path().join("norole.json"), FG_NO_ROLE).unwrap();
     fs::write(dir.path().join("ec2.json"), EC2).unwrap();
     let path = dir.path().join("s.toml");
-    let text = format!("name = \"egress\"\nseed = 3\nhorizon = \"30m\"\ntask_definitions = [\"fg.json\", \"norole.json\", \"ec2.json\"]\n{body}");
+    let text =
+        format!("name = \"egress\"\nseed = 3\nhorizon = \"30m\"\ntask_definitions = [\"fg.json\", \"norole.json\", \"ec2.json\"]\n{body}");
     fs::write(&path, text).unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
@@ -56,7 +57,9 @@ fn with_network(network_keys: &str, rest: &str) -> String {
 }
 
 fn fargate_batch(family: &str, count: u32, subnet: &str) -> String {
-    format!("[workload.jobs]\nkind = \"batch\"\nat = \"10s\"\ncount = {count}\ntask_definition = \"{family}\"\nrun_time = \"10m\"\nsubnets = [\"{subnet}\"]\n")
+    format!(
+        "[workload.jobs]\nkind = \"batch\"\nat = \"10s\"\ncount = {count}\ntask_definition = \"{family}\"\nrun_time = \"10m\"\nsubnets = [\"{subnet}\"]\n"
+    )
 }
 
 const US: u64 = 1_000_000;
@@ -84,9 +87,11 @@ fn equal_pulls_through_one_nat_gateway_finish_at_n_s_over_c() {
 
 #[test]
 fn a_shared_nat_in_another_az_makes_every_pulled_byte_cross_azs() {
-    let same = run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = \"100MB\"\n{}", fargate_batch("fg", 2, "priv-a"))));
+    let same =
+        run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = \"100MB\"\n{}", fargate_batch("fg", 2, "priv-a"))));
     assert_eq!(same.metrics.get(Metric::CrossAzGb), 0.0);
-    let other = run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = \"100MB\"\n{}", fargate_batch("fg", 2, "priv-b"))));
+    let other =
+        run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = \"100MB\"\n{}", fargate_batch("fg", 2, "priv-b"))));
     assert!((other.metrics.get(Metric::CrossAzGb) - 0.2).abs() < 1e-9, "{}", other.metrics.get(Metric::CrossAzGb));
     assert!((other.metrics.get(Metric::NatGb) - 0.2).abs() < 1e-9);
 }
@@ -163,6 +168,56 @@ fn the_second_task_on_an_ec2_host_uses_the_cache_unless_the_behaviour_is_always(
 
 #[test]
 fn fargate_pulls_again_for_every_task() {
-    let r = run_body(&with_network("", &format!("[images]\ndefault_size = \"100MB\"\npull_behavior = \"once\"\n{}", fargate_batch("fg", 3, "priv-a"))));
+    let r = run_body(&with_network(
+        "",
+        &format!("[images]\ndefault_size = \"100MB\"\npull_behavior = \"once\"\n{}", fargate_batch("fg", 3, "priv-a")),
+    ));
     assert!((r.metrics.get(Metric::NatGb) - 0.3).abs() < 1e-9);
+}
+
+/// Runs replication 0 of every point of a shipped scenario.
+fn shipped(name: &str) -> Vec<RunResult> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
+    let raw = RawScenario::read(&path).unwrap();
+    let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
+    plan.runs
+        .iter()
+        .filter(|r| r.replication == 0)
+        .map(|r| run(&r.scenario, r.seed, RunOptions { record_tasks: true, explain: false }).unwrap())
+        .collect()
+}
+
+#[test]
+fn crash_looping_fargate_re_pulls_through_the_nat_while_ec2_pulls_once() {
+    let runs = shipped("crash-loop-pulls.toml");
+    let (fargate, ec2) = (&runs[0], &runs[1]);
+    // Every Fargate task that began its pull downloaded the whole 500 MB image.
+    let pulled = fargate.tasks.iter().filter(|t| t.running_at.is_some()).count() as f64;
+    let nat = fargate.metrics.get(Metric::NatGb);
+    assert!(nat >= 0.5 * pulled && nat <= 0.5 * (pulled + 2.0), "{nat} GB for {pulled} tasks");
+    assert!(nat > 1000.0, "a day of one-minute tasks: over a TB through the NAT gateway");
+    // EC2: the first two tasks pull together (no cache yet), every replacement starts from the cache.
+    assert!((ec2.metrics.get(Metric::NatGb) - 1.0).abs() < 1e-6, "{}", ec2.metrics.get(Metric::NatGb));
+    let per_gb = 0.045 * 730.0 / 24.0;
+    assert!((fargate.metrics.get(Metric::CostNatData) - nat * per_gb).abs() < 1e-6 * nat * per_gb);
+}
+
+#[test]
+fn nat_versus_public_ranks_the_four_layouts_by_cost() {
+    let runs = shipped("nat-vs-public.toml");
+    let [per_az, single, public, endpoints] = [&runs[0], &runs[1], &runs[2], &runs[3]];
+    let cost = |r: &RunResult| r.metrics.get(Metric::CostMonthTotal);
+    assert!(per_az.metrics.get(Metric::NatGb) > 0.0 && single.metrics.get(Metric::NatGb) > 0.0);
+    assert_eq!(per_az.metrics.get(Metric::CrossAzGb), 0.0);
+    assert!(single.metrics.get(Metric::CrossAzGb) > 0.0, "two AZs of three reach the shared NAT across AZs");
+    assert_eq!(public.metrics.get(Metric::NatGb), 0.0);
+    assert!(public.metrics.get(Metric::IgwGb) > 0.0);
+    assert_eq!(endpoints.metrics.get(Metric::NatGb), 0.0);
+    assert!(endpoints.metrics.get(Metric::S3GatewayGb) > 0.0);
+    assert!(cost(single) > cost(per_az), "on this workload the cross-AZ bytes cost more than two NAT gateways");
+    assert!(cost(public) < cost(per_az) && cost(endpoints) < cost(per_az));
+    for r in &runs {
+        assert!(r.metrics.get(Metric::TimeToRunningP99).is_finite());
+        assert!(r.timeseries.columns.iter().any(|c| c.starts_with("nat_util_")) || r.metrics.get(Metric::NatGb) == 0.0);
+    }
 }
