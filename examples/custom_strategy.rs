@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         set_path(&mut table, "placement.strategy", toml::Value::String(strategy.into()))?;
         let variant = RawScenario { table, ..raw.clone() };
         let plan = Plan::build(&variant, None, &registry)?;
-        let spec = &plan.runs[0];
+        let spec = plan.run(0)?;
         let result = run(&spec.scenario, spec.seed, RunOptions::default())?;
         println!(
             "{:<18} {:>22.5} {:>16.2}",

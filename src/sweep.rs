@@ -15,7 +15,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::report;
-use crate::scenario::sweep::{Plan, RunSpec};
+use crate::scenario::sweep::Plan;
 use crate::sim::{self, RunOptions};
 
 /// `--shard I/N`: the runs whose index in the plan is ≡ I−1 (mod N).
@@ -53,9 +53,11 @@ pub struct ExecStats {
 /// Why `execute` stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecError {
-    /// The folder cannot be used as asked (e.g. resuming into runs of other inputs).
+    /// The folder cannot be used as asked (e.g. resuming into runs of other inputs), a file
+    /// cannot be written (the message names it), or a run's combination of sweep values is
+    /// invalid.
     Input(String),
-    /// A broken invariant or an I/O failure.
+    /// A broken invariant: a bug.
     Internal(String),
 }
 
@@ -70,11 +72,22 @@ impl std::fmt::Display for ExecError {
 /// Per-run progress callback: called after each run with (runs done, events so far).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Sync);
 
-/// Runs `runs` (a subset of `plan.runs`) on `jobs` threads, writing per-run files into `work`.
-/// With `resume`, runs whose files are complete are skipped.
+/// Most threads per core `execute` starts: runs are CPU-bound, so more only costs memory.
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// The threads to run `runs` runs on when `requested` were asked for: at least 1, at most one
+/// per run and [`MAX_JOBS_PER_CORE`] per core.
+pub fn effective_jobs(requested: usize, runs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    requested.min(runs).min(MAX_JOBS_PER_CORE * cores).max(1)
+}
+
+/// Runs the plan's runs `runs` (indices into the plan) on up to `jobs` threads
+/// ([`effective_jobs`]), writing per-run files into `work`. Each run's scenario is built when it
+/// starts. With `resume`, runs whose files are complete are skipped.
 pub fn execute(
     plan: &Plan,
-    runs: &[&RunSpec],
+    runs: &[usize],
     work: &Path,
     jobs: usize,
     options: RunOptions,
@@ -86,9 +99,9 @@ pub fn execute(
     // anything else changed would silently mix results.
     let signature = format!(
         "inputs_fnv1a64={}\nbase_seed={}\nruns={}\nrecord_tasks={}\nexplain={}\n",
-        plan.points[0].file_hash,
+        plan.base.file_hash,
         plan.base_seed,
-        plan.runs.len(),
+        plan.run_count(),
         options.record_tasks,
         options.explain
     );
@@ -101,33 +114,47 @@ pub fn execute(
         )));
     }
     if existing.as_ref() != Some(&signature) {
-        std::fs::write(&sig_path, &signature).map_err(|e| ExecError::Internal(e.to_string()))?;
+        report::write_atomically(&sig_path, &signature).map_err(ExecError::Input)?;
     }
-    let todo: Vec<&RunSpec> = runs.iter().copied().filter(|r| !(resume && report::run_is_complete(work, r, options))).collect();
+    let todo: Vec<usize> = runs
+        .iter()
+        .copied()
+        .filter(|&i| !(resume && report::run_is_complete(work, &plan.run_id(i), plan.has_network(), options)))
+        .collect();
     let skipped = runs.len() - todo.len();
     let events = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build().map_err(|e| ExecError::Internal(e.to_string()))?;
-    let outcome: Result<Vec<()>, String> = pool.install(|| {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(effective_jobs(jobs, todo.len()))
+        .build()
+        .map_err(|e| ExecError::Internal(format!("cannot start worker threads: {e}")))?;
+    let outcome: Result<Vec<()>, ExecError> = pool.install(|| {
         todo.par_iter()
-            .map(|spec| {
+            .map(|&index| {
+                let spec = plan.run(index).map_err(|e| ExecError::Input(e.to_string()))?;
+                if spec.scenario.network.is_some() != plan.has_network() {
+                    return Err(ExecError::Internal(format!("run {}: [network] differs from the base scenario's", spec.run_id)));
+                }
                 // A panic is a simulator bug: report it like a broken invariant, naming the run.
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim::run(&spec.scenario, spec.seed, options)))
                     .map_err(|panic| {
-                        format!(
+                        ExecError::Internal(format!(
                             "run {} (scenario {}, seed {}): the simulator panicked: {}",
                             spec.run_id,
                             spec.scenario.file,
                             spec.seed,
                             panic_message(panic.as_ref())
-                        )
+                        ))
                     })?
                     .map_err(|e| {
-                        format!("run {} (scenario {}, seed {}): internal invariant broken: {e}", spec.run_id, spec.scenario.file, spec.seed)
+                        ExecError::Internal(format!(
+                            "run {} (scenario {}, seed {}): internal invariant broken: {e}",
+                            spec.run_id, spec.scenario.file, spec.seed
+                        ))
                     })?;
-                report::write_run_files(work, spec, &result, options)
-                    .map_err(|e| format!("run {}: cannot write results: {e}", spec.run_id))?;
+                report::write_run_files(work, &spec, &result, options)
+                    .map_err(|e| ExecError::Input(format!("run {}: cannot write its results in `{}`: {e}", spec.run_id, work.display())))?;
                 let this_run = result.metrics.get(crate::metrics::Metric::Events) as u64;
                 let events_so_far = events.fetch_add(this_run, Ordering::Relaxed) + this_run;
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -136,7 +163,7 @@ pub fn execute(
             })
             .collect()
     });
-    outcome.map_err(ExecError::Internal)?;
+    outcome?;
     Ok(ExecStats {
         runs_done: todo.len(),
         runs_skipped: skipped,
@@ -177,5 +204,20 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     match PANIC_LOCATION.with(|p| p.borrow_mut().take()) {
         Some(at) => format!("{text} (at {at})"),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_at_least_one_at_most_one_per_run_and_at_most_four_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(effective_jobs(5000, 1), 1);
+        assert_eq!(effective_jobs(0, 10), 1);
+        assert_eq!(effective_jobs(3, 0), 1);
+        assert_eq!(effective_jobs(5000, 1_000_000), MAX_JOBS_PER_CORE * cores);
+        assert_eq!(effective_jobs(1, 1_000_000), 1);
     }
 }

@@ -265,6 +265,18 @@ fn a_negative_reserved_memory_must_be_zero_or_positive() {
 }
 
 #[test]
+fn a_quoted_memory_without_a_unit_is_refused_with_the_accepted_units() {
+    let text = edit(BASE, "reserved_memory = \"256MiB\"", "reserved_memory = \"256\"");
+    rejects(&text, "cluster.reserved_memory", "has no unit; write e.g. \"256MiB\"; units: B, KiB, MiB, GiB, TiB");
+}
+
+#[test]
+fn a_memory_of_the_wrong_type_names_the_accepted_units() {
+    let text = edit(BASE, "reserved_memory = \"256MiB\"", "reserved_memory = 2.5");
+    rejects(&text, "cluster.reserved_memory", "a bare integer, unquoted, is MiB");
+}
+
+#[test]
 fn a_task_definition_with_zero_memory_must_be_greater_than_zero() {
     let json = edit(WEB_TASKDEF, "\"memory\": \"1024\"", "\"memory\": 0");
     rejects_taskdef(&json, "$.memory", "memory must be greater than 0");

@@ -1,4 +1,4 @@
-//! Proves the determinism contract of DESIGN.md §2 through the `clustersim` binary: the same
+//! Proves the determinism contract (ARCHITECTURE.md, "Determinism") through the `clustersim` binary: the same
 //! scenario and seed give byte-identical result files (with and without `--tasks --explain`);
 //! the thread count (`--jobs`) changes no byte of any file, charts included; changing the
 //! placement strategy leaves the arrival sequence untouched (common random numbers); and a

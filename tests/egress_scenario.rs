@@ -58,7 +58,10 @@ fn load(extra: &str, network_extra: &str) -> Result<Scenario, String> {
     let body = BASE.replace("[network.subnets.pub-a]", &format!("[network]\n{network_extra}\n\n[network.subnets.pub-a]"));
     fs::write(&path, format!("{body}\n{extra}")).unwrap();
     let raw = RawScenario::read(&path).map_err(|e| e.to_string())?;
-    Plan::build(&raw, None, &StrategyRegistry::new()).map(|p| Scenario::clone(&p.runs[0].scenario)).map_err(|e| e.to_string())
+    Plan::build(&raw, None, &StrategyRegistry::new())
+        .and_then(|p| p.run(0))
+        .map(|r| Scenario::clone(&r.scenario))
+        .map_err(|e| e.to_string())
 }
 
 fn error(extra: &str, network_extra: &str, key: &str, needle: &str) {
@@ -103,14 +106,14 @@ nat_gateway_hour = 0.059
     .unwrap();
     assert!(s.egress.enabled);
     let im = &s.egress.images;
-    assert_eq!(im.size_bytes("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"), 500_000_000);
-    assert_eq!(im.size_bytes("envoy:1"), 250_000_000);
+    assert_eq!(im.size_bytes("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"), 500 << 20);
+    assert_eq!(im.size_bytes("envoy:1"), 250 << 20, "MB is binary in scenarios");
     assert!(im.has_soci_index("envoy:1") && !im.has_soci_index("app:1"));
     assert_eq!(im.pull_behavior, PullBehavior::PreferCached);
     assert_eq!(im.pull_timeout.as_micros(), 90_000_000);
-    assert_eq!(s.egress.logs.rate_bps("fg", "app"), 20_000.0);
-    assert_eq!(s.egress.logs.rate_bps("fg", "envoy"), 1_000.0);
-    assert_eq!(s.egress.logs.rate_bps("tiny", "app"), 1_000.0);
+    assert_eq!(s.egress.logs.rate_bps("fg", "app"), 20_480.0);
+    assert_eq!(s.egress.logs.rate_bps("fg", "envoy"), 1_000.0, "8 kbit/s");
+    assert_eq!(s.egress.logs.rate_bps("tiny", "app"), 1_024.0);
     assert_eq!(s.egress.prices.nat_gateway_hour, 0.059);
     assert_eq!(s.egress.prices.nat_gateway_gb, 0.045, "unset prices keep their default");
     let net = &s.network.as_ref().unwrap().egress;

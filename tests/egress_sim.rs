@@ -48,7 +48,7 @@ fn run_body(body: &str) -> RunResult {
     fs::write(&path, text).unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    let spec = &plan.runs[0];
+    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
     run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap()
 }
 
@@ -69,8 +69,8 @@ fn equal_pulls_through_one_nat_gateway_finish_at_n_s_over_c() {
     // 4 Fargate tasks pull 500 MB each through a 100 MB/s NAT gateway (task ENIs 100 MB/s): 25 MB/s
     // each, so 20 s of pulls after the 5 s ENI attach, then the 1 s container start.
     let r = run_body(&with_network(
-        "nat_bandwidth = \"100MB/s\"",
-        &format!("[images]\ndefault_size = \"500MB\"\n{}", fargate_batch("fg", 4, "priv-a")),
+        "nat_bandwidth = \"800Mbps\"",
+        &format!("[images]\ndefault_size = 500000000\n{}", fargate_batch("fg", 4, "priv-a")),
     ));
     assert_eq!(r.tasks.len(), 4);
     for t in &r.tasks {
@@ -88,10 +88,10 @@ fn equal_pulls_through_one_nat_gateway_finish_at_n_s_over_c() {
 #[test]
 fn a_shared_nat_in_another_az_makes_every_pulled_byte_cross_azs() {
     let same =
-        run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = \"100MB\"\n{}", fargate_batch("fg", 2, "priv-a"))));
+        run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = 100000000\n{}", fargate_batch("fg", 2, "priv-a"))));
     assert_eq!(same.metrics.get(Metric::CrossAzGb), 0.0);
     let other =
-        run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = \"100MB\"\n{}", fargate_batch("fg", 2, "priv-b"))));
+        run_body(&with_network("nat = \"single\"", &format!("[images]\ndefault_size = 100000000\n{}", fargate_batch("fg", 2, "priv-b"))));
     assert!((other.metrics.get(Metric::CrossAzGb) - 0.2).abs() < 1e-9, "{}", other.metrics.get(Metric::CrossAzGb));
     assert!((other.metrics.get(Metric::NatGb) - 0.2).abs() < 1e-9);
 }
@@ -127,7 +127,7 @@ fn ec2_two_waves(behavior: &str) -> RunResult {
         "",
         &format!(
             r#"[images]
-default_size = "100MB"
+default_size = 100000000
 pull_behavior = "{behavior}"
 [host_groups.main]
 instance_type = "m5.large"
@@ -170,7 +170,7 @@ fn the_second_task_on_an_ec2_host_uses_the_cache_unless_the_behaviour_is_always(
 fn fargate_pulls_again_for_every_task() {
     let r = run_body(&with_network(
         "",
-        &format!("[images]\ndefault_size = \"100MB\"\npull_behavior = \"once\"\n{}", fargate_batch("fg", 3, "priv-a")),
+        &format!("[images]\ndefault_size = 100000000\npull_behavior = \"once\"\n{}", fargate_batch("fg", 3, "priv-a")),
     ));
     assert!((r.metrics.get(Metric::NatGb) - 0.3).abs() < 1e-9);
 }
@@ -180,8 +180,8 @@ fn shipped(name: &str) -> Vec<RunResult> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    plan.runs
-        .iter()
+    (0..plan.run_count())
+        .map(|i| plan.run(i).unwrap_or_else(|e| panic!("{e}")))
         .filter(|r| r.replication == 0)
         .map(|r| run(&r.scenario, r.seed, RunOptions { record_tasks: true, explain: false }).unwrap())
         .collect()
@@ -194,10 +194,12 @@ fn crash_looping_fargate_re_pulls_through_the_nat_while_ec2_pulls_once() {
     // Every Fargate task that began its pull downloaded the whole 500 MB image.
     let pulled = fargate.tasks.iter().filter(|t| t.running_at.is_some()).count() as f64;
     let nat = fargate.metrics.get(Metric::NatGb);
-    assert!(nat >= 0.5 * pulled && nat <= 0.5 * (pulled + 2.0), "{nat} GB for {pulled} tasks");
+    let image_gb = 500.0 * 1024.0 * 1024.0 / 1e9;
+    assert!(nat >= image_gb * pulled && nat <= image_gb * (pulled + 2.0), "{nat} GB for {pulled} tasks");
     assert!(nat > 1000.0, "a day of one-minute tasks: over a TB through the NAT gateway");
     // EC2: the first two tasks pull together (no cache yet), every replacement starts from the cache.
-    assert!((ec2.metrics.get(Metric::NatGb) - 1.0).abs() < 1e-6, "{}", ec2.metrics.get(Metric::NatGb));
+    let image_gb = 500.0 * 1024.0 * 1024.0 / 1e9;
+    assert!((ec2.metrics.get(Metric::NatGb) - 2.0 * image_gb).abs() < 1e-6, "{}", ec2.metrics.get(Metric::NatGb));
     let per_gb = 0.045 * 730.0 / 24.0;
     assert!((fargate.metrics.get(Metric::CostNatData) - nat * per_gb).abs() < 1e-6 * nat * per_gb);
 }

@@ -112,10 +112,10 @@ fn check_blocking_at(load: f64) {
     let path = write(dir.path(), "erlang-b.toml", &scenario_text(load));
     let raw = RawScenario::read(&path).unwrap_or_else(|e| panic!("{e}"));
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(plan.runs.len(), STRATEGIES.len() * REPLICATIONS as usize);
+    assert_eq!(plan.run_count(), STRATEGIES.len() * REPLICATIONS as usize);
 
     // The scenario really is c identical slots.
-    let s = &plan.points[0];
+    let s = &plan.base;
     assert_eq!(s.host_count(), u64::from(HOSTS));
     let registered = s.registered(&s.instance_types[s.host_groups[0].instance_type as usize]);
     let td = &s.task_definitions[0];
@@ -123,16 +123,15 @@ fn check_blocking_at(load: f64) {
     assert_eq!(registered.memory_mib / td.reserved_memory_mib(), SLOTS_PER_HOST);
     assert_eq!(registered.cpu_units % td.reserved_cpu_units() + registered.memory_mib % td.reserved_memory_mib(), 0);
 
-    let mut points: Vec<Point> = plan
-        .points
-        .iter()
+    let mut points: Vec<Point> = (0..plan.point_count())
+        .map(|p| plan.point_scenario(p).unwrap())
         .zip(STRATEGIES)
         .map(|(scenario, strategy)| {
             assert_eq!(scenario.workloads[0].placement.strategy_label(), strategy, "sweep point order");
             Point { strategy: strategy.to_string(), rates: Vec::new(), failures: Vec::new() }
         })
         .collect();
-    for spec in &plan.runs {
+    for spec in (0..plan.run_count()).map(|i| plan.run(i).unwrap()) {
         let r = sim::run(&spec.scenario, spec.seed, RunOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", spec.run_id));
         let m = &r.metrics;
         assert!(m.get(Metric::PlacementAttempts) > 1000.0, "too few arrivals after the warm-up");

@@ -111,7 +111,7 @@ fn affordable(s: &Scenario) -> bool {
 
 /// Runs the first run of `plan` and requires `Ok` (a conservation invariant holds).
 fn run_first(plan: &Plan, options: RunOptions) -> Result<Option<RunResult>, TestCaseError> {
-    let spec = &plan.runs[0];
+    let spec = &plan.run(0).unwrap();
     if !affordable(&spec.scenario) {
         return Ok(None);
     }
@@ -473,8 +473,8 @@ fn the_short_quickstart_is_valid_and_runs() {
     fs::write(&path, short_quickstart()).expect("write");
     let raw = RawScenario::read(&path).expect("parses");
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).expect("validates");
-    assert!(affordable(&plan.runs[0].scenario));
-    sim::run(&plan.runs[0].scenario, plan.runs[0].seed, RunOptions { record_tasks: true, explain: true }).expect("runs");
+    assert!(affordable(&plan.run(0).unwrap().scenario));
+    sim::run(&plan.run(0).unwrap().scenario, plan.run(0).unwrap().seed, RunOptions { record_tasks: true, explain: true }).expect("runs");
 }
 
 #[test]
@@ -1081,8 +1081,8 @@ fn generated_valid_scenarios_validate_and_run_with_every_invariant() {
             Err(e) if e.message.contains(fits_nowhere) => return Ok(()),
             Err(e) => return Err(TestCaseError::fail(format!("a generated scenario does not validate: {e}\n{}", g.render()))),
         };
-        prop_assert_eq!(plan.runs.len(), 1);
-        let spec = &plan.runs[0];
+        prop_assert_eq!(plan.run_count(), 1);
+        let spec = &plan.run(0).unwrap();
         let result = sim::run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: true })
             .map_err(|e| TestCaseError::fail(format!("sim::run broke an invariant: {e}\n{}", g.render())))?;
         check_rows(&spec.scenario, &result).map_err(|e| TestCaseError::fail(format!("{e}\n{}", g.render())))?;

@@ -1,6 +1,7 @@
 //! awsvpc networking against closed forms: usable addresses, the asynchronous
 //! InsufficientFreeAddressesInSubnet failure, ENI slots with and without trunking, the ENI
-//! clean-up delay, and Fargate's quota, launch bucket and AZ balance (ECS-REFERENCE §2, §3).
+//! clean-up delay, and Fargate's quota, launch bucket and AZ balance
+//! (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking, docs/model.md#subnets-and-addresses, docs/model.md#fargate).
 
 use std::fs;
 use std::path::Path;
@@ -27,7 +28,7 @@ fn run_scenario(body: &str) -> (RunResult, Plan) {
     fs::write(&path, text).unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    let spec = &plan.runs[0];
+    let spec = &plan.run(0).unwrap();
     let result = run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: true }).unwrap();
     (result, plan)
 }
@@ -310,7 +311,8 @@ fn the_ip_exhaustion_study_shows_eni_limits_without_trunking_and_silent_failures
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap();
     let point = |trunking: &str, size: &str| {
-        let spec = plan.runs.iter().find(|r| r.params[0].1 == trunking && r.params[1].1 == size).unwrap();
+        let spec =
+            (0..plan.run_count()).map(|i| plan.run(i).unwrap()).find(|r| r.params[0].1 == trunking && r.params[1].1 == size).unwrap();
         run(&spec.scenario, spec.seed, RunOptions::default()).unwrap().metrics
     };
     let roomy = point("no trunking", "/24");
@@ -368,7 +370,7 @@ fn subnets_csv_has_a_row_per_run_and_subnet_and_shards_merge_it_byte_for_byte() 
 
 #[test]
 fn the_eni_attach_delay_can_be_drawn_from_a_distribution() {
-    // ECS-REFERENCE: ~5 s, uniform 2–10 s observed. Without a start delay, PROVISIONING is
+    // docs/model.md#awsvpc-task-enis-eni-slots-and-trunking: ~5 s, uniform 2–10 s observed. Without a start delay, PROVISIONING is
     // exactly the attach delay.
     let (r, _) = run_scenario(
         r#"

@@ -417,8 +417,8 @@ fn load(g: &GenNet) -> Result<(Arc<Scenario>, u64), TestCaseError> {
     let raw = RawScenario::read(&path).map_err(|e| fail(format!("does not parse: {e}\n{}", g.render())))?;
     let plan = Plan::build(&raw, None, &StrategyRegistry::new())
         .map_err(|e| fail(format!("a generated scenario does not validate: {e}\n{}", g.render())))?;
-    prop_assert_eq!(plan.runs.len(), 1);
-    Ok((plan.runs[0].scenario.clone(), plan.runs[0].seed))
+    prop_assert_eq!(plan.run_count(), 1);
+    Ok((plan.run(0).unwrap().scenario.clone(), plan.run(0).unwrap().seed))
 }
 
 fn run((scenario, seed): &(Arc<Scenario>, u64), g: &GenNet) -> Result<RunResult, TestCaseError> {
@@ -925,7 +925,7 @@ subnets = ["only"]
         fs::write(&path, &text).expect("write scenario");
         let raw = RawScenario::read(&path).map_err(|e| fail(format!("{e}\n{text}")))?;
         let plan = Plan::build(&raw, None, &StrategyRegistry::new()).map_err(|e| fail(format!("{e}\n{text}")))?;
-        let spec = &plan.runs[0];
+        let spec = &plan.run(0).unwrap();
         sim::run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: true })
             .map_err(|e| fail(format!("sim::run returned Err: {e}\n{text}")))
     }

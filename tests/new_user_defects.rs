@@ -35,7 +35,8 @@ fn plan_of(path: &Path) -> Result<Plan, String> {
 
 fn first_run(path: &Path) -> RunResult {
     let plan = plan_of(path).unwrap_or_else(|e| panic!("{e}"));
-    run(&plan.runs[0].scenario, plan.runs[0].seed, RunOptions { record_tasks: true, explain: false }).unwrap()
+    let spec = plan.run(0).unwrap();
+    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap()
 }
 
 fn clustersim(dir: &Path, args: &[&str]) -> Output {
@@ -136,13 +137,13 @@ fn a_panic_in_a_run_is_an_internal_error_naming_the_run_seed_and_scenario() {
     registry.register(Arc::new(Panics)).unwrap();
     let raw = RawScenario::read(&s).unwrap();
     let plan = Plan::build(&raw, None, &registry).unwrap();
-    let runs: Vec<_> = plan.runs.iter().collect();
+    let runs: Vec<usize> = (0..plan.run_count()).collect();
     let work = d.join(".boom.work");
     let outcome = sweep::execute(&plan, &runs, &work, 1, RunOptions::default(), false, &|_, _| {});
     let Err(ExecError::Internal(message)) = outcome else { panic!("expected an internal error") };
     assert!(message.contains("the simulator panicked: strategy bug on purpose"), "{message}");
-    assert!(message.contains(&format!("seed {}", plan.runs[0].seed)) && message.contains("s.toml"), "{message}");
-    assert!(message.contains(&plan.runs[0].run_id), "{message}");
+    assert!(message.contains(&format!("seed {}", plan.run_info(0).seed)) && message.contains("s.toml"), "{message}");
+    assert!(message.contains(&plan.run_info(0).run_id), "{message}");
 }
 
 #[test]
@@ -292,8 +293,8 @@ fn any_task_definition_and_launch_type_that_validates_runs() {
                     }
                     let path = write(d, "s.toml", &text);
                     let Ok(plan) = plan_of(&path) else { continue };
+                    let Ok(spec) = plan.run(0) else { continue };
                     accepted += 1;
-                    let spec = &plan.runs[0];
                     let outcome =
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&spec.scenario, spec.seed, RunOptions::default())));
                     let Ok(Ok(result)) = outcome else { panic!("validated but did not run:\n{td}\n{text}") };

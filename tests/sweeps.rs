@@ -144,6 +144,9 @@ fn resume_runs_only_the_missing_runs_and_never_rewrites_finished_ones() {
     // An interrupted sweep: its work folder holds some runs, not all.
     ok(&clustersim(&["run", "study.toml", "--shard", "1/1", "--out", ".resumed.work"], dir));
     let work = dir.join(".resumed.work");
+    // A work folder has no shard.json (and clustersim refuses to treat a folder holding a
+    // file it does not expect there as its own).
+    fs::remove_file(work.join("shard.json")).unwrap();
     fs::remove_file(work.join("runs/p01-r02.csv")).unwrap();
     fs::remove_file(work.join("runs/p00-r00.csv")).unwrap();
     // Mark a finished run: if resume re-ran it, the marker would be overwritten.

@@ -1,6 +1,6 @@
 //! Workloads end to end: trace replay is exact, a service ramps at 250 launches per minute, a
-//! service that cannot place backs off 10 s, 20 s, 40 s … capped at 15 minutes (ECS-REFERENCE
-//! §1.10), and a stopped service task is replaced.
+//! service that cannot place backs off 10 s, 20 s, 40 s … capped at 15 minutes
+//! (docs/model.md#runtask-and-the-service-scheduler), and a stopped service task is replaced.
 
 use std::fs;
 
@@ -30,7 +30,7 @@ fn run_with(body: &str, trace: Option<&str>) -> RunResult {
     .unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    run(&plan.runs[0].scenario, plan.runs[0].seed, RunOptions { record_tasks: true, explain: false }).unwrap()
+    run(&plan.run(0).unwrap().scenario, plan.run(0).unwrap().seed, RunOptions { record_tasks: true, explain: false }).unwrap()
 }
 
 #[test]

@@ -7,10 +7,11 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::{CliResult, Command, Failure, check, decisions};
+use super::{CliResult, Command, Failure, check, decisions, validate};
 use clustersim::metrics::Metric;
 use clustersim::placement::StrategyRegistry;
-use clustersim::report::{self, ResultsFolder};
+use clustersim::report::{self, FolderKind, OutputLock, ResultsFolder};
+use clustersim::scenario::input::read_text_file;
 use clustersim::scenario::sweep::Plan;
 use clustersim::scenario::{RawScenario, ScenarioError};
 use clustersim::sim::RunOptions;
@@ -23,7 +24,7 @@ pub fn dispatch(cli: super::Cli) -> CliResult {
             let shard = shard.map(|s| Shard::parse(&s)).transpose().map_err(Failure::BadInput)?;
             run(&scenario, seed, out, jobs, options, shard, resume, !no_charts, write_baseline.as_deref())
         }
-        Command::Validate { scenario } => validate(&scenario),
+        Command::Validate { scenario, json } => validate::validate(&scenario, json),
         Command::Check { scenario, baseline, jobs } => check::check(&scenario, &baseline, jobs),
         Command::Merge { shards, out, scenario } => merge(&shards, &out, scenario.as_deref()),
         Command::DiffDecisions { a, b } => decisions::diff(&a, &b),
@@ -37,6 +38,15 @@ pub fn exec_failure(e: sweep::ExecError) -> Failure {
     }
 }
 
+/// Damaged or missing per-run files and unwritable outputs are the user's to fix (exit 2), named
+/// by path; only a broken invariant is exit 3.
+pub fn assemble_failure(e: report::AssembleError) -> Failure {
+    match e {
+        report::AssembleError::Input(m) => Failure::BadInput(m),
+        report::AssembleError::Internal(m) => Failure::Internal(m),
+    }
+}
+
 pub fn bad(e: ScenarioError) -> Failure {
     Failure::BadInput(e.to_string())
 }
@@ -44,23 +54,6 @@ pub fn bad(e: ScenarioError) -> Failure {
 pub fn load_plan(path: &Path, seed: Option<u64>) -> Result<Plan, Failure> {
     let raw = RawScenario::read(path).map_err(bad)?;
     Plan::build(&raw, seed, &StrategyRegistry::new()).map_err(bad)
-}
-
-fn validate(path: &Path) -> CliResult {
-    let plan = load_plan(path, None)?;
-    let s = &plan.points[0];
-    println!(
-        "{}: valid — {} hosts in {} AZs, {} task definitions, {} workloads, {} sweep points × {} replications = {} runs",
-        path.display(),
-        s.host_count(),
-        s.azs.len(),
-        s.task_definitions.len(),
-        s.workloads.len(),
-        plan.points.len(),
-        plan.replications,
-        plan.runs.len()
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Written into a shard folder so `merge` can rebuild the plan.
@@ -84,22 +77,53 @@ fn progress_bar(total: usize) -> ProgressBar {
 }
 
 /// Checked before any run, so a bad `--out` costs nothing (the results folder checks again).
-fn check_out(out: &Path, marker: &str) -> Result<(), Failure> {
-    report::check_replaceable(out, marker).map_err(Failure::BadInput)
+fn check_out(out: &Path, kind: FolderKind) -> Result<(), Failure> {
+    report::check_replaceable(out, kind).map_err(Failure::BadInput)
+}
+
+/// Everything about `--out` that can go wrong, checked before any run: the folder may be
+/// replaced, its work folder is clustersim's, no other process is writing it (the returned lock
+/// says so until released), and what interrupted runs left beside it is cleaned up (and said).
+/// Without `resume`, the work folder's previous per-run files are deleted.
+fn claim_out(out: &Path, work: &Path, resume: bool) -> Result<OutputLock, Failure> {
+    check_out(out, FolderKind::Results)?;
+    if std::fs::symlink_metadata(work).is_ok() {
+        report::check_own(work, FolderKind::Work).map_err(Failure::BadInput)?;
+    }
+    let lock = OutputLock::acquire(work).map_err(Failure::BadInput)?;
+    for note in report::clean_stale(out).map_err(Failure::BadInput)? {
+        eprintln!("note: {note}");
+    }
+    check_out(out, FolderKind::Results)?;
+    if !resume {
+        report::remove_own(work, FolderKind::Work, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
+    }
+    Ok(lock)
+}
+
+/// Deletes the work folder of a finished command, its lock last.
+fn release_out(work: &Path, lock: OutputLock) -> Result<(), Failure> {
+    report::remove_own(work, FolderKind::Work, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
+    lock.release().map_err(Failure::BadInput)?;
+    // Another run may have created its lock here meanwhile: then the folder is its.
+    let _ = std::fs::remove_dir(work);
+    Ok(())
 }
 
 /// A baseline file must be writable where asked, checked before any run.
 fn check_baseline_path(path: &Path) -> Result<(), Failure> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if path.is_dir() || !parent.is_dir() {
+    let not_a_file = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+    if not_a_file || !parent.is_dir() {
         return Err(Failure::BadInput(format!(
-            "cannot write the baseline `{}`: its folder does not exist or it is a folder",
+            "cannot write the baseline `{}`: its folder does not exist, or it is a folder, device or pipe",
             path.display()
         )));
     }
     Ok(())
 }
 
+/// `--jobs`, or all cores; `sweep::execute` clamps it to the runs and a multiple of the cores.
 pub fn jobs_or_default(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
 }
@@ -117,10 +141,10 @@ fn run(
     baseline: Option<&Path>,
 ) -> CliResult {
     let plan = load_plan(path, seed)?;
-    let name = plan.points[0].name.clone();
+    let name = plan.base.name.clone();
     let jobs = jobs_or_default(jobs);
     let started = Instant::now();
-    let runs: Vec<_> = plan.runs.iter().enumerate().filter(|(i, _)| shard.is_none_or(|s| s.contains(*i))).map(|(_, r)| r).collect();
+    let runs: Vec<usize> = (0..plan.run_count()).filter(|&i| shard.is_none_or(|s| s.contains(i))).collect();
     let bar = progress_bar(runs.len());
     let progress = |done: u64, events: u64| {
         bar.set_position(done);
@@ -132,13 +156,14 @@ fn run(
     }
     if let Some(shard) = shard {
         let out = out.unwrap_or_else(|| PathBuf::from("results").join(format!("{name}.shard-{}-of-{}", shard.index, shard.count)));
-        check_out(&out, "shard.json")?;
-        if out.exists() && !resume {
-            std::fs::remove_dir_all(&out).map_err(|e| Failure::BadInput(format!("cannot clear `{}`: {e}", out.display())))?;
+        check_out(&out, FolderKind::Shard)?;
+        let lock = OutputLock::acquire(&out).map_err(Failure::BadInput)?;
+        if !resume {
+            report::remove_own(&out, FolderKind::Shard, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
         }
         let info = ShardInfo {
             scenario_file: path.display().to_string(),
-            scenario_fnv1a64: plan.points[0].file_hash.clone(),
+            scenario_fnv1a64: plan.base.file_hash.clone(),
             seed,
             shard: format!("{}/{}", shard.index, shard.count),
             record_tasks: options.record_tasks,
@@ -146,11 +171,12 @@ fn run(
         };
         // Written first, so that an interrupted shard is still recognised by `merge`, which then
         // names the runs it lacks.
-        std::fs::create_dir_all(&out).map_err(|e| Failure::Internal(e.to_string()))?;
-        std::fs::write(out.join("shard.json"), serde_json::to_string_pretty(&info).expect("serialisable") + "\n")
-            .map_err(|e| Failure::Internal(e.to_string()))?;
+        let info_path = out.join("shard.json");
+        report::write_atomically(&info_path, &(serde_json::to_string_pretty(&info).expect("serialisable") + "\n"))
+            .map_err(Failure::BadInput)?;
         let stats = sweep::execute(&plan, &runs, &out, jobs, options, resume, &progress).map_err(exec_failure)?;
         bar.finish_and_clear();
+        lock.release().map_err(Failure::BadInput)?;
         eprintln!(
             "shard {}/{}: {} runs ({} already done) in {:.2} s → {}",
             shard.index,
@@ -163,37 +189,34 @@ fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
-    check_out(&out, report::RESULTS_MARKER)?;
     let work = sweep::work_dir_for(&out);
-    if work.exists() && !resume {
-        std::fs::remove_dir_all(&work).map_err(|e| Failure::Internal(format!("cannot clear `{}`: {e}", work.display())))?;
-    }
+    let lock = claim_out(&out, &work, resume)?;
     let stats = match sweep::execute(&plan, &runs, &work, jobs, options, resume, &progress) {
         Ok(stats) => stats,
         Err(e @ sweep::ExecError::Internal(_)) => {
             // A bug's partial results are not worth resuming: leave nothing behind.
             bar.finish_and_clear();
-            let _ = std::fs::remove_dir_all(&work);
+            release_out(&work, lock)?;
             return Err(exec_failure(e));
         }
         Err(e) => return Err(exec_failure(e)),
     };
     bar.finish_and_clear();
-    let folder = ResultsFolder::create(&out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
-    let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(Failure::Internal)?;
+    let folder = ResultsFolder::create(&out).map_err(Failure::BadInput)?;
+    let assembled = report::assemble(&plan, std::slice::from_ref(&work), folder.path(), options, charts).map_err(assemble_failure)?;
     if let Some(b) = baseline {
-        std::fs::copy(folder.path().join("summary.csv"), b)
-            .map_err(|e| Failure::BadInput(format!("cannot write baseline `{}`: {e}", b.display())))?;
+        let from = folder.path().join("summary.csv");
+        std::fs::copy(&from, b).map_err(|e| Failure::BadInput(format!("cannot copy `{}` to `{}`: {e}", from.display(), b.display())))?;
     }
-    let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&work);
+    let final_path = folder.commit().map_err(Failure::BadInput)?;
+    release_out(&work, lock)?;
     print_summary(&plan, &assembled, stats, &final_path);
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_summary(plan: &Plan, a: &report::Assembled, stats: sweep::ExecStats, out: &Path) {
-    let s = &plan.points[0];
-    println!("{}: {} run(s) of {} simulated on {} hosts", s.name, plan.runs.len(), fmt_duration(s.horizon.as_secs_f64()), s.host_count());
+    let s = &plan.base;
+    println!("{}: {} run(s) of {} simulated on {} hosts", s.name, plan.run_count(), fmt_duration(s.horizon.as_secs_f64()), s.host_count());
     let show = summary_metrics(s);
     let report_only: Vec<Metric> = s.report.metrics.clone();
     let show: &[Metric] = if plan.axes.is_empty() { &show } else { &report_only };
@@ -265,8 +288,8 @@ fn fmt_duration(secs: f64) -> String {
 fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
     let mut info: Option<ShardInfo> = None;
     for dir in shards {
-        let text = std::fs::read_to_string(dir.join("shard.json"))
-            .map_err(|e| Failure::BadInput(format!("`{}` is not a shard folder (no shard.json: {e})", dir.display())))?;
+        let text = read_text_file(&dir.join("shard.json"))
+            .map_err(|e| Failure::BadInput(format!("`{}` is not a shard folder ({e})", dir.display())))?;
         let this: ShardInfo = serde_json::from_str(&text).map_err(|e| Failure::BadInput(format!("{}: shard.json: {e}", dir.display())))?;
         if let Some(first) = &info
             && (first.scenario_fnv1a64 != this.scenario_fnv1a64
@@ -285,19 +308,27 @@ fn merge(shards: &[PathBuf], out: &Path, scenario: Option<&Path>) -> CliResult {
     let info = info.expect("at least one shard");
     let path = scenario.map_or_else(|| PathBuf::from(&info.scenario_file), Path::to_path_buf);
     let plan = load_plan(&path, info.seed)?;
-    if plan.points[0].file_hash != info.scenario_fnv1a64 {
+    if plan.base.file_hash != info.scenario_fnv1a64 {
         return Err(Failure::BadInput(format!(
             "`{}` has changed since the shards ran (hash {} ≠ {})",
             path.display(),
-            plan.points[0].file_hash,
+            plan.base.file_hash,
             info.scenario_fnv1a64
         )));
     }
     let options = RunOptions { record_tasks: info.record_tasks, explain: info.explain };
-    check_out(out, report::RESULTS_MARKER)?;
-    let folder = ResultsFolder::create(out).map_err(|e| Failure::BadInput(format!("cannot create `{}`: {e}", out.display())))?;
-    let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(Failure::BadInput)?;
-    let final_path = folder.commit().map_err(|e| Failure::Internal(e.to_string()))?;
+    let work = sweep::work_dir_for(out);
+    let lock = claim_out(out, &work, true)?;
+    let merged = (|| {
+        let folder = ResultsFolder::create(out).map_err(Failure::BadInput)?;
+        let assembled = report::assemble(&plan, shards, folder.path(), options, true).map_err(assemble_failure)?;
+        Ok((assembled, folder.commit().map_err(Failure::BadInput)?))
+    })();
+    // Merge writes no per-run files: its work folder only ever holds the lock.
+    let released = lock.release().map_err(Failure::BadInput);
+    let _ = std::fs::remove_dir(&work);
+    let (assembled, final_path) = merged?;
+    released?;
     print_summary(&plan, &assembled, sweep::ExecStats::default(), &final_path);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,10 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::{CliResult, Failure};
+use clustersim::scenario::input::read_text_file;
 
 pub fn diff(a: &Path, b: &Path) -> CliResult {
     let read = |p: &Path| -> Result<Vec<csv::StringRecord>, Failure> {
-        let mut r = csv::Reader::from_path(p).map_err(|e| Failure::BadInput(format!("{}: {e}", p.display())))?;
+        let text = read_text_file(p).map_err(Failure::BadInput)?;
+        let mut r = csv::Reader::from_reader(text.as_bytes());
         let headers = r.headers().map_err(|e| Failure::BadInput(format!("{}: {e}", p.display())))?.clone();
         if headers.get(0) != Some("run_id") || !headers.iter().any(|h| h == "failure_reason") {
             return Err(Failure::BadInput(format!("{}: not a decisions.csv (write one with `clustersim run --explain`)", p.display())));

@@ -3,6 +3,7 @@
 mod check;
 mod commands;
 mod decisions;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,8 +56,15 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         write_baseline: Option<PathBuf>,
     },
-    /// Validate a scenario (and its task definitions) without running it.
-    Validate { scenario: PathBuf },
+    /// Validate a scenario (and its task definitions) without running it, and show what the
+    /// simulator derives from it: registered resources per host type, tasks per host, subnet
+    /// addresses, Fargate sizes.
+    Validate {
+        scenario: PathBuf,
+        /// Print the same as JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a scenario and compare its summary with a baseline summary.csv; exit 1 on a regression.
     Check {
         scenario: PathBuf,

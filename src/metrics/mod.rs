@@ -1,7 +1,8 @@
 //! What a run measures: the metric catalog (name, unit, which direction is better), time-weighted
 //! accumulators, time series, and the statistics over replications.
 //!
-//! Adding a metric is a one-place change: a variant in [`Metric`] and its row in `Metric::info`;
+//! Adding a metric is a one-place change: a variant in [`Metric`] and its row (column name, a
+//! short title for charts, unit, direction, meaning) in the `metrics!` table;
 //! `sim` sets its value, and CSVs, summaries, charts and `check` pick it up by iteration.
 //!
 //! Architecture invariant: `metrics` does no I/O.
@@ -21,7 +22,7 @@ pub enum Direction {
 }
 
 macro_rules! metrics {
-    ($($variant:ident => ($name:literal, $unit:literal, $dir:ident, $doc:literal),)*) => {
+    ($($variant:ident => ($name:literal, $title:literal, $unit:literal, $dir:ident, $doc:literal),)*) => {
         /// Every per-run metric, in `runs.csv` column order.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Metric { $($variant,)* }
@@ -30,102 +31,122 @@ macro_rules! metrics {
             pub const ALL: &'static [Metric] = &[$(Metric::$variant,)*];
             pub const COUNT: usize = Self::ALL.len();
 
-            /// (column name, unit, direction, meaning)
-            fn info(self) -> (&'static str, &'static str, Direction, &'static str) {
-                match self { $(Metric::$variant => ($name, $unit, Direction::$dir, $doc),)* }
+            /// (column name, title, unit, direction, meaning)
+            fn info(self) -> (&'static str, &'static str, &'static str, Direction, &'static str) {
+                match self { $(Metric::$variant => ($name, $title, $unit, Direction::$dir, $doc),)* }
             }
         }
     };
 }
 
 metrics! {
-    TasksArrived => ("tasks_arrived", "tasks", Neutral, "Tasks that arrived after the warm-up: RunTask arrivals plus service tasks created (initial and replacements)."),
-    TasksPlaced => ("tasks_placed", "tasks", HigherIsBetter, "Tasks placed on a host after the warm-up."),
-    TasksFailed => ("tasks_failed", "tasks", LowerIsBetter, "RunTask tasks that never ran, whatever the reason: not placed (ECS returns them in failures[]), throttled by the Fargate launch bucket, refused by the Fargate vCPU quota, or stopped in PROVISIONING without an address. Service tasks are retried instead: see the tasks_outcome_* columns."),
-    TasksCompleted => ("tasks_completed", "tasks", Neutral, "Tasks that ran to the end of their run time."),
-    OutcomeCompleted => ("tasks_outcome_completed", "tasks", Neutral, "Per task, of the tasks_arrived: ran to the end of its run time by the horizon. The tasks_outcome_* columns add up to tasks_arrived: each task counted once, by how it ended."),
-    OutcomeNotPlaced => ("tasks_outcome_not_placed", "tasks", LowerIsBetter, "Per task: a RunTask task no host could take (never started)."),
-    OutcomeThrottled => ("tasks_outcome_throttled", "tasks", LowerIsBetter, "Per task: a Fargate RunTask task refused by the account's launch bucket (ThrottlingException)."),
-    OutcomeNoAddress => ("tasks_outcome_failed_no_ip", "tasks", LowerIsBetter, "Per task: placed or accepted, then stopped in PROVISIONING with InsufficientFreeAddressesInSubnet (a service creates a new task in its place)."),
-    OutcomeVcpuQuota => ("tasks_outcome_failed_vcpu_quota", "tasks", LowerIsBetter, "Per task: accepted by Fargate, then stopped because the account's vCPU quota was reached (a service creates a new task in its place)."),
-    OutcomeRunningEnd => ("tasks_outcome_running_end", "tasks", Neutral, "Per task: still running at the horizon."),
-    OutcomeProvisioningEnd => ("tasks_outcome_provisioning_end", "tasks", Neutral, "Per task: placed but not yet running at the horizon."),
-    OutcomeWaitingEnd => ("tasks_outcome_waiting_end", "tasks", LowerIsBetter, "Per task: a service task still waiting for placement at the horizon."),
-    TaskFailureFraction => ("task_failure_fraction", "fraction", LowerIsBetter, "Per task: (not placed + throttled + failed to start) / tasks_arrived. Unlike placement_failure_rate, retries do not count: each task counts once."),
-    PlacementAttempts => ("placement_attempts", "attempts", Neutral, "Placement decisions made (RunTask arrivals plus every service attempt, retries included): a per-attempt count, not per task."),
-    PlacementFailures => ("placement_failures", "attempts", LowerIsBetter, "Placement decisions that found no host (per attempt: a service retrying with back-off counts every retry)."),
-    PlacementFailureRate => ("placement_failure_rate", "fraction", LowerIsBetter, "placement_failures / placement_attempts, per attempt. With RunTask only, the blocking probability; with services it follows the back-off schedule, so read task_failure_fraction for how many tasks failed."),
-    FailedResourceCpu => ("failed_resource_cpu", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:CPU."),
-    FailedResourceMemory => ("failed_resource_memory", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:MEMORY."),
-    FailedResourcePorts => ("failed_resource_ports", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:PORTS."),
-    FailedResourceEni => ("failed_resource_eni", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:ENI (no free ENI slot for an awsvpc task)."),
-    FailedLocation => ("failed_location", "attempts", LowerIsBetter, "Failed attempts whose reason was LOCATION (no host in an AZ of the task's subnets)."),
-    FailedDistinctInstance => ("failed_constraint_distinct_instance", "attempts", LowerIsBetter, "Failed attempts blocked by distinctInstance."),
-    FailedMemberOf => ("failed_constraint_member_of", "attempts", LowerIsBetter, "Failed attempts blocked by a memberOf constraint."),
-    StartFailedNoIps => ("start_failed_insufficient_ips", "tasks", LowerIsBetter, "Tasks that were placed (or accepted by Fargate) and then stopped in PROVISIONING with TaskFailedToStart / InsufficientFreeAddressesInSubnet: the silent failures."),
-    FargateFailedQuota => ("fargate_failed_vcpu_quota", "tasks", LowerIsBetter, "Fargate launches refused because the account's vCPU quota was reached."),
-    FargateThrottled => ("fargate_launches_throttled", "launches", LowerIsBetter, "Fargate launches that found the account's launch token bucket empty (RunTask: dropped; services: retried)."),
-    FargateLaunched => ("fargate_tasks_started", "tasks", Neutral, "Fargate tasks that got an ENI and started."),
-    MinFreeIps => ("min_free_ips", "addresses", HigherIsBetter, "Fewest free addresses any subnet used by task ENIs had at any time (per subnet: timeseries free_ips_<subnet>)."),
-    TaskEnisPeak => ("task_enis_peak", "ENIs", Neutral, "Most task ENIs (EC2 awsvpc and Fargate) attached or being cleaned up at once."),
-    CpuReservedMean => ("cpu_reserved_util_mean", "fraction", Neutral, "Time-weighted mean of reserved / registered CPU units over the cluster, after the warm-up."),
-    CpuReservedPeak => ("cpu_reserved_util_peak", "fraction", Neutral, "Highest reserved / registered CPU units reached."),
-    MemReservedMean => ("mem_reserved_util_mean", "fraction", Neutral, "Time-weighted mean of reserved / registered memory."),
-    MemReservedPeak => ("mem_reserved_util_peak", "fraction", Neutral, "Highest reserved / registered memory reached."),
-    HostsUsedMean => ("hosts_used_mean", "hosts", LowerIsBetter, "Time-weighted mean number of hosts running at least one task (what binpack minimises)."),
-    HostsUsedPeak => ("hosts_used_peak", "hosts", LowerIsBetter, "Most hosts running at least one task at once."),
-    ServiceWaitMean => ("service_wait_mean_s", "s", LowerIsBetter, "Mean time a service task waited from being wanted to being placed. Tasks still waiting at the horizon count with their wait so far (right-censored; how many: service_waits_censored), so the statistics never hide the longest waits."),
-    ServiceWaitP95 => ("service_wait_p95_s", "s", LowerIsBetter, "95th percentile of that wait (censored waits included)."),
-    ServiceWaitMax => ("service_wait_max_s", "s", LowerIsBetter, "Longest wait (censored waits included: at least as long as any task waited)."),
-    ServiceWaitsCensored => ("service_waits_censored", "tasks", LowerIsBetter, "Of the service waits, those still going on at the horizon (counted up to the horizon)."),
-    ServiceTasksUnplaced => ("service_tasks_waiting_end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
-    Events => ("events", "events", Neutral, "Events the loop processed."),
-    TimeToRunningP50 => ("time_to_running_p50_s", "s", LowerIsBetter, "Median time from arrival (or, for a service task, from being wanted) to RUNNING, over tasks that arrived after the warm-up and ran. Its parts: placement_wait_mean_s, provisioning_mean_s (ENI, pulls, container start), pull_time_mean_s."),
-    TimeToRunningP95 => ("time_to_running_p95_s", "s", LowerIsBetter, "95th percentile of the time from arrival to RUNNING."),
-    TimeToRunningP99 => ("time_to_running_p99_s", "s", LowerIsBetter, "99th percentile of the time from arrival to RUNNING."),
-    PlacementWaitMean => ("placement_wait_mean_s", "s", LowerIsBetter, "Mean time from arrival to placement (EC2) or Fargate acceptance, over tasks that ran."),
-    ProvisioningMean => ("provisioning_mean_s", "s", LowerIsBetter, "Mean time from placement to RUNNING: ENI attach, image pulls, container start."),
-    PullTimeMean => ("pull_time_mean_s", "s", LowerIsBetter, "Mean time a task spent pulling its images (PENDING: from the ENI attach to every image present; 0 for cached images). NaN without [images]/[logs]."),
-    PullTimeP95 => ("pull_time_p95_s", "s", LowerIsBetter, "95th percentile of the pull time."),
-    OutcomePullFailed => ("tasks_outcome_failed_pull", "tasks", LowerIsBetter, "Per task: stopped before running for an egress reason (no route to the registry or CloudWatch Logs, or no execution role)."),
-    PullFailedCannotPull => ("pull_failed_cannot_pull_container", "tasks", LowerIsBetter, "Tasks stopped with CannotPullContainerError after the pull timeout (no route to the registry)."),
-    PullFailedRegistryAuth => ("pull_failed_registry_auth", "tasks", LowerIsBetter, "Fargate tasks stopped with ResourceInitializationError: unable to pull secrets or registry auth (no route to ECR)."),
-    PullFailedLogger => ("pull_failed_logger", "tasks", LowerIsBetter, "Fargate tasks stopped with ResourceInitializationError: failed to validate logger args (no route to CloudWatch Logs)."),
-    PullFailedExecutionRole => ("pull_failed_execution_role", "tasks", LowerIsBetter, "Fargate tasks refused for a missing executionRoleArn (private ECR image or awslogs)."),
-    NatGb => ("nat_gb", "GB", LowerIsBetter, "GB processed by all NAT gateways (pulls and logs, both directions); per NAT: timeseries nat_mbps_<az>."),
-    IgwGb => ("igw_gb", "GB", Neutral, "GB through the internet gateway from public IPs (NAT gateway traffic not included)."),
-    S3GatewayGb => ("s3_gateway_gb", "GB", Neutral, "GB of ECR layers through the S3 gateway endpoint (free)."),
-    EndpointGb => ("endpoint_gb", "GB", Neutral, "GB through interface endpoints (logs; ECR API traffic is not modelled)."),
-    CrossAzGb => ("cross_az_gb", "GB", LowerIsBetter, "GB that crossed AZs on their way to a NAT gateway or endpoint in another AZ."),
-    NatUtilPeak => ("nat_util_peak", "fraction", LowerIsBetter, "Highest throughput / bandwidth any NAT gateway reached (timeseries nat_util_<az>)."),
-    LostLogBytes => ("lost_log_bytes", "bytes", LowerIsBetter, "Log bytes dropped by awslogs in non-blocking mode when a container's buffer was full."),
-    LogStalledS => ("log_stalled_s", "s", LowerIsBetter, "Container-seconds of blocked log writes (blocking mode)."),
-    CostNatHours => ("cost_nat_gateway_hours_month_usd", "USD/month", LowerIsBetter, "NAT gateway hours, extrapolated to a 730-hour month (run cost × 730 / horizon hours)."),
-    CostNatData => ("cost_nat_gateway_data_month_usd", "USD/month", LowerIsBetter, "NAT gateway data processing per month."),
-    CostPublicIpv4 => ("cost_public_ipv4_month_usd", "USD/month", LowerIsBetter, "Public IPv4 addresses (hosts in public subnets, Fargate tasks with public IPs, NAT gateway EIPs) per month."),
-    CostCrossAz => ("cost_cross_az_month_usd", "USD/month", LowerIsBetter, "Cross-AZ transfer (both directions) per month."),
-    CostEndpointHours => ("cost_interface_endpoint_hours_month_usd", "USD/month", LowerIsBetter, "Interface endpoint hours (per endpoint per AZ) per month."),
-    CostEndpointData => ("cost_interface_endpoint_data_month_usd", "USD/month", LowerIsBetter, "Interface endpoint data processing per month."),
-    CostInternetEgress => ("cost_internet_egress_month_usd", "USD/month", LowerIsBetter, "Data out to the internet per month (0: pulls are inbound, logs stay in the Region)."),
-    CostEc2 => ("cost_ec2_instances_month_usd", "USD/month", LowerIsBetter, "EC2 instance hours at the instance table's prices, per month."),
-    CostFargateVcpu => ("cost_fargate_vcpu_month_usd", "USD/month", LowerIsBetter, "Fargate vCPU hours (x86 and Arm rates), per month."),
-    CostFargateMemory => ("cost_fargate_memory_month_usd", "USD/month", LowerIsBetter, "Fargate memory GB hours, per month."),
-    CostMonthTotal => ("cost_total_month_usd", "USD/month", LowerIsBetter, "Sum of the cost_*_month_usd lines."),
-    CostRunTotal => ("cost_total_run_usd", "USD", LowerIsBetter, "The same bill over the simulated horizon."),
+    TasksArrived => ("tasks_arrived", "Tasks arrived", "tasks", Neutral, "Tasks that arrived after the warm-up: RunTask arrivals plus service tasks created (initial and replacements)."),
+    TasksPlaced => ("tasks_placed", "Tasks placed", "tasks", HigherIsBetter, "Tasks placed on a host after the warm-up."),
+    TasksFailed => ("tasks_failed", "RunTask tasks that never ran", "tasks", LowerIsBetter, "RunTask tasks that never ran, whatever the reason: not placed (ECS returns them in failures[]), throttled by the Fargate launch bucket, refused by the Fargate vCPU quota, or stopped in PROVISIONING without an address. Service tasks are retried instead: see the tasks_outcome_* columns."),
+    TasksCompleted => ("tasks_completed", "Tasks completed", "tasks", Neutral, "Tasks that ran to the end of their run time."),
+    OutcomeCompleted => ("tasks_outcome_completed", "Tasks that completed", "tasks", Neutral, "Per task, of the tasks_arrived: ran to the end of its run time by the horizon. The tasks_outcome_* columns add up to tasks_arrived: each task counted once, by how it ended."),
+    OutcomeNotPlaced => ("tasks_outcome_not_placed", "RunTask tasks never placed", "tasks", LowerIsBetter, "Per task: a RunTask task no host could take (never started)."),
+    OutcomeThrottled => ("tasks_outcome_throttled", "RunTask tasks throttled", "tasks", LowerIsBetter, "Per task: a Fargate RunTask task refused by the account's launch bucket (ThrottlingException)."),
+    OutcomeNoAddress => ("tasks_outcome_failed_no_ip", "Tasks failed to start: no address", "tasks", LowerIsBetter, "Per task: placed or accepted, then stopped in PROVISIONING with InsufficientFreeAddressesInSubnet (a service creates a new task in its place)."),
+    OutcomeVcpuQuota => ("tasks_outcome_failed_vcpu_quota", "Tasks failed to start: vCPU quota", "tasks", LowerIsBetter, "Per task: accepted by Fargate, then stopped because the account's vCPU quota was reached (a service creates a new task in its place)."),
+    OutcomeRunningEnd => ("tasks_outcome_running_end", "Tasks running at the end", "tasks", Neutral, "Per task: still running at the horizon."),
+    OutcomeProvisioningEnd => ("tasks_outcome_provisioning_end", "Tasks provisioning at the end", "tasks", Neutral, "Per task: placed but not yet running at the horizon."),
+    OutcomeWaitingEnd => ("tasks_outcome_waiting_end", "Tasks waiting at the end", "tasks", LowerIsBetter, "Per task: a service task still waiting for placement at the horizon."),
+    TaskFailureFraction => ("task_failure_fraction", "Share of tasks that failed", "fraction", LowerIsBetter, "Per task: (not placed + throttled + failed to start) / tasks_arrived. Unlike placement_failure_rate, retries do not count: each task counts once."),
+    PlacementAttempts => ("placement_attempts", "Placement attempts", "attempts", Neutral, "Placement decisions made (RunTask arrivals plus every service attempt, retries included): a per-attempt count, not per task."),
+    PlacementFailures => ("placement_failures", "Failed placement attempts", "attempts", LowerIsBetter, "Placement decisions that found no host (per attempt: a service retrying with back-off counts every retry)."),
+    PlacementFailureRate => ("placement_failure_rate", "Placement failure rate", "fraction", LowerIsBetter, "placement_failures / placement_attempts, per attempt. With RunTask only, the blocking probability; with services it follows the back-off schedule, so read task_failure_fraction for how many tasks failed."),
+    FailedResourceCpu => ("failed_resource_cpu", "Placements failed for CPU", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:CPU."),
+    FailedResourceMemory => ("failed_resource_memory", "Placements failed for memory", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:MEMORY."),
+    FailedResourcePorts => ("failed_resource_ports", "Placements failed for host ports", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:PORTS."),
+    FailedResourceEni => ("failed_resource_eni", "Placements failed for ENI slots", "attempts", LowerIsBetter, "Failed attempts whose reason was RESOURCE:ENI (no free ENI slot for an awsvpc task)."),
+    FailedLocation => ("failed_location", "Placements failed for location", "attempts", LowerIsBetter, "Failed attempts whose reason was LOCATION (no host in an AZ of the task's subnets)."),
+    FailedDistinctInstance => ("failed_constraint_distinct_instance", "Placements blocked by distinctInstance", "attempts", LowerIsBetter, "Failed attempts blocked by distinctInstance."),
+    FailedMemberOf => ("failed_constraint_member_of", "Placements blocked by memberOf", "attempts", LowerIsBetter, "Failed attempts blocked by a memberOf constraint."),
+    StartFailedNoIps => ("start_failed_insufficient_ips", "Tasks stopped for lack of addresses", "tasks", LowerIsBetter, "Tasks that were placed (or accepted by Fargate) and then stopped in PROVISIONING with TaskFailedToStart / InsufficientFreeAddressesInSubnet: the silent failures."),
+    FargateFailedQuota => ("fargate_failed_vcpu_quota", "Fargate launches over the vCPU quota", "tasks", LowerIsBetter, "Fargate launches refused because the account's vCPU quota was reached."),
+    FargateThrottled => ("fargate_launches_throttled", "Fargate launches throttled", "launches", LowerIsBetter, "Fargate launches that found the account's launch token bucket empty (RunTask: dropped; services: retried)."),
+    FargateLaunched => ("fargate_tasks_started", "Fargate tasks started", "tasks", Neutral, "Fargate tasks that got an ENI and started."),
+    MinFreeIps => ("min_free_ips", "Fewest free addresses in a subnet", "addresses", HigherIsBetter, "Fewest free addresses any subnet used by task ENIs had at any time (per subnet: timeseries free_ips_<subnet>)."),
+    TaskEnisPeak => ("task_enis_peak", "Peak task ENIs", "ENIs", Neutral, "Most task ENIs (EC2 awsvpc and Fargate) attached or being cleaned up at once."),
+    CpuReservedMean => ("cpu_reserved_util_mean", "Mean reserved CPU", "fraction", Neutral, "Time-weighted mean of reserved / registered CPU units over the cluster, after the warm-up."),
+    CpuReservedPeak => ("cpu_reserved_util_peak", "Peak reserved CPU", "fraction", Neutral, "Highest reserved / registered CPU units reached."),
+    MemReservedMean => ("mem_reserved_util_mean", "Mean reserved memory", "fraction", Neutral, "Time-weighted mean of reserved / registered memory."),
+    MemReservedPeak => ("mem_reserved_util_peak", "Peak reserved memory", "fraction", Neutral, "Highest reserved / registered memory reached."),
+    HostsUsedMean => ("hosts_used_mean", "Mean hosts running tasks", "hosts", LowerIsBetter, "Time-weighted mean number of hosts running at least one task (what binpack minimises)."),
+    HostsUsedPeak => ("hosts_used_peak", "Peak hosts running tasks", "hosts", LowerIsBetter, "Most hosts running at least one task at once."),
+    ServiceWaitMean => ("service_wait_mean_s", "Mean service-task wait", "s", LowerIsBetter, "Mean time a service task waited from being wanted to being placed. Tasks still waiting at the horizon count with their wait so far (right-censored; how many: service_waits_censored), so the statistics never hide the longest waits."),
+    ServiceWaitP95 => ("service_wait_p95_s", "95th-percentile service-task wait", "s", LowerIsBetter, "95th percentile of that wait (censored waits included)."),
+    ServiceWaitMax => ("service_wait_max_s", "Longest service-task wait", "s", LowerIsBetter, "Longest wait (censored waits included: at least as long as any task waited)."),
+    ServiceWaitsCensored => ("service_waits_censored", "Service waits cut off by the horizon", "tasks", LowerIsBetter, "Of the service waits, those still going on at the horizon (counted up to the horizon)."),
+    ServiceTasksUnplaced => ("service_tasks_waiting_end", "Service tasks waiting at the end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
+    Events => ("events", "Events processed", "events", Neutral, "Events the loop processed."),
+    OutcomeOom => ("tasks_outcome_oom", "Tasks stopped by an OOM kill", "tasks", LowerIsBetter, "Per task: ran, then stopped because an essential container was OOM-killed (with [memory])."),
+    OomKillsContainer => ("oom_kills_container", "OOM kills: container limit", "kills", LowerIsBetter, "Containers OOM-killed (exit 137, OutOfMemoryError) for going above their own hard `memory` (with [memory])."),
+    OomKillsTask => ("oom_kills_task", "OOM kills: task limit", "kills", LowerIsBetter, "Containers OOM-killed because their task's containers together went above the task's `memory` (always enforced on Fargate)."),
+    OomKillsHost => ("oom_kills_host", "OOM kills: host memory", "kills", LowerIsBetter, "Containers killed by a host's OOM killer (the host's memory less OS and agent ran out), chosen by memory.victim_policy."),
+    OomKillsPer1000TaskHours => ("oom_kills_per_1000_task_hours", "OOM kills per 1,000 task-hours", "kills", LowerIsBetter, "OOM kills at all three levels per 1,000 hours of running tasks."),
+    TasksStoppedOom => ("tasks_stopped_oom", "Tasks stopped by OOM", "tasks", LowerIsBetter, "Tasks stopped because an essential container was OOM-killed (EssentialContainerExited)."),
+    OomReplacements => ("oom_replacements", "Service tasks replacing OOM-killed ones", "tasks", LowerIsBetter, "Service tasks the scheduler had to start to replace tasks an OOM kill stopped."),
+    OomLostCpuSeconds => ("oom_lost_cpu_s", "RunTask CPU work lost to OOM", "CPU-s", LowerIsBetter, "RunTask tasks with CPU-second work stopped by an OOM kill: the CPU-seconds of work they had done, lost."),
+    OomLostTaskSeconds => ("oom_lost_task_s", "RunTask run time lost to OOM", "s", LowerIsBetter, "RunTask tasks stopped by an OOM kill: the time they had run, lost."),
+    TasksPerHostMean => ("tasks_per_host_mean", "Mean running tasks per host", "tasks", Neutral, "Time-weighted mean of running EC2 tasks per host in use (with [memory]): the density a reservation setting buys."),
+    MemUsedMean => ("mem_used_util_mean", "Mean memory in use", "fraction", Neutral, "Time-weighted mean of the containers' memory usage / registered memory over the EC2 hosts (with [memory])."),
+    MemUsedP95 => ("mem_used_util_p95", "95th-percentile memory in use", "fraction", Neutral, "95th percentile of that, over the time-series samples after the warm-up."),
+    MemReservedP95 => ("mem_reserved_util_p95", "95th-percentile reserved memory", "fraction", Neutral, "95th percentile of reserved / registered memory, over the time-series samples after the warm-up."),
+    CpuUsedMean => ("cpu_used_util_mean", "Mean CPU in use", "fraction", Neutral, "Time-weighted mean of the CPU units containers get / registered CPU units over the EC2 hosts (with [cpu])."),
+    CpuSlowdownMean => ("cpu_slowdown_mean", "Mean slowdown of CPU work", "factor", LowerIsBetter, "Tasks whose CPU-second work completed: time taken / time it would take alone on an idle host, mean."),
+    CpuSlowdownP95 => ("cpu_slowdown_p95", "95th-percentile slowdown of CPU work", "factor", LowerIsBetter, "95th percentile of that slowdown."),
+    TimeToRunningP50 => ("time_to_running_p50_s", "Median time to running", "s", LowerIsBetter, "Median time from arrival (or, for a service task, from being wanted) to RUNNING, over tasks that arrived after the warm-up and ran. Its parts: placement_wait_mean_s, provisioning_mean_s (ENI, pulls, container start), pull_time_mean_s."),
+    TimeToRunningP95 => ("time_to_running_p95_s", "95th-percentile time to running", "s", LowerIsBetter, "95th percentile of the time from arrival to RUNNING."),
+    TimeToRunningP99 => ("time_to_running_p99_s", "99th-percentile time to running", "s", LowerIsBetter, "99th percentile of the time from arrival to RUNNING."),
+    PlacementWaitMean => ("placement_wait_mean_s", "Mean wait for placement", "s", LowerIsBetter, "Mean time from arrival to placement (EC2) or Fargate acceptance, over tasks that ran."),
+    ProvisioningMean => ("provisioning_mean_s", "Mean provisioning time", "s", LowerIsBetter, "Mean time from placement to RUNNING: ENI attach, image pulls, container start."),
+    PullTimeMean => ("pull_time_mean_s", "Mean image pull time", "s", LowerIsBetter, "Mean time a task spent pulling its images (PENDING: from the ENI attach to every image present; 0 for cached images). NaN without [images]/[logs]."),
+    PullTimeP95 => ("pull_time_p95_s", "95th-percentile image pull time", "s", LowerIsBetter, "95th percentile of the pull time."),
+    OutcomePullFailed => ("tasks_outcome_failed_pull", "Tasks failed to start: egress", "tasks", LowerIsBetter, "Per task: stopped before running for an egress reason (no route to the registry or CloudWatch Logs, or no execution role)."),
+    PullFailedCannotPull => ("pull_failed_cannot_pull_container", "Stopped: CannotPullContainerError", "tasks", LowerIsBetter, "Tasks stopped with CannotPullContainerError after the pull timeout (no route to the registry)."),
+    PullFailedRegistryAuth => ("pull_failed_registry_auth", "Stopped: registry auth unreachable", "tasks", LowerIsBetter, "Fargate tasks stopped with ResourceInitializationError: unable to pull secrets or registry auth (no route to ECR)."),
+    PullFailedLogger => ("pull_failed_logger", "Stopped: awslogs unreachable", "tasks", LowerIsBetter, "Fargate tasks stopped with ResourceInitializationError: failed to validate logger args (no route to CloudWatch Logs)."),
+    PullFailedExecutionRole => ("pull_failed_execution_role", "Refused: no execution role", "tasks", LowerIsBetter, "Fargate tasks refused for a missing executionRoleArn (private ECR image or awslogs)."),
+    NatGb => ("nat_gb", "GB through NAT gateways", "GB", LowerIsBetter, "GB processed by all NAT gateways (pulls and logs, both directions); per NAT: timeseries nat_mbps_<az>."),
+    IgwGb => ("igw_gb", "GB through the internet gateway", "GB", Neutral, "GB through the internet gateway from public IPs (NAT gateway traffic not included)."),
+    S3GatewayGb => ("s3_gateway_gb", "GB through the S3 gateway endpoint", "GB", Neutral, "GB of ECR layers through the S3 gateway endpoint (free)."),
+    EndpointGb => ("endpoint_gb", "GB through interface endpoints", "GB", Neutral, "GB through interface endpoints (logs; ECR API traffic is not modelled)."),
+    CrossAzGb => ("cross_az_gb", "GB across AZs", "GB", LowerIsBetter, "GB that crossed AZs on their way to a NAT gateway or endpoint in another AZ."),
+    NatUtilPeak => ("nat_util_peak", "Peak NAT gateway utilisation", "fraction", LowerIsBetter, "Highest throughput / bandwidth any NAT gateway reached (timeseries nat_util_<az>)."),
+    LostLogBytes => ("lost_log_bytes", "Log bytes lost", "bytes", LowerIsBetter, "Log bytes dropped by awslogs in non-blocking mode when a container's buffer was full."),
+    LogStalledS => ("log_stalled_s", "Blocked log writes", "s", LowerIsBetter, "Container-seconds of blocked log writes (blocking mode)."),
+    CostNatHours => ("cost_nat_gateway_hours_month_usd", "NAT gateway hours per month", "USD/month", LowerIsBetter, "NAT gateway hours, extrapolated to a 730-hour month (run cost × 730 / horizon hours)."),
+    CostNatData => ("cost_nat_gateway_data_month_usd", "NAT data processing per month", "USD/month", LowerIsBetter, "NAT gateway data processing per month."),
+    CostPublicIpv4 => ("cost_public_ipv4_month_usd", "Public IPv4 per month", "USD/month", LowerIsBetter, "Public IPv4 addresses (hosts in public subnets, Fargate tasks with public IPs, NAT gateway EIPs) per month."),
+    CostCrossAz => ("cost_cross_az_month_usd", "Cross-AZ transfer per month", "USD/month", LowerIsBetter, "Cross-AZ transfer (both directions) per month."),
+    CostEndpointHours => ("cost_interface_endpoint_hours_month_usd", "Interface endpoint hours per month", "USD/month", LowerIsBetter, "Interface endpoint hours (per endpoint per AZ) per month."),
+    CostEndpointData => ("cost_interface_endpoint_data_month_usd", "Interface endpoint data per month", "USD/month", LowerIsBetter, "Interface endpoint data processing per month."),
+    CostInternetEgress => ("cost_internet_egress_month_usd", "Internet egress per month", "USD/month", LowerIsBetter, "Data out to the internet per month (0: pulls are inbound, logs stay in the Region)."),
+    CostEc2 => ("cost_ec2_instances_month_usd", "EC2 instances per month", "USD/month", LowerIsBetter, "EC2 instance hours at the instance table's prices, per month."),
+    CostFargateVcpu => ("cost_fargate_vcpu_month_usd", "Fargate vCPU per month", "USD/month", LowerIsBetter, "Fargate vCPU hours (x86 and Arm rates), per month."),
+    CostFargateMemory => ("cost_fargate_memory_month_usd", "Fargate memory per month", "USD/month", LowerIsBetter, "Fargate memory GB hours, per month."),
+    CostMonthTotal => ("cost_total_month_usd", "Monthly bill", "USD/month", LowerIsBetter, "Sum of the cost_*_month_usd lines."),
+    CostRunTotal => ("cost_total_run_usd", "Bill over the run", "USD", LowerIsBetter, "The same bill over the simulated horizon."),
 }
 
 impl Metric {
     pub fn name(self) -> &'static str {
         self.info().0
     }
-    pub fn unit(self) -> &'static str {
+    /// A short title in words, for charts: "Placement failure rate".
+    pub fn title(self) -> &'static str {
         self.info().1
     }
-    pub fn direction(self) -> Direction {
+    pub fn unit(self) -> &'static str {
         self.info().2
     }
-    pub fn doc(self) -> &'static str {
+    pub fn direction(self) -> Direction {
         self.info().3
+    }
+    pub fn doc(self) -> &'static str {
+        self.info().4
     }
     pub fn from_name(name: &str) -> Option<Metric> {
         Self::ALL.iter().copied().find(|m| m.name() == name)

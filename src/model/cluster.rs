@@ -50,7 +50,8 @@ fn port_key(protocol: Protocol, port: u16) -> u32 {
 }
 
 impl HostPorts {
-    /// Ports the ECS agent reserves on Linux by default (`ECS_RESERVED_PORTS`, ECS-REFERENCE §1.8).
+    /// Ports the ECS agent reserves on Linux by default (`ECS_RESERVED_PORTS`,
+    /// docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
     pub const AGENT_RESERVED_TCP: [u16; 5] = [22, 2375, 2376, 51678, 51679];
 
     pub fn with_agent_defaults() -> HostPorts {
@@ -108,7 +109,7 @@ pub struct Host {
     /// The subnet the host's primary ENI is in (`None` when the scenario models no network).
     pub subnet: Option<super::network::SubnetId>,
     /// `awsvpc` tasks it can hold: ENI limit − 1 (the primary), or the trunking limit
-    /// (ECS-REFERENCE §2.2).
+    /// (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking).
     pub eni_task_limit: u32,
     /// `awsvpc` tasks placed on it and not yet stopped.
     pub eni_tasks: u32,

@@ -1,5 +1,5 @@
-//! The built-in EC2 instance-type table (ECS-REFERENCE §2.2, §4.2 and "Numbers the simulator
-//! should default to"). A scenario can add types or override these.
+//! The built-in EC2 instance-type table (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking; prices from
+//! <https://aws.amazon.com/ec2/pricing/on-demand/>). A scenario can add types or override these.
 
 use serde::Serialize;
 
@@ -9,7 +9,7 @@ pub struct InstanceType {
     pub name: String,
     pub vcpu: u32,
     pub memory_mib: u32,
-    /// Maximum ENIs, the primary included (ECS-REFERENCE §2.2).
+    /// Maximum ENIs, the primary included (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking).
     pub max_enis: u32,
     /// awsvpc tasks per instance with `awsvpcTrunking`; `None` where the type cannot trunk (t3).
     pub trunk_task_limit: Option<u32>,
@@ -20,15 +20,24 @@ pub struct InstanceType {
 }
 
 impl InstanceType {
-    /// CPU units ECS registers: 1,024 per vCPU (ECS-REFERENCE §1.7).
+    /// CPU units ECS registers: 1,024 per vCPU (docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
     pub fn cpu_units(&self) -> u32 {
         self.vcpu * 1024
+    }
+
+    /// awsvpc tasks one host of this type can hold: the trunking limit when the account setting
+    /// `awsvpcTrunking` is on and the type can trunk, else max ENIs − 1 (the primary ENI counts).
+    pub fn eni_task_limit(&self, trunking: bool) -> u32 {
+        match (trunking, self.trunk_task_limit) {
+            (true, Some(limit)) => limit,
+            _ => self.max_enis.saturating_sub(1),
+        }
     }
 }
 
 /// (name, vCPU, GiB, max ENIs, trunk task limit, baseline Gbps, burst Gbps, $/h).
 ///
-/// ENIs, trunk limits and bandwidth: ECS-REFERENCE §2.2. Hourly prices are us-east-1 Linux
+/// ENIs, trunk limits and bandwidth: docs/model.md#awsvpc-task-enis-eni-slots-and-trunking. Hourly prices are us-east-1 Linux
 /// on-demand list prices [2nd: aws.amazon.com/ec2/pricing/on-demand, 2024–2026 unchanged];
 /// override them in a scenario for other Regions.
 type Row = (&'static str, u32, u32, u32, Option<u32>, f64, f64, f64);

@@ -7,8 +7,10 @@
 
 pub mod cluster;
 pub mod cost;
+pub mod cpu;
 pub mod egress;
 pub mod instance_types;
+pub mod memory;
 pub mod network;
 pub mod task;
 pub mod taskdef;

@@ -1,4 +1,4 @@
-//! Subnets and their IP pools (ECS-REFERENCE §2.1, §2.4).
+//! Subnets and their IP pools (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking, docs/model.md#subnets-and-addresses).
 //!
 //! Every subnet loses 5 addresses to AWS (network, router, DNS, reserved, broadcast), so a /26
 //! has 59 usable. Owners of an address: each host's primary ENI, each trunk ENI, each NAT gateway,
@@ -14,7 +14,7 @@ use super::cluster::AzId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubnetId(pub u32);
 
-/// Addresses AWS reserves in every subnet (ECS-REFERENCE §2.4).
+/// Addresses AWS reserves in every subnet (docs/model.md#subnets-and-addresses).
 pub const AWS_RESERVED_PER_SUBNET: u32 = 5;
 /// Subnet sizes AWS allows: /16 (largest) to /28 (smallest).
 pub const PREFIX_RANGE: std::ops::RangeInclusive<u8> = 16..=28;

@@ -1,6 +1,6 @@
 //! Runtime task records and their lifecycle.
 //!
-//! ECS lifecycle (ECS-REFERENCE §1.10): PROVISIONING → PENDING → ACTIVATING → RUNNING →
+//! ECS lifecycle (docs/model.md#task-lifecycle): PROVISIONING → PENDING → ACTIVATING → RUNNING →
 //! DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED. The simulator keeps the states that change
 //! what a planner measures: waiting for placement, provisioning (ENI, image pull — the start delay),
 //! running, and stopped with a reason.
@@ -53,15 +53,18 @@ pub enum StopReason {
     /// Still running (or waiting) when the horizon was reached.
     HorizonReached,
     /// Placed (or accepted by Fargate), then stopped in PROVISIONING: its subnet had no free
-    /// address for the task ENI (ECS-REFERENCE §2.5).
+    /// address for the task ENI (docs/model.md#subnets-and-addresses).
     InsufficientFreeAddresses,
-    /// Fargate refused the launch: the account's vCPU quota is reached (ECS-REFERENCE §3.3).
+    /// Fargate refused the launch: the account's vCPU quota is reached (docs/model.md#fargate).
     FargateVcpuQuota,
     /// RunTask on Fargate found the account's launch token bucket empty (ThrottlingException).
     FargateThrottled,
     /// Stopped before running for an egress reason: no route to the registry or to CloudWatch
     /// Logs (after the pull timeout), or no execution role (at once).
     PullFailed(super::egress::StartFailure),
+    /// An essential container was OOM-killed (exit code 137); stop code
+    /// `EssentialContainerExited`.
+    OutOfMemory,
 }
 
 impl StopReason {
@@ -79,6 +82,7 @@ impl StopReason {
             StopReason::FargateVcpuQuota => "You've reached the limit on the number of vCPUs you can run concurrently",
             StopReason::FargateThrottled => "ThrottlingException",
             StopReason::PullFailed(f) => f.as_str(),
+            StopReason::OutOfMemory => crate::model::memory::OOM_REASON,
         }
     }
 }

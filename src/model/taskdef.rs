@@ -2,8 +2,8 @@
 //! `RegisterTaskDefinition` would refuse.
 //!
 //! The simulator needs only a few facts from a task definition: how much memory
-//! and CPU placement subtracts from an instance (ECS-REFERENCE §1.7), which
-//! static host ports the task pins (§1.8), and whether it runs on Fargate with a
+//! and CPU placement subtracts from an instance (docs/model.md#what-an-instance-registers-and-what-a-task-reserves), which
+//! static host ports the task pins, and whether it runs on Fargate with a
 //! legal task size (§3.1). Everything else in the file is ignored.
 //!
 //! Accepted inputs are the `register-task-definition --cli-input-json` form, the
@@ -19,13 +19,30 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-/// Fargate task cpu values (Linux), ECS-REFERENCE §3.1.
+/// Fargate task cpu values (Linux), docs/model.md#fargate.
 pub const FARGATE_CPU_CHOICES: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
+
+/// Where ECS documents the task-definition parameters and their register-time rules.
+pub const TASK_DEFINITION_PARAMETERS_URL: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html";
+/// Where ECS documents its quotas (containers per task definition).
+pub const SERVICE_QUOTAS_URL: &str = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html";
+/// Where ECS lists the valid Fargate task sizes.
+pub const FARGATE_TASK_SIZES_URL: &str = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html";
+/// Where the RegisterTaskDefinition API states the EC2 and external task cpu range.
+pub const REGISTER_TASK_DEFINITION_URL: &str = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html";
+
+/// ECS refuses a task definition with more container definitions than this (a fixed quota).
+pub const MAX_CONTAINERS_PER_TASK_DEFINITION: usize = 10;
+/// Longest family or container name ECS registers.
+pub const MAX_NAME_CHARS: usize = 255;
+/// Task-level cpu ECS accepts on EC2 and external instances: 0.125 to 192 vCPU.
+pub const EC2_TASK_CPU_UNITS: std::ops::RangeInclusive<u32> = 128..=196_608;
 
 /// ECS counts "GB" in task sizes as GiB.
 const GIB: u32 = 1024;
 
-/// ECS defines 1 vCPU as 1024 CPU units (ECS-REFERENCE §1.7).
+/// ECS defines 1 vCPU as 1024 CPU units (docs/model.md#units).
 const UNITS_PER_VCPU: u32 = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -123,7 +140,7 @@ pub struct ContainerDefinition {
     pub memory_mib: Option<u32>,
     /// Soft limit.
     pub memory_reservation_mib: Option<u32>,
-    /// ECS's default is true (ECS-REFERENCE §5.3).
+    /// ECS's default is true (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_essential>).
     pub essential: bool,
     pub port_mappings: Vec<PortMapping>,
     /// `logConfiguration.logDriver`.
@@ -132,6 +149,10 @@ pub struct ContainerDefinition {
     pub log_options: LogOptions,
     /// Names of the containers this one waits for.
     pub depends_on: Vec<String>,
+    /// `linuxParameters.maxSwap` in MiB (EC2 only; absent = the instance's swap setting).
+    pub max_swap_mib: Option<u32>,
+    /// `linuxParameters.swappiness`, 0 to 100 (ECS's default is 60 when maxSwap is set).
+    pub swappiness: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +218,7 @@ impl TaskDefinition {
         Parser { file, root }.task_definition(object)
     }
 
-    /// Memory ECS reserves on an EC2 instance (ECS-REFERENCE §1.7): task memory
+    /// Memory ECS reserves on an EC2 instance (docs/model.md#what-an-instance-registers-and-what-a-task-reserves): task memory
     /// if set, else the sum over containers of (memoryReservation if set, else
     /// memory).
     pub fn reserved_memory_mib(&self) -> u32 {
@@ -234,13 +255,13 @@ impl TaskDefinition {
 }
 
 /// Whether `cpu_units` / `memory_mib` is a Fargate task size (Linux,
-/// ECS-REFERENCE §3.1).
+/// docs/model.md#fargate).
 pub fn fargate_size_is_valid(cpu_units: u32, memory_mib: u32) -> bool {
     fargate_memory_choices_mib(cpu_units).contains(&memory_mib)
 }
 
 /// The valid memory values (MiB) for a Fargate cpu value, ascending; empty if
-/// the cpu value itself is invalid (ECS-REFERENCE §3.1).
+/// the cpu value itself is invalid (docs/model.md#fargate).
 pub fn fargate_memory_choices_mib(cpu_units: u32) -> Vec<u32> {
     let (low_gib, high_gib, step_gib) = match cpu_units {
         // The smallest size is the only one that offers a half-GiB option.
@@ -433,6 +454,16 @@ impl TaskSize {
         }
     }
 
+    /// The forms this size accepts, as said in every error about it.
+    fn accepted(self) -> &'static str {
+        match self {
+            TaskSize::Cpu => "accepted: CPU units (\"512\") or vCPU (\"0.5 vCPU\"; 1 vCPU = 1024 units)",
+            TaskSize::Memory => {
+                "accepted: MiB (\"2048\") or a size in MiB, MB, GiB or GB (\"2 GB\"; ECS reads MB as MiB and GB as GiB = 1024 MiB)"
+            }
+        }
+    }
+
     fn not_whole(self) -> &'static str {
         match self {
             TaskSize::Cpu => "is not a whole number of CPU units (1 vCPU = 1024 units)",
@@ -512,6 +543,7 @@ impl Parser<'_> {
 
     fn task_definition(&self, object: &Map<String, Value>) -> Result<TaskDefinition, TaskDefError> {
         let family = self.required_string(object, "family", &self.path(".family"), "family")?;
+        self.check_name(family, &self.path(".family"), "family")?;
         let network_mode = self.network_mode(object)?;
         let cpu_units = self.task_size(object, TaskSize::Cpu)?;
         let memory_mib = self.task_size(object, TaskSize::Memory)?;
@@ -535,12 +567,46 @@ impl Parser<'_> {
         // is told that rather than that its containers lack memory.
         if task.is_fargate() {
             self.check_fargate(&task, field(object, "networkMode").is_some())?;
+        } else if let Some(cpu) = task.cpu_units
+            && !EC2_TASK_CPU_UNITS.contains(&cpu)
+        {
+            return Err(self.error(
+                &self.path(".cpu"),
+                format!(
+                    "task cpu {cpu} units is outside what ECS registers for EC2 and external instances: {} to {} units \
+                     (0.125 to 192 vCPU; {REGISTER_TASK_DEFINITION_URL})",
+                    EC2_TASK_CPU_UNITS.start(),
+                    EC2_TASK_CPU_UNITS.end()
+                ),
+            ));
         }
         let containers = self.containers(object, &task)?;
         self.check_totals(&task, &containers)?;
         self.check_references(object, &containers)?;
         task.containers = containers.into_iter().map(|c| c.definition).collect();
         Ok(task)
+    }
+
+    /// ECS's rule for family and container names: up to 255 letters, digits, hyphens and
+    /// underscores.
+    fn check_name(&self, name: &str, path: &str, what: &str) -> Result<(), TaskDefError> {
+        let chars = name.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(self.error(
+                path,
+                format!("{what} is {chars} characters long; ECS allows at most {MAX_NAME_CHARS} ({TASK_DEFINITION_PARAMETERS_URL})"),
+            ));
+        }
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
+            return Err(self.error(
+                path,
+                format!(
+                    "{what} {name:?} contains {bad:?}; ECS allows only letters, digits, hyphens and underscores \
+                     ({TASK_DEFINITION_PARAMETERS_URL})"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn required_string<'v>(&self, object: &'v Map<String, Value>, key: &str, path: &str, what: &str) -> Result<&'v str, TaskDefError> {
@@ -621,8 +687,16 @@ impl Parser<'_> {
     }
 
     /// Task-level cpu or memory: a number, a numeric string, or a string with
-    /// a unit ("0.5 vCPU", "2 GB", "512 MiB").
+    /// a unit ("0.5 vCPU", "2 GB", "512 MiB"). Every error says which units
+    /// are accepted.
     fn task_size(&self, object: &Map<String, Value>, kind: TaskSize) -> Result<Option<u32>, TaskDefError> {
+        self.task_size_value(object, kind).map_err(|mut e| {
+            e.message = format!("{}; {}", e.message, kind.accepted());
+            e
+        })
+    }
+
+    fn task_size_value(&self, object: &Map<String, Value>, kind: TaskSize) -> Result<Option<u32>, TaskDefError> {
         let key = kind.key();
         let path = self.path(&format!(".{key}"));
         let Some(value) = field(object, key) else {
@@ -690,7 +764,8 @@ impl Parser<'_> {
     fn container_memory(&self, object: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u32>, TaskDefError> {
         match self.integer(object, key, path)? {
             None => Ok(None),
-            Some(v) if v <= 0 => Err(self.error(path, format!("{key} must be greater than 0 MiB, found {v}"))),
+            Some(v) if v <= 0 => Err(self
+                .error(path, format!("{key} must be greater than 0 MiB, found {v} (container sizes are whole MiB, written as integers)"))),
             Some(v) => u32::try_from(v).map(Some).map_err(|_| self.error(path, format!("{key} {v} MiB is too large"))),
         }
     }
@@ -699,11 +774,14 @@ impl Parser<'_> {
         match self.integer(object, key, path)? {
             None => Ok(None),
             Some(v) if (lowest..=65535).contains(&v) => Ok(Some(v as u16)),
-            Some(v) => Err(self.error(path, format!("{key} must be between {lowest} and 65535, found {v}"))),
+            Some(v) => Err(self.error(
+                path,
+                format!("{key} must be between {lowest} and 65535, found {v} (ECS port mappings: {TASK_DEFINITION_PARAMETERS_URL})"),
+            )),
         }
     }
 
-    /// ECS-REFERENCE §3.1: Fargate needs awsvpc and a task size from the table.
+    /// docs/model.md#fargate: Fargate needs awsvpc and a task size from the table.
     fn check_fargate(&self, task: &TaskDefinition, network_mode_given: bool) -> Result<(), TaskDefError> {
         if task.network_mode != NetworkMode::Awsvpc {
             let found = if network_mode_given {
@@ -729,7 +807,7 @@ impl Parser<'_> {
                 &self.path(".cpu"),
                 format!(
                     "Fargate task size cpu {cpu} / memory {memory} MiB is not valid; \
-                     valid cpu values: {}",
+                     valid cpu values: {} ({FARGATE_TASK_SIZES_URL})",
                     join(&FARGATE_CPU_CHOICES)
                 ),
             ));
@@ -739,7 +817,7 @@ impl Parser<'_> {
                 &self.path(".memory"),
                 format!(
                     "Fargate task size cpu {cpu} / memory {memory} MiB is not valid; \
-                     valid memory for cpu {cpu}: {} MiB",
+                     valid memory for cpu {cpu}: {} MiB ({FARGATE_TASK_SIZES_URL})",
                     join(&choices)
                 ),
             ));
@@ -768,6 +846,16 @@ impl Parser<'_> {
         if items.is_empty() {
             return Err(self.error(&path, "containerDefinitions is empty; a task definition needs at least one container"));
         }
+        if items.len() > MAX_CONTAINERS_PER_TASK_DEFINITION {
+            return Err(self.error(
+                &path,
+                format!(
+                    "{} container definitions; ECS allows at most {MAX_CONTAINERS_PER_TASK_DEFINITION} per task definition \
+                     ({SERVICE_QUOTAS_URL})",
+                    items.len()
+                ),
+            ));
+        }
         let mut seen = Seen { names: BTreeMap::new(), static_ports: BTreeMap::new() };
         items.iter().enumerate().map(|(i, item)| self.container(item, &format!("{path}[{i}]"), task, &mut seen)).collect()
     }
@@ -775,6 +863,7 @@ impl Parser<'_> {
     fn container(&self, value: &Value, path: &str, task: &TaskDefinition, seen: &mut Seen) -> Result<Container, TaskDefError> {
         let object = self.object(value, path, "a container definition")?;
         let name = self.required_string(object, "name", &format!("{path}.name"), "container name")?;
+        self.check_name(name, &format!("{path}.name"), "container name")?;
         if let Some(first) = seen.names.get(name) {
             return Err(
                 self.error(&format!("{path}.name"), format!("container name {name:?} is already used by {first}; names must be unique"))
@@ -784,7 +873,7 @@ impl Parser<'_> {
         let image = self.required_string(object, "image", &format!("{path}.image"), "container image")?;
 
         let cpu_path = format!("{path}.cpu");
-        // Container cpu is a relative share and may be 0 (ECS-REFERENCE §6).
+        // Container cpu is a relative share and may be 0 (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_cpu>).
         let cpu_units = match self.integer(object, "cpu", &cpu_path)? {
             None => 0,
             Some(v) if v < 0 => {
@@ -809,6 +898,7 @@ impl Parser<'_> {
         let log_driver = self.log_driver(object, path)?;
         let log_options = self.log_options(object, path)?;
         let depends_on = self.depends_on(object, path)?;
+        let (max_swap_mib, swappiness) = self.swap(object, path)?;
 
         Ok(Container {
             definition: ContainerDefinition {
@@ -822,12 +912,14 @@ impl Parser<'_> {
                 log_driver,
                 log_options,
                 depends_on,
+                max_swap_mib,
+                swappiness,
             },
             path: path.to_string(),
         })
     }
 
-    /// ECS-REFERENCE §1.7 and §5.4.
+    /// docs/model.md#what-an-instance-registers-and-what-a-task-reserves and <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_memory>.
     fn check_container_memory(
         &self,
         name: &str,
@@ -906,7 +998,7 @@ impl Parser<'_> {
                             &host_port_path,
                             format!(
                                 "in {mode} network mode hostPort must be absent or equal to \
-                                 containerPort ({container_port}), found {port}"
+                                 containerPort ({container_port}), found {port} ({TASK_DEFINITION_PARAMETERS_URL})"
                             ),
                         ));
                     }
@@ -1007,7 +1099,30 @@ impl Parser<'_> {
             .collect()
     }
 
-    /// Rules over the whole container list (ECS-REFERENCE §1.7, §5.3).
+    /// `linuxParameters.maxSwap` (MiB, ≥ 0) and `swappiness` (0 to 100), as in
+    /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-swap.html
+    fn swap(&self, object: &Map<String, Value>, container_path: &str) -> Result<(Option<u32>, Option<u32>), TaskDefError> {
+        let path = format!("{container_path}.linuxParameters");
+        let Some(value) = field(object, "linuxParameters") else {
+            return Ok((None, None));
+        };
+        let linux = self.object(value, &path, "a linuxParameters")?;
+        let max_swap_path = format!("{path}.maxSwap");
+        let max_swap_mib = match self.integer(linux, "maxSwap", &max_swap_path)? {
+            None => None,
+            Some(v) if v < 0 => return Err(self.error(&max_swap_path, format!("maxSwap must be 0 or more MiB, found {v}"))),
+            Some(v) => Some(u32::try_from(v).map_err(|_| self.error(&max_swap_path, format!("maxSwap {v} MiB is too large")))?),
+        };
+        let swappiness_path = format!("{path}.swappiness");
+        let swappiness = match self.integer(linux, "swappiness", &swappiness_path)? {
+            None => None,
+            Some(v @ 0..=100) => Some(v as u32),
+            Some(v) => return Err(self.error(&swappiness_path, format!("swappiness must be between 0 and 100, found {v}"))),
+        };
+        Ok((max_swap_mib, swappiness))
+    }
+
+    /// Rules over the whole container list (docs/model.md#task-definition-limits).
     fn check_totals(&self, task: &TaskDefinition, containers: &[Container]) -> Result<(), TaskDefError> {
         let path = self.path(".containerDefinitions");
         if let Some(task_memory) = task.memory_mib {
@@ -1417,6 +1532,25 @@ mod tests {
     }
 
     #[test]
+    fn linux_parameters_max_swap_and_swappiness_are_read() {
+        let value = containers(json!([
+            { "name": "app", "image": "app", "memory": 512, "linuxParameters": { "maxSwap": 1024, "swappiness": 0 } },
+            { "name": "side", "image": "side", "memory": 128 }
+        ]));
+        let td = accepted(value);
+        assert_eq!((td.containers[0].max_swap_mib, td.containers[0].swappiness), (Some(1024), Some(0)));
+        assert_eq!((td.containers[1].max_swap_mib, td.containers[1].swappiness), (None, None));
+    }
+
+    #[test]
+    fn negative_max_swap_and_swappiness_above_100_are_rejected() {
+        let swap = |linux: Value| containers(json!([{ "name": "app", "image": "app", "memory": 512, "linuxParameters": linux }]));
+        rejected(swap(json!({ "maxSwap": -1 })), "$.containerDefinitions[0].linuxParameters.maxSwap", "0 or more");
+        rejected(swap(json!({ "swappiness": 101 })), "$.containerDefinitions[0].linuxParameters.swappiness", "between 0 and 100");
+        rejected(swap(json!(7)), "$.containerDefinitions[0].linuxParameters", "expected a linuxParameters object");
+    }
+
+    #[test]
     fn proxy_configuration_naming_an_existing_container_is_accepted() {
         let value = containers(json!([
             { "name": "app", "image": "app", "memory": 256 },
@@ -1612,8 +1746,68 @@ mod tests {
         assert_eq!(
             error.message,
             "Fargate task size cpu 256 / memory 4096 MiB is not valid; \
-             valid memory for cpu 256: 512, 1024, 2048 MiB"
+             valid memory for cpu 256: 512, 1024, 2048 MiB \
+             (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html)"
         );
+    }
+
+    #[test]
+    fn eleven_container_definitions_are_refused_naming_the_quota_of_ten() {
+        let many = |n: usize| {
+            containers(json!((0..n).map(|i| json!({"name": format!("c{i}"), "image": "busybox", "memory": 16})).collect::<Vec<_>>()))
+        };
+        assert_eq!(accepted(many(10)).containers.len(), 10);
+        let error = rejected(many(11), "$.containerDefinitions", "11 container definitions; ECS allows at most 10");
+        assert!(error.message.contains(SERVICE_QUOTAS_URL), "{}", error.message);
+        rejected(many(1000), "$.containerDefinitions", "1000 container definitions");
+    }
+
+    #[test]
+    fn container_names_follow_ecs_rules_of_255_letters_digits_hyphens_underscores() {
+        accepted(with_container(base(), "name", json!("Web_app-2")));
+        accepted(with_container(base(), "name", json!("a".repeat(255))));
+        let error = rejected(with_container(base(), "name", json!("a".repeat(256))), "$.containerDefinitions[0].name", "at most 255");
+        assert!(error.message.contains(TASK_DEFINITION_PARAMETERS_URL));
+        for bad in ["web app", "web.app", "web/app", "wéb"] {
+            rejected(
+                with_container(base(), "name", json!(bad)),
+                "$.containerDefinitions[0].name",
+                "only letters, digits, hyphens and underscores",
+            );
+        }
+    }
+
+    #[test]
+    fn family_names_follow_the_same_rules_as_container_names() {
+        accepted(with(base(), "family", json!("my-family_2")));
+        rejected(with(base(), "family", json!("my family")), "$.family", "only letters, digits, hyphens and underscores");
+        rejected(with(base(), "family", json!("f".repeat(256))), "$.family", "at most 255");
+    }
+
+    #[test]
+    fn ec2_task_cpu_is_limited_to_128_to_196608_units() {
+        assert_eq!(accepted(with(base(), "cpu", json!("128"))).cpu_units, Some(128));
+        assert_eq!(accepted(with(base(), "cpu", json!("192 vCPU"))).cpu_units, Some(196_608));
+        let error =
+            rejected(with(base(), "cpu", json!("64")), "$.cpu", "outside what ECS registers for EC2 and external instances: 128 to 196608");
+        assert!(error.message.contains(REGISTER_TASK_DEFINITION_URL));
+        rejected(with(base(), "cpu", json!("193 vCPU")), "$.cpu", "128 to 196608 units");
+    }
+
+    #[test]
+    fn port_errors_cite_the_ecs_port_mapping_rules() {
+        let error = rejected(
+            ports("bridge", json!([{ "containerPort": 65536 }])),
+            "$.containerDefinitions[0].portMappings[0].containerPort",
+            "between 1 and 65535",
+        );
+        assert!(error.message.contains(TASK_DEFINITION_PARAMETERS_URL));
+        let error = rejected(
+            ports("awsvpc", json!([{ "containerPort": 80, "hostPort": 8080 }])),
+            "$.containerDefinitions[0].portMappings[0].hostPort",
+            "hostPort must be absent or equal to containerPort (80)",
+        );
+        assert!(error.message.contains(TASK_DEFINITION_PARAMETERS_URL));
     }
 
     #[test]
@@ -1733,8 +1927,18 @@ mod tests {
         rejected(
             with(base(), "memory", json!("lots")),
             "$.memory",
-            "expected a number of MiB or a size like \"2 GB\", found the string \"lots\"",
+            "expected a number of MiB or a size like \"2 GB\", found the string \"lots\"; accepted: MiB (\"2048\") or a size in MiB, MB, GiB or GB",
         );
+    }
+
+    #[test]
+    fn every_task_memory_error_names_the_accepted_units() {
+        for bad in [json!("lots"), json!(0), json!("-1 GB"), json!("0.3 GB"), json!("5000000 GB"), json!("2 TB")] {
+            let error = TaskDefinition::from_json_str(&with(base(), "memory", bad.clone()).to_string(), "t.json").unwrap_err();
+            assert!(error.message.contains("accepted: MiB (\"2048\") or a size in MiB, MB, GiB or GB"), "{bad}: {}", error.message);
+        }
+        let error = TaskDefinition::from_json_str(&with(base(), "cpu", json!("2 GB")).to_string(), "t.json").unwrap_err();
+        assert!(error.message.contains("accepted: CPU units"), "{}", error.message);
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Placement constraints: `distinctInstance` and `memberOf(<cluster query>)` (ECS-REFERENCE §1.5).
+//! Placement constraints: `distinctInstance` and `memberOf(<cluster query>)`
+//! (docs/model.md#constraints-and-the-cluster-query-language).
 //! Unlike strategies, constraints are binding: a host that fails one is never chosen.
 
 use std::fmt;
 
 use super::query::Expression;
 
-/// At most ten constraints per task (ECS-REFERENCE §1.6).
+/// At most ten constraints per task (docs/model.md#constraints-and-the-cluster-query-language).
 pub const MAX_CONSTRAINTS: usize = 10;
 
 #[derive(Debug, Clone)]

@@ -1,4 +1,4 @@
-//! ECS task placement for the EC2 launch type (ECS-REFERENCE §1.1–§1.9): the resource filter
+//! ECS task placement for the EC2 launch type (docs/model.md#placement-order): the resource filter
 //! (CPU, memory as ECS reserves it, static host ports), constraints (`distinctInstance`,
 //! `memberOf`), then up to five strategies applied lexicographically, final ties broken by the
 //! placement random stream.
@@ -34,7 +34,7 @@ pub struct PlacementSpec {
 
 impl PlacementSpec {
     /// ECS's default for a service with no strategy: spread across AZs, then fewest tasks of the
-    /// service per instance (ECS-REFERENCE §1.4).
+    /// service per instance (docs/model.md#placement-strategies-and-defaults).
     pub fn service_default() -> PlacementSpec {
         PlacementSpec {
             strategies: vec![
@@ -45,7 +45,7 @@ impl PlacementSpec {
         }
     }
 
-    /// ECS's default for RunTask with no strategy: random (ECS-REFERENCE §1.4).
+    /// ECS's default for RunTask with no strategy: random (docs/model.md#placement-strategies-and-defaults).
     pub fn run_task_default() -> PlacementSpec {
         PlacementSpec { strategies: vec![StrategySpec::Random], constraints: Vec::new() }
     }
@@ -89,7 +89,7 @@ pub struct ClusterView<'a> {
     pub groups: &'a GroupCounts,
 }
 
-/// Why a task could not be placed, in ECS's vocabulary (ECS-REFERENCE §1.9).
+/// Why a task could not be placed, in ECS's vocabulary (docs/model.md#placement-failure-reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PlacementFailure {
     ResourceCpu,

@@ -1,7 +1,7 @@
 //! The ECS cluster query language, used by `memberOf` placement constraints to
 //! pick the container instances a task may be placed on.
 //!
-//! Source: ECS-REFERENCE §1.5 and
+//! Source: docs/model.md#constraints-and-the-cluster-query-language and
 //! <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cluster-query-language.html>.
 //!
 //! An expression is `subject operator [argument]`, combined with `and`/`&&`,

@@ -1,5 +1,6 @@
 //! Placement strategies: ECS's `binpack`, `spread`, `random`, and user-defined ones behind the
-//! [`PlacementStrategy`] trait, selectable by name (ECS-REFERENCE §1.2–§1.4).
+//! [`PlacementStrategy`] trait, selectable by name
+//! (docs/model.md#placement-strategies-and-defaults).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +11,7 @@ use crate::model::HostId;
 
 /// The attribute ECS spreads services over by default.
 pub const AZ_ATTRIBUTE: &str = "ecs.availability-zone";
-/// At most five strategies per service or RunTask (ECS-REFERENCE §1.6).
+/// At most five strategies per service or RunTask (docs/model.md#placement-strategies-and-defaults).
 pub const MAX_STRATEGIES: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,8 +9,11 @@
 //!   `font-size` attributes carry exactly these numbers), in the embedded Noto Sans (see
 //!   [`register_fonts`]), so no system font is needed;
 //! * the Okabe–Ito colour-blind-safe palette in a fixed order, so series `i` always has the same
-//!   colour; past 8 series the colours repeat with another marker shape;
-//! * a light grid; the y axis starts at 0 unless the data is negative, with ~8 % headroom;
+//!   colour; with it a marker shape (alternately filled and open) and a line pattern, so series
+//!   stay apart in greyscale and where they coincide (see `style_for`);
+//! * a light grid; the y axis starts at 0 unless the data is negative, with ~8 % headroom (time
+//!   series of counts and percentages always start at 0, and counts are drawn as steps: see
+//!   [`PanelValues`]);
 //!   "nice" tick steps (1-2-2.5-5 per decade; hours and minutes get 1-2-3-4-6-12-24 and
 //!   5-10-15-30 steps when the x label names the unit); compact tick labels (no float noise,
 //!   `k`/`M`/`G` suffixes, a `%` suffix when the axis label mentions `%`);
@@ -23,10 +26,30 @@
 //!
 //! Adding a series is one line for the caller: push another [`BandSeries`] / [`LineSeries`].
 //!
-//! Text rendering note: plotters 0.3.7's ab_glyph backend drops each glyph's left side bearing,
-//! which makes letter spacing visibly uneven. The PNG therefore places text glyph by glyph, using
-//! advance widths and bounding boxes read from the embedded TTF (a few tables, parsed here with
-//! std only); the SVG keeps one `<text>` element per string and lets the viewer lay it out.
+//! What is drawn here rather than by plotters, and why (everything else is plotters):
+//! * **Text in the PNG, glyph by glyph.** plotters 0.3.7's ab_glyph backend drops each glyph's
+//!   left side bearing, which makes letter spacing visibly uneven. `Canvas::text` places each
+//!   glyph itself, with advance widths and outline bounds that `ttf-parser` reads from the
+//!   embedded font; the SVG keeps one `<text>` element per string and lets the viewer lay it out.
+//!   The same metrics size every layout decision (label areas, legends, ellipses).
+//! * **Tick labels and axis descriptions.** plotters' mesh would draw them through the same text
+//!   path, and its float formatter prints `0.30000000000000004`; `NumFmt` and the hour/minute
+//!   tick steps of `nice_step` have no plotters equivalent.
+//! * **The legend.** plotters' series-label box sits in a fixed corner and draws its text
+//!   through the same path; `place_legend` picks the corner the data leaves free.
+//! * **Fitting text** with an ellipsis (`fit_text`, `fit_label`): plotters has none.
+//! * **Markers** that nest where points coincide (`draw_marker_part`): plotters' marker
+//!   elements have no open variant with a halo, nor a drawing order across series.
+//! * **The axis type** `TickedAxis`: grid lines exactly at our ticks. plotters'
+//!   `with_key_points` would do, but `configure_mesh` then demands a value formatter that
+//!   plotters' f64 axis lacks.
+//!
+//! The charts of a results folder (which metrics, which words, which time-series panels) are
+//! built in the `results` submodule ([`draw_results`]).
+
+mod results;
+
+pub use results::draw_results;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -49,6 +72,7 @@ const TITLE_EM: f64 = 28.0;
 const AXIS_EM: f64 = 18.0;
 const TICK_EM: f64 = 14.0;
 const LEGEND_EM: f64 = 14.0;
+const SUBTITLE_EM: f64 = 16.0;
 const PANEL_TITLE_EM: f64 = 16.0;
 const PANEL_AXIS_EM: f64 = 15.0;
 const NOTE_EM: f64 = 18.0;
@@ -135,6 +159,9 @@ pub struct LineSeries {
 pub struct ChartText {
     /// Chart (or panel) title.
     pub title: String,
+    /// A smaller line under a chart's title (e.g. how many replications the means are of);
+    /// empty for none. Panels ignore it.
+    pub subtitle: String,
     /// X axis description (ignored for panels: they share one x axis).
     pub x_label: String,
     /// Y axis description.
@@ -188,21 +215,45 @@ pub fn sweep_chart(stem: &Path, text: &ChartText, series: &[BandSeries], x_categ
 /// Values over simulated time: one line per series (x in the unit the caller chose, e.g. hours).
 /// Writes `<stem>.png` and `<stem>.svg`.
 pub fn time_series_chart(stem: &Path, text: &ChartText, series: &[LineSeries]) -> Result<(), ChartError> {
-    let prepared = series.iter().enumerate().map(|(i, s)| Prepared::from_line(i, s)).collect();
+    let prepared = series.iter().enumerate().map(|(i, s)| Prepared::from_line(i, s, false)).collect();
     render(stem, &SingleFigure { text: text.clone(), kind: Kind::Time, series: prepared })
+}
+
+/// What a panel's values are, which decides how they are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelValues {
+    /// Whole numbers of a state that changes in jumps, sampled (tasks, hosts, addresses): drawn
+    /// as steps (each sample holds until the next), y axis from 0 with whole-number ticks.
+    Count,
+    /// A percentage of a state that changes in jumps (reserved CPU): steps, y axis from 0.
+    Percent,
+    /// A quantity that varies continuously (a throughput): straight lines between samples, y
+    /// axis from 0 unless the data is negative.
+    Level,
+}
+
+/// One panel of [`time_series_panels`].
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// Title and y axis description (`x_label` is ignored: the panels share one x axis).
+    pub text: ChartText,
+    pub values: PanelValues,
+    pub series: Vec<LineSeries>,
 }
 
 /// Several time-series panels stacked vertically sharing the x axis (e.g. "tasks
 /// running/pending" above "reserved CPU % per AZ" above "reserved memory % per AZ"), one
 /// PNG+SVG. Each panel has its own title, y label and series; `x_label` is shown once, under the
-/// bottom panel (each panel's `ChartText::x_label` is ignored). Legends sit to the right of their
-/// panel so that all panels share the same x pixel range.
-pub fn time_series_panels(stem: &Path, title: &str, x_label: &str, panels: &[(ChartText, Vec<LineSeries>)]) -> Result<(), ChartError> {
+/// bottom panel. Legends sit to the right of their panel so that all panels share the same x
+/// pixel range. The image is [`WIDTH`] wide and [`HEIGHT`] high for up to four panels, taller
+/// beyond (each panel keeps a readable height).
+pub fn time_series_panels(stem: &Path, title: &str, x_label: &str, panels: &[Panel]) -> Result<(), ChartError> {
     let panels = panels
         .iter()
-        .map(|(t, s)| {
-            let s = s.iter().enumerate().map(|(i, l)| Prepared::from_line(i, l)).collect();
-            (t.clone(), s)
+        .map(|p| {
+            let steps = p.values != PanelValues::Level;
+            let s = p.series.iter().enumerate().map(|(i, l)| Prepared::from_line(i, l, steps)).collect();
+            (p.text.clone(), p.values, s)
         })
         .collect();
     render(stem, &PanelFigure { title: title.to_string(), x_label: x_label.to_string(), panels })
@@ -214,6 +265,10 @@ pub fn time_series_panels(stem: &Path, title: &str, x_label: &str, panels: &[(Ch
 
 /// A figure that can draw itself on any plotters backend.
 trait Figure {
+    /// Image size in pixels.
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, HEIGHT)
+    }
     fn draw<DB: DrawingBackend>(&self, canvas: &Canvas<'_, DB>) -> Result<(), ChartError>;
 }
 
@@ -237,12 +292,12 @@ fn render(stem: &Path, fig: &impl Figure) -> Result<(), ChartError> {
     // half-written file is left behind.
     let mut svg_text = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg_text, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg_text, fig.size()).into_drawing_area();
         fig.draw(&Canvas { root: &root, bitmap: false })?;
         root.present().map_err(chart_err("finishing SVG"))?;
     }
     {
-        let root = BitMapBackend::new(&png, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = BitMapBackend::new(&png, fig.size()).into_drawing_area();
         fig.draw(&Canvas { root: &root, bitmap: true })?;
         root.present().map_err(|e| ChartError(format!("writing {}: {e}", png.display())))?;
     }
@@ -253,140 +308,41 @@ fn render(stem: &Path, fig: &impl Figure) -> Result<(), ChartError> {
 // Font metrics (from the embedded TTF) and text drawing
 // ------------------------------------------------------------------------------------------
 
-/// What the layout needs from the font: advance widths and glyph x-extents, in font units.
+/// What the layout needs from the font, in font units, read with `ttf-parser` (the parser that
+/// ab_glyph, and so plotters' text drawing, reads the font with: the numbers agree by
+/// construction).
 struct FontMetrics {
-    data: &'static [u8],
+    face: ttf_parser::Face<'static>,
     units_per_em: f64,
     /// ascender − descender: ab_glyph's pixel scale is `size / height`.
     height: f64,
     cap_height: f64,
-    num_h_metrics: usize,
-    num_glyphs: usize,
-    hmtx: usize,
-    cmap4: usize,
-    loca: usize,
-    glyf: usize,
-    long_loca: bool,
-}
-
-fn be_u16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be_i16(d: &[u8], at: usize) -> Option<i16> {
-    be_u16(d, at).map(|v| v as i16)
-}
-
-fn be_u32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
 impl FontMetrics {
     fn parse(data: &'static [u8]) -> Option<FontMetrics> {
-        let num_tables = be_u16(data, 4)? as usize;
-        let table = |tag: &[u8; 4]| -> Option<usize> {
-            (0..num_tables).find_map(|i| {
-                let rec = 12 + 16 * i;
-                (data.get(rec..rec + 4)? == tag).then(|| be_u32(data, rec + 8).map(|o| o as usize)).flatten()
-            })
-        };
-        let head = table(b"head")?;
-        let hhea = table(b"hhea")?;
-        let maxp = table(b"maxp")?;
-        let cmap = table(b"cmap")?;
-        let os2 = table(b"OS/2");
-        let units_per_em = be_u16(data, head + 18)? as f64;
-        let ascender = be_i16(data, hhea + 4)? as f64;
-        let descender = be_i16(data, hhea + 6)? as f64;
-        let cap_height = os2
-            .filter(|&o| be_u16(data, o).is_some_and(|v| v >= 2))
-            .and_then(|o| be_i16(data, o + 88))
-            .map(|v| v as f64)
-            .unwrap_or(0.7 * units_per_em);
-        // The Unicode BMP subtable (platform 3 encoding 1, or platform 0), format 4.
-        let n_sub = be_u16(data, cmap + 2)? as usize;
-        let cmap4 = (0..n_sub).find_map(|i| {
-            let rec = cmap + 4 + 8 * i;
-            let (platform, encoding) = (be_u16(data, rec)?, be_u16(data, rec + 2)?);
-            let off = cmap + be_u32(data, rec + 4)? as usize;
-            ((platform == 3 && encoding == 1 || platform == 0) && be_u16(data, off)? == 4).then_some(off)
-        })?;
-        if units_per_em <= 0.0 || ascender - descender <= 0.0 {
+        let face = ttf_parser::Face::parse(data, 0).ok()?;
+        let units_per_em = f64::from(face.units_per_em());
+        let height = f64::from(face.height());
+        if units_per_em <= 0.0 || height <= 0.0 {
             return None;
         }
-        Some(FontMetrics {
-            data,
-            units_per_em,
-            height: ascender - descender,
-            cap_height,
-            num_h_metrics: be_u16(data, hhea + 34)? as usize,
-            num_glyphs: be_u16(data, maxp + 4)? as usize,
-            hmtx: table(b"hmtx")?,
-            cmap4,
-            loca: table(b"loca")?,
-            glyf: table(b"glyf")?,
-            long_loca: be_i16(data, head + 50)? != 0,
-        })
+        let cap_height = face.capital_height().map_or(0.7 * units_per_em, f64::from);
+        Some(FontMetrics { face, units_per_em, height, cap_height })
     }
 
-    fn glyph_id(&self, c: char) -> u16 {
-        let c = c as u32;
-        if c > 0xFFFF {
-            return 0;
-        }
-        self.glyph_id_bmp(c as u16).unwrap_or(0)
+    /// The glyph for `c`; `.notdef` (0) when the font has none.
+    fn glyph_id(&self, c: char) -> ttf_parser::GlyphId {
+        self.face.glyph_index(c).unwrap_or(ttf_parser::GlyphId(0))
     }
 
-    fn glyph_id_bmp(&self, c: u16) -> Option<u16> {
-        let d = self.data;
-        let t = self.cmap4;
-        let seg_x2 = be_u16(d, t + 6)? as usize;
-        let ends = t + 14;
-        let starts = ends + seg_x2 + 2;
-        let deltas = starts + seg_x2;
-        let range_offsets = deltas + seg_x2;
-        for i in 0..seg_x2 / 2 {
-            if be_u16(d, ends + 2 * i)? < c {
-                continue;
-            }
-            let start = be_u16(d, starts + 2 * i)?;
-            if start > c {
-                return Some(0);
-            }
-            let delta = be_u16(d, deltas + 2 * i)?;
-            let ro_at = range_offsets + 2 * i;
-            let ro = be_u16(d, ro_at)? as usize;
-            if ro == 0 {
-                return Some(c.wrapping_add(delta));
-            }
-            let g = be_u16(d, ro_at + ro + 2 * (c - start) as usize)?;
-            return Some(if g == 0 { 0 } else { g.wrapping_add(delta) });
-        }
-        Some(0)
+    fn advance(&self, gid: ttf_parser::GlyphId) -> f64 {
+        f64::from(self.face.glyph_hor_advance(gid).unwrap_or(0))
     }
 
-    fn advance(&self, gid: u16) -> f64 {
-        let i = (gid as usize).min(self.num_h_metrics.saturating_sub(1));
-        be_u16(self.data, self.hmtx + 4 * i).unwrap_or(0) as f64
-    }
-
-    /// Left edge of the glyph's outline (`xMin` of its `glyf` header); 0 for empty glyphs.
-    fn x_min(&self, gid: u16) -> f64 {
-        let g = gid as usize;
-        if g >= self.num_glyphs {
-            return 0.0;
-        }
-        let loc = |i: usize| {
-            if self.long_loca {
-                be_u32(self.data, self.loca + 4 * i).map(|v| v as usize)
-            } else {
-                be_u16(self.data, self.loca + 2 * i).map(|v| 2 * v as usize)
-            }
-        };
-        match (loc(g), loc(g + 1)) {
-            (Some(a), Some(b)) if b > a => be_i16(self.data, self.glyf + a + 2).unwrap_or(0) as f64,
-            _ => 0.0,
-        }
+    /// Left edge of the glyph's outline; 0 for empty glyphs (space).
+    fn x_min(&self, gid: ttf_parser::GlyphId) -> f64 {
+        self.face.glyph_bounding_box(gid).map_or(0.0, |b| f64::from(b.x_min))
     }
 }
 
@@ -543,11 +499,67 @@ enum Kind {
     Time,
 }
 
+/// Marker shapes, in the order series get them.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Marker {
+enum Shape {
     Circle,
     Square,
     Triangle,
+    Diamond,
+    TriangleDown,
+}
+
+const SHAPES: [Shape; 5] = [Shape::Circle, Shape::Square, Shape::Triangle, Shape::Diamond, Shape::TriangleDown];
+
+/// A data marker: a shape, filled or drawn as an outline. Alternating filled and open markers
+/// keep two series visible where their points coincide (an open marker over a filled one shows
+/// both), and the shapes differ without colour, in greyscale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Marker {
+    shape: Shape,
+    filled: bool,
+    /// Radius in pixels. Filled markers shrink from series to series, so where points
+    /// coincide a later one sits inside an earlier one instead of hiding it; open markers are
+    /// as large as the largest filled one and drawn last, around them.
+    r: i32,
+}
+
+/// Line patterns, in the order series get them: with the marker shapes they tell series apart
+/// in greyscale, and a dashed line over an identical solid one lets the solid one show through.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+    LongDashed,
+}
+
+const DASHES: [Dash; 4] = [Dash::Solid, Dash::Dashed, Dash::Dotted, Dash::LongDashed];
+
+impl Dash {
+    /// (dash length, gap) in pixels; `None` for a solid line.
+    fn pattern(self) -> Option<(i32, i32)> {
+        match self {
+            Dash::Solid => None,
+            Dash::Dashed => Some((10, 6)),
+            Dash::Dotted => Some((3, 4)),
+            Dash::LongDashed => Some((20, 6)),
+        }
+    }
+}
+
+/// Draws a polyline in pixel coordinates with a dash pattern.
+fn draw_pattern<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    points: Vec<(i32, i32)>,
+    dash: Dash,
+    style: ShapeStyle,
+) -> Result<(), ChartError> {
+    let e = chart_err("drawing line");
+    match dash.pattern() {
+        None => root.draw(&PathElement::new(points, style)).map_err(e),
+        Some((on, off)) => root.draw(&DashedPathElement::new(points, on, off, style)).map_err(e),
+    }
 }
 
 /// A series reduced to drawable, finite pieces.
@@ -556,20 +568,22 @@ struct Prepared {
     label: String,
     color: RGBColor,
     marker: Marker,
+    dash: Dash,
     /// Polyline segments (broken at non-finite values).
     segments: Vec<Vec<(f64, f64)>>,
     /// Band segments `(x, low, high)` (broken where low or high is not finite).
     bands: Vec<Vec<(f64, f64, f64)>>,
 }
 
-fn style_for(index: usize) -> (RGBColor, Marker) {
+/// Series `index`'s colour, marker and line pattern. The three cycle with different periods
+/// (8, 5 shapes × filled/open, 4), so neighbouring series differ in all three and the
+/// combination repeats only after 40 series.
+fn style_for(index: usize) -> (RGBColor, Marker, Dash) {
     let color = PALETTE[index % PALETTE.len()];
-    let marker = match (index / PALETTE.len()) % 3 {
-        0 => Marker::Circle,
-        1 => Marker::Square,
-        _ => Marker::Triangle,
-    };
-    (color, marker)
+    let filled = index.is_multiple_of(2);
+    let r = if filled { MARKER_R + 2 - [0, 2, 3][index / 2 % 3] } else { MARKER_R + 2 };
+    let marker = Marker { shape: SHAPES[index % SHAPES.len()], filled, r };
+    (color, marker, DASHES[index % DASHES.len()])
 }
 
 impl Prepared {
@@ -597,11 +611,12 @@ impl Prepared {
         if !band.is_empty() {
             bands.push(band);
         }
-        let (color, marker) = style_for(index);
-        Prepared { label: s.label.clone(), color, marker, segments, bands }
+        let (color, marker, dash) = style_for(index);
+        Prepared { label: s.label.clone(), color, marker, dash, segments, bands }
     }
 
-    fn from_line(index: usize, s: &LineSeries) -> Prepared {
+    /// `steps`: each point holds its value until the next point's x (see [`step_points`]).
+    fn from_line(index: usize, s: &LineSeries, steps: bool) -> Prepared {
         let (mut segments, mut cur) = (Vec::new(), Vec::new());
         for &(x, y) in &s.points {
             if x.is_finite() && y.is_finite() {
@@ -613,8 +628,11 @@ impl Prepared {
         if !cur.is_empty() {
             segments.push(cur);
         }
-        let (color, marker) = style_for(index);
-        Prepared { label: s.label.clone(), color, marker, segments, bands: Vec::new() }
+        if steps {
+            segments = segments.iter().map(|seg| step_points(seg)).collect();
+        }
+        let (color, marker, dash) = style_for(index);
+        Prepared { label: s.label.clone(), color, marker, dash, segments, bands: Vec::new() }
     }
 
     fn xs(&self) -> impl Iterator<Item = f64> + '_ {
@@ -630,6 +648,21 @@ impl Prepared {
     fn is_empty(&self) -> bool {
         self.segments.is_empty() && self.bands.is_empty()
     }
+}
+
+/// Samples of a state that changes in jumps, as the corners of a step line: each value holds
+/// until the next sample, where the line jumps to the next value.
+///
+/// `[(0, 1), (5, 3), (10, 2)]` → `[(0, 1), (5, 1), (5, 3), (10, 3), (10, 2)]`.
+fn step_points(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(2 * points.len());
+    for (i, &p) in points.iter().enumerate() {
+        if i > 0 {
+            out.push((p.0, points[i - 1].1));
+        }
+        out.push(p);
+    }
+    out
 }
 
 fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
@@ -769,7 +802,9 @@ impl Axis {
     }
 }
 
-/// A linear f64 axis whose grid lines are exactly the given ticks (no minor lines).
+/// A linear f64 axis whose grid lines are exactly the given ticks (no minor lines), mapped to
+/// the nearest pixel. (plotters' `(lo..hi).with_key_points(..)` cannot be used: `configure_mesh`
+/// needs a default value formatter, which plotters' f64 axis lacks.)
 #[derive(Debug, Clone)]
 struct TickedAxis {
     lo: f64,
@@ -814,6 +849,29 @@ fn y_extent(data: Option<(f64, f64)>) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The y axis of a time-series panel: from 0 for counts and percentages (whatever the data),
+/// with whole-number ticks for counts.
+fn panel_y_axis(values: PanelValues, data: Option<(f64, f64)>, max_intervals: usize, percent: bool) -> Axis {
+    let (lo, hi) = y_extent(data);
+    match values {
+        PanelValues::Level => Axis::numeric(lo, hi, max_intervals, Unit::Plain, percent),
+        PanelValues::Percent => Axis::numeric(0.0, hi.max(1.0), max_intervals, Unit::Plain, percent),
+        PanelValues::Count => {
+            let hi = hi.max(1.0);
+            let step = nice_step(hi, max_intervals, Unit::Plain);
+            // No "2.5 tasks": below 1 the step is 1, and 2.5 becomes 5 (fewer, whole ticks).
+            let step = if step < 1.0 {
+                1.0
+            } else if step.fract() != 0.0 {
+                2.0 * step
+            } else {
+                step
+            };
+            Axis::with_ticks(0.0, hi, ticks_in(0.0, hi, step), percent)
+        }
+    }
+}
+
 fn percent_axis(label: &str) -> bool {
     label.contains('%')
 }
@@ -842,32 +900,83 @@ fn legend_rows_fitting(height: i32) -> usize {
     ((height - 2 * LEGEND_PAD + 4) / LEGEND_ROW).max(1) as usize
 }
 
-/// Draws a data marker of radius `r` (a white halo of 1 px separates it from lines and bands).
+/// The outline of a marker shape of radius `r` around `(x, y)`, as a closed polygon (`None`
+/// for the circle, which plotters draws itself).
+fn shape_outline(shape: Shape, (x, y): (i32, i32), r: i32) -> Option<Vec<(i32, i32)>> {
+    match shape {
+        Shape::Circle => None,
+        Shape::Square => {
+            let q = r * 9 / 10;
+            Some(vec![(x - q, y - q), (x + q, y - q), (x + q, y + q), (x - q, y + q)])
+        }
+        Shape::Triangle => {
+            let t = r * 6 / 5;
+            Some(vec![(x, y - t), (x + t, y + t * 3 / 4), (x - t, y + t * 3 / 4)])
+        }
+        Shape::TriangleDown => {
+            let t = r * 6 / 5;
+            Some(vec![(x, y + t), (x - t, y - t * 3 / 4), (x + t, y - t * 3 / 4)])
+        }
+        Shape::Diamond => {
+            let d = r * 5 / 4;
+            Some(vec![(x, y - d), (x + d, y), (x, y + d), (x - d, y)])
+        }
+    }
+}
+
+/// The parts of a marker, drawn in this order over all markers of a plot so that no marker's
+/// white halo erases another marker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum MarkerPart {
+    /// The white halo under a filled marker, separating it from lines and bands.
+    Halo,
+    /// A filled marker's shape.
+    Fill,
+    /// An open marker: a 2 px outline on a thin white one, leaving what is inside visible.
+    Outline,
+}
+
+/// Draws one part of a marker (nothing when the part does not belong to this kind of marker).
+fn draw_marker_part<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    marker: Marker,
+    color: RGBColor,
+    at: (i32, i32),
+    part: MarkerPart,
+) -> Result<(), ChartError> {
+    let e = || chart_err("drawing marker");
+    let r = marker.r;
+    let outline = |r: i32| shape_outline(marker.shape, at, r).unwrap_or_default();
+    match (part, marker.filled, marker.shape) {
+        (MarkerPart::Halo, true, Shape::Circle) => root.draw(&Circle::new(at, r + 1, WHITE.filled())).map_err(e()),
+        (MarkerPart::Halo, true, _) => root.draw(&Polygon::new(outline(r + 2), WHITE.filled())).map_err(e()),
+        (MarkerPart::Fill, true, Shape::Circle) => root.draw(&Circle::new(at, r, color.filled())).map_err(e()),
+        (MarkerPart::Fill, true, _) => root.draw(&Polygon::new(outline(r), color.filled())).map_err(e()),
+        (MarkerPart::Outline, false, Shape::Circle) => {
+            root.draw(&Circle::new(at, r, WHITE.stroke_width(3))).map_err(e())?;
+            root.draw(&Circle::new(at, r, color.stroke_width(2))).map_err(e())
+        }
+        (MarkerPart::Outline, false, _) => {
+            let mut closed = outline(r);
+            closed.push(closed[0]);
+            root.draw(&PathElement::new(closed.clone(), WHITE.stroke_width(3))).map_err(e())?;
+            root.draw(&PathElement::new(closed, color.stroke_width(2))).map_err(e())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Draws a whole marker (for a legend swatch).
 fn draw_marker<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     marker: Marker,
     color: RGBColor,
-    (x, y): (i32, i32),
-    r: i32,
+    at: (i32, i32),
 ) -> Result<(), ChartError> {
-    let e = || chart_err("drawing marker");
-    match marker {
-        Marker::Circle => {
-            root.draw(&Circle::new((x, y), r + 1, WHITE.filled())).map_err(e())?;
-            root.draw(&Circle::new((x, y), r, color.filled())).map_err(e())
-        }
-        Marker::Square => {
-            let q = r * 9 / 10;
-            root.draw(&Rectangle::new([(x - q - 1, y - q - 1), (x + q + 1, y + q + 1)], WHITE.filled())).map_err(e())?;
-            root.draw(&Rectangle::new([(x - q, y - q), (x + q, y + q)], color.filled())).map_err(e())
-        }
-        Marker::Triangle => {
-            let tri = |r: i32| vec![(x, y - r), (x - r, y + r * 3 / 4), (x + r, y + r * 3 / 4)];
-            let t = r * 6 / 5;
-            root.draw(&Polygon::new(tri(t + 2), WHITE.filled())).map_err(e())?;
-            root.draw(&Polygon::new(tri(t), color.filled())).map_err(e())
-        }
+    for part in [MarkerPart::Halo, MarkerPart::Fill, MarkerPart::Outline] {
+        draw_marker_part(root, marker, color, at, part)?;
     }
+    Ok(())
 }
 
 /// Draws a legend box with its top-left corner at `(x, y)`, showing at most `max_rows` rows
@@ -894,26 +1003,27 @@ fn draw_legend<DB: DrawingBackend>(
         let x0 = x + LEGEND_PAD;
         let x1 = x0 + LEGEND_SWATCH;
         let mid = (x0 + x1) / 2;
+        // The swatch shows what the plot draws: the band or error bar only where there is one.
+        let has_band = !s.bands.is_empty();
         match kind {
             Kind::Sweep => {
-                root.draw(&Rectangle::new([(x0, cy - 7), (x1, cy + 7)], s.color.mix(BAND_ALPHA).filled())).map_err(e())?;
-                root.draw(&PathElement::new(vec![(x0, cy), (x1, cy)], s.color.stroke_width(3))).map_err(e())?;
-                draw_marker(root, s.marker, s.color, (mid, cy), MARKER_R)?;
+                if has_band {
+                    root.draw(&Rectangle::new([(x0, cy - 7), (x1, cy + 7)], s.color.mix(BAND_ALPHA).filled())).map_err(e())?;
+                }
+                draw_pattern(root, vec![(x0, cy), (x1, cy)], s.dash, s.color.stroke_width(3))?;
+                draw_marker(root, s.marker, s.color, (mid, cy))?;
             }
             Kind::Categorical(_) => {
-                let st = s.color.stroke_width(2);
-                root.draw(&PathElement::new(vec![(mid, cy - 7), (mid, cy + 7)], st)).map_err(e())?;
-                for yy in [cy - 7, cy + 7] {
-                    root.draw(&PathElement::new(vec![(mid - 5, yy), (mid + 5, yy)], st)).map_err(e())?;
+                if has_band {
+                    let st = s.color.stroke_width(2);
+                    root.draw(&PathElement::new(vec![(mid, cy - 9), (mid, cy + 9)], st)).map_err(e())?;
+                    for yy in [cy - 9, cy + 9] {
+                        root.draw(&PathElement::new(vec![(mid - 5, yy), (mid + 5, yy)], st)).map_err(e())?;
+                    }
                 }
-                draw_marker(root, s.marker, s.color, (mid, cy), 3)?;
+                draw_marker(root, s.marker, s.color, (mid, cy))?;
             }
-            Kind::Time if s.marker != Marker::Circle => {
-                root.draw(&DashedPathElement::new(vec![(x0, cy), (x1, cy)], 8, 5, s.color.stroke_width(3))).map_err(e())?;
-            }
-            Kind::Time => {
-                root.draw(&PathElement::new(vec![(x0, cy), (x1, cy)], s.color.stroke_width(3))).map_err(e())?;
-            }
+            Kind::Time => draw_pattern(root, vec![(x0, cy), (x1, cy)], s.dash, s.color.stroke_width(3))?,
         }
         canvas.text(label, LEGEND_EM, TEXT_COLOR, HPos::Left, (x1 + LEGEND_GAP, cy), Dir::Horizontal)?;
     }
@@ -1133,15 +1243,13 @@ fn draw_plot<DB: DrawingBackend>(
             Kind::Categorical(_) => continue,
         };
         for seg in &s.segments {
-            if seg.len() >= 2 && *spec.kind == Kind::Time && s.marker != Marker::Circle {
-                // Time series have no markers: past the 8th series, repeated colours are dashed.
-                chart
-                    .draw_series(DashedLineSeries::new(seg.iter().copied(), 10, 6, s.color.stroke_width(width)))
-                    .map_err(chart_err("drawing line"))?;
-            } else if seg.len() >= 2 {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(seg.clone(), s.color.stroke_width(width))))
-                    .map_err(chart_err("drawing line"))?;
+            if seg.len() >= 2 {
+                let style = s.color.stroke_width(width);
+                match s.dash.pattern() {
+                    None => chart.draw_series(std::iter::once(PathElement::new(seg.clone(), style))),
+                    Some((on, off)) => chart.draw_series(std::iter::once(DashedPathElement::new(seg.clone(), on, off, style))),
+                }
+                .map_err(chart_err("drawing line"))?;
             } else if *spec.kind == Kind::Time {
                 // An isolated point between gaps would be invisible as a line.
                 chart.draw_series(std::iter::once(Circle::new(seg[0], 2, s.color.filled()))).map_err(chart_err("drawing point"))?;
@@ -1149,9 +1257,12 @@ fn draw_plot<DB: DrawingBackend>(
         }
     }
     if *spec.kind != Kind::Time {
-        for s in spec.series {
-            for &p in s.segments.iter().flatten() {
-                draw_marker(canvas.root, s.marker, s.color, chart.backend_coord(&p), MARKER_R)?;
+        // All halos, then filled markers (large to small), then open ones around them.
+        for part in [MarkerPart::Halo, MarkerPart::Fill, MarkerPart::Outline] {
+            for s in spec.series {
+                for &p in s.segments.iter().flatten() {
+                    draw_marker_part(canvas.root, s.marker, s.color, chart.backend_coord(&p), part)?;
+                }
             }
         }
     }
@@ -1177,9 +1288,20 @@ struct SingleFigure {
 const TITLE_BAND: i32 = 64;
 const OUTER_MARGIN: i32 = 16;
 
-fn draw_title<DB: DrawingBackend>(canvas: &Canvas<'_, DB>, title: &str) -> Result<(), ChartError> {
+/// Extra height of the title band when there is a subtitle.
+const SUBTITLE_BAND: i32 = 22;
+
+/// Draws the title (and the subtitle under it, if any); returns the height of the title band.
+fn draw_title<DB: DrawingBackend>(canvas: &Canvas<'_, DB>, title: &str, subtitle: &str) -> Result<i32, ChartError> {
     let t = fit_text(title, TITLE_EM, WIDTH as i32 - 2 * OUTER_MARGIN);
-    canvas.text(&t, TITLE_EM, TEXT_COLOR, HPos::Center, (WIDTH as i32 / 2, 32), Dir::Horizontal)
+    if subtitle.is_empty() {
+        canvas.text(&t, TITLE_EM, TEXT_COLOR, HPos::Center, (WIDTH as i32 / 2, 32), Dir::Horizontal)?;
+        return Ok(TITLE_BAND);
+    }
+    canvas.text(&t, TITLE_EM, TEXT_COLOR, HPos::Center, (WIDTH as i32 / 2, 28), Dir::Horizontal)?;
+    let sub = fit_text(subtitle, SUBTITLE_EM, WIDTH as i32 - 2 * OUTER_MARGIN);
+    canvas.text(&sub, SUBTITLE_EM, TICK_COLOR, HPos::Center, (WIDTH as i32 / 2, 62), Dir::Horizontal)?;
+    Ok(TITLE_BAND + SUBTITLE_BAND)
 }
 
 impl SingleFigure {
@@ -1232,11 +1354,11 @@ impl Figure for SingleFigure {
     fn draw<DB: DrawingBackend>(&self, canvas: &Canvas<'_, DB>) -> Result<(), ChartError> {
         let root = canvas.root;
         root.fill(&WHITE).map_err(chart_err("filling background"))?;
-        draw_title(canvas, &self.text.title)?;
+        let title_band = draw_title(canvas, &self.text.title, &self.text.subtitle)?;
 
         // Everything under the title; the right margin is a bit wider so that the last x tick
         // label is never clipped.
-        let body = root.margin(TITLE_BAND, OUTER_MARGIN, OUTER_MARGIN, OUTER_MARGIN + 14);
+        let body = root.margin(title_band, OUTER_MARGIN, OUTER_MARGIN, OUTER_MARGIN + 14);
         let (body_w, body_h) = body.dim_in_pixel();
         let (body_w, body_h) = (body_w as i32, body_h as i32);
         let series: Vec<&Prepared> = self.series.iter().collect();
@@ -1303,17 +1425,26 @@ impl Figure for SingleFigure {
 struct PanelFigure {
     title: String,
     x_label: String,
-    panels: Vec<(ChartText, Vec<Prepared>)>,
+    panels: Vec<(ChartText, PanelValues, Vec<Prepared>)>,
 }
 
 const PANEL_TITLE_BAND: i32 = 30;
 const PANEL_GAP: i32 = 12;
+/// Panels that fit in [`HEIGHT`]; each further one makes the image this much taller (a panel
+/// title band, a gap and a plot as high as with four panels).
+const PANELS_IN_HEIGHT: usize = 4;
+const EXTRA_PANEL_HEIGHT: u32 = 150;
 
 impl Figure for PanelFigure {
+    fn size(&self) -> (u32, u32) {
+        let extra = self.panels.len().saturating_sub(PANELS_IN_HEIGHT) as u32;
+        (WIDTH, HEIGHT + extra * EXTRA_PANEL_HEIGHT)
+    }
+
     fn draw<DB: DrawingBackend>(&self, canvas: &Canvas<'_, DB>) -> Result<(), ChartError> {
         let root = canvas.root;
         root.fill(&WHITE).map_err(chart_err("filling background"))?;
-        draw_title(canvas, &self.title)?;
+        draw_title(canvas, &self.title, "")?;
         let top = TITLE_BAND - 8;
         let body = root.margin(top, OUTER_MARGIN, OUTER_MARGIN, OUTER_MARGIN + 14);
         let (body_w, body_h) = body.dim_in_pixel();
@@ -1329,17 +1460,14 @@ impl Figure for PanelFigure {
 
         // One legend column for all panels (same width, so the plots align).
         let labels: Vec<Vec<String>> =
-            self.panels.iter().map(|(_, s)| s.iter().map(|p| fit_label(&p.label, LEGEND_EM, 240)).collect()).collect();
+            self.panels.iter().map(|(_, _, s)| s.iter().map(|p| fit_label(&p.label, LEGEND_EM, 240)).collect()).collect();
         let legend_w = labels.iter().filter(|l| !l.is_empty()).map(|l| legend_size(l, l.len()).0).max().unwrap_or(0);
         let legend_col = if legend_w > 0 { legend_w + 2 * LEGEND_MARGIN } else { 0 };
 
         let y_axes: Vec<Axis> = self
             .panels
             .iter()
-            .map(|(t, s)| {
-                let (lo, hi) = y_extent(min_max(s.iter().flat_map(|p| p.ys())));
-                Axis::numeric(lo, hi, max_y_ticks, Unit::Plain, percent_axis(&t.y_label))
-            })
+            .map(|(t, values, s)| panel_y_axis(*values, min_max(s.iter().flat_map(|p| p.ys())), max_y_ticks, percent_axis(&t.y_label)))
             .collect();
         let yla = y_axes.iter().map(|a| y_label_area_width(a, PANEL_AXIS_EM)).max().unwrap_or(60);
         let plot_w = body_w - legend_col - yla;
@@ -1347,7 +1475,7 @@ impl Figure for PanelFigure {
         // Shared x axis.
         let unit = unit_of(&self.x_label);
         let max_x_ticks = ((plot_w / 100) as usize).clamp(3, 12);
-        let xs = min_max(self.panels.iter().flat_map(|(_, s)| s.iter().flat_map(|p| p.xs())));
+        let xs = min_max(self.panels.iter().flat_map(|(_, _, s)| s.iter().flat_map(|p| p.xs())));
         let x_axis = match xs {
             Some((a, b)) if b > a => Axis::numeric(a, b, max_x_ticks, unit, percent_axis(&self.x_label)),
             Some((a, _)) => Axis::numeric(a - 1.0, a + 1.0, max_x_ticks, unit, false),
@@ -1356,7 +1484,7 @@ impl Figure for PanelFigure {
         let x_desc = fit_text(&self.x_label, PANEL_AXIS_EM, plot_w - 10);
 
         let mut y = 0;
-        for (i, ((text, series), y_axis)) in self.panels.iter().zip(&y_axes).enumerate() {
+        for (i, ((text, _, series), y_axis)) in self.panels.iter().zip(&y_axes).enumerate() {
             let last = i as i32 == n - 1;
             let h = PANEL_TITLE_BAND + plot_h + if last { xla } else { 0 };
             let panel = body.margin(y, (body_h - y - h).max(0), 0, 0);
@@ -1393,8 +1521,10 @@ impl Figure for PanelFigure {
                 },
             )?;
             if !labels[i].is_empty() {
-                let rows = legend_rows_fitting(rect.3 - rect.1);
-                let at = (rect.2 + 2 * LEGEND_MARGIN, rect.1);
+                // The legend column is free beside the panel's title band too.
+                let top = rect.1 - PANEL_TITLE_BAND + 6;
+                let rows = legend_rows_fitting(rect.3 - top);
+                let at = (rect.2 + 2 * LEGEND_MARGIN, top);
                 draw_legend(canvas, at, &refs, &labels[i], &Kind::Time, rows)?;
             }
             y += h + PANEL_GAP;
@@ -1460,7 +1590,11 @@ mod tests {
     }
 
     fn text(title: &str, x: &str, y: &str) -> ChartText {
-        ChartText { title: title.into(), x_label: x.into(), y_label: y.into() }
+        ChartText { title: title.into(), subtitle: String::new(), x_label: x.into(), y_label: y.into() }
+    }
+
+    fn panel(text: ChartText, values: PanelValues, series: Vec<LineSeries>) -> Panel {
+        Panel { text, values, series }
     }
 
     fn band_series(label: &str, xs: &[f64], f: impl Fn(f64) -> f64) -> BandSeries {
@@ -1535,9 +1669,9 @@ mod tests {
             ]
         };
         let panels = vec![
-            (text("Tasks", "", "tasks"), azs(50.0)),
-            (text("Reserved CPU", "", "CPU [%]"), azs(60.0)),
-            (text("Reserved memory", "", "memory [%]"), azs(70.0)),
+            panel(text("Tasks", "", "tasks"), PanelValues::Count, azs(50.0)),
+            panel(text("Reserved CPU", "", "CPU [%]"), PanelValues::Percent, azs(60.0)),
+            panel(text("Reserved memory", "", "memory [%]"), PanelValues::Level, azs(70.0)),
         ];
         time_series_panels(&stem, "Cluster over a day", "simulated time [h]", &panels).unwrap();
         check_outputs(&stem, &["Cluster over a day", "Tasks", "Reserved CPU", "Reserved memory", "us-east-1a", "simulated time [h]"]);
@@ -1587,7 +1721,11 @@ mod tests {
         check_outputs(&dir.path().join("g"), &["neg", "const", "none"]);
         let one = vec![LineSeries { label: "one".into(), points: vec![(2.0, 7.0)] }];
         time_series_chart(&dir.path().join("h"), &t, &one).unwrap();
-        let panels = vec![(t.clone(), vec![]), (t.clone(), l.clone()), (t.clone(), one)];
+        let panels = vec![
+            panel(t.clone(), PanelValues::Count, vec![]),
+            panel(t.clone(), PanelValues::Level, l.clone()),
+            panel(t.clone(), PanelValues::Percent, one),
+        ];
         time_series_panels(&dir.path().join("i"), "Mixed", "t [h]", &panels).unwrap();
         check_outputs(&dir.path().join("i"), &["Mixed", "no data", "neg"]);
         // Many series → legend outside; the 9th+ series reuse colours with other markers.
@@ -1618,7 +1756,7 @@ mod tests {
         let mut outputs = Vec::new();
         for name in ["p1", "p2"] {
             let stem = dir.path().join(name);
-            time_series_panels(&stem, "P", "t [h]", &[(t.clone(), lines.clone())]).unwrap();
+            time_series_panels(&stem, "P", "t [h]", &[panel(t.clone(), PanelValues::Count, lines.clone())]).unwrap();
             outputs.push(check_outputs(&stem, &["P"]));
         }
         assert_eq!(outputs[0], outputs[1]);
@@ -1639,8 +1777,8 @@ mod tests {
                 assert!((ours - w as f64).abs() <= 1.0, "{text:?} at {em}: ours {ours}, plotters {w}");
             }
         }
-        assert_ne!(m.glyph_id('A'), 0);
-        assert_eq!(m.glyph_id('\u{10FFFF}'), 0); // outside the BMP: .notdef, no panic
+        assert_ne!(m.glyph_id('A').0, 0);
+        assert_eq!(m.glyph_id('\u{10FFFF}').0, 0); // not in the font: .notdef, no panic
     }
 
     #[test]
@@ -1656,7 +1794,7 @@ mod tests {
 
     #[test]
     fn legend_goes_where_the_data_is_not() {
-        let line = |pts: Vec<(f64, f64)>| Prepared::from_line(0, &LineSeries { label: "s".into(), points: pts });
+        let line = |pts: Vec<(f64, f64)>| Prepared::from_line(0, &LineSeries { label: "s".into(), points: pts }, false);
         let rising = line(vec![(0.0, 0.0), (10.0, 10.0)]);
         let falling = line(vec![(0.0, 10.0), (10.0, 0.0)]);
         let (pos, hi) = place_legend(&[&rising], (0.0, 10.0), (0.0, 10.8), (1000, 500), (200, 60));
@@ -1685,6 +1823,81 @@ mod tests {
             assert!(svg.contains(&format!("font-size=\"{size}\"")), "no text of size {size}");
         }
         assert!(!svg.contains("></text>"), "no empty <text> elements");
+    }
+
+    #[test]
+    fn sampled_counts_are_drawn_as_steps() {
+        assert_eq!(step_points(&[(0.0, 1.0), (5.0, 3.0), (10.0, 2.0)]), vec![(0.0, 1.0), (5.0, 1.0), (5.0, 3.0), (10.0, 3.0), (10.0, 2.0)]);
+        assert_eq!(step_points(&[(2.0, 7.0)]), vec![(2.0, 7.0)]);
+        assert!(step_points(&[]).is_empty());
+        // Gaps (NaN) split the line first; each piece is a step line of its own.
+        let p = Prepared::from_line(
+            0,
+            &LineSeries { label: "s".into(), points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 4.0)] },
+            true,
+        );
+        assert_eq!(p.segments, vec![vec![(0.0, 1.0), (1.0, 1.0), (1.0, 2.0)], vec![(3.0, 4.0)]]);
+    }
+
+    #[test]
+    fn count_and_percent_axes_start_at_zero_with_whole_number_count_ticks() {
+        for values in [PanelValues::Count, PanelValues::Percent] {
+            for data in [Some((3.0, 3.0)), Some((0.0, 0.0)), Some((120.0, 480.0)), None] {
+                let a = panel_y_axis(values, data, 6, false);
+                assert_eq!((a.lo, a.ticks[0]), (0.0, 0.0), "{values:?} {data:?}");
+                assert!(a.hi >= data.map_or(0.0, |d| d.1), "{values:?} {data:?}");
+            }
+        }
+        // Three tasks: ticks 0, 1, 2, 3 — never 0.5 or 2.5 tasks.
+        let a = panel_y_axis(PanelValues::Count, Some((0.0, 3.0)), 6, false);
+        assert_eq!(a.ticks, vec![0.0, 1.0, 2.0, 3.0]);
+        for max in [1.0, 2.0, 4.0, 7.0, 23.0, 2400.0] {
+            let a = panel_y_axis(PanelValues::Count, Some((0.0, max)), 6, false);
+            assert!(a.ticks.iter().all(|t| t.fract() == 0.0), "{max}: {:?}", a.ticks);
+        }
+        // A level may go negative; counts never show a negative range.
+        assert!(panel_y_axis(PanelValues::Level, Some((-2.0, 5.0)), 6, false).lo < 0.0);
+        assert_eq!(panel_y_axis(PanelValues::Count, Some((-2.0, 5.0)), 6, false).lo, 0.0);
+    }
+
+    #[test]
+    fn neighbouring_series_differ_in_colour_marker_and_line_pattern() {
+        for i in 0..39 {
+            let (c0, m0, d0) = style_for(i);
+            let (c1, m1, d1) = style_for(i + 1);
+            assert!(c0 != c1 && m0.shape != m1.shape && m0.filled != m1.filled && d0 != d1, "series {i} and {}", i + 1);
+        }
+        // Every pair among the first eight differs in marker shape or line pattern, which
+        // survive greyscale.
+        for i in 0..8 {
+            for j in i + 1..8 {
+                let ((_, mi, di), (_, mj, dj)) = (style_for(i), style_for(j));
+                assert!((mi.shape, mi.filled) != (mj.shape, mj.filled) || di != dj, "{i} vs {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn many_panels_make_a_taller_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("six");
+        let panels: Vec<Panel> =
+            (0..6).map(|i| panel(text(&format!("panel {i}"), "", "n"), PanelValues::Count, vec![line("a", 10, |x| x)])).collect();
+        time_series_panels(&stem, "Six", "t [h]", &panels).unwrap();
+        let png = read(&with_suffix(&stem, "png"));
+        assert_eq!(png_size(&png), (WIDTH, HEIGHT + 2 * EXTRA_PANEL_HEIGHT));
+        let svg = String::from_utf8(read(&with_suffix(&stem, "svg"))).unwrap();
+        assert!(svg_texts(&svg).iter().any(|t| t == "panel 5"));
+    }
+
+    #[test]
+    fn a_subtitle_is_drawn_under_the_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("sub");
+        let mut t = text("Title", "x", "y");
+        t.subtitle = "1 replication, no confidence interval".into();
+        sweep_chart(&stem, &t, &[band_series("a", &[1.0, 2.0], |x| x)], None).unwrap();
+        check_outputs(&stem, &["Title", "1 replication, no confidence interval"]);
     }
 
     #[test]

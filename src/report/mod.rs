@@ -9,9 +9,12 @@ mod csvout;
 mod folder;
 mod summary;
 
-pub use assemble::{Assembled, assemble, prepare_work_dir, run_is_complete, write_run_files};
+pub use assemble::{AssembleError, Assembled, assemble, prepare_work_dir, run_is_complete, write_run_files};
 pub use csvout::{write_decisions, write_runs, write_subnets, write_tasks, write_timeseries};
-pub use folder::{RESULTS_MARKER, ResultsFolder, check_replaceable};
+pub use folder::{
+    FolderKind, LOCK_FILE, OutputLock, RESULTS_MARKER, ResultsFolder, check_own, check_replaceable, clean_stale, remove_own, sibling,
+    write_atomically,
+};
 pub use summary::{ComparisonRow, PointSummary, comparison_rows, strategy_axis, summarise, write_comparison, write_summary};
 
 use std::path::Path;
@@ -51,7 +54,7 @@ pub struct ManifestRun {
 
 impl<'a> Manifest<'a> {
     pub fn new(plan: &'a Plan) -> Manifest<'a> {
-        let s = &plan.points[0];
+        let s = &plan.base;
         Manifest {
             clustersim_version: env!("CARGO_PKG_VERSION"),
             scenario: &s.name,
@@ -60,7 +63,12 @@ impl<'a> Manifest<'a> {
             base_seed: plan.base_seed,
             replications: plan.replications,
             axes: plan.axes.iter().map(|a| ManifestAxis { key: a.key.clone(), values: a.labels.clone() }).collect(),
-            runs: plan.runs.iter().map(|r| ManifestRun { run_id: r.run_id.clone(), seed: r.seed, params: r.params.clone() }).collect(),
+            runs: (0..plan.run_count())
+                .map(|i| {
+                    let r = plan.run_info(i);
+                    ManifestRun { run_id: r.run_id, seed: r.seed, params: r.params }
+                })
+                .collect(),
         }
     }
 

@@ -24,12 +24,20 @@ impl PointSummary {
     }
 }
 
-/// Summaries per point; `metrics[i]` belongs to `plan.runs[i]`. Sums run sequentially in plan
-/// order, so the result does not depend on which thread ran what.
+/// The metrics of point `p`'s runs (a plan's runs are point-major: point `p`'s replications are
+/// runs `p × replications ..`), in replication order.
+fn point_rows<'m>(plan: &Plan, metrics: &'m [MetricValues], p: usize) -> &'m [MetricValues] {
+    let reps = plan.replications as usize;
+    &metrics[p * reps..(p + 1) * reps]
+}
+
+/// Summaries per point; `metrics[i]` belongs to run `i` of the plan. Sums run sequentially in
+/// plan order, so the result does not depend on which thread ran what.
 pub fn summarise(plan: &Plan, metrics: &[MetricValues]) -> Vec<PointSummary> {
-    (0..plan.points.len())
+    assert_eq!(metrics.len(), plan.run_count(), "one metrics row per run");
+    (0..plan.point_count())
         .map(|p| {
-            let rows: Vec<&MetricValues> = plan.runs.iter().zip(metrics).filter(|(r, _)| r.point == p).map(|(_, m)| m).collect();
+            let rows = point_rows(plan, metrics, p);
             let estimates = Metric::ALL
                 .iter()
                 .map(|m| {
@@ -37,7 +45,7 @@ pub fn summarise(plan: &Plan, metrics: &[MetricValues]) -> Vec<PointSummary> {
                     Estimate::from_samples(&xs)
                 })
                 .collect();
-            PointSummary { point: p, params: plan.point_params[p].clone(), replications: rows.len(), estimates }
+            PointSummary { point: p, params: plan.point_params(p), replications: rows.len(), estimates }
         })
         .collect()
 }
@@ -86,8 +94,13 @@ pub fn comparison_rows(plan: &Plan, metrics: &[MetricValues]) -> Vec<ComparisonR
     let Some(axis) = strategy_axis(plan) else { return Vec::new() };
     let strategies = plan.axes[axis].values.len();
     let mut rows = Vec::new();
-    for p in 0..plan.points.len() {
-        let params = &plan.point_params[p];
+    // The first point with each combination of labels (labels may repeat).
+    let mut first_with: std::collections::BTreeMap<Vec<(String, String)>, usize> = std::collections::BTreeMap::new();
+    for p in 0..plan.point_count() {
+        first_with.entry(plan.point_params(p)).or_insert(p);
+    }
+    for p in 0..plan.point_count() {
+        let params = &plan.point_params(p);
         let baseline_params: Vec<(String, String)> = params
             .iter()
             .enumerate()
@@ -96,10 +109,8 @@ pub fn comparison_rows(plan: &Plan, metrics: &[MetricValues]) -> Vec<ComparisonR
         if params == &baseline_params || strategies < 2 {
             continue;
         }
-        let base_point = plan.point_params.iter().position(|pp| *pp == baseline_params).expect("baseline point exists in the product");
-        let values_of = |point: usize, m: Metric| -> Vec<f64> {
-            plan.runs.iter().zip(metrics).filter(|(r, _)| r.point == point).map(|(_, v)| v.get(m)).collect()
-        };
+        let base_point = *first_with.get(&baseline_params).expect("baseline point exists in the product");
+        let values_of = |point: usize, m: Metric| -> Vec<f64> { point_rows(plan, metrics, point).iter().map(|v| v.get(m)).collect() };
         let differences = Metric::ALL.iter().map(|m| paired_difference(&values_of(p, *m), &values_of(base_point, *m))).collect();
         rows.push(ComparisonRow {
             context: params.iter().enumerate().filter(|(i, _)| *i != axis).map(|(_, kv)| kv.clone()).collect(),

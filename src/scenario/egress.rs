@@ -476,7 +476,7 @@ mod tests {
     fn rates_in_bits_and_bytes_per_second() {
         assert_eq!(parse_rate_bps("5Gbps").unwrap(), 625e6);
         assert_eq!(parse_rate_bps("750Mbps").unwrap(), 93.75e6);
-        assert_eq!(parse_rate_bps("100MB/s").unwrap(), 100e6);
+        assert_eq!(parse_rate_bps("100MB/s").unwrap(), 104_857_600.0, "MB is binary, as everywhere in a scenario");
         assert_eq!(parse_rate_bps("20KiB/s").unwrap(), 20_480.0);
         assert_eq!(parse_rate_bps("0B/s").unwrap(), 0.0);
         assert!(parse_rate_bps("fast").unwrap_err().contains("5Gbps"));

@@ -7,7 +7,10 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+pub mod derived;
 mod egress;
+pub mod input;
+mod memory;
 mod network;
 mod reader;
 pub mod sweep;
@@ -31,11 +34,12 @@ use workload::{WorkloadContext, read_placement, read_workload};
 pub use egress::{
     EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps, unrouted_warnings,
 };
+pub use memory::{CpuSpec, MemorySpec};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
 
 /// Most hosts per AZ in one host group, and in a scenario. ECS allows 5,000 container instances
-/// per cluster (ECS-REFERENCE §6); studies of larger fleets are still useful, memory permitting.
+/// per cluster (docs/model.md#quotas); studies of larger fleets are still useful, memory permitting.
 pub const MAX_HOSTS_PER_AZ: u32 = 100_000;
 pub const MAX_HOSTS: u64 = 1_000_000;
 /// Longest simulated horizon.
@@ -83,7 +87,7 @@ pub struct HostGroupSpec {
     pub subnets: Vec<crate::model::SubnetId>,
 }
 
-/// The service scheduler's pacing (ECS-REFERENCE §1.10).
+/// The service scheduler's pacing (docs/model.md#runtask-and-the-service-scheduler).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceScheduler {
     /// Tasks a service may launch per minute: 250 on EC2.
@@ -133,7 +137,8 @@ pub struct Scenario {
     pub azs: Vec<String>,
     pub instance_types: Vec<InstanceType>,
     pub host_groups: Vec<HostGroupSpec>,
-    /// Registered memory = physical × this − `reserved_memory_mib` (ECS-REFERENCE "Instance resources").
+    /// Registered memory = physical × this − `reserved_memory_mib`
+    /// (docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
     pub registered_memory_fraction: f64,
     pub reserved_memory_mib: u32,
     pub task_definitions: Vec<TaskDefinition>,
@@ -143,6 +148,10 @@ pub struct Scenario {
     pub fargate: FargateSpec,
     /// Image pulls, logs and prices (`[images]`, `[logs]`, `[prices]`, `awsvpc_configuration`).
     pub egress: EgressSpec,
+    /// `[memory]`: usage processes and the OOM victim policy; `None` models no usage.
+    pub memory: Option<MemorySpec>,
+    /// `[cpu]`: CPU demand and CPU-second work; `None` models no CPU contention.
+    pub cpu: Option<CpuSpec>,
     pub report: ReportSpec,
 }
 
@@ -200,7 +209,7 @@ impl Scenario {
         if azs.iter().any(|a| a.is_empty()) {
             return Err(cluster.error("azs", "an AZ name is empty"));
         }
-        // m4.large registers 7,985 of 8,192 MiB (ECS-REFERENCE "Instance resources").
+        // m4.large registers 7,985 of 8,192 MiB (docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
         let registered_memory_fraction = cluster.opt_f64_in("registered_memory_fraction", 0.5, 1.0)?.unwrap_or(0.975);
         let reserved_memory_mib = cluster.opt_mib("reserved_memory")?.unwrap_or(0);
         cluster.finish()?;
@@ -219,7 +228,7 @@ impl Scenario {
                 .or(base.as_ref().map(|b| b.memory_mib))
                 .ok_or_else(|| t.error("memory", "missing (required for a new instance type), e.g. \"16GiB\""))?;
             if memory_mib == 0 || memory_mib > 32 * 1024 * 1024 {
-                return Err(t.error("memory", "must be greater than zero and at most 32 TiB"));
+                return Err(t.error("memory", format!("must be greater than zero and at most 32 TiB; {}", units::SIZE_UNITS)));
             }
             let max_enis = t.opt_u32_min("max_enis", 1)?.or(base.as_ref().map(|b| b.max_enis)).unwrap_or(2);
             let trunk_task_limit = match t.opt_u64("trunk_task_limit")? {
@@ -332,8 +341,7 @@ impl Scenario {
         for (i, rel) in paths.iter().enumerate() {
             let key = format!("task_definitions[{i}]");
             let path = raw.dir.join(rel);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ScenarioError::new(file, &key, format!("cannot read `{}`: {e}", path.display())))?;
+            let text = input::read_text_file(&path).map_err(|e| ScenarioError::new(file, &key, e))?;
             input_hash = combine_hash(input_hash, &text);
             let td = TaskDefinition::from_json_str(&text, &path.display().to_string())
                 .map_err(|e| ScenarioError::new(e.file.clone(), e.json_path.clone(), e.message.clone()))?;
@@ -424,6 +432,8 @@ impl Scenario {
             ));
         }
         let egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
+        let memory = memory::read_memory(&mut root, &task_definitions)?;
+        let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");
@@ -448,6 +458,8 @@ impl Scenario {
             network,
             fargate,
             egress,
+            memory,
+            cpu,
             report,
         };
         scenario.check_every_task_fits_some_host()?;
@@ -559,8 +571,9 @@ pub struct RawScenario {
 impl RawScenario {
     pub fn read(path: &Path) -> Result<RawScenario, ScenarioError> {
         let display = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| ScenarioError::new(&display, "", format!("cannot read the scenario file: {e}")))?;
-        let text = String::from_utf8(bytes.clone()).map_err(|_| ScenarioError::new(&display, "", "the file is not UTF-8 text"))?;
+        let bytes = input::read_regular_file(path, input::MAX_INPUT_BYTES)
+            .map_err(|e| ScenarioError::new(&display, "", format!("cannot read the scenario file: {e}")))?;
+        let text = input::utf8_text(bytes.clone()).map_err(|e| ScenarioError::new(&display, "", e))?;
         Self::parse(&text, path, stable_hash64(&bytes))
     }
 

@@ -1,5 +1,6 @@
 //! The `[network]` and `[fargate]` tables: subnets (CIDR, AZ, public or private, NAT gateway),
-//! ENI timing, trunking, and the Fargate quotas (ECS-REFERENCE §2, §3.3).
+//! ENI timing, trunking, and the Fargate quotas (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking,
+//! docs/model.md#subnets-and-addresses, docs/model.md#fargate).
 
 use super::ScenarioError;
 use super::reader::Table;
@@ -23,7 +24,7 @@ pub struct SubnetSpec {
 pub struct NetworkSpec {
     /// In name order; `SubnetId(i)` is `subnets[i]`.
     pub subnets: Vec<SubnetSpec>,
-    /// The account setting `awsvpcTrunking` (ECS-REFERENCE §2.2).
+    /// The account setting `awsvpcTrunking` (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking).
     pub trunking: bool,
     /// PROVISIONING time of an awsvpc task's ENI: a constant or a distribution, drawn per task.
     pub eni_attach_delay: RunTime,
@@ -43,7 +44,7 @@ impl NetworkSpec {
     }
 }
 
-/// `[fargate]`: account and service limits on Fargate launches (ECS-REFERENCE §3.3).
+/// `[fargate]`: account and service limits on Fargate launches (docs/model.md#fargate).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FargateSpec {
     /// "Fargate On-Demand vCPU resource count": concurrent vCPUs. AWS does not publish the
@@ -65,7 +66,7 @@ impl Default for FargateSpec {
 pub fn read_network(root: &mut Table<'_>, azs: &[String]) -> Result<Option<NetworkSpec>, ScenarioError> {
     let Some(mut n) = root.opt_table("network")? else { return Ok(None) };
     let trunking = n.opt_bool("awsvpc_trunking")?.unwrap_or(false);
-    // ECS-REFERENCE §2.3 and "Numbers the simulator should default to": ~5 s (uniform 2–10 s
+    // docs/model.md#awsvpc-task-enis-eni-slots-and-trunking: AWS says "several seconds", ~5 s (uniform 2–10 s
     // observed); the default is the constant 5 s, `{ distribution = "uniform", min = "2s",
     // max = "10s" }` gives the observed spread.
     let eni_attach_delay =
@@ -85,7 +86,7 @@ pub fn read_network(root: &mut Table<'_>, azs: &[String]) -> Result<Option<Netwo
         let cidr_text = t.str("cidr")?;
         let cidr = Cidr::parse(cidr_text).map_err(|m| t.error("cidr", m))?;
         if !PREFIX_RANGE.contains(&cidr.prefix) {
-            return Err(t.error("cidr", format!("`{cidr_text}`: a subnet is /16 (largest) to /28 (smallest) (ECS-REFERENCE §2.4)")));
+            return Err(t.error("cidr", format!("`{cidr_text}`: a subnet is /16 (largest) to /28 (smallest) (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html)")));
         }
         let public = t.opt_bool("public")?.unwrap_or(false);
         let nat_gateway = t.opt_bool("nat_gateway")?.unwrap_or(false);

@@ -139,13 +139,15 @@ impl<'a> Table<'a> {
         self.opt_duration(name)?.ok_or_else(|| self.error(name, "missing (required); e.g. \"2h\""))
     }
 
-    /// A positive memory size in MiB (`"512MiB"`, `"2GiB"`, or a bare number of MiB).
+    /// A memory size in MiB (`"512MiB"`, `"2GiB"`, or a bare integer of MiB; see [`units`]).
     pub fn opt_mib(&mut self, name: &str) -> Result<Option<u32>, ScenarioError> {
         let mib = match self.get(name) {
             None => return Ok(None),
             Some(Value::String(s)) => units::parse_mib(s).map_err(|m| self.error(name, m))?,
             Some(Value::Integer(i)) if *i >= 0 && *i <= i64::from(u32::MAX) => *i as u32,
-            Some(v) => return Err(self.type_error(name, "a size such as \"512MiB\" or \"2GiB\"", v)),
+            Some(v) => {
+                return Err(self.type_error(name, &format!("a size such as \"512MiB\" or \"2GiB\" ({})", units::SIZE_UNITS), v));
+            }
         };
         Ok(Some(mib))
     }

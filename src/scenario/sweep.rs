@@ -52,7 +52,21 @@ pub struct SweepAxis {
     pub labels: Vec<String>,
 }
 
-/// One run to execute: a validated scenario for its sweep point, and its seed.
+/// One run, without its scenario: what names it and seeds it. Cheap to make for any run of a
+/// plan ([`Plan::run_info`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// Stable id, e.g. `p002-r07`.
+    pub run_id: String,
+    pub point: usize,
+    pub replication: u32,
+    pub seed: u64,
+    /// (axis key, value as text), in axis order.
+    pub params: Vec<(String, String)>,
+}
+
+/// One run to execute: a validated scenario for its sweep point, and its seed
+/// ([`Plan::run`] materialises it when it is about to run).
 #[derive(Debug, Clone)]
 pub struct RunSpec {
     /// Stable id, e.g. `p002-r07`.
@@ -65,91 +79,179 @@ pub struct RunSpec {
     pub scenario: Arc<Scenario>,
 }
 
-/// The expanded plan: every run of a scenario file, in a fixed order.
-#[derive(Debug, Clone)]
+/// Every run of a scenario file, in a fixed order (first axis slowest, then replications), held
+/// lazily: a run is an index into the axes, and its scenario is built when it is asked for. So a
+/// plan of the maximum 1,000,000 runs costs a few kilobytes plus its axes, whatever the scenario.
+#[derive(Clone)]
 pub struct Plan {
     pub axes: Vec<SweepAxis>,
     pub replications: u32,
     pub base_seed: u64,
-    pub points: Vec<Arc<Scenario>>,
-    /// (axis key, value text) per point.
-    pub point_params: Vec<Vec<(String, String)>>,
-    pub runs: Vec<RunSpec>,
+    /// Point 0 (every axis at its first value), validated: the scenario's name, input hash,
+    /// `[report]` settings and whether it has a `[network]`, which no sweep changes.
+    pub base: Arc<Scenario>,
+    raw: Arc<RawScenario>,
+    registry: StrategyRegistry,
+    point_count: usize,
+    /// Digits of the point and replication numbers in run ids.
+    id_widths: (usize, usize),
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("scenario", &self.base.name)
+            .field("axes", &self.axes)
+            .field("replications", &self.replications)
+            .field("base_seed", &self.base_seed)
+            .field("runs", &self.run_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Plan {
-    /// Reads a scenario file, expands its sweep and validates every point before anything runs.
-    /// `seed` overrides the file's seed.
+    /// Reads a scenario file's sweep and validates it before anything runs: the axes, the base
+    /// point (every axis at its first value), and each value of each axis with the other axes at
+    /// their first value. A run's own combination of values is validated again when it is
+    /// materialised ([`Plan::run`]), so a combination that is only invalid together is reported,
+    /// naming its point, when that run is about to start. `seed` overrides the file's seed.
     pub fn build(raw: &RawScenario, seed: Option<u64>, registry: &StrategyRegistry) -> Result<Plan, ScenarioError> {
         let (axes, replications) = read_sweep(raw)?;
         let combos: usize = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.values.len())).unwrap_or(usize::MAX);
         if combos.saturating_mul(replications as usize) > MAX_RUNS {
             return Err(ScenarioError::new(&raw.display, "sweep", format!("expands to more than {MAX_RUNS} runs")));
         }
-        let mut points = Vec::with_capacity(combos);
-        let mut point_params = Vec::with_capacity(combos);
-        for p in 0..combos {
-            let mut table = raw.table.clone();
-            let mut params = Vec::with_capacity(axes.len());
-            let mut rest = p;
-            let mut choice = vec![0; axes.len()];
-            for (i, axis) in axes.iter().enumerate().rev() {
-                choice[i] = rest % axis.values.len();
-                rest /= axis.values.len();
-            }
-            for (axis, &c) in axes.iter().zip(&choice) {
-                let value = axis.values[c].clone();
-                params.push((axis.key.clone(), axis.labels[c].clone()));
-                let err = |m: String| ScenarioError::new(&raw.display, format!("sweep axis `{}`", axis.key), m);
-                if axis.keys.len() == 1 {
-                    set_path(&mut table, &axis.keys[0], value).map_err(err)?;
-                } else {
-                    let Value::Array(parts) = value else { unreachable!("validated: linked values are arrays") };
-                    for (k, v) in axis.keys.iter().zip(parts) {
-                        set_path(&mut table, k, v).map_err(err)?;
-                    }
-                }
-            }
-            let scenario = Scenario::from_table(raw, &table, registry).map_err(|mut e| {
-                if !params.is_empty() {
-                    e.message = format!(
-                        "{} (at sweep point {})",
-                        e.message,
-                        params.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
-                    );
-                }
-                e
-            })?;
-            points.push(Arc::new(scenario));
-            point_params.push(params);
-        }
-        let base_seed = seed.unwrap_or(points[0].seed);
-        let p_width = digits(combos.saturating_sub(1));
-        let r_width = digits(replications.saturating_sub(1) as usize);
-        let mut runs = Vec::with_capacity(combos * replications as usize);
-        for (p, scenario) in points.iter().enumerate() {
-            for r in 0..replications {
-                runs.push(RunSpec {
-                    run_id: format!("p{p:0p_width$}-r{r:0r_width$}"),
-                    point: p,
-                    replication: r,
-                    seed: derive_seed(base_seed, u64::from(r)),
-                    params: point_params[p].clone(),
-                    scenario: Arc::clone(scenario),
-                });
+        let first = vec![0; axes.len()];
+        let base = scenario_at(raw, &axes, registry, &first)?;
+        for (a, axis) in axes.iter().enumerate() {
+            for v in 1..axis.values.len() {
+                let mut choice = first.clone();
+                choice[a] = v;
+                scenario_at(raw, &axes, registry, &choice)?;
             }
         }
-        if let Some(id) = points[0].report.timeseries_runs.iter().find(|id| !runs.iter().any(|r| &r.run_id == *id)) {
-            let first = runs.first().map_or("", |r| r.run_id.as_str());
-            let last = runs.last().map_or("", |r| r.run_id.as_str());
+        let plan = Plan {
+            axes,
+            replications,
+            base_seed: seed.unwrap_or(base.seed),
+            base: Arc::new(base),
+            raw: Arc::new(raw.clone()),
+            registry: registry.clone(),
+            point_count: combos,
+            id_widths: (digits(combos.saturating_sub(1)), digits(replications.saturating_sub(1) as usize)),
+        };
+        if let Some(id) = plan.base.report.timeseries_runs.iter().find(|id| plan.run_index(id).is_none()) {
             return Err(ScenarioError::new(
-                &raw.display,
+                &plan.raw.display,
                 "report.timeseries_runs",
-                format!("no run `{id}`; this plan's runs are {first} … {last}"),
+                format!("no run `{id}`; this plan's runs are {} … {}", plan.run_id(0), plan.run_id(plan.run_count() - 1)),
             ));
         }
-        Ok(Plan { axes, replications, base_seed, points, point_params, runs })
+        Ok(plan)
     }
+
+    /// Sweep points (combinations of axis values).
+    pub fn point_count(&self) -> usize {
+        self.point_count
+    }
+
+    /// Runs: points × replications.
+    pub fn run_count(&self) -> usize {
+        self.point_count * self.replications as usize
+    }
+
+    /// Whether runs write subnet files: the `[network]` table cannot be swept in or out.
+    pub fn has_network(&self) -> bool {
+        self.base.network.is_some()
+    }
+
+    /// The value index on each axis of point `p` (first axis slowest).
+    fn choice(&self, p: usize) -> Vec<usize> {
+        let mut rest = p;
+        let mut choice = vec![0; self.axes.len()];
+        for (i, axis) in self.axes.iter().enumerate().rev() {
+            choice[i] = rest % axis.values.len();
+            rest /= axis.values.len();
+        }
+        choice
+    }
+
+    /// (axis key, value text) of point `p`.
+    pub fn point_params(&self, p: usize) -> Vec<(String, String)> {
+        self.axes.iter().zip(self.choice(p)).map(|(axis, c)| (axis.key.clone(), axis.labels[c].clone())).collect()
+    }
+
+    /// The id of run `index`, e.g. `p02-r07`.
+    pub fn run_id(&self, index: usize) -> String {
+        let reps = self.replications as usize;
+        let (pw, rw) = self.id_widths;
+        format!("p{:0pw$}-r{:0rw$}", index / reps, index % reps)
+    }
+
+    /// The index of the run called `run_id`, if there is one.
+    pub fn run_index(&self, run_id: &str) -> Option<usize> {
+        let (p, r) = run_id.strip_prefix('p')?.split_once("-r")?;
+        let (p, r): (usize, usize) = (p.parse().ok()?, r.parse().ok()?);
+        let index = p.checked_mul(self.replications as usize)?.checked_add(r)?;
+        (r < self.replications as usize && index < self.run_count() && self.run_id(index) == run_id).then_some(index)
+    }
+
+    /// Run `index`'s id, point, replication, seed and parameters, without building its scenario.
+    pub fn run_info(&self, index: usize) -> RunInfo {
+        assert!(index < self.run_count(), "run {index} of a plan of {} runs", self.run_count());
+        let reps = self.replications as usize;
+        let replication = (index % reps) as u32;
+        RunInfo {
+            run_id: self.run_id(index),
+            point: index / reps,
+            replication,
+            seed: derive_seed(self.base_seed, u64::from(replication)),
+            params: self.point_params(index / reps),
+        }
+    }
+
+    /// Run `index`, its scenario built and validated now.
+    pub fn run(&self, index: usize) -> Result<RunSpec, ScenarioError> {
+        let info = self.run_info(index);
+        let scenario = if info.point == 0 { Arc::clone(&self.base) } else { Arc::new(self.point_scenario(info.point)?) };
+        Ok(RunSpec {
+            run_id: info.run_id,
+            point: info.point,
+            replication: info.replication,
+            seed: info.seed,
+            params: info.params,
+            scenario,
+        })
+    }
+
+    /// The validated scenario of point `p`.
+    pub fn point_scenario(&self, p: usize) -> Result<Scenario, ScenarioError> {
+        scenario_at(&self.raw, &self.axes, &self.registry, &self.choice(p))
+    }
+}
+
+/// The validated scenario with axis `i` at its value `choice[i]`.
+fn scenario_at(raw: &RawScenario, axes: &[SweepAxis], registry: &StrategyRegistry, choice: &[usize]) -> Result<Scenario, ScenarioError> {
+    let mut table = raw.table.clone();
+    for (axis, &c) in axes.iter().zip(choice) {
+        let value = axis.values[c].clone();
+        let err = |m: String| ScenarioError::new(&raw.display, format!("sweep axis `{}`", axis.key), m);
+        if axis.keys.len() == 1 {
+            set_path(&mut table, &axis.keys[0], value).map_err(err)?;
+        } else {
+            let Value::Array(parts) = value else { unreachable!("validated: linked values are arrays") };
+            for (k, v) in axis.keys.iter().zip(parts) {
+                set_path(&mut table, k, v).map_err(err)?;
+            }
+        }
+    }
+    Scenario::from_table(raw, &table, registry).map_err(|mut e| {
+        if !axes.is_empty() {
+            let params: Vec<String> = axes.iter().zip(choice).map(|(axis, &c)| format!("{} = {}", axis.key, axis.labels[c])).collect();
+            e.message = format!("{} (at sweep point {})", e.message, params.join(", "));
+        }
+        e
+    })
 }
 
 fn digits(n: usize) -> usize {
@@ -215,7 +317,7 @@ fn read_sweep(raw: &RawScenario) -> Result<(Vec<SweepAxis>, u32), ScenarioError>
                     sweep.error(&format!("{key}.values[{i}]"), format!("linked keys need an array of {} values per point", keys.len()))
                 );
             }
-            if keys.iter().any(|k| k.split('.').next() == Some("sweep") || k == "name") {
+            if keys.iter().any(|k| k.split('.').next() == Some("sweep") || k == "name" || k == "network") {
                 return Err(sweep.error(&key, format!("`{path}` cannot be swept")));
             }
             if axes.iter().any(|a: &SweepAxis| a.key == path) {

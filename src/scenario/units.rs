@@ -1,7 +1,17 @@
 //! Durations (`"90s"`, `"5m"`, `"2h"`, `"250ms"`, `"1.5d"`) and sizes (`"512MiB"`, `"2GiB"`,
 //! `"1.5GB"`) as people write them in scenario files.
+//!
+//! Sizes follow one rule across the project, the one ECS applies to task sizes: every unit is
+//! binary, and the decimal-looking names mean the same binary unit (`"2GB"` = `"2GiB"` = 2,048
+//! MiB; `"9000MB"` = 9,000 MiB), so a scenario and a task definition never read the same text
+//! differently. A bare TOML integer is MiB wherever a memory size is meant; a quoted string must
+//! carry its unit. See <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size>.
 
 use crate::engine::SimTime;
+
+/// Said in every size error: the units a size accepts.
+pub const SIZE_UNITS: &str = "units: B, KiB, MiB, GiB, TiB (KB, MB, GB, TB are the same binary units, as in ECS task sizes: \
+                              1 GB = 1024 MiB); a bare integer, unquoted, is MiB";
 
 /// Parses a duration. A bare number is seconds. Errors say what is allowed.
 pub fn parse_duration(text: &str) -> Result<SimTime, String> {
@@ -25,29 +35,30 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
     Ok(SimTime::from_secs_f64(value * scale))
 }
 
-/// Parses a size into bytes. Binary (KiB, MiB, GiB, TiB) and decimal (KB, MB, GB, TB) units; a
-/// bare number is bytes.
+/// Parses a size into bytes. The unit is required; every unit is binary (see the module comment).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (number, unit) = split_number(t);
-    let value: f64 =
-        number.parse().map_err(|_| format!("`{text}` is not a size; write a number and a unit, e.g. \"512MiB\", \"2GiB\", \"1.5GB\""))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write a number and a unit, e.g. \"512MiB\" or \"2GiB\"; {SIZE_UNITS}"))?;
     let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        "tib" => 1024.0f64.powi(4),
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
-        _ => return Err(format!("unknown size unit in `{text}`; allowed: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB")),
+        "" => return Err(format!("size `{text}` has no unit; write e.g. \"{number}MiB\"; {SIZE_UNITS}")),
+        "b" => 1.0,
+        "kib" | "kb" => 1024.0,
+        "mib" | "mb" => 1024.0 * 1024.0,
+        "gib" | "gb" => 1024.0f64.powi(3),
+        "tib" | "tb" => 1024.0f64.powi(4),
+        _ => return Err(format!("unknown size unit in `{text}`; {SIZE_UNITS}")),
     };
     if !value.is_finite() || value < 0.0 {
-        return Err(format!("size `{text}` must be zero or positive"));
+        return Err(format!("size `{text}` must be zero or positive; {SIZE_UNITS}"));
     }
-    Ok((value * scale).round() as u64)
+    let bytes = value * scale;
+    if bytes >= u64::MAX as f64 {
+        return Err(format!("size `{text}` is too large"));
+    }
+    Ok(bytes.round() as u64)
 }
 
 /// Parses a memory size and returns whole MiB (rounded to the nearest MiB).
@@ -90,13 +101,32 @@ mod tests {
     }
 
     #[test]
-    fn sizes_binary_and_decimal() {
+    fn sizes_are_binary_whichever_name_the_unit_has() {
         assert_eq!(parse_mib("512MiB").unwrap(), 512);
         assert_eq!(parse_mib("2GiB").unwrap(), 2048);
-        assert_eq!(parse_bytes("1.5GB").unwrap(), 1_500_000_000);
+        assert_eq!(parse_mib("2GB").unwrap(), 2048);
+        assert_eq!(parse_mib("9000MB").unwrap(), 9000);
+        assert_eq!(parse_bytes("1.5GB").unwrap(), 1_610_612_736);
         assert_eq!(parse_bytes("10 KiB").unwrap(), 10_240);
-        assert!(parse_mib("2 bananas").unwrap_err().contains("allowed: B, KiB"));
-        assert!(parse_mib("-1GiB").unwrap_err().contains("zero or positive"));
+        assert_eq!(parse_bytes("10 kb").unwrap(), 10_240);
+        assert_eq!(parse_bytes("1TB").unwrap(), 1 << 40);
+        assert_eq!(parse_bytes("300B").unwrap(), 300);
+    }
+
+    #[test]
+    fn a_size_without_a_unit_is_refused_with_the_accepted_units() {
+        let error = parse_mib("9500").unwrap_err();
+        assert!(error.contains("has no unit"), "{error}");
+        assert!(error.contains("\"9500MiB\""), "{error}");
+        assert!(error.contains(SIZE_UNITS), "{error}");
+    }
+
+    #[test]
+    fn every_size_error_names_the_accepted_units() {
+        for bad in ["2 bananas", "-1GiB", "lots", "", "9500", "1e400GiB"] {
+            let error = parse_mib(bad).unwrap_err();
+            assert!(error.contains("KiB, MiB, GiB") || error.contains("too large"), "`{bad}`: {error}");
+        }
     }
 
     proptest! {

@@ -277,7 +277,7 @@ pub(super) fn read_workload(
         "trace" => {
             let rel = w.str("file")?;
             let path = raw.dir.join(rel);
-            let text = std::fs::read_to_string(&path).map_err(|e| w.error("file", format!("cannot read `{}`: {e}", path.display())))?;
+            let text = super::input::read_text_file(&path).map_err(|e| w.error("file", e))?;
             *input_hash = combine_hash(*input_hash, &text);
             let mut records =
                 parse_trace(&text).map_err(|(line, m)| ScenarioError::new(path.display().to_string(), format!("line {line}"), m))?;
@@ -359,7 +359,7 @@ pub(super) fn read_workload(
             return Err(w.error("launch_type", "trace workloads run on EC2 in this version"));
         }
         if w.has("placement") {
-            return Err(w.error("placement", "Fargate supports no placement strategies or constraints (ECS-REFERENCE §1.4)"));
+            return Err(w.error("placement", "Fargate supports no placement strategies or constraints (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html)"));
         }
     }
     let awsvpc = td.network_mode == NetworkMode::Awsvpc;

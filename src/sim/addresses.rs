@@ -6,7 +6,7 @@
 //! Is told: take an address for a task ENI, begin and finish its release.
 //!
 //! Architecture invariant: placement never looks here (ECS places awsvpc tasks without checking
-//! free addresses; docs/model.md, awsvpc). Every held address has exactly one owner, checked by
+//! free addresses; docs/model.md#subnets-and-addresses). Every held address has exactly one owner, checked by
 //! `invariants.rs`. Load-balancer nodes and VPC interface endpoints, when modelled, become
 //! owners here too.
 

@@ -1,6 +1,6 @@
 //! Fargate's account-level admission: the launch token bucket (burst 100, 20 per second; RunTask
 //! beyond it gets `ThrottlingException`) and the concurrent vCPU quota, plus the AZ-balanced
-//! choice of a subnet for a new task (docs/model.md, Fargate).
+//! choice of a subnet for a new task (docs/model.md#fargate).
 //!
 //! Owns: the bucket and the vCPU units in use. Is told: a task was admitted or stopped.
 //!

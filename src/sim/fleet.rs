@@ -165,7 +165,7 @@ pub fn build_cluster(scenario: &Scenario) -> Cluster {
         let registered = scenario.registered(itype);
         let trunking = scenario.network.as_ref().is_some_and(|n| n.trunking) && itype.trunk_task_limit.is_some();
         // The primary ENI takes one slot; with trunking, the trunk table applies
-        // (docs/model.md, awsvpc and ENI limits).
+        // (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking).
         let eni_task_limit = if trunking { itype.trunk_task_limit.unwrap_or(0) } else { itype.max_enis.saturating_sub(1) };
         for (a, &az) in spec.azs.iter().enumerate() {
             let subnet = spec.subnets.get(a).copied();

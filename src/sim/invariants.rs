@@ -134,6 +134,10 @@ impl World<'_> {
                 self.recorder.task_enis()
             ));
         }
+        // Memory: per host and task, the usage the model tracks equals its containers'.
+        if let Some(memory) = &self.memory {
+            memory.check_invariants()?;
+        }
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! or admitted by Fargate, gets its ENI address (awsvpc), provisions, and runs.
 //!
 //! Each step asks one part and tells the recorder; the order of the calls is the order ECS
-//! does things in (docs/model.md): placement never looks at addresses, so a full subnet fails
+//! does things in (docs/model.md#placement-order): placement never looks at addresses, so a full subnet fails
 //! the task after it was placed.
 
 use super::fargate::Fargate;
@@ -191,6 +191,7 @@ impl World<'_> {
         if let Some((at, finished)) = self.tasks.running(task, now) {
             self.queue.schedule(at, Event::Task(finished));
         }
+        self.start_containers(task);
         if let Some(egress) = self.egress.as_mut() {
             egress.task_running(now, task, self.tasks.get(task).task_definition);
             self.apply_flow_changes();

@@ -13,6 +13,8 @@
 //! | fargate | the account launch bucket and the vCPU quota | `fargate.rs` |
 //! | services | desired count, waiting tasks, launch rate, back-off | `services.rs` |
 //! | egress | links, pull flows (max-min fair), image caches, log paths and buffers | `egress.rs` |
+//! | memory | containers' memory usage processes, limits, OOM kills (with `[memory]`) | `memory.rs` |
+//! | cpu | containers' CPU shares and caps, CPU-second work (with `[cpu]`) | `cpu.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
 //!
 //! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
@@ -25,12 +27,15 @@
 //! deterministically.
 
 mod addresses;
+mod contention;
+mod cpu;
 mod egress;
 mod fargate;
 mod fleet;
 mod invariants;
 mod launch;
 mod lifecycle;
+mod memory;
 mod pulls;
 mod recorder;
 mod result;

@@ -1,7 +1,7 @@
 //! Services: the service scheduler's state — desired count, the tasks it wants placed, its
 //! launch-rate token bucket (250 tasks/min per service on EC2, 500 on Fargate) and its retry
 //! back-off after failed placements or failed starts (doubling, capped at 15 minutes;
-//! docs/model.md, services) — and the token bucket itself, also used for the Fargate account
+//! docs/model.md#runtask-and-the-service-scheduler) — and the token bucket itself, also used for the Fargate account
 //! launch bucket (burst 100, 20/s).
 //!
 //! Owns: [`ServiceState`] per service workload and the scheduler check event

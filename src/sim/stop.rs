@@ -19,6 +19,9 @@ impl World<'_> {
     /// ENI never loads its cold record — on a million-task run that load is the hot path's main
     /// cache miss; the record is only written.
     pub(super) fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason, was: TaskState) {
+        if was == TaskState::Running {
+            self.stop_containers(task, host, workload, reason);
+        }
         let now = self.now();
         if let Some(egress) = self.egress.as_mut() {
             let mut cancel = Vec::new();

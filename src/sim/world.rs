@@ -11,10 +11,12 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::addresses::{AddressEvent, Addresses};
+use super::cpu::{Cpu, CpuEvent};
 use super::egress::{Egress, EgressEvent};
 use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
+use super::memory::{Memory, MemoryEvent};
 use super::recorder::{FinishContext, Recorder, RecorderEvent};
 use super::result::{RunOptions, RunResult, SubnetRow, TaskRow};
 use super::services::{ServiceEvent, Services};
@@ -34,6 +36,8 @@ pub(super) enum Event {
     Address(AddressEvent),
     Service(ServiceEvent),
     Egress(EgressEvent),
+    Memory(MemoryEvent),
+    Cpu(CpuEvent),
 }
 
 pub(super) struct World<'s> {
@@ -52,6 +56,10 @@ pub(super) struct World<'s> {
     pub(super) egress: Option<Egress>,
     /// Reused buffer of flow event changes.
     pub(super) flow_changes: Vec<(crate::model::egress::FlowId, u32, Option<SimTime>)>,
+    /// Present when the scenario models memory usage (`[memory]`).
+    pub(super) memory: Option<Memory>,
+    /// Present when the scenario models CPU contention (`[cpu]`).
+    pub(super) cpu: Option<Cpu>,
     pub(super) recorder: Recorder,
 }
 
@@ -74,6 +82,8 @@ impl<'s> World<'s> {
         let egress = Egress::new(scenario, fleet.cluster());
         let nat_azs = egress.as_ref().map(Egress::nat_azs).unwrap_or_default();
         let recorder = Recorder::new(scenario, fleet.cluster(), addresses.subnets(), &nat_azs);
+        let memory = Memory::new(scenario, fleet.cluster(), &streams);
+        let cpu = Cpu::new(scenario, fleet.cluster());
         World {
             scenario,
             options,
@@ -87,6 +97,8 @@ impl<'s> World<'s> {
             services: Services::new(scenario),
             egress,
             flow_changes: Vec::new(),
+            memory,
+            cpu,
             recorder,
         }
     }
@@ -131,6 +143,8 @@ impl<'s> World<'s> {
                     self.service_launch(service);
                 }
                 Event::Egress(e) => self.on_egress(e),
+                Event::Memory(e) => self.on_memory(e),
+                Event::Cpu(e) => self.on_cpu(e),
             }
             if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
                 self.check_invariants().expect("invariant broken during the run");
@@ -143,6 +157,9 @@ impl<'s> World<'s> {
         match event {
             RecorderEvent::WarmupEnd => self.recorder.warmup_ended(now, self.addresses.subnets()),
             RecorderEvent::Sample => {
+                if let Some(cpu) = &self.cpu {
+                    self.recorder.container_cpu_sampled(cpu.container_rates());
+                }
                 let nat = self.egress.as_ref().map(Egress::nat_load).unwrap_or_default();
                 self.recorder.sample(now, self.addresses.subnets(), &nat);
                 let next = now + self.scenario.sample_interval;

@@ -50,7 +50,7 @@ impl Arrivals {
 pub enum LaunchType {
     /// On the scenario's container instances, through the placement engine.
     Ec2,
-    /// Each task in its own micro-VM: no hosts, no placement strategies (ECS-REFERENCE §1.4).
+    /// Each task in its own micro-VM: no hosts, no placement strategies (docs/model.md#placement-strategies-and-defaults).
     Fargate,
 }
 
@@ -67,7 +67,7 @@ pub struct WorkloadSpec {
     pub start_delay: SimTime,
     pub placement: PlacementSpec,
     /// Task group spread and distinctInstance count against: `service:<name>` for a service
-    /// (fixed, as in ECS), else the configured group or `family:<family>` (ECS-REFERENCE §1.2).
+    /// (fixed, as in ECS), else the configured group or `family:<family>` (docs/model.md#placement-strategies-and-defaults).
     pub group: String,
     pub launch_type: LaunchType,
     /// The `awsvpcConfiguration` subnets (awsvpc tasks only), in the order given.

@@ -10,6 +10,13 @@
 //! changes what the simulation does. A new model adds `*_happened`-style calls here and rows in
 //! `metrics::Metric`, never counters of its own.
 
+mod contention;
+mod outcomes;
+
+use contention::Contention;
+use outcomes::set_outcomes;
+pub(super) use outcomes::{FinishContext, Finished};
+
 use super::result::DecisionRow;
 use crate::engine::SimTime;
 use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
@@ -60,6 +67,7 @@ pub(super) struct Recorder {
     decisions: Vec<DecisionRow>,
     /// With `explain`: decisions where the indexed choice was not among the full scan's best.
     oracle_mismatches: u64,
+    contention: Contention,
     /// Pull phases that ended after the warm-up, in seconds.
     pull_times_s: Vec<f64>,
     pull_failures: [u64; StartFailure::ALL.len()],
@@ -84,6 +92,16 @@ impl Recorder {
         if !subnets.is_empty() {
             columns.push("task_enis".into());
             columns.extend(subnets.iter().map(|s| format!("free_ips_{}", s.name)));
+        }
+        let (memory, cpu) = (scenario.memory.is_some(), scenario.cpu.is_some());
+        if memory {
+            columns.extend(cluster.azs.iter().map(|az| format!("mem_used_pct_{az}")));
+        }
+        if cpu {
+            columns.extend(cluster.azs.iter().map(|az| format!("cpu_used_pct_{az}")));
+            for td in &scenario.task_definitions {
+                columns.extend(td.containers.iter().map(|c| format!("cpu_units_{}.{}", td.family, c.name)));
+            }
         }
         columns.extend(nat_azs.iter().map(|az| format!("nat_mbps_{}", cluster.azs[az.0 as usize])));
         columns.extend(nat_azs.iter().map(|az| format!("nat_util_{}", cluster.azs[az.0 as usize])));
@@ -112,6 +130,7 @@ impl Recorder {
             timeseries: TimeSeries::new(columns),
             decisions: Vec::new(),
             oracle_mismatches: 0,
+            contention: Contention::new(from, memory, cpu, azs),
             pull_times_s: Vec::new(),
             pull_failures: [0; StartFailure::ALL.len()],
             nat_columns: nat_azs.len(),
@@ -161,6 +180,10 @@ impl Recorder {
         self.cpu_reserved.start_window(now.0);
         self.mem_reserved.start_window(now.0);
         self.hosts_used.start_window(now.0);
+        let c = &mut self.contention;
+        for tw in [&mut c.mem_used, &mut c.cpu_used, &mut c.task_count, &mut c.host_task_count] {
+            tw.start_window(now.0);
+        }
     }
 
     pub fn task_arrived(&mut self) {
@@ -257,6 +280,7 @@ impl Recorder {
         match reason {
             StopReason::Completed => self.count(Metric::TasksCompleted),
             StopReason::InsufficientFreeAddresses => self.count(Metric::StartFailedNoIps),
+            StopReason::OutOfMemory => self.count(Metric::TasksStoppedOom),
             _ => {}
         }
         if run_task && reason.failed_to_start() {
@@ -303,6 +327,23 @@ impl Recorder {
         if !subnets.is_empty() {
             row.push(f64::from(self.task_enis));
             row.extend(subnets.iter().map(|s| f64::from(s.free())));
+        }
+        let c = &mut self.contention;
+        if c.memory {
+            for az in 0..c.mem_used_by_az.len() {
+                row.push(100.0 * ratio(c.mem_used_by_az[az], self.registered_mem_by_az[az]));
+            }
+        }
+        if c.cpu {
+            for az in 0..c.cpu_used_by_az.len() {
+                let registered = self.registered_cpu_by_az[az] as f64;
+                row.push(if registered > 0.0 { 100.0 * c.cpu_used_by_az[az].max(0.0) / registered } else { 0.0 });
+            }
+            row.extend_from_slice(&c.container_cpu);
+        }
+        if self.warm {
+            c.mem_used_samples.push(ratio(c.mem_used_total, self.registered_total.mem));
+            c.mem_reserved_samples.push(ratio(self.reserved_total.mem, self.registered_total.mem));
         }
         debug_assert_eq!(nat.len(), self.nat_columns);
         row.extend(nat.iter().map(|n| n.1 * 8.0 / 1e6));
@@ -368,6 +409,7 @@ impl Recorder {
         let min_free = ctx.task_subnets.iter().map(|s| self.min_free[s.0 as usize]).min();
         m.set(Metric::MinFreeIps, min_free.map_or(f64::NAN, f64::from));
         m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
+        self.contention.finish(&mut m, self.hosts_used.mean(end), end);
         set_time_to_running(&mut m, tasks, warmup);
         self.pull_times_s.sort_by(f64::total_cmp);
         let pulls = &self.pull_times_s;
@@ -392,17 +434,6 @@ impl Recorder {
         set_bill(&mut m, ctx.bill);
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }
-}
-
-/// What the end of a run needs to know besides the records.
-pub(super) struct FinishContext<'a> {
-    pub events: u64,
-    pub has_services: bool,
-    /// Subnets that task ENIs use (the minimum of free addresses is taken over them).
-    pub task_subnets: &'a [SubnetId],
-    /// What egress measured (`None` without `[images]`/`[logs]`).
-    pub egress: Option<&'a super::egress::EgressTotals>,
-    pub bill: &'a Bill,
 }
 
 /// Arrival → RUNNING over tasks that arrived after the warm-up and ran, and its parts.
@@ -445,52 +476,6 @@ fn set_bill(m: &mut MetricValues, bill: &Bill) {
     }
     m.set(Metric::CostMonthTotal, bill.total_month_usd);
     m.set(Metric::CostRunTotal, bill.total_run_usd);
-}
-
-/// Each task that arrived after the warm-up, counted once by how it ended (or where it was at
-/// the horizon).
-fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
-    let mut n = [0u64; 9];
-    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
-        let slot = match (t.state, t.stop_reason) {
-            (TaskState::Stopped, Some(StopReason::Completed)) => 0,
-            (TaskState::Stopped, Some(StopReason::PlacementFailed)) => 1,
-            (TaskState::Stopped, Some(StopReason::FargateThrottled)) => 2,
-            (TaskState::Stopped, Some(StopReason::InsufficientFreeAddresses)) => 3,
-            (TaskState::Stopped, Some(StopReason::FargateVcpuQuota)) => 4,
-            (TaskState::Running, _) => 5,
-            (TaskState::Provisioning, _) => 6,
-            (TaskState::AwaitingPlacement, _) => 7,
-            (TaskState::Stopped, Some(StopReason::PullFailed(_))) => 8,
-            (TaskState::Stopped, other) => unreachable!("a stopped task with reason {other:?}"),
-        };
-        n[slot] += 1;
-    }
-    let metrics = [
-        Metric::OutcomeCompleted,
-        Metric::OutcomeNotPlaced,
-        Metric::OutcomeThrottled,
-        Metric::OutcomeNoAddress,
-        Metric::OutcomeVcpuQuota,
-        Metric::OutcomeRunningEnd,
-        Metric::OutcomeProvisioningEnd,
-        Metric::OutcomeWaitingEnd,
-        Metric::OutcomePullFailed,
-    ];
-    for (metric, count) in metrics.iter().zip(n) {
-        m.set(*metric, count as f64);
-    }
-    let total: u64 = n.iter().sum();
-    let failed = n[1] + n[2] + n[3] + n[4] + n[8];
-    m.set(Metric::TaskFailureFraction, if total == 0 { 0.0 } else { failed as f64 / total as f64 });
-}
-
-/// What the recorder hands over at the end of a run.
-pub(super) struct Finished {
-    pub metrics: MetricValues,
-    pub timeseries: TimeSeries,
-    pub decisions: Vec<DecisionRow>,
-    pub min_free: Vec<u32>,
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
