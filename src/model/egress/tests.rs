@@ -389,3 +389,43 @@ fn runtime_platform_picks_the_fargate_price_architecture() {
     assert_eq!(e.json_path, "$.runtimePlatform.cpuArchitecture");
     assert!(e.message.contains("X86_64 or ARM64"), "{e}");
 }
+
+#[test]
+fn meters_count_exactly_the_bytes_of_completed_flows() {
+    // Flows start at staggered times on shared host links behind one NAT gateway, and each ends
+    // at its reported completion time, as a coordinator would run them.
+    let mut net = FlowNetwork::new();
+    let nat = net.add_link(625e6);
+    let hosts: Vec<LinkId> = (0..50).map(|_| net.add_link(156.25e6)).collect();
+    let mut changed = Vec::new();
+    let mut events: std::collections::BTreeMap<FlowId, SimTime> = std::collections::BTreeMap::new();
+    let (mut started, mut total) = (0u64, 0.0);
+    let mut now = SimTime::ZERO;
+    while started < 1000 || !events.is_empty() {
+        let next_start = if started < 1000 { Some(SimTime(started * 7_919)) } else { None };
+        let next_end = events.iter().map(|(f, t)| (*t, *f)).min();
+        match (next_start, next_end) {
+            (Some(t), e) if e.is_none_or(|(te, _)| t <= te) => {
+                now = t;
+                let f = net.start_flow(now, Path::new(&[hosts[(started * 37 % 50) as usize], nat]), 12_000_000, 0, &mut changed);
+                started += 1;
+                total += 12e6;
+                let _ = f;
+            }
+            (_, Some((t, f))) => {
+                now = t;
+                events.remove(&f);
+                net.end_flow(now, f, &mut changed);
+            }
+            _ => unreachable!(),
+        }
+        for c in changed.drain(..) {
+            match c.at {
+                Some(at) => events.insert(c.flow, at),
+                None => events.remove(&c.flow),
+            };
+        }
+    }
+    let metered = net.link_bytes(nat, now);
+    assert!((metered - total).abs() < 1e-6 * total, "metered {metered}, moved {total}");
+}
