@@ -6,7 +6,9 @@
 //! with assertions on both sides of every boundary.
 
 pub mod cluster;
+pub mod cost;
 pub mod cpu;
+pub mod egress;
 pub mod instance_types;
 pub mod memory;
 pub mod network;

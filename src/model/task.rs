@@ -59,6 +59,9 @@ pub enum StopReason {
     FargateVcpuQuota,
     /// RunTask on Fargate found the account's launch token bucket empty (ThrottlingException).
     FargateThrottled,
+    /// Stopped before running for an egress reason: no route to the registry or to CloudWatch
+    /// Logs (after the pull timeout), or no execution role (at once).
+    PullFailed(super::egress::StartFailure),
     /// An essential container was OOM-killed (exit code 137); stop code
     /// `EssentialContainerExited`.
     OutOfMemory,
@@ -67,7 +70,7 @@ pub enum StopReason {
 impl StopReason {
     /// Placed or accepted, then stopped before it ever ran.
     pub fn failed_to_start(self) -> bool {
-        matches!(self, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota)
+        matches!(self, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota | StopReason::PullFailed(_))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl StopReason {
             StopReason::InsufficientFreeAddresses => "TaskFailedToStart: InsufficientFreeAddressesInSubnet",
             StopReason::FargateVcpuQuota => "You've reached the limit on the number of vCPUs you can run concurrently",
             StopReason::FargateThrottled => "ThrottlingException",
+            StopReason::PullFailed(f) => f.as_str(),
             StopReason::OutOfMemory => crate::model::memory::OOM_REASON,
         }
     }

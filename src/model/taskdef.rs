@@ -145,6 +145,8 @@ pub struct ContainerDefinition {
     pub port_mappings: Vec<PortMapping>,
     /// `logConfiguration.logDriver`.
     pub log_driver: Option<String>,
+    /// `logConfiguration.options` `mode` and `max-buffer-size` (the driver's delivery mode).
+    pub log_options: LogOptions,
     /// Names of the containers this one waits for.
     pub depends_on: Vec<String>,
     /// `linuxParameters.maxSwap` in MiB (EC2 only; absent = the instance's swap setting).
@@ -163,7 +165,36 @@ pub struct TaskDefinition {
     pub network_mode: NetworkMode,
     pub requires_compatibilities: Vec<Compatibility>,
     pub execution_role_arn: Option<String>,
+    /// `runtimePlatform.cpuArchitecture`; Fargate prices Arm below x86.
+    pub cpu_architecture: CpuArchitecture,
     pub containers: Vec<ContainerDefinition>,
+}
+
+/// `runtimePlatform.cpuArchitecture`: `X86_64` (ECS's default) or `ARM64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuArchitecture {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+/// A log driver's delivery mode (`logConfiguration.options.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogDriverMode {
+    /// Writes to stdout/stderr block while the driver cannot deliver: nothing is lost, the
+    /// application stalls.
+    Blocking,
+    /// Lines go to an in-memory buffer of `max-buffer-size`; when it is full new lines are dropped.
+    NonBlocking,
+}
+
+/// The `logConfiguration.options` the simulator reads; absent options keep ECS's defaults,
+/// which the egress model applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogOptions {
+    pub mode: Option<LogDriverMode>,
+    /// `max-buffer-size` in bytes (Docker's units: `k`, `m`, `g` are powers of 1,024).
+    pub max_buffer_size_bytes: Option<u64>,
 }
 
 /// Why a task definition was refused.
@@ -366,6 +397,22 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// A Docker size option (`"10m"`, `"512k"`, `"1g"`, `"4096"`): a whole number with an optional
+/// binary unit k, m or g (optionally followed by `b`), case-insensitive, from 1 byte to 1 GiB.
+fn parse_docker_size(text: &str) -> Option<u64> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (digits, scale) = match t.as_bytes().last()? {
+        b'k' => (&t[..t.len() - 1], 1u64 << 10),
+        b'm' => (&t[..t.len() - 1], 1 << 20),
+        b'g' => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let bytes = n.checked_mul(scale)?;
+    (1..=1 << 30).contains(&bytes).then_some(bytes)
+}
+
 /// A field's value, with `null` treated as absent as console exports and
 /// describe output use it.
 fn field<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
@@ -513,6 +560,7 @@ impl Parser<'_> {
             network_mode,
             requires_compatibilities,
             execution_role_arn,
+            cpu_architecture: self.cpu_architecture(object)?,
             containers: Vec::new(),
         };
         // Before the containers, so that a Fargate task without a task size
@@ -848,6 +896,7 @@ impl Parser<'_> {
         };
         let port_mappings = self.port_mappings(object, path, task.network_mode, seen)?;
         let log_driver = self.log_driver(object, path)?;
+        let log_options = self.log_options(object, path)?;
         let depends_on = self.depends_on(object, path)?;
         let (max_swap_mib, swappiness) = self.swap(object, path)?;
 
@@ -861,6 +910,7 @@ impl Parser<'_> {
                 essential,
                 port_mappings,
                 log_driver,
+                log_options,
                 depends_on,
                 max_swap_mib,
                 swappiness,
@@ -984,6 +1034,55 @@ impl Parser<'_> {
         };
         let config = self.object(value, &path, "a logConfiguration")?;
         Ok(self.optional_string(config, "logDriver", &format!("{path}.logDriver"))?.map(str::to_string))
+    }
+
+    /// `logConfiguration.options.mode` and `max-buffer-size`, as the ECS API defines them
+    /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LogConfiguration.html).
+    /// Other options (`awslogs-group`, …) are ignored.
+    fn log_options(&self, object: &Map<String, Value>, container_path: &str) -> Result<LogOptions, TaskDefError> {
+        let path = format!("{container_path}.logConfiguration.options");
+        let Some(config) = field(object, "logConfiguration").and_then(Value::as_object) else {
+            return Ok(LogOptions::default());
+        };
+        let Some(value) = field(config, "options") else {
+            return Ok(LogOptions::default());
+        };
+        let options = self.object(value, &path, "a log options")?;
+        let mode = match self.optional_string(options, "mode", &format!("{path}.mode"))? {
+            None => None,
+            Some("blocking") => Some(LogDriverMode::Blocking),
+            Some("non-blocking") => Some(LogDriverMode::NonBlocking),
+            Some(other) => {
+                return Err(
+                    self.error(&format!("{path}.mode"), format!("unknown log mode {other:?}; expected \"blocking\" or \"non-blocking\""))
+                );
+            }
+        };
+        let size_path = format!("{path}.max-buffer-size");
+        let max_buffer_size_bytes = match self.optional_string(options, "max-buffer-size", &size_path)? {
+            None => None,
+            Some(text) => Some(parse_docker_size(text).ok_or_else(|| {
+                self.error(
+                    &size_path,
+                    format!("{text:?} is not a buffer size; write a whole number with k, m or g, e.g. \"10m\" (1 byte to 1g)"),
+                )
+            })?),
+        };
+        Ok(LogOptions { mode, max_buffer_size_bytes })
+    }
+
+    /// `runtimePlatform.cpuArchitecture`: `X86_64` or `ARM64`.
+    fn cpu_architecture(&self, object: &Map<String, Value>) -> Result<CpuArchitecture, TaskDefError> {
+        let path = self.path(".runtimePlatform");
+        let Some(value) = field(object, "runtimePlatform") else { return Ok(CpuArchitecture::default()) };
+        let platform = self.object(value, &path, "a runtimePlatform")?;
+        match self.optional_string(platform, "cpuArchitecture", &format!("{path}.cpuArchitecture"))? {
+            None | Some("X86_64") => Ok(CpuArchitecture::X86_64),
+            Some("ARM64") => Ok(CpuArchitecture::Arm64),
+            Some(other) => {
+                Err(self.error(&format!("{path}.cpuArchitecture"), format!("unknown cpuArchitecture {other:?}; expected X86_64 or ARM64")))
+            }
+        }
     }
 
     fn depends_on(&self, object: &Map<String, Value>, container_path: &str) -> Result<Vec<String>, TaskDefError> {

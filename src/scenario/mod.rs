@@ -8,6 +8,7 @@
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
 pub mod derived;
+mod egress;
 pub mod input;
 mod memory;
 mod network;
@@ -30,6 +31,9 @@ use crate::workload::{Arrivals, LaunchType, WorkloadSpec};
 use reader::Table;
 use workload::{WorkloadContext, read_placement, read_workload};
 
+pub use egress::{
+    EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps, unrouted_warnings,
+};
 pub use memory::{CpuSpec, MemorySpec};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
@@ -142,6 +146,8 @@ pub struct Scenario {
     pub service_scheduler: ServiceScheduler,
     pub network: Option<NetworkSpec>,
     pub fargate: FargateSpec,
+    /// Image pulls, logs and prices (`[images]`, `[logs]`, `[prices]`, `awsvpc_configuration`).
+    pub egress: EgressSpec,
     /// `[memory]`: usage processes and the OOM victim policy; `None` models no usage.
     pub memory: Option<MemorySpec>,
     /// `[cpu]`: CPU demand and CPU-second work; `None` models no CPU contention.
@@ -374,6 +380,7 @@ impl Scenario {
 
         // Workloads.
         let mut workloads = Vec::new();
+        let mut workload_egress = Vec::new();
         for (wname, mut w) in root.named_tables("workload")? {
             let ctx = WorkloadContext {
                 raw,
@@ -384,7 +391,9 @@ impl Scenario {
                 horizon,
                 network: network.as_ref(),
             };
-            workloads.push(read_workload(wname, &mut w, &ctx, &mut input_hash)?);
+            let spec = read_workload(wname, &mut w, &ctx, &mut input_hash)?;
+            workload_egress.push(egress::read_workload_egress(&mut w, spec.launch_type == LaunchType::Fargate, !spec.subnets.is_empty())?);
+            workloads.push(spec);
             w.finish()?;
         }
         if workloads.len() > usize::from(u16::MAX) || task_definitions.len() > usize::from(u16::MAX) {
@@ -422,6 +431,7 @@ impl Scenario {
                 format!("the workloads would launch about {expected_tasks:.3e} tasks; at most {MAX_EXPECTED_TASKS:e} per run"),
             ));
         }
+        let egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
         let report = read_report(&mut root)?;
@@ -447,6 +457,7 @@ impl Scenario {
             service_scheduler,
             network,
             fargate,
+            egress,
             memory,
             cpu,
             report,

@@ -30,6 +30,8 @@ pub struct NetworkSpec {
     pub eni_attach_delay: RunTime,
     /// How long a stopped task's address stays held (DEPROVISIONING: detach and delete the ENI).
     pub eni_cleanup_delay: SimTime,
+    /// NAT layout, bandwidths and VPC endpoints (image pulls and logs).
+    pub egress: super::egress::EgressNetwork,
 }
 
 impl NetworkSpec {
@@ -73,6 +75,7 @@ pub fn read_network(root: &mut Table<'_>, azs: &[String]) -> Result<Option<Netwo
     // DetachNetworkInterface then DeleteNetworkInterface, each asynchronous; detaching takes
     // seconds — aws/amazon-vpc-cni-k8s#608). 30 s is a planning default; set it from your logs.
     let eni_cleanup_delay = n.opt_duration("eni_cleanup_delay")?.unwrap_or(SimTime::from_secs(30));
+    let mut egress = super::egress::read_network_egress(&mut n, azs)?;
     let mut subnets = Vec::new();
     for (name, mut t) in n.named_tables("subnets")? {
         let az_name = t.str("az")?;
@@ -104,8 +107,12 @@ pub fn read_network(root: &mut Table<'_>, azs: &[String]) -> Result<Option<Netwo
             "declare at least one subnet, e.g. [network.subnets.private-a] az = \"us-east-1a\", cidr = \"10.0.1.0/24\"",
         ));
     }
+    let mut nat_azs: Vec<AzId> = subnets.iter().filter(|s| s.nat_gateway).map(|s| s.az).collect();
+    nat_azs.sort();
+    nat_azs.dedup();
+    super::egress::check_nat_layout(&n, &mut egress, &nat_azs, azs)?;
     n.finish()?;
-    Ok(Some(NetworkSpec { subnets, trunking, eni_attach_delay, eni_cleanup_delay }))
+    Ok(Some(NetworkSpec { subnets, trunking, eni_attach_delay, eni_cleanup_delay, egress }))
 }
 
 pub fn read_fargate(root: &mut Table<'_>) -> Result<FargateSpec, ScenarioError> {

@@ -160,8 +160,19 @@ impl World<'_> {
         }
     }
 
-    /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay.
+    /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay; with
+    /// egress, the ENI attach is followed by the image pulls (PENDING) instead.
     fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool) {
+        if self.egress.is_some() {
+            let delay = if eni { self.addresses.attach_delay(self.scenario) } else { SimTime::ZERO };
+            if delay == SimTime::ZERO {
+                self.begin_pulls(task);
+            } else {
+                let at = self.now() + delay;
+                self.queue.schedule(at, Event::Egress(super::egress::EgressEvent::PullsBegin { task }));
+            }
+            return;
+        }
         let mut delay = self.scenario.workloads[workload as usize].start_delay;
         if eni {
             delay = delay + self.addresses.attach_delay(self.scenario);
@@ -181,5 +192,9 @@ impl World<'_> {
             self.queue.schedule(at, Event::Task(finished));
         }
         self.start_containers(task);
+        if let Some(egress) = self.egress.as_mut() {
+            egress.task_running(now, task, self.tasks.get(task).task_definition);
+            self.apply_flow_changes();
+        }
     }
 }

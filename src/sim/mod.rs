@@ -12,6 +12,7 @@
 //! | addresses | subnets, task-ENI addresses, ENI attach delay and clean-up | `addresses.rs` |
 //! | fargate | the account launch bucket and the vCPU quota | `fargate.rs` |
 //! | services | desired count, waiting tasks, launch rate, back-off | `services.rs` |
+//! | egress | links, pull flows (max-min fair), image caches, log paths and buffers | `egress.rs` |
 //! | memory | containers' memory usage processes, limits, OOM kills (with `[memory]`) | `memory.rs` |
 //! | cpu | containers' CPU shares and caps, CPU-second work (with `[cpu]`) | `cpu.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
@@ -28,12 +29,14 @@
 mod addresses;
 mod contention;
 mod cpu;
+mod egress;
 mod fargate;
 mod fleet;
 mod invariants;
 mod launch;
 mod lifecycle;
 mod memory;
+mod pulls;
 mod recorder;
 mod result;
 mod services;

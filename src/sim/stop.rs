@@ -23,6 +23,14 @@ impl World<'_> {
             self.stop_containers(task, host, workload, reason);
         }
         let now = self.now();
+        if let Some(egress) = self.egress.as_mut() {
+            let mut cancel = Vec::new();
+            egress.task_stopped(now, task, &mut cancel);
+            for e in cancel {
+                self.queue.cancel(e);
+            }
+            self.apply_flow_changes();
+        }
         let needs = self.fleet.needs(td);
         let (need, eni) = (needs.need, needs.eni);
         let (subnet, ip) = if eni || host == FARGATE { self.tasks.eni(task) } else { (None, TaskIp::None) };

@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::addresses::{AddressEvent, Addresses};
 use super::cpu::{Cpu, CpuEvent};
+use super::egress::{Egress, EgressEvent};
 use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
@@ -34,6 +35,7 @@ pub(super) enum Event {
     Task(TaskEvent),
     Address(AddressEvent),
     Service(ServiceEvent),
+    Egress(EgressEvent),
     Memory(MemoryEvent),
     Cpu(CpuEvent),
 }
@@ -50,6 +52,10 @@ pub(super) struct World<'s> {
     pub(super) addresses: Addresses,
     pub(super) fargate: Fargate,
     pub(super) services: Services,
+    /// Image pulls and logs; `None` when the scenario has no `[images]` or `[logs]`.
+    pub(super) egress: Option<Egress>,
+    /// Reused buffer of flow event changes.
+    pub(super) flow_changes: Vec<(crate::model::egress::FlowId, u32, Option<SimTime>)>,
     /// Present when the scenario models memory usage (`[memory]`).
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
@@ -73,7 +79,9 @@ impl<'s> World<'s> {
         let fleet = Fleet::new(scenario);
         let mut addresses = Addresses::new(scenario, &streams);
         addresses.take_infrastructure(scenario, fleet.cluster());
-        let recorder = Recorder::new(scenario, fleet.cluster(), addresses.subnets());
+        let egress = Egress::new(scenario, fleet.cluster());
+        let nat_azs = egress.as_ref().map(Egress::nat_azs).unwrap_or_default();
+        let recorder = Recorder::new(scenario, fleet.cluster(), addresses.subnets(), &nat_azs);
         let memory = Memory::new(scenario, fleet.cluster(), &streams);
         let cpu = Cpu::new(scenario, fleet.cluster());
         World {
@@ -87,6 +95,8 @@ impl<'s> World<'s> {
             addresses,
             fargate: Fargate::new(scenario),
             services: Services::new(scenario),
+            egress,
+            flow_changes: Vec::new(),
             memory,
             cpu,
             recorder,
@@ -132,6 +142,7 @@ impl<'s> World<'s> {
                     self.services.set_check(service, None);
                     self.service_launch(service);
                 }
+                Event::Egress(e) => self.on_egress(e),
                 Event::Memory(e) => self.on_memory(e),
                 Event::Cpu(e) => self.on_cpu(e),
             }
@@ -149,7 +160,8 @@ impl<'s> World<'s> {
                 if let Some(cpu) = &self.cpu {
                     self.recorder.container_cpu_sampled(cpu.container_rates());
                 }
-                self.recorder.sample(now, self.addresses.subnets());
+                let nat = self.egress.as_ref().map(Egress::nat_load).unwrap_or_default();
+                self.recorder.sample(now, self.addresses.subnets(), &nat);
                 let next = now + self.scenario.sample_interval;
                 if next <= self.scenario.horizon {
                     self.queue.schedule(next, Event::Recorder(RecorderEvent::Sample));
@@ -210,7 +222,7 @@ impl<'s> World<'s> {
         }
     }
 
-    fn finish(self, seed: u64) -> RunResult {
+    fn finish(mut self, seed: u64) -> RunResult {
         let task_subnets: Vec<SubnetId> = self.scenario.workloads.iter().flat_map(|w| w.subnets.iter().copied()).collect();
         let events = self.queue.events_processed();
         let tasks = if self.options.record_tasks {
@@ -239,7 +251,15 @@ impl<'s> World<'s> {
         let free_at_end: Vec<(u32, u32)> = self.addresses.subnets().iter().map(|s| (s.usable, s.free())).collect();
         let still_waiting_since: Vec<SimTime> =
             self.services.all().iter().flat_map(|svc| svc.waiting.iter().map(|&t| self.tasks.get(t).arrived_at)).collect();
-        let ctx = FinishContext { events, has_services: !self.services.is_empty(), task_subnets: &task_subnets };
+        let totals = self.egress.as_mut().map(|e| e.totals(self.scenario.horizon));
+        let bill = crate::model::cost::bill(&self.scenario.egress.prices, &self.usage(totals.as_ref()));
+        let ctx = FinishContext {
+            events,
+            has_services: !self.services.is_empty(),
+            task_subnets: &task_subnets,
+            egress: totals.as_ref(),
+            bill: &bill,
+        };
         let done = self.recorder.finish(self.scenario.horizon, self.scenario.warmup, self.tasks.all(), &still_waiting_since, ctx);
         let subnets = free_at_end
             .iter()
@@ -248,6 +268,57 @@ impl<'s> World<'s> {
             .map(|(i, (&(usable, free_at_end), &min_free))| SubnetRow { subnet: SubnetId(i as u32), usable, min_free, free_at_end })
             .collect();
         RunResult { seed, metrics: done.metrics, timeseries: done.timeseries, tasks, decisions: done.decisions, subnets }
+    }
+}
+
+impl World<'_> {
+    /// What the run used, for the bill: every host and NAT gateway for the whole horizon,
+    /// Fargate tasks from acceptance to stop, public addresses, endpoints, and metered bytes.
+    fn usage(&self, totals: Option<&super::egress::EgressTotals>) -> crate::model::cost::Usage {
+        let s = self.scenario;
+        let horizon = s.horizon;
+        let hours = horizon.as_secs_f64() / 3600.0;
+        let mut u = crate::model::cost::Usage { run_hours: hours, ..Default::default() };
+        let subnets = s.network.as_ref().map(|n| n.subnets.as_slice()).unwrap_or(&[]);
+        for h in &self.fleet.cluster().hosts {
+            u.ec2_instance_usd += s.instance_types[h.instance_type as usize].hourly_usd * hours;
+            if h.subnet.is_some_and(|id| subnets[id.0 as usize].public) {
+                u.public_ipv4_hours += hours;
+            }
+        }
+        let nats = subnets.iter().filter(|n| n.nat_gateway).count() as f64;
+        // Each NAT gateway also holds an Elastic IP.
+        u.nat_gateway_hours += nats * hours;
+        u.public_ipv4_hours += nats * hours;
+        if let Some(n) = s.network.as_ref() {
+            let e = &n.egress.endpoints;
+            let azs = if e.azs.is_empty() { s.azs.len() } else { e.azs.len() };
+            u.interface_endpoint_az_hours += f64::from(e.interface_endpoints_per_az()) * azs as f64 * hours;
+        }
+        for t in self.tasks.all() {
+            let w = &s.workloads[t.workload as usize];
+            let (true, Some(placed)) = (w.launch_type == crate::workload::LaunchType::Fargate, t.placed_at) else { continue };
+            let task_hours = t.stopped_at.unwrap_or(horizon).min(horizon).saturating_sub(placed).as_secs_f64() / 3600.0;
+            let td = &s.task_definitions[t.task_definition as usize];
+            let vcpu = f64::from(td.cpu_units.unwrap_or(0)) / 1024.0;
+            let gb = f64::from(td.memory_mib.unwrap_or(0)) / 1024.0;
+            if td.cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64 {
+                u.fargate_arm_vcpu_hours += vcpu * task_hours;
+                u.fargate_arm_gb_hours += gb * task_hours;
+            } else {
+                u.fargate_x86_vcpu_hours += vcpu * task_hours;
+                u.fargate_x86_gb_hours += gb * task_hours;
+            }
+            if s.egress.workloads[t.workload as usize].assign_public_ip && t.ip != crate::model::TaskIp::None {
+                u.public_ipv4_hours += task_hours;
+            }
+        }
+        if let Some(e) = totals {
+            u.nat_processed_bytes = e.nat_bytes;
+            u.cross_az_bytes = e.cross_az_bytes;
+            u.interface_endpoint_bytes = e.endpoint_bytes;
+        }
+        u
     }
 }
 

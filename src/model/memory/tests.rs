@@ -196,6 +196,7 @@ fn within_max_swap_a_container_swaps_instead_of_dying_unless_swappiness_is_zero(
         essential: true,
         port_mappings: Vec::new(),
         log_driver: None,
+        log_options: Default::default(),
         depends_on: Vec::new(),
         max_swap_mib: Some(256),
         swappiness: Some(0),

@@ -20,6 +20,8 @@ pub(super) use outcomes::{FinishContext, Finished};
 use super::result::DecisionRow;
 use crate::engine::SimTime;
 use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
+use crate::model::cost::{Bill, CostItem};
+use crate::model::egress::StartFailure;
 use crate::model::{AzId, Cluster, Resources, StopReason, Subnet, SubnetId, Task, TaskState};
 use crate::placement::PlacementFailure;
 use crate::scenario::Scenario;
@@ -68,11 +70,17 @@ pub(super) struct Recorder {
     contention: Contention,
     /// Fargate CPU units in use (`None` when no workload runs on Fargate).
     fargate_cpu_units: Option<u64>,
+    /// Pull phases that ended after the warm-up, in seconds.
+    pull_times_s: Vec<f64>,
+    pull_failures: [u64; StartFailure::ALL.len()],
+    /// NAT gateways sampled in the time series (empty without egress).
+    nat_columns: usize,
 }
 
 impl Recorder {
     /// `subnets` as they are once the infrastructure's addresses are taken.
-    pub fn new(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet]) -> Recorder {
+    /// `nat_azs`: AZs of the NAT gateways the egress part meters (empty without egress).
+    pub fn new(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet], nat_azs: &[AzId]) -> Recorder {
         let azs = cluster.azs.len();
         let (mut reg_cpu, mut reg_mem) = (vec![0u64; azs], vec![0u64; azs]);
         for h in &cluster.hosts {
@@ -97,6 +105,8 @@ impl Recorder {
                 columns.extend(td.containers.iter().map(|c| format!("cpu_units_{}.{}", td.family, c.name)));
             }
         }
+        columns.extend(nat_azs.iter().map(|az| format!("nat_mbps_{}", cluster.azs[az.0 as usize])));
+        columns.extend(nat_azs.iter().map(|az| format!("nat_util_{}", cluster.azs[az.0 as usize])));
         // Fargate tasks take no host: their vCPUs are charted instead of host utilisation.
         let fargate = scenario.workloads.iter().any(|w| w.launch_type == crate::workload::LaunchType::Fargate);
         if fargate {
@@ -129,6 +139,23 @@ impl Recorder {
             decisions: Vec::new(),
             oracle_mismatches: 0,
             contention: Contention::new(from, memory, cpu, azs),
+            pull_times_s: Vec::new(),
+            pull_failures: [0; StartFailure::ALL.len()],
+            nat_columns: nat_azs.len(),
+        }
+    }
+
+    /// A task's images are all present after `took` in PENDING.
+    pub fn pull_finished(&mut self, took: SimTime) {
+        if self.warm {
+            self.pull_times_s.push(took.as_secs_f64());
+        }
+    }
+
+    /// A task cannot start for an egress reason.
+    pub fn pull_failed(&mut self, why: StartFailure) {
+        if self.warm {
+            self.pull_failures[StartFailure::ALL.iter().position(|f| *f == why).expect("listed")] += 1;
         }
     }
 
@@ -303,7 +330,8 @@ impl Recorder {
         self.hosts_used.set(now, f64::from(self.hosts_busy));
     }
 
-    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet]) {
+    /// `nat`: per NAT gateway, (AZ, bytes/s, utilisation), as the egress part reports them.
+    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet], nat: &[(AzId, f64, f64)]) {
         let mut row = Vec::with_capacity(self.timeseries.columns.len());
         row.push(now.as_secs_f64());
         row.push(f64::from(self.running));
@@ -336,6 +364,9 @@ impl Recorder {
             c.mem_used_samples.push(ratio(c.mem_used_total, self.registered_total.mem));
             c.mem_reserved_samples.push(ratio(self.reserved_total.mem, self.registered_total.mem));
         }
+        debug_assert_eq!(nat.len(), self.nat_columns);
+        row.extend(nat.iter().map(|n| n.1 * 8.0 / 1e6));
+        row.extend(nat.iter().map(|n| n.2));
         if let Some(units) = self.fargate_cpu_units {
             row.push(units as f64 / 1024.0);
         }
@@ -401,8 +432,72 @@ impl Recorder {
         m.set(Metric::MinFreeIps, min_free.map_or(f64::NAN, f64::from));
         m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
         self.contention.finish(&mut m, self.hosts_used.mean(end), end);
+        set_time_to_running(&mut m, tasks, warmup);
+        self.pull_times_s.sort_by(f64::total_cmp);
+        let pulls = &self.pull_times_s;
+        let with_egress = |v: f64| if ctx.egress.is_some() { v } else { f64::NAN };
+        m.set(Metric::PullTimeMean, with_egress(if pulls.is_empty() { 0.0 } else { pulls.iter().sum::<f64>() / pulls.len() as f64 }));
+        m.set(Metric::PullTimeP95, with_egress(if pulls.is_empty() { 0.0 } else { stats::quantile_sorted(pulls, 0.95) }));
+        let f = &self.pull_failures;
+        m.set(Metric::PullFailedCannotPull, f[0] as f64);
+        m.set(Metric::PullFailedRegistryAuth, f[1] as f64);
+        m.set(Metric::PullFailedLogger, f[2] as f64);
+        m.set(Metric::PullFailedExecutionRole, (f[3] + f[4]) as f64);
+        let gb = |b: f64| with_egress(b / crate::model::cost::BYTES_PER_GB);
+        let e = ctx.egress.cloned().unwrap_or_default();
+        m.set(Metric::NatGb, gb(e.nat_bytes));
+        m.set(Metric::IgwGb, gb(e.igw_bytes));
+        m.set(Metric::S3GatewayGb, gb(e.s3_gateway_bytes));
+        m.set(Metric::EndpointGb, gb(e.endpoint_bytes));
+        m.set(Metric::CrossAzGb, gb(e.cross_az_bytes));
+        m.set(Metric::NatUtilPeak, with_egress(e.nat_util_peak));
+        m.set(Metric::LostLogBytes, with_egress(e.lost_log_bytes));
+        m.set(Metric::LogStalledS, with_egress(e.log_stalled_s));
+        set_bill(&mut m, ctx.bill);
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }
+}
+
+/// Arrival → RUNNING over tasks that arrived after the warm-up and ran, and its parts.
+fn set_time_to_running(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
+    let mut total: Vec<f64> = Vec::new();
+    let (mut wait, mut prov) = (0.0, 0.0);
+    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
+        if let (Some(placed), Some(running)) = (t.placed_at, t.running_at) {
+            total.push(running.saturating_sub(t.arrived_at).as_secs_f64());
+            wait += placed.saturating_sub(t.arrived_at).as_secs_f64();
+            prov += running.saturating_sub(placed).as_secs_f64();
+        }
+    }
+    let n = total.len();
+    total.sort_by(f64::total_cmp);
+    let q = |p: f64| if n == 0 { f64::NAN } else { stats::quantile_sorted(&total, p) };
+    m.set(Metric::TimeToRunningP50, q(0.5));
+    m.set(Metric::TimeToRunningP95, q(0.95));
+    m.set(Metric::TimeToRunningP99, q(0.99));
+    m.set(Metric::PlacementWaitMean, if n == 0 { f64::NAN } else { wait / n as f64 });
+    m.set(Metric::ProvisioningMean, if n == 0 { f64::NAN } else { prov / n as f64 });
+}
+
+/// Every cost line, per month, and the totals.
+fn set_bill(m: &mut MetricValues, bill: &Bill) {
+    for &(item, _, month) in &bill.lines {
+        let metric = match item {
+            CostItem::NatGatewayHours => Metric::CostNatHours,
+            CostItem::NatGatewayData => Metric::CostNatData,
+            CostItem::PublicIpv4 => Metric::CostPublicIpv4,
+            CostItem::CrossAz => Metric::CostCrossAz,
+            CostItem::InterfaceEndpointHours => Metric::CostEndpointHours,
+            CostItem::InterfaceEndpointData => Metric::CostEndpointData,
+            CostItem::InternetEgress => Metric::CostInternetEgress,
+            CostItem::Ec2Instances => Metric::CostEc2,
+            CostItem::FargateVcpu => Metric::CostFargateVcpu,
+            CostItem::FargateMemory => Metric::CostFargateMemory,
+        };
+        m.set(metric, month);
+    }
+    m.set(Metric::CostMonthTotal, bill.total_month_usd);
+    m.set(Metric::CostRunTotal, bill.total_run_usd);
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

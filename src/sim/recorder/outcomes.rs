@@ -11,12 +11,15 @@ pub(crate) struct FinishContext<'a> {
     pub has_services: bool,
     /// Subnets that task ENIs use (the minimum of free addresses is taken over them).
     pub task_subnets: &'a [SubnetId],
+    /// What egress measured (`None` without `[images]`/`[logs]`).
+    pub egress: Option<&'a super::super::egress::EgressTotals>,
+    pub bill: &'a crate::model::cost::Bill,
 }
 
 /// Each task that arrived after the warm-up, counted once by how it ended (or where it was at
 /// the horizon).
 pub(super) fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
-    let mut n = [0u64; 9];
+    let mut n = [0u64; 10];
     for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
         let slot = match (t.state, t.stop_reason) {
             (TaskState::Stopped, Some(StopReason::Completed)) => 0,
@@ -25,6 +28,7 @@ pub(super) fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime
             (TaskState::Stopped, Some(StopReason::InsufficientFreeAddresses)) => 3,
             (TaskState::Stopped, Some(StopReason::FargateVcpuQuota)) => 4,
             (TaskState::Stopped, Some(StopReason::OutOfMemory)) => 8,
+            (TaskState::Stopped, Some(StopReason::PullFailed(_))) => 9,
             (TaskState::Running, _) => 5,
             (TaskState::Provisioning, _) => 6,
             (TaskState::AwaitingPlacement, _) => 7,
@@ -42,12 +46,13 @@ pub(super) fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime
         Metric::OutcomeProvisioningEnd,
         Metric::OutcomeWaitingEnd,
         Metric::OutcomeOom,
+        Metric::OutcomePullFailed,
     ];
     for (metric, count) in metrics.iter().zip(n) {
         m.set(*metric, count as f64);
     }
     let total: u64 = n.iter().sum();
-    let failed = n[1] + n[2] + n[3] + n[4];
+    let failed = n[1] + n[2] + n[3] + n[4] + n[9];
     m.set(Metric::TaskFailureFraction, if total == 0 { 0.0 } else { failed as f64 / total as f64 });
 }
 

@@ -1,0 +1,490 @@
+//! The egress part: links (host and Fargate task ENIs, NAT gateways, internet gateway, endpoints,
+//! the cross-AZ meter), pull flows with max-min fair rates, per-host image caches, log paths and
+//! their buffers — over `model::egress`.
+//!
+//! It owns no queue: pull-flow events are scheduled by the coordinator (`pulls.rs`), which
+//! reschedules exactly the flows this part reports as changed. Present only when the scenario
+//! has `[images]` or `[logs]`.
+//!
+//! Architecture invariant: only the coordinator asks it; it never stops a task itself (it says
+//! why a task cannot start, and the coordinator stops it through `stop_task`).
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::engine::{EventId, SimTime};
+use crate::model::egress::{
+    EndpointService, FlowChange, FlowId, FlowNetwork, Hop, ImageCache, ImageId, LinkId, LogPathId, LogSourceId, LogTotals, Origin, Path,
+    PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
+    lazy_loading_milestone_bytes, log_mode, plan_pull,
+};
+use crate::model::{AzId, Cluster, HostId, SubnetId, TaskId};
+use crate::scenario::{HostBandwidth, Scenario};
+
+/// Events of the egress part.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum EgressEvent {
+    /// The task's ENI is attached (or it needs none): PENDING, its pulls begin.
+    PullsBegin { task: TaskId },
+    /// A pull flow reached its start milestone or completed; `generation` guards reused ids.
+    Flow { flow: FlowId, generation: u32 },
+    /// A pull or registry check with no route gave up.
+    PullTimedOut { task: TaskId },
+}
+
+/// One container image of a task definition.
+#[derive(Debug, Clone)]
+struct ContainerImage {
+    image: ImageId,
+    size_bytes: u64,
+    ecr: bool,
+    awslogs: bool,
+    log_rate_bps: f64,
+    log_mode: crate::model::egress::LogMode,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FlowSlot {
+    task: TaskId,
+    image: ImageId,
+    generation: u32,
+    event: Option<EventId>,
+    /// The task is still waiting for this flow's milestone (SOCI) or completion.
+    blocking: bool,
+    active: bool,
+}
+
+/// A task's egress state from PENDING to STOPPED.
+#[derive(Debug, Clone, Default)]
+struct TaskEgress {
+    flows: Vec<FlowId>,
+    /// Images the task still waits for.
+    waiting: u32,
+    /// The Fargate task's own ENI link (returned to the pool when it stops).
+    eni_link: Option<LinkId>,
+    origin: Option<(Origin, LinkId)>,
+    pull_began: SimTime,
+    log_path: Option<LogPathId>,
+    sources: Vec<LogSourceId>,
+    /// The failure to report when the pull timeout fires (`None`: start from the cache then).
+    timeout_failure: Option<StartFailure>,
+}
+
+/// What `begin_pulls` decided.
+pub(super) enum PullStart {
+    /// Nothing to download: containers may start now.
+    Ready,
+    /// Waiting for flows (their events are in the changes buffer).
+    Pulling,
+    /// ECS refuses the task at once.
+    FailNow(StartFailure),
+    /// A pull with no route: at `now + timeout`, fail (or, with a cached image, start).
+    Timeout(SimTime),
+}
+
+/// What the run's egress measured, for the recorder and the bill.
+#[derive(Debug, Clone, Default)]
+pub(super) struct EgressTotals {
+    pub nat_bytes: f64,
+    pub igw_bytes: f64,
+    pub s3_gateway_bytes: f64,
+    pub endpoint_bytes: f64,
+    pub cross_az_bytes: f64,
+    /// Highest throughput / capacity of any NAT gateway.
+    pub nat_util_peak: f64,
+    pub lost_log_bytes: f64,
+    pub log_stalled_s: f64,
+}
+
+pub(super) struct Egress {
+    net: FlowNetwork,
+    routes: RouteTable,
+    host_links: Vec<LinkId>,
+    host_origin: Vec<Origin>,
+    fargate_bandwidth_bps: f64,
+    fargate_links_free: Vec<LinkId>,
+    nats: Vec<(AzId, LinkId)>,
+    igw: LinkId,
+    s3: LinkId,
+    cross_az: LinkId,
+    endpoint_links: BTreeMap<(EndpointService, AzId), LinkId>,
+    cache: ImageCache,
+    /// Per task definition, its containers' images.
+    td_images: Vec<Vec<ContainerImage>>,
+    /// Per workload: Fargate tasks get a public IP.
+    public_ip: Vec<bool>,
+    soci: Vec<bool>,
+    soci_fraction: f64,
+    flows: Vec<FlowSlot>,
+    tasks: FxHashMap<TaskId, TaskEgress>,
+    changed: Vec<FlowChange>,
+    lost_log_bytes: f64,
+    log_stalled_us: f64,
+}
+
+impl Egress {
+    /// `None` unless the scenario simulates pulls and logs.
+    pub fn new(scenario: &Scenario, cluster: &Cluster) -> Option<Egress> {
+        if !scenario.egress.enabled {
+            return None;
+        }
+        let net_spec = scenario.network.as_ref();
+        let en = net_spec.map(|n| n.egress.clone()).unwrap_or_default();
+        let subnets = net_spec.map(|n| n.subnets.as_slice()).unwrap_or(&[]);
+        let routes = en.route_table(subnets);
+        let mut net = FlowNetwork::new();
+        let igw = net.add_link(f64::INFINITY);
+        let s3 = net.add_link(f64::INFINITY);
+        let cross_az = net.add_link(f64::INFINITY);
+        let nats = routes.nat_azs.iter().map(|&az| (az, net.add_link(en.nat_bandwidth_bps))).collect();
+        let mut endpoint_links = BTreeMap::new();
+        let endpoint_azs: Vec<AzId> =
+            if en.endpoints.azs.is_empty() { (0..scenario.azs.len() as u32).map(AzId).collect() } else { en.endpoints.azs.clone() };
+        for az in endpoint_azs {
+            if en.endpoints.ecr {
+                endpoint_links.insert((EndpointService::Ecr, az), net.add_link(en.endpoint_bandwidth_bps));
+            }
+            if en.endpoints.logs {
+                endpoint_links.insert((EndpointService::Logs, az), net.add_link(en.endpoint_bandwidth_bps));
+            }
+        }
+        let mut host_links = Vec::with_capacity(cluster.hosts.len());
+        let mut host_origin = Vec::with_capacity(cluster.hosts.len());
+        for h in &cluster.hosts {
+            let t = &scenario.instance_types[h.instance_type as usize];
+            let gbps = match en.host_bandwidth {
+                HostBandwidth::Baseline => t.baseline_gbps,
+                HostBandwidth::Burst => t.burst_gbps,
+            };
+            host_links.push(net.add_link(gbps * crate::model::egress::BYTES_PER_GBIT));
+            // A host in a public subnet has a public IP (auto-assigned); without a [network] it
+            // is taken as private with a route out (no layout to say otherwise).
+            let (az, public) = h.subnet.map_or((h.az, false), |s| (subnets[s.0 as usize].az, subnets[s.0 as usize].public));
+            host_origin.push(Origin { subnet: SubnetRouting { az, public }, public_ip: public });
+        }
+        let images = &scenario.egress.images;
+        let mut names: BTreeMap<&str, ImageId> = BTreeMap::new();
+        for td in &scenario.task_definitions {
+            for c in &td.containers {
+                let next = ImageId(names.len() as u32);
+                names.entry(c.image.as_str()).or_insert(next);
+            }
+        }
+        let td_images = scenario
+            .task_definitions
+            .iter()
+            .map(|td| {
+                td.containers
+                    .iter()
+                    .map(|c| ContainerImage {
+                        image: names[c.image.as_str()],
+                        size_bytes: images.size_bytes(&c.image),
+                        ecr: is_private_ecr(&c.image),
+                        awslogs: c.log_driver.as_deref() == Some("awslogs"),
+                        log_rate_bps: scenario.egress.logs.rate_bps(&td.family, &c.name),
+                        log_mode: log_mode(&c.log_options),
+                    })
+                    .collect()
+            })
+            .collect();
+        let soci = scenario
+            .task_definitions
+            .iter()
+            .map(|td| !td.containers.is_empty() && td.containers.iter().all(|c| images.has_soci_index(&c.image)))
+            .collect();
+        Some(Egress {
+            net,
+            routes,
+            host_links,
+            host_origin,
+            fargate_bandwidth_bps: en.fargate_task_bandwidth_bps,
+            fargate_links_free: Vec::new(),
+            nats,
+            igw,
+            s3,
+            cross_az,
+            endpoint_links,
+            cache: ImageCache::new(cluster.hosts.len()),
+            td_images,
+            public_ip: scenario.egress.workloads.iter().map(|w| w.assign_public_ip).collect(),
+            soci,
+            soci_fraction: images.soci_start_fraction,
+            flows: Vec::new(),
+            tasks: FxHashMap::default(),
+            changed: Vec::new(),
+            lost_log_bytes: 0.0,
+            log_stalled_us: 0.0,
+        })
+    }
+
+    fn hop_link(&self, route: Route) -> LinkId {
+        match route.hop {
+            Hop::InternetGateway => self.igw,
+            Hop::S3Gateway => self.s3,
+            Hop::Nat(az) => self.nats.iter().find(|(a, _)| *a == az).expect("routed to a NAT gateway that exists").1,
+            Hop::Interface(svc, az) => self.endpoint_links[&(svc, az)],
+        }
+    }
+
+    fn path(&self, eni: LinkId, route: Route) -> Path {
+        if route.cross_az { Path::new(&[eni, self.cross_az, self.hop_link(route)]) } else { Path::new(&[eni, self.hop_link(route)]) }
+    }
+
+    /// PENDING: plans each container's image and starts the downloads. `host` is `None` on
+    /// Fargate (then `subnet` is the task ENI's). Flow events to schedule are left in the changes
+    /// buffer (`take_changes`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn begin_pulls(
+        &mut self,
+        scenario: &Scenario,
+        now: SimTime,
+        task: TaskId,
+        td: u32,
+        workload: u32,
+        host: Option<HostId>,
+        subnet: Option<SubnetRouting>,
+    ) -> PullStart {
+        let fargate = host.is_none();
+        if let Some(f) = execution_role_failure(&scenario.task_definitions[td as usize], fargate) {
+            return PullStart::FailNow(f);
+        }
+        let (origin, eni) = match host {
+            Some(h) => (self.host_origin[h.0 as usize], self.host_links[h.0 as usize]),
+            None => {
+                let origin = Origin { subnet: subnet.expect("a Fargate task has a subnet"), public_ip: self.public_ip[workload as usize] };
+                let link = self.fargate_links_free.pop().unwrap_or_else(|| self.net.add_link(self.fargate_bandwidth_bps));
+                (origin, link)
+            }
+        };
+        let mut te = TaskEgress { origin: Some((origin, eni)), pull_began: now, eni_link: fargate.then_some(eni), ..TaskEgress::default() };
+        let behavior = scenario.egress.images.pull_behavior;
+        let containers = self.td_images[td as usize].clone();
+        let mut no_route: Option<StartFailure> = None;
+        let mut fallback_wait = false;
+        let mut to_pull: Vec<(ImageId, u64, Route)> = Vec::new();
+        for c in &containers {
+            let cached = host.map(|h| self.cache.has(h.0, c.image));
+            let plan = plan_pull(behavior, cached);
+            let route = self.routes.route(origin, Traffic::Image { ecr: c.ecr });
+            match (plan, route) {
+                (PullPlan::FromCache, _) => {}
+                (PullPlan::CheckRegistry, Some(_)) => {}
+                (PullPlan::CheckRegistry, None) => fallback_wait = true,
+                (PullPlan::Full, Some(r)) => {
+                    if !to_pull.iter().any(|(i, _, _)| *i == c.image) {
+                        to_pull.push((c.image, c.size_bytes, r));
+                    }
+                }
+                (PullPlan::Full, None) => {
+                    no_route.get_or_insert(if fargate && c.ecr {
+                        StartFailure::RegistryAuthTimeout
+                    } else {
+                        StartFailure::CannotPullContainer
+                    });
+                }
+            }
+            if fargate && c.awslogs && self.routes.route(origin, Traffic::Logs).is_none() {
+                no_route.get_or_insert(StartFailure::LoggerUnreachable);
+            }
+        }
+        let timeout = scenario.egress.images.pull_timeout;
+        if no_route.is_some() || (fallback_wait && to_pull.is_empty()) {
+            te.timeout_failure = no_route;
+            self.tasks.insert(task, te);
+            return PullStart::Timeout(now + timeout);
+        }
+        let soci = fargate && self.soci[td as usize];
+        for (image, size, route) in to_pull {
+            let milestone = if soci { lazy_loading_milestone_bytes(size, self.soci_fraction) } else { 0 };
+            let path = self.path(eni, route);
+            let flow = self.net.start_flow(now, path, size, milestone, &mut self.changed);
+            let i = flow.0 as usize;
+            if self.flows.len() <= i {
+                self.flows.resize(i + 1, FlowSlot { task, image, generation: 0, event: None, blocking: false, active: false });
+            }
+            let slot = &mut self.flows[i];
+            *slot = FlowSlot { task, image, generation: slot.generation.wrapping_add(1), event: None, blocking: true, active: true };
+            te.flows.push(flow);
+            te.waiting += 1;
+        }
+        let ready = te.waiting == 0;
+        self.tasks.insert(task, te);
+        if ready { PullStart::Ready } else { PullStart::Pulling }
+    }
+
+    /// The reported flow event changes since the last call (a flow may appear more than once:
+    /// the last entry is its current time), with each flow's generation.
+    pub fn take_changes(&mut self, out: &mut Vec<(FlowId, u32, Option<SimTime>)>) {
+        for c in self.changed.drain(..) {
+            let slot = &self.flows[c.flow.0 as usize];
+            if slot.active {
+                out.push((c.flow, slot.generation, c.at));
+            }
+        }
+    }
+
+    /// The flow's scheduled event, to cancel before rescheduling.
+    pub fn event(&self, flow: FlowId) -> Option<EventId> {
+        self.flows[flow.0 as usize].event
+    }
+
+    pub fn set_event(&mut self, flow: FlowId, event: Option<EventId>) {
+        self.flows[flow.0 as usize].event = event;
+    }
+
+    /// The task a live flow event belongs to; `None` for a stale event.
+    pub fn flow_owner(&self, flow: FlowId, generation: u32) -> Option<TaskId> {
+        let slot = &self.flows[flow.0 as usize];
+        (slot.active && slot.generation == generation).then_some(slot.task)
+    }
+
+    /// A live flow event fired (`host`: the task's host, `None` on Fargate). Returns true when
+    /// the task's pull phase is now complete.
+    pub fn flow_event(&mut self, now: SimTime, flow: FlowId, host: Option<HostId>) -> bool {
+        let slot = self.flows[flow.0 as usize];
+        self.flows[flow.0 as usize].event = None;
+        let te = self.tasks.get_mut(&slot.task).expect("a flow's task is pulling");
+        let mut released = false;
+        if self.net.remaining_bytes(flow, now) > 0.5 && slot.blocking {
+            // SOCI milestone: the container may start; the rest keeps streaming.
+            self.flows[flow.0 as usize].blocking = false;
+            self.net.clear_milestone(now, flow, &mut self.changed);
+            released = true;
+        } else {
+            self.net.end_flow(now, flow, &mut self.changed);
+            self.flows[flow.0 as usize].active = false;
+            te.flows.retain(|f| *f != flow);
+            if let Some(h) = host {
+                self.cache.insert(h.0, slot.image);
+            }
+            if slot.blocking {
+                released = true;
+            }
+        }
+        if released {
+            te.waiting -= 1;
+            return te.waiting == 0;
+        }
+        false
+    }
+
+    /// The pull timeout of a task with no route: its failure, or `None` to start from the cache.
+    pub fn timed_out(&mut self, task: TaskId) -> Option<StartFailure> {
+        self.tasks.get(&task).and_then(|t| t.timeout_failure)
+    }
+
+    /// When the task's pulls began.
+    pub fn pull_began(&self, task: TaskId) -> Option<SimTime> {
+        self.tasks.get(&task).map(|t| t.pull_began)
+    }
+
+    /// RUNNING: the task's awslogs containers start shipping.
+    pub fn task_running(&mut self, now: SimTime, task: TaskId, td: u32) {
+        let Some(te) = self.tasks.get_mut(&task) else { return };
+        let Some((origin, eni)) = te.origin else { return };
+        let containers = &self.td_images[td as usize];
+        if !containers.iter().any(|c| c.awslogs && c.log_rate_bps > 0.0) {
+            return;
+        }
+        let path = match self.routes.route(origin, Traffic::Logs) {
+            Some(route) => {
+                if route.cross_az {
+                    Path::new(&[eni, self.cross_az, hop_link_of(&self.nats, self.igw, self.s3, &self.endpoint_links, route)])
+                } else {
+                    Path::new(&[eni, hop_link_of(&self.nats, self.igw, self.s3, &self.endpoint_links, route)])
+                }
+            }
+            None => Path::new(&[]),
+        };
+        let lp = self.net.open_log_path(now, path);
+        te.log_path = Some(lp);
+        for c in containers.iter().filter(|c| c.awslogs && c.log_rate_bps > 0.0) {
+            let src = self.net.add_log_source(now, lp, c.log_rate_bps, c.log_mode, &mut self.changed);
+            te.sources.push(src);
+        }
+    }
+
+    /// STOPPED: abandons the task's pulls and closes its logs. Flow events to cancel are returned
+    /// in `cancel`; other flows' changes are left in the changes buffer.
+    pub fn task_stopped(&mut self, now: SimTime, task: TaskId, cancel: &mut Vec<EventId>) {
+        let Some(te) = self.tasks.remove(&task) else { return };
+        for f in te.flows {
+            let slot = &mut self.flows[f.0 as usize];
+            if let Some(e) = slot.event.take() {
+                cancel.push(e);
+            }
+            slot.active = false;
+            self.net.end_flow(now, f, &mut self.changed);
+        }
+        for s in te.sources {
+            let LogTotals { lost_bytes, stalled_us } = self.net.remove_log_source(now, s, &mut self.changed);
+            self.lost_log_bytes += lost_bytes;
+            self.log_stalled_us += stalled_us;
+        }
+        if let Some(lp) = te.log_path {
+            self.net.close_log_path(lp);
+        }
+        if let Some(link) = te.eni_link {
+            self.fargate_links_free.push(link);
+        }
+    }
+
+    /// Per NAT gateway (in AZ order): (AZ, throughput bytes/s, utilisation).
+    pub fn nat_load(&self) -> Vec<(AzId, f64, f64)> {
+        self.nats
+            .iter()
+            .map(|&(az, l)| (az, self.net.link_throughput_bps(l), self.net.link_throughput_bps(l) / self.net.capacity_bps(l)))
+            .collect()
+    }
+
+    pub fn nat_azs(&self) -> Vec<AzId> {
+        self.nats.iter().map(|(az, _)| *az).collect()
+    }
+
+    /// Totals at `end`. Logs of tasks still running are settled up to `end`.
+    pub fn totals(&mut self, end: SimTime) -> EgressTotals {
+        let mut lost = self.lost_log_bytes;
+        let mut stalled = self.log_stalled_us;
+        let mut live: Vec<LogSourceId> = self.tasks.values().flat_map(|t| t.sources.iter().copied()).collect();
+        live.sort();
+        for s in live {
+            let t = self.net.log_totals(end, s);
+            lost += t.lost_bytes;
+            stalled += t.stalled_us;
+        }
+        let nat_bytes = self.nats.iter().map(|(_, l)| self.net.link_bytes(*l, end)).sum();
+        let nat_util_peak = self.nats.iter().map(|(_, l)| self.net.link_peak_bps(*l) / self.net.capacity_bps(*l)).fold(0.0, f64::max);
+        EgressTotals {
+            nat_bytes,
+            igw_bytes: self.net.link_bytes(self.igw, end),
+            s3_gateway_bytes: self.net.link_bytes(self.s3, end),
+            endpoint_bytes: self.endpoint_links.values().map(|l| self.net.link_bytes(*l, end)).sum(),
+            cross_az_bytes: self.net.link_bytes(self.cross_az, end),
+            nat_util_peak,
+            lost_log_bytes: lost,
+            log_stalled_s: stalled / 1e6,
+        }
+    }
+
+    /// Fargate task `subnet`'s routing facts.
+    pub fn subnet_routing(scenario: &Scenario, subnet: SubnetId) -> SubnetRouting {
+        let s = &scenario.network.as_ref().expect("a task subnet implies a [network]").subnets[subnet.0 as usize];
+        SubnetRouting { az: s.az, public: s.public }
+    }
+}
+
+fn hop_link_of(
+    nats: &[(AzId, LinkId)],
+    igw: LinkId,
+    s3: LinkId,
+    endpoints: &BTreeMap<(EndpointService, AzId), LinkId>,
+    route: Route,
+) -> LinkId {
+    match route.hop {
+        Hop::InternetGateway => igw,
+        Hop::S3Gateway => s3,
+        Hop::Nat(az) => nats.iter().find(|(a, _)| *a == az).expect("routed to a NAT gateway that exists").1,
+        Hop::Interface(svc, az) => endpoints[&(svc, az)],
+    }
+}

@@ -1,0 +1,88 @@
+//! PENDING, as the coordinator sees it: after the ENI attach a task's images are pulled (the
+//! egress part plans and runs the flows), then its containers start; a pull with no route or a
+//! missing execution role stops the task through `stop_task` with ECS's reason.
+
+use super::egress::{EgressEvent, PullStart};
+use super::lifecycle::{FARGATE, TaskEvent};
+use super::world::{Event, World};
+use crate::model::egress::FlowId;
+use crate::model::{StopReason, TaskId, TaskState};
+
+impl World<'_> {
+    /// The task's ENI is attached: its pulls begin.
+    pub(super) fn begin_pulls(&mut self, task: TaskId) {
+        let now = self.now();
+        let t = self.tasks.get(task);
+        let (td, workload, host) = (t.task_definition, t.workload, t.host);
+        let subnet = if host.is_none() { t.subnet.map(|s| super::egress::Egress::subnet_routing(self.scenario, s)) } else { None };
+        let egress = self.egress.as_mut().expect("pulls only with egress");
+        match egress.begin_pulls(self.scenario, now, task, td, workload, host, subnet) {
+            PullStart::Ready => self.pulls_done(task),
+            PullStart::Pulling => self.apply_flow_changes(),
+            PullStart::FailNow(f) => {
+                self.recorder.pull_failed(f);
+                self.stop_task(task, host.unwrap_or(FARGATE), td, workload, StopReason::PullFailed(f), TaskState::Provisioning);
+            }
+            PullStart::Timeout(at) => {
+                self.queue.schedule(at, Event::Egress(EgressEvent::PullTimedOut { task }));
+            }
+        }
+    }
+
+    pub(super) fn on_egress(&mut self, event: EgressEvent) {
+        match event {
+            EgressEvent::PullsBegin { task } => self.begin_pulls(task),
+            EgressEvent::Flow { flow, generation } => self.flow_event(flow, generation),
+            EgressEvent::PullTimedOut { task } => {
+                let failure = self.egress.as_mut().expect("egress").timed_out(task);
+                match failure {
+                    None => self.pulls_done(task),
+                    Some(f) => {
+                        let t = self.tasks.get(task);
+                        let (td, workload, host) = (t.task_definition, t.workload, t.host.unwrap_or(FARGATE));
+                        self.recorder.pull_failed(f);
+                        self.stop_task(task, host, td, workload, StopReason::PullFailed(f), TaskState::Provisioning);
+                    }
+                }
+            }
+        }
+    }
+
+    fn flow_event(&mut self, flow: FlowId, generation: u32) {
+        let now = self.now();
+        let egress = self.egress.as_mut().expect("egress");
+        let Some(task) = egress.flow_owner(flow, generation) else { return };
+        let host = self.tasks.get(task).host;
+        let done = egress.flow_event(now, flow, host);
+        self.apply_flow_changes();
+        if done {
+            self.pulls_done(task);
+        }
+    }
+
+    /// Every image is present: the containers start after the start delay.
+    fn pulls_done(&mut self, task: TaskId) {
+        let now = self.now();
+        if let Some(began) = self.egress.as_ref().and_then(|e| e.pull_began(task)) {
+            self.recorder.pull_finished(now.saturating_sub(began));
+        }
+        let at = now + self.scenario.egress.images.container_start_delay;
+        self.queue.schedule(at, Event::Task(TaskEvent::Started { task }));
+    }
+
+    /// Reschedules the flows whose event time the egress part reported as changed.
+    pub(super) fn apply_flow_changes(&mut self) {
+        let Some(egress) = self.egress.as_mut() else { return };
+        let mut changes = std::mem::take(&mut self.flow_changes);
+        egress.take_changes(&mut changes);
+        for &(flow, generation, at) in &changes {
+            if let Some(old) = egress.event(flow) {
+                self.queue.cancel(old);
+            }
+            let id = at.map(|at| self.queue.schedule(at, Event::Egress(EgressEvent::Flow { flow, generation })));
+            egress.set_event(flow, id);
+        }
+        changes.clear();
+        self.flow_changes = changes;
+    }
+}
