@@ -1,0 +1,93 @@
+//! What the egress part tells the recorder: pull times, start failures for egress reasons, and
+//! at the end the bytes per path, NAT use, lost logs, time to running and the bill.
+
+use super::{FinishContext, Recorder};
+use crate::engine::SimTime;
+use crate::metrics::{Metric, MetricValues, stats};
+use crate::model::Task;
+use crate::model::cost::{Bill, CostItem};
+use crate::model::egress::StartFailure;
+
+impl Recorder {
+    /// A task's images are all present after `took` in PENDING.
+    pub fn pull_finished(&mut self, took: SimTime) {
+        if self.warm {
+            self.pull_times_s.push(took.as_secs_f64());
+        }
+    }
+
+    /// A task cannot start for an egress reason.
+    pub fn pull_failed(&mut self, why: StartFailure) {
+        if self.warm {
+            self.pull_failures[StartFailure::ALL.iter().position(|f| *f == why).expect("listed")] += 1;
+        }
+    }
+
+    /// The egress metrics: time to running and its parts, pulls, bytes, logs, the bill.
+    pub(super) fn finish_egress(&mut self, m: &mut MetricValues, tasks: &[Task], warmup: SimTime, ctx: &FinishContext<'_>) {
+        set_time_to_running(m, tasks, warmup);
+        self.pull_times_s.sort_by(f64::total_cmp);
+        let pulls = &self.pull_times_s;
+        let with_egress = |v: f64| if ctx.egress.is_some() { v } else { f64::NAN };
+        m.set(Metric::PullTimeMean, with_egress(if pulls.is_empty() { 0.0 } else { pulls.iter().sum::<f64>() / pulls.len() as f64 }));
+        m.set(Metric::PullTimeP95, with_egress(if pulls.is_empty() { 0.0 } else { stats::quantile_sorted(pulls, 0.95) }));
+        let f = &self.pull_failures;
+        m.set(Metric::PullFailedCannotPull, f[0] as f64);
+        m.set(Metric::PullFailedRegistryAuth, f[1] as f64);
+        m.set(Metric::PullFailedLogger, f[2] as f64);
+        m.set(Metric::PullFailedExecutionRole, (f[3] + f[4]) as f64);
+        let gb = |b: f64| with_egress(b / crate::model::cost::BYTES_PER_GB);
+        let e = ctx.egress.cloned().unwrap_or_default();
+        m.set(Metric::NatGb, gb(e.nat_bytes));
+        m.set(Metric::IgwGb, gb(e.igw_bytes));
+        m.set(Metric::S3GatewayGb, gb(e.s3_gateway_bytes));
+        m.set(Metric::EndpointGb, gb(e.endpoint_bytes));
+        m.set(Metric::CrossAzGb, gb(e.cross_az_bytes));
+        m.set(Metric::NatUtilPeak, with_egress(e.nat_util_peak));
+        m.set(Metric::LostLogBytes, with_egress(e.lost_log_bytes));
+        m.set(Metric::LogStalledS, with_egress(e.log_stalled_s));
+        set_bill(m, ctx.bill);
+    }
+}
+
+/// Arrival → RUNNING over tasks that arrived after the warm-up and ran, and its parts.
+fn set_time_to_running(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
+    let mut total: Vec<f64> = Vec::new();
+    let (mut wait, mut prov) = (0.0, 0.0);
+    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
+        if let (Some(placed), Some(running)) = (t.placed_at, t.running_at) {
+            total.push(running.saturating_sub(t.arrived_at).as_secs_f64());
+            wait += placed.saturating_sub(t.arrived_at).as_secs_f64();
+            prov += running.saturating_sub(placed).as_secs_f64();
+        }
+    }
+    let n = total.len();
+    total.sort_by(f64::total_cmp);
+    let q = |p: f64| if n == 0 { f64::NAN } else { stats::quantile_sorted(&total, p) };
+    m.set(Metric::TimeToRunningP50, q(0.5));
+    m.set(Metric::TimeToRunningP95, q(0.95));
+    m.set(Metric::TimeToRunningP99, q(0.99));
+    m.set(Metric::PlacementWaitMean, if n == 0 { f64::NAN } else { wait / n as f64 });
+    m.set(Metric::ProvisioningMean, if n == 0 { f64::NAN } else { prov / n as f64 });
+}
+
+/// Every cost line, per month, and the totals.
+fn set_bill(m: &mut MetricValues, bill: &Bill) {
+    for &(item, _, month) in &bill.lines {
+        let metric = match item {
+            CostItem::NatGatewayHours => Metric::CostNatHours,
+            CostItem::NatGatewayData => Metric::CostNatData,
+            CostItem::PublicIpv4 => Metric::CostPublicIpv4,
+            CostItem::CrossAz => Metric::CostCrossAz,
+            CostItem::InterfaceEndpointHours => Metric::CostEndpointHours,
+            CostItem::InterfaceEndpointData => Metric::CostEndpointData,
+            CostItem::InternetEgress => Metric::CostInternetEgress,
+            CostItem::Ec2Instances => Metric::CostEc2,
+            CostItem::FargateVcpu => Metric::CostFargateVcpu,
+            CostItem::FargateMemory => Metric::CostFargateMemory,
+        };
+        m.set(metric, month);
+    }
+    m.set(Metric::CostMonthTotal, bill.total_month_usd);
+    m.set(Metric::CostRunTotal, bill.total_run_usd);
+}
