@@ -322,32 +322,32 @@ pub struct OutputLock {
     file: fs::File,
 }
 
+/// "`dir` is in use by …": names the process whose id the lock file holds (empty in the instant
+/// between its lock and its write).
+fn in_use(dir: &Path, lock: &Path, file: &mut fs::File) -> String {
+    use std::io::Read;
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    let holder = holder.trim();
+    let who = if holder.is_empty() { "another clustersim process".to_string() } else { format!("clustersim process {holder}") };
+    format!("`{}` is in use by {who} (lock `{}`); wait for it to finish, or choose another --out", dir.display(), lock.display())
+}
+
 impl OutputLock {
     /// Whether another process holds the lock in `dir` right now, and the message that says so.
     /// Creates nothing: a folder without a lock file is not in use.
     pub fn held_elsewhere(dir: &Path) -> Option<String> {
-        use std::io::Read;
         let path = dir.join(LOCK_FILE);
         let mut file = fs::OpenOptions::new().read(true).open(&path).ok()?;
         match fs4::FileExt::try_lock_shared(&file) {
-            Err(fs4::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let who = if holder.is_empty() { "another clustersim process".to_string() } else { format!("clustersim process {holder}") };
-                Some(format!(
-                    "`{}` is in use by {who} (lock `{}`); wait for it to finish, or choose another --out",
-                    dir.display(),
-                    path.display()
-                ))
-            }
+            Err(fs4::TryLockError::WouldBlock) => Some(in_use(dir, &path, &mut file)),
             _ => None,
         }
     }
 
     /// Takes the lock in `dir` (created if missing), or says which process holds it.
     pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
-        use std::io::{Read, Seek, Write};
+        use std::io::{Seek, Write};
         let path = dir.join(LOCK_FILE);
         // A previous holder deletes the file when it finishes; a lock taken on a file that was
         // deleted meanwhile protects nothing, so check the path still names the locked file.
@@ -361,16 +361,7 @@ impl OutputLock {
             match fs4::FileExt::try_lock(&file) {
                 Ok(()) => {}
                 Err(fs4::TryLockError::WouldBlock) => {
-                    let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
-                    let holder = holder.trim();
-                    let who =
-                        if holder.is_empty() { "another clustersim process".to_string() } else { format!("clustersim process {holder}") };
-                    return Err(format!(
-                        "`{}` is in use by {who} (lock `{}`); wait for it to finish, or choose another --out",
-                        dir.display(),
-                        path.display()
-                    ));
+                    return Err(in_use(dir, &path, &mut file));
                 }
                 Err(fs4::TryLockError::Error(e)) => return Err(format!("cannot lock `{}`: {e}", path.display())),
             }
