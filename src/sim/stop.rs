@@ -24,11 +24,13 @@ impl World<'_> {
         }
         let now = self.now();
         if let Some(egress) = self.egress.as_mut() {
-            let mut cancel = Vec::new();
+            // A reused buffer: no allocation per stopped task.
+            let mut cancel = std::mem::take(&mut self.flow_events_to_cancel);
             egress.task_stopped(now, task, &mut cancel);
-            for e in cancel {
+            for e in cancel.drain(..) {
                 self.queue.cancel(e);
             }
+            self.flow_events_to_cancel = cancel;
             self.apply_flow_changes();
         }
         let needs = self.fleet.needs(td);

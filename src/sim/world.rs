@@ -56,6 +56,8 @@ pub(super) struct World<'s> {
     pub(super) egress: Option<Egress>,
     /// Reused buffer of flow event changes.
     pub(super) flow_changes: Vec<(crate::model::egress::FlowId, u32, Option<SimTime>)>,
+    /// Reused buffer: pull-flow events a stopping task's flows no longer need.
+    pub(super) flow_events_to_cancel: Vec<crate::engine::EventId>,
     /// Present when the scenario models memory usage (`[memory]`).
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
@@ -97,6 +99,7 @@ impl<'s> World<'s> {
             services: Services::new(scenario),
             egress,
             flow_changes: Vec::new(),
+            flow_events_to_cancel: Vec::new(),
             memory,
             cpu,
             recorder,
