@@ -243,13 +243,13 @@ impl Egress {
         self.flows[flow.0 as usize].event = None;
         let te = self.tasks.get_mut(&slot.task).expect("a flow's task is pulling");
         let mut released = false;
-        if self.net.remaining_bytes(flow, now) > 0.5 && slot.blocking {
+        if self.net.milestone_pending(flow) {
             // SOCI milestone: the container may start; the rest keeps streaming.
             self.flows[flow.0 as usize].blocking = false;
             self.net.clear_milestone(now, flow, &mut self.changed);
             released = true;
         } else {
-            self.net.end_flow(now, flow, &mut self.changed);
+            self.net.complete_flow(now, flow, &mut self.changed);
             self.flows[flow.0 as usize].active = false;
             te.flows.retain(|f| *f != flow);
             if let Some(h) = host {
