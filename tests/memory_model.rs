@@ -137,6 +137,36 @@ leak_per_hour = "600MiB"
 }
 
 #[test]
+fn a_task_killed_by_oom_before_its_run_time_ends_stops_once() {
+    // Run time 30 min, killed at minute 12: the end of the run time must not stop it again (it
+    // used to, giving its host's resources back twice and panicking the run).
+    let r = run_scenario(
+        LEAKY,
+        r#"horizon = "1h"
+[cluster]
+azs = ["a"]
+[host_groups.main]
+instance_type = "m5.large"
+count_per_az = 1
+[workload.jobs]
+kind = "batch"
+task_definition = "leaky"
+at = "0s"
+count = 2
+run_time = "30m"
+[memory.leaky.app]
+start = "400MiB"
+leak_per_hour = "600MiB"
+"#,
+    );
+    assert_eq!(r.tasks.len(), 2);
+    for t in &r.tasks {
+        assert_eq!((t.stopped_at, t.stop_reason), (Some(SimTime::from_secs(720)), Some(StopReason::OutOfMemory)));
+    }
+    assert_eq!(r.metrics.get(Metric::TasksStoppedOom), 2.0);
+}
+
+#[test]
 fn without_memory_or_cpu_tables_the_new_metrics_are_empty_and_the_time_series_unchanged() {
     let plan = plan_of(&Path::new(REPO).join("scenarios/quickstart.toml"));
     let r = run_point(&plan, 0);

@@ -189,7 +189,8 @@ impl World<'_> {
         let now = self.now();
         self.recorder.task_running();
         if let Some((at, finished)) = self.tasks.running(task, now) {
-            self.queue.schedule(at, Event::Task(finished));
+            let event = self.queue.schedule(at, Event::Task(finished));
+            self.tasks.set_finish_event(task, event);
         }
         self.start_containers(task);
         if let Some(egress) = self.egress.as_mut() {
