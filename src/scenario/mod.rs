@@ -32,7 +32,7 @@ use reader::Table;
 use workload::{WorkloadContext, read_placement, read_workload};
 
 pub use egress::{
-    EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps, unrouted_warnings,
+    EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, NatOutage, WorkloadEgress, parse_rate_bps, unrouted_warnings,
 };
 pub use memory::{CpuSpec, MemorySpec};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
@@ -431,7 +431,12 @@ impl Scenario {
                 format!("the workloads would launch about {expected_tasks:.3e} tasks; at most {MAX_EXPECTED_TASKS:e} per run"),
             ));
         }
-        let egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
+        let mut egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
+        if let Some(mut failures) = root.opt_table("failures")? {
+            let subnets = network.as_ref().map_or(&[][..], |n| n.subnets.as_slice());
+            egress.nat_outages = egress::read_nat_outages(&mut failures, file, &azs, subnets, horizon, egress.enabled)?;
+            failures.finish()?;
+        }
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
         let report = read_report(&mut root)?;

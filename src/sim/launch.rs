@@ -188,13 +188,15 @@ impl World<'_> {
     pub(super) fn start_task(&mut self, task: TaskId) {
         let now = self.now();
         self.recorder.task_running();
+        let mut ends_at = None;
         if let Some((at, finished)) = self.tasks.running(task, now) {
             let event = self.queue.schedule(at, Event::Task(finished));
             self.tasks.set_finish_event(task, event);
+            ends_at = Some(at);
         }
         self.start_containers(task);
         if let Some(egress) = self.egress.as_mut() {
-            egress.task_running(now, task, self.tasks.get(task).task_definition);
+            egress.task_running(now, task, self.tasks.get(task).task_definition, ends_at);
             self.apply_flow_changes();
         }
     }

@@ -107,6 +107,11 @@ impl Lifecycle {
         (t.subnet, t.ip)
     }
 
+    /// The scheduled end of the task's run time, taken to be moved.
+    pub fn take_finish_event(&mut self, task: TaskId) -> Option<EventId> {
+        self.tasks[task.index()].finish_event.take()
+    }
+
     /// The event that ends the task's run time was scheduled.
     pub fn set_finish_event(&mut self, task: TaskId, event: EventId) {
         self.tasks[task.index()].finish_event = Some(event);

@@ -58,6 +58,9 @@ pub(super) struct World<'s> {
     pub(super) flow_changes: Vec<(crate::model::egress::FlowId, u32, Option<SimTime>)>,
     /// Reused buffer: pull-flow events a stopping task's flows no longer need.
     pub(super) flow_events_to_cancel: Vec<crate::engine::EventId>,
+    /// Reused buffers: pull deadlines to schedule; run-time ends moved by blocked log writes.
+    pub(super) pull_deadlines: Vec<(crate::model::TaskId, SimTime)>,
+    pub(super) run_end_changes: Vec<(crate::model::TaskId, Option<SimTime>)>,
     /// Present when the scenario models memory usage (`[memory]`).
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
@@ -100,6 +103,8 @@ impl<'s> World<'s> {
             egress,
             flow_changes: Vec::new(),
             flow_events_to_cancel: Vec::new(),
+            pull_deadlines: Vec::new(),
+            run_end_changes: Vec::new(),
             memory,
             cpu,
             recorder,
@@ -114,6 +119,14 @@ impl<'s> World<'s> {
         let s = self.scenario;
         self.queue.schedule(s.warmup, Event::Recorder(RecorderEvent::WarmupEnd));
         self.queue.schedule(SimTime::ZERO, Event::Recorder(RecorderEvent::Sample));
+        if self.egress.is_some() {
+            for o in &s.egress.nat_outages {
+                self.queue.schedule(o.start, Event::Egress(EgressEvent::NatOutage { az: o.az, up: false }));
+                if o.end <= s.horizon {
+                    self.queue.schedule(o.end, Event::Egress(EgressEvent::NatOutage { az: o.az, up: true }));
+                }
+            }
+        }
         for (i, w) in s.workloads.iter().enumerate() {
             let workload = i as u32;
             if let Arrivals::Service { desired_count } = w.arrivals {

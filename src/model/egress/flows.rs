@@ -194,6 +194,8 @@ pub struct FlowNetwork {
     free_log_paths: Vec<LogPathId>,
     sources: Vec<LogSource>,
     free_sources: Vec<LogSourceId>,
+    /// Log paths whose carried fraction changed since the last `take_carried_changes`.
+    carried_changes: Vec<LogPathId>,
     scratch: Scratch,
 }
 
@@ -567,7 +569,21 @@ impl FlowNetwork {
                 l.note_peak();
             }
         }
+        if old != carried {
+            self.carried_changes.push(lp);
+        }
         self.log_paths[lp.0 as usize].carried = carried;
+    }
+
+    /// Whether some log path's carried fraction changed since the last `take_carried_changes`.
+    pub fn has_carried_changes(&self) -> bool {
+        !self.carried_changes.is_empty()
+    }
+
+    /// The log paths whose carried fraction changed (a path may appear more than once; read its
+    /// fraction now with `log_carried_fraction`).
+    pub fn take_carried_changes(&mut self, out: &mut Vec<LogPathId>) {
+        out.append(&mut self.carried_changes);
     }
 
     fn change_log_demand(&mut self, now: SimTime, lp: LogPathId, delta_bps: f64, changed: &mut Vec<FlowChange>) {
