@@ -192,9 +192,9 @@ fn a_pull_meters_its_size_whichever_way_its_completion_time_rounds() {
 
 #[test]
 fn a_busy_nat_gateway_meters_exactly_the_bytes_of_every_pull() {
-    // 40 hosts pull a 37 MB image for each of 1,000 tasks (four overlapping waves) through one
-    // 5 Gbps NAT gateway, saturated for a minute: completions fall between microseconds and flows
-    // share links all the time, yet the NAT meters exactly pulls × size (a pull whose completion
+    // 40 hosts pull a 37 MB image for 1,000 tasks (four overlapping waves) through one 5 Gbps
+    // NAT gateway, saturated for a minute: completions fall between microseconds and flows share
+    // links all the time, yet the NAT meters exactly downloads × size (a pull whose completion
     // was rounded down used to keep metering until another flow's change rescheduled it).
     let mut body = String::from(
         r#"[images]
@@ -214,9 +214,31 @@ subnets = ["priv-a"]
     let r = run_body(&with_network("", &body));
     let pulled = r.tasks.iter().filter(|t| t.running_at.is_some()).count();
     assert_eq!(pulled, 1_000, "every task pulled and ran");
+    // A task placed on a host already downloading the image joins that download.
+    let downloads = 1_000.0 - r.metrics.get(Metric::PullsJoined);
+    assert!((40.0..=160.0).contains(&downloads), "{downloads} downloads: at most one per host and wave");
     let nat_bytes = r.metrics.get(Metric::NatGb) * 1e9;
-    assert!((nat_bytes - 1_000.0 * 37e6).abs() < 1e-9 * nat_bytes, "{nat_bytes} bytes metered for 1,000 pulls of 37 MB");
+    assert!((nat_bytes - downloads * 37e6).abs() < 1e-9 * nat_bytes, "{nat_bytes} bytes metered for {downloads} downloads of 37 MB");
     assert!(r.metrics.get(Metric::NatUtilPeak) > 0.999, "the NAT gateway was saturated");
+}
+
+#[test]
+fn a_second_pull_of_an_image_on_the_same_host_joins_the_download_in_progress() {
+    // One m5.large (93.75 MB/s), pull behaviour `always`: the task at 10 s downloads 937.5 MB
+    // (10 s); the task at 15 s waits for that download instead of starting its own, so the NAT
+    // gateway carries the image once and both are RUNNING at 21 s. The one at 30 s finds no
+    // download in progress and pulls again (10 s alone).
+    let mut body = String::from(
+        "[images]\ndefault_size = 937500000\npull_behavior = \"always\"\n[host_groups.main]\ninstance_type = \"m5.large\"\ncount_per_az = 1\nazs = [\"a\"]\nsubnets = [\"priv-a\"]\n",
+    );
+    for (name, at) in [("first", "10s"), ("second", "15s"), ("third", "30s")] {
+        body += &format!("[workload.{name}]\nkind = \"batch\"\nat = \"{at}\"\ncount = 1\ntask_definition = \"ec2\"\nrun_time = \"1m\"\n");
+    }
+    let r = run_body(&with_network("", &body));
+    let running = |w: u32| r.tasks.iter().find(|t| t.workload == w).unwrap().running_at.unwrap().0;
+    assert_eq!((running(0), running(1), running(2)), (21 * US, 21 * US, 41 * US));
+    assert!((r.metrics.get(Metric::NatGb) - 2.0 * 0.9375).abs() < 1e-9, "{}", r.metrics.get(Metric::NatGb));
+    assert_eq!(r.metrics.get(Metric::PullsJoined), 1.0);
 }
 
 #[test]
@@ -250,9 +272,10 @@ fn crash_looping_fargate_re_pulls_through_the_nat_while_ec2_pulls_once() {
     let image_gb = 500.0 * 1024.0 * 1024.0 / 1e9;
     assert!(nat >= image_gb * pulled && nat <= image_gb * (pulled + 2.0), "{nat} GB for {pulled} tasks");
     assert!(nat > 1000.0, "a day of one-minute tasks: over a TB through the NAT gateway");
-    // EC2: the first two tasks pull together (no cache yet), every replacement starts from the cache.
-    let image_gb = 500.0 * 1024.0 * 1024.0 / 1e9;
-    assert!((ec2.metrics.get(Metric::NatGb) - 2.0 * image_gb).abs() < 1e-6, "{}", ec2.metrics.get(Metric::NatGb));
+    // EC2: the first two tasks start together (no cache yet): the second joins the first's
+    // download, so the image crosses the NAT gateway once; every replacement starts from the cache.
+    assert!((ec2.metrics.get(Metric::NatGb) - image_gb).abs() < 1e-6, "{}", ec2.metrics.get(Metric::NatGb));
+    assert_eq!(ec2.metrics.get(Metric::PullsJoined), 1.0);
     let per_gb = 0.045 * 730.0 / 24.0;
     assert!((fargate.metrics.get(Metric::CostNatData) - nat * per_gb).abs() < 1e-6 * nat * per_gb);
 }

@@ -258,3 +258,37 @@ fn the_shipped_nat_outage_scenario_shows_lost_logs_without_blocking_and_stalls_w
     assert_eq!(blocking.metrics.get(Metric::LostLogBytes), 0.0);
     assert!(blocking.metrics.get(Metric::LogStalledS) > 60.0 * 1800.0, "{}", blocking.metrics.get(Metric::LogStalledS));
 }
+
+#[test]
+fn a_task_that_joined_a_download_takes_it_over_when_its_owner_gives_up() {
+    // The NAT is down from 15 s to 75 s. Task A (10 s) downloads 937.5 MB, task B (20 s) joins
+    // it; with a 62 s image pull timeout A gives up at 72 s, B carries the download on and it
+    // ends at 80 s (5 s before the outage, 5 s after): B is RUNNING at 81 s and the image
+    // crossed the NAT gateway once.
+    let r = scenario(
+        PULLER,
+        r#"[images]
+default_size = 937500000
+pull_behavior = "always"
+image_pull_timeout = "62s"
+[workload.a]
+kind = "batch"
+at = "10s"
+count = 1
+task_definition = "app"
+[workload.b]
+kind = "batch"
+at = "20s"
+count = 1
+task_definition = "app"
+[failures]
+nat_outage = [{ az = "a", start = "15s", end = "75s" }]
+"#,
+    )
+    .unwrap();
+    let (a, b) = (&r.tasks[0], &r.tasks[1]);
+    assert_eq!((a.stopped_at.unwrap().0, a.stop_reason), (72 * US, Some(StopReason::PullFailed(StartFailure::PullTimeout))));
+    assert_eq!(b.running_at.unwrap().0, 81 * US);
+    assert!((r.metrics.get(Metric::NatGb) - 0.9375).abs() < 1e-9, "{}", r.metrics.get(Metric::NatGb));
+    assert_eq!(r.metrics.get(Metric::PullsJoined), 1.0);
+}

@@ -139,9 +139,11 @@ pub fn check_own(dir: &Path, kind: FolderKind) -> Result<(), String> {
     if !meta.is_dir() {
         return Err(format!("`{}` exists and is not a folder; choose another --out", dir.display()));
     }
-    // A folder whose only file is the lock has just been claimed, before its marker was written.
+    // A folder whose only files are the lock and a half-written marker has just been claimed: a
+    // run was stopped before its marker's atomic rename.
     let entries = own_entries(dir, kind)?;
-    if kind == FolderKind::Assembling || !entries.iter().any(|(path, is_dir)| !is_dir && *path != dir.join(LOCK_FILE)) {
+    let (lock, marker_tmp) = (dir.join(LOCK_FILE), dir.join(format!("{}.tmp", kind.marker())));
+    if kind == FolderKind::Assembling || entries.iter().all(|(path, is_dir)| *is_dir || *path == lock || *path == marker_tmp) {
         return Ok(());
     }
     let marker = dir.join(kind.marker());
@@ -443,6 +445,24 @@ mod tests {
         check_replaceable(&out, FolderKind::Results).unwrap();
         remove_own(&out, FolderKind::Results, &[]).unwrap();
         assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_work_folder_stopped_before_its_marker_was_renamed_is_still_ours() {
+        // Killed between writing `inputs.txt.tmp` and renaming it: the lock, the run subfolders
+        // and the half-written marker. The next run must be able to take it over.
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join(".r.work");
+        fs::create_dir_all(work.join("runs")).unwrap();
+        fs::write(work.join(LOCK_FILE), "").unwrap();
+        fs::write(work.join("inputs.txt.tmp"), "inputs_fnv1a64=").unwrap();
+        check_own(&work, FolderKind::Work).unwrap();
+        remove_own(&work, FolderKind::Work, &[LOCK_FILE]).unwrap();
+        assert!(!work.join("inputs.txt.tmp").exists() && work.join(LOCK_FILE).exists());
+        // A foreign file beside them still makes it someone else's.
+        fs::write(work.join("inputs.txt.tmp"), "x").unwrap();
+        fs::write(work.join("notes.txt"), "mine").unwrap();
+        assert!(check_own(&work, FolderKind::Work).unwrap_err().contains("notes.txt"));
     }
 
     #[test]

@@ -69,11 +69,14 @@ impl World<'_> {
         let egress = self.egress.as_mut().expect("egress");
         let Some(task) = egress.flow_owner(flow, generation) else { return };
         let host = self.tasks.get(task).host;
-        let done = egress.flow_event(now, flow, host);
+        let mut done = std::mem::take(&mut self.pulls_finished);
+        egress.flow_event(now, flow, host, &mut done);
         self.apply_flow_changes();
-        if done {
-            self.pulls_done(task);
+        for &t in &done {
+            self.pulls_done(t);
         }
+        done.clear();
+        self.pulls_finished = done;
     }
 
     /// Every image is present: the containers start after the start delay.

@@ -61,6 +61,8 @@ pub(super) struct World<'s> {
     /// Reused buffers: pull deadlines to schedule; run-time ends moved by blocked log writes.
     pub(super) pull_deadlines: Vec<(crate::model::TaskId, SimTime)>,
     pub(super) run_end_changes: Vec<(crate::model::TaskId, Option<SimTime>)>,
+    /// Reused buffer: tasks whose pulls one flow event completed.
+    pub(super) pulls_finished: Vec<crate::model::TaskId>,
     /// Present when the scenario models memory usage (`[memory]`).
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
@@ -105,6 +107,7 @@ impl<'s> World<'s> {
             flow_events_to_cancel: Vec::new(),
             pull_deadlines: Vec::new(),
             run_end_changes: Vec::new(),
+            pulls_finished: Vec::new(),
             memory,
             cpu,
             recorder,

@@ -101,6 +101,9 @@ impl Egress {
             carried_buf: Vec::new(),
             deadlines: Vec::new(),
             finish_changes: Vec::new(),
+            in_progress: FxHashMap::default(),
+            waiters: FxHashMap::default(),
+            pulls_joined: 0,
         })
     }
 

@@ -69,6 +69,10 @@ struct FlowSlot {
 #[derive(Debug, Clone, Default)]
 struct TaskEgress {
     flows: Vec<FlowId>,
+    /// Downloads another task on the same host had begun, which this one waits for too.
+    joined: Vec<FlowId>,
+    /// Its EC2 host (`None` on Fargate).
+    host: Option<HostId>,
     /// Images the task still waits for.
     waiting: u32,
     /// The Fargate task's own ENI link (returned to the pool when it stops).
@@ -121,6 +125,8 @@ pub(super) struct EgressTotals {
     pub nat_util_peak: f64,
     pub lost_log_bytes: f64,
     pub log_stalled_s: f64,
+    /// Pulls that joined a download already in progress on their host.
+    pub pulls_joined: u64,
 }
 
 pub(super) struct Egress {
@@ -157,6 +163,12 @@ pub(super) struct Egress {
     carried_buf: Vec<LogPathId>,
     deadlines: Vec<(TaskId, SimTime)>,
     finish_changes: Vec<(TaskId, Option<SimTime>)>,
+    /// EC2: the download of an image in progress on a host, which a second pull of it joins
+    /// (the Docker daemon downloads a layer once for every pull waiting for it).
+    in_progress: FxHashMap<(HostId, ImageId), FlowId>,
+    /// Tasks waiting for a download they joined, by flow (rare: only while shared).
+    waiters: FxHashMap<FlowId, Vec<TaskId>>,
+    pulls_joined: u64,
 }
 
 impl Egress {
@@ -186,12 +198,14 @@ impl Egress {
                 (origin, link)
             }
         };
-        let mut te = TaskEgress { origin: Some((origin, eni)), pull_began: now, eni_link: fargate.then_some(eni), ..TaskEgress::default() };
+        let mut te =
+            TaskEgress { origin: Some((origin, eni)), pull_began: now, eni_link: fargate.then_some(eni), host, ..TaskEgress::default() };
         let behavior = scenario.egress.images.pull_behavior;
         let containers = self.td_images[td as usize].clone();
         let mut no_route: Option<StartFailure> = None;
         let mut fallback_wait = false;
         let mut to_pull: Vec<(ImageId, u64, Route)> = Vec::new();
+        let mut joins: Vec<FlowId> = Vec::new();
         for c in &containers {
             let cached = host.map(|h| self.cache.has(h.0, c.image));
             let plan = plan_pull(behavior, cached);
@@ -201,7 +215,11 @@ impl Egress {
                 (PullPlan::CheckRegistry, Some(_)) => {}
                 (PullPlan::CheckRegistry, None) => fallback_wait = true,
                 (PullPlan::Full, Some(r)) => {
-                    if !to_pull.iter().any(|(i, _, _)| *i == c.image) {
+                    if let Some(&f) = host.and_then(|h| self.in_progress.get(&(h, c.image))) {
+                        if !joins.contains(&f) {
+                            joins.push(f);
+                        }
+                    } else if !to_pull.iter().any(|(i, _, _)| *i == c.image) {
                         to_pull.push((c.image, c.size_bytes, r));
                     }
                 }
@@ -237,6 +255,15 @@ impl Egress {
             *slot =
                 FlowSlot { task, image, generation: slot.generation.wrapping_add(1), event: None, blocking: true, active: true, deadline };
             te.flows.push(flow);
+            te.waiting += 1;
+            if let Some(h) = host {
+                self.in_progress.insert((h, image), flow);
+            }
+        }
+        for f in joins {
+            self.waiters.entry(f).or_default().push(task);
+            self.pulls_joined += 1;
+            te.joined.push(f);
             te.waiting += 1;
         }
         let ready = te.waiting == 0;
@@ -333,34 +360,44 @@ impl Egress {
         (slot.active && slot.generation == generation).then_some(slot.task)
     }
 
-    /// A live flow event fired (`host`: the task's host, `None` on Fargate). Returns true when
-    /// the task's pull phase is now complete.
-    pub fn flow_event(&mut self, now: SimTime, flow: FlowId, host: Option<HostId>) -> bool {
+    /// A live flow event fired (`host`: the task's host, `None` on Fargate). The tasks whose
+    /// pull phase is now complete (its owner, and any task that joined the download) are
+    /// appended to `done`.
+    pub fn flow_event(&mut self, now: SimTime, flow: FlowId, host: Option<HostId>, done: &mut Vec<TaskId>) {
         let slot = self.flows[flow.0 as usize];
         self.flows[flow.0 as usize].event = None;
         let te = self.tasks.get_mut(&slot.task).expect("a flow's task is pulling");
-        let mut released = false;
         if self.net.milestone_pending(flow) {
             // SOCI milestone: the container may start; the rest keeps streaming.
             self.flows[flow.0 as usize].blocking = false;
             self.net.clear_milestone(now, flow, &mut self.changed);
-            released = true;
-        } else {
-            self.net.complete_flow(now, flow, &mut self.changed);
-            self.flows[flow.0 as usize].active = false;
-            te.flows.retain(|f| *f != flow);
-            if let Some(h) = host {
-                self.cache.insert(h.0, slot.image);
-            }
-            if slot.blocking {
-                released = true;
-            }
-        }
-        if released {
             te.waiting -= 1;
-            return te.waiting == 0;
+            if te.waiting == 0 {
+                done.push(slot.task);
+            }
+            return;
         }
-        false
+        self.net.complete_flow(now, flow, &mut self.changed);
+        self.flows[flow.0 as usize].active = false;
+        te.flows.retain(|f| *f != flow);
+        if slot.blocking {
+            te.waiting -= 1;
+            if te.waiting == 0 {
+                done.push(slot.task);
+            }
+        }
+        if let Some(h) = host {
+            self.cache.insert(h.0, slot.image);
+            self.in_progress.remove(&(h, slot.image));
+        }
+        for w in self.waiters.remove(&flow).unwrap_or_default() {
+            let te = self.tasks.get_mut(&w).expect("a waiter is pulling");
+            te.joined.retain(|f| *f != flow);
+            te.waiting -= 1;
+            if te.waiting == 0 {
+                done.push(w);
+            }
+        }
     }
 
     /// The pull timeout of a task with no route: its failure, or `None` to start from the cache.
@@ -428,13 +465,30 @@ impl Egress {
     /// in `cancel`; other flows' changes are left in the changes buffer.
     pub fn task_stopped(&mut self, now: SimTime, task: TaskId, cancel: &mut Vec<EventId>) {
         let Some(te) = self.tasks.remove(&task) else { return };
+        for f in te.joined {
+            if let Some(list) = self.waiters.get_mut(&f) {
+                list.retain(|w| *w != task);
+                if list.is_empty() {
+                    self.waiters.remove(&f);
+                }
+            }
+        }
         for f in te.flows {
+            if self.hand_over(now, f) {
+                continue;
+            }
             let slot = &mut self.flows[f.0 as usize];
             if let Some(e) = slot.event.take() {
                 cancel.push(e);
             }
             slot.active = false;
+            let image = slot.image;
             self.net.end_flow(now, f, &mut self.changed);
+            if let Some(h) = te.host
+                && self.in_progress.get(&(h, image)) == Some(&f)
+            {
+                self.in_progress.remove(&(h, image));
+            }
         }
         for s in te.sources {
             let LogTotals { lost_bytes, stalled_us } = self.net.remove_log_source(now, s, &mut self.changed);
@@ -447,6 +501,29 @@ impl Egress {
         if let Some(link) = te.eni_link {
             self.fargate_links_free.push(link);
         }
+    }
+
+    /// The owner of download `flow` stopped: a task that joined it takes it over (Docker keeps a
+    /// download going while a pull waits for it). False when no one else waits.
+    fn hand_over(&mut self, now: SimTime, flow: FlowId) -> bool {
+        let Some(list) = self.waiters.get_mut(&flow) else { return false };
+        let heir = list.remove(0);
+        if list.is_empty() {
+            self.waiters.remove(&flow);
+        }
+        let te = self.tasks.get_mut(&heir).expect("a waiter is pulling");
+        te.joined.retain(|f| *f != flow);
+        te.flows.push(flow);
+        let deadline = te.pull_began + self.image_pull_timeout;
+        let slot = &mut self.flows[flow.0 as usize];
+        slot.task = heir;
+        slot.deadline = deadline;
+        // The heir's own deadline is later; arm it if this download will not make it.
+        if !te.deadline_armed && self.net.event_at(flow).is_none_or(|at| at > deadline) && now <= deadline {
+            te.deadline_armed = true;
+            self.deadlines.push((heir, deadline));
+        }
+        true
     }
 
     /// Per NAT gateway (in AZ order): (AZ, throughput bytes/s, utilisation of its bandwidth).
@@ -483,6 +560,7 @@ impl Egress {
             nat_util_peak,
             lost_log_bytes: lost,
             log_stalled_s: stalled / 1e6,
+            pulls_joined: self.pulls_joined,
         }
     }
 

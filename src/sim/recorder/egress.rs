@@ -47,6 +47,7 @@ impl Recorder {
         m.set(Metric::NatUtilPeak, with_egress(e.nat_util_peak));
         m.set(Metric::LostLogBytes, with_egress(e.lost_log_bytes));
         m.set(Metric::LogStalledS, with_egress(e.log_stalled_s));
+        m.set(Metric::PullsJoined, with_egress(e.pulls_joined as f64));
         set_bill(m, ctx.bill);
     }
 }
