@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::CliResult;
-use super::commands::load_plan;
+use super::commands::{bad, load_plan};
+use clustersim::placement::StrategyRegistry;
+use clustersim::scenario::RawScenario;
+use clustersim::scenario::plan::PlanSpec;
 use clustersim::scenario::derived::{self, Derived};
 
 /// What `validate --json` prints.
@@ -24,10 +27,16 @@ struct Report<'a> {
     runs: usize,
     /// Derived from the first sweep point (the scenario as written when there is no sweep).
     derived: &'a Derived,
+    /// The `[plan]` search, if the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<serde_json::Value>,
 }
 
 pub fn validate(path: &Path, json: bool) -> CliResult {
     let plan = load_plan(path, None)?;
+    // What `plan` would refuse in a [plan] table, refused here too.
+    let raw = RawScenario::read(path).map_err(bad)?;
+    let search = PlanSpec::read(&raw, &StrategyRegistry::new()).map_err(bad)?;
     let s = &plan.base;
     let table = derived::derive(s);
     if json {
@@ -42,6 +51,14 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
             replications: plan.replications,
             runs: plan.run_count(),
             derived: &table,
+            plan: search.as_ref().map(|p| {
+                serde_json::json!({
+                    "knobs": p.knobs.iter().map(|k| serde_json::json!({"key": k.axis.key, "values": k.axis.values.len(), "search": format!("{:?}", k.search).to_lowercase()})).collect::<Vec<_>>(),
+                    "targets": p.targets.iter().map(|t| t.text()).collect::<Vec<_>>(),
+                    "objective": p.objective.name(),
+                    "replications": p.replications,
+                })
+            }),
         };
         println!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
         return Ok(ExitCode::SUCCESS);
@@ -57,6 +74,18 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
         plan.replications,
         plan.run_count()
     );
+    if let Some(p) = &search {
+        let knobs: Vec<String> =
+            p.knobs.iter().map(|k| format!("{} ({} values, {:?})", k.axis.key, k.axis.values.len(), k.search).to_lowercase()).collect();
+        println!(
+            "plan: knobs {}; targets {}; objective {}; {} replications per candidate",
+            knobs.join(", "),
+            p.targets.iter().map(|t| t.text()).collect::<Vec<_>>().join(", "),
+            p.objective.name(),
+            p.replications
+        );
+        println!("(derived values below are for the scenario as written, before any knob is set)");
+    }
     if plan.point_count() > 1 {
         println!("(derived values below are for the first sweep point)");
     }
