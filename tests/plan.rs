@@ -212,7 +212,11 @@ fn a_bad_plan_table_is_refused_naming_the_file_and_key_by_plan_and_validate_alik
     refused(&plan("targets = [\"placement_failure_rate <= often\"]"), "plan.targets[0]", "not a number");
     refused(&plan("targets = []"), "plan.targets", "at least one target");
     refused(&plan("targets = [\"placement_failure_rate <= 0.01\"]\nobjective = \"cheapness\""), "plan.objective", "unknown metric");
-    refused(&plan("targets = [\"placement_failure_rate <= 0.01\"]\nobjective = \"tasks_arrived\""), "plan.objective", "no better direction");
+    refused(
+        &plan("targets = [\"placement_failure_rate <= 0.01\"]\nobjective = \"tasks_arrived\""),
+        "plan.objective",
+        "no better direction",
+    );
     refused(&plan("targets = [\"placement_failure_rate <= 0.01\"]\nreplications = 1"), "plan.replications", "allowed: 2 to");
     refused(&plan("targets = [\"placement_failure_rate <= 0.01\"]\nbudget = 3"), "plan.budget", "unknown key");
     refused(
@@ -221,12 +225,16 @@ fn a_bad_plan_table_is_refused_naming_the_file_and_key_by_plan_and_validate_alik
         "at least one value",
     );
     refused(
-        &plan("targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"workload.jobs.arrival.rate_per_s\"\nfrom = 2\nto = 1\nstep = 1"),
+        &plan(
+            "targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"workload.jobs.arrival.rate_per_s\"\nfrom = 2\nto = 1\nstep = 1",
+        ),
         "plan.knob[0]",
         "to ≥ from",
     );
     refused(
-        &plan("targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"host_groups.slots.instance_type\"\nvalues = [\"slot1\", \"m5.large\"]\nsearch = \"bisect\""),
+        &plan(
+            "targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"host_groups.slots.instance_type\"\nvalues = [\"slot1\", \"m5.large\"]\nsearch = \"bisect\"",
+        ),
         "plan.knob[0]",
         "increasing numbers",
     );
@@ -236,7 +244,9 @@ fn a_bad_plan_table_is_refused_naming_the_file_and_key_by_plan_and_validate_alik
         "allowed: bisect, exhaustive",
     );
     refused(
-        &plan("targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"host_groups.slots.instance_type\"\nvalues = [\"slot1\", \"slot9\"]"),
+        &plan(
+            "targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"host_groups.slots.instance_type\"\nvalues = [\"slot1\", \"slot9\"]",
+        ),
         "host_groups.slots.instance_type",
         "unknown instance type `slot9`",
     );
@@ -250,7 +260,10 @@ fn a_knob_value_the_scenario_refuses_is_reported_with_its_candidate_before_anyth
     let o = case.clustersim(&["plan", s.to_str().unwrap(), "--out", "out"]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("host_groups.slots.count_per_az") && err.contains("at plan candidate host_groups.slots.count_per_az = 0"), "{err}");
+    assert!(
+        err.contains("host_groups.slots.count_per_az") && err.contains("at plan candidate host_groups.slots.count_per_az = 0"),
+        "{err}"
+    );
     assert!(!case.path("out").exists() && !case.path(".out.work").exists());
 }
 

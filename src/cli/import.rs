@@ -10,7 +10,8 @@ use clustersim::import::{self, ImportOptions};
 use clustersim::scenario::input::{MAX_INPUT_BYTES, read_regular_file, utf8_text};
 
 pub fn import_ecs_events(file: &Path, out: Option<&Path>, taskdefs: Option<&Path>, options: ImportOptions) -> CliResult {
-    let bytes = read_regular_file(file, MAX_INPUT_BYTES).map_err(|e| Failure::BadInput(format!("{}: cannot read it: {e}", file.display())))?;
+    let bytes =
+        read_regular_file(file, MAX_INPUT_BYTES).map_err(|e| Failure::BadInput(format!("{}: cannot read it: {e}", file.display())))?;
     let text = utf8_text(bytes).map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
     let got = import::import(&text, options);
     for s in &got.skipped {

@@ -122,7 +122,8 @@ pub fn plan(path: &Path, seed: Option<u64>, out: Option<PathBuf>, jobs: Option<u
     let markdown = plan_report::plan_markdown(&spec, &rows, &outcome, runs_total);
     let folder = ResultsFolder::create(&out).map_err(Failure::BadInput)?;
     let write = |name: &str, text: &str| {
-        std::fs::write(folder.path().join(name), text).map_err(|e| Failure::BadInput(format!("cannot write `{}`: {e}", out.join(name).display())))
+        std::fs::write(folder.path().join(name), text)
+            .map_err(|e| Failure::BadInput(format!("cannot write `{}`: {e}", out.join(name).display())))
     };
     write("plan.csv", &plan_report::plan_csv(&spec, &rows))?;
     write("plan.md", &markdown)?;
@@ -132,16 +133,15 @@ pub fn plan(path: &Path, seed: Option<u64>, out: Option<PathBuf>, jobs: Option<u
         plan_report::plan_chart(&stem, &spec, &rows, &outcome)
             .map_err(|e| Failure::Internal(format!("charts in `{}`: {e}", out.join("charts").display())))?;
     }
-    let inputs = format!("{:016x}", raw.hash);
+    // The inputs' hash as `run` writes it: the scenario file and every file it references.
+    let first = vec![0; spec.knobs.len()];
+    let table = clustersim::scenario::plan::candidate_table(&raw, &spec, &first).map_err(bad)?;
+    let inputs = clustersim::scenario::Scenario::from_table(&raw, &table, &registry).map_err(bad)?.file_hash;
     write("manifest.json", &plan_report::plan_manifest(&spec, &inputs, base_seed, &runs))?;
     let final_path = folder.commit().map_err(Failure::BadInput)?;
     release_out(&work, lock)?;
     println!("\n{markdown}");
-    eprintln!(
-        "{} candidates; {runs_done} runs done, {runs_reused} reused, in {:.2} s wall",
-        rows.len(),
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("{} candidates; {runs_done} runs done, {runs_reused} reused, in {:.2} s wall", rows.len(), started.elapsed().as_secs_f64());
     println!("results: {}", final_path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -165,5 +165,12 @@ fn step_line(spec: &PlanSpec, choice: &[usize], e: &Evaluation) -> String {
             format!("{} {mark} ({} at worst, margin {})", t.metric.name(), plan_report::short(worst), plan_report::short(j.margin))
         })
         .collect();
-    format!("{}: {} {} {}; {}", spec.label(choice), spec.objective.name(), plan_report::short(objective.mean), spec.objective.unit(), verdicts.join("; "))
+    format!(
+        "{}: {} {} {}; {}",
+        spec.label(choice),
+        spec.objective.name(),
+        plan_report::short(objective.mean),
+        spec.objective.unit(),
+        verdicts.join("; ")
+    )
 }

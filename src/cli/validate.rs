@@ -10,8 +10,8 @@ use super::CliResult;
 use super::commands::{bad, load_plan};
 use clustersim::placement::StrategyRegistry;
 use clustersim::scenario::RawScenario;
-use clustersim::scenario::plan::PlanSpec;
 use clustersim::scenario::derived::{self, Derived};
+use clustersim::scenario::plan::{PlanSpec, Search};
 
 /// What `validate --json` prints.
 #[derive(Serialize)]
@@ -53,7 +53,7 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
             derived: &table,
             plan: search.as_ref().map(|p| {
                 serde_json::json!({
-                    "knobs": p.knobs.iter().map(|k| serde_json::json!({"key": k.axis.key, "values": k.axis.values.len(), "search": format!("{:?}", k.search).to_lowercase()})).collect::<Vec<_>>(),
+                    "knobs": p.knobs.iter().map(|k| serde_json::json!({"key": k.axis.key, "values": k.axis.values.len(), "search": search_word(k.search)})).collect::<Vec<_>>(),
                     "targets": p.targets.iter().map(|t| t.text()).collect::<Vec<_>>(),
                     "objective": p.objective.name(),
                     "replications": p.replications,
@@ -76,7 +76,7 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
     );
     if let Some(p) = &search {
         let knobs: Vec<String> =
-            p.knobs.iter().map(|k| format!("{} ({} values, {:?})", k.axis.key, k.axis.values.len(), k.search).to_lowercase()).collect();
+            p.knobs.iter().map(|k| format!("{} ({} values, {})", k.axis.key, k.axis.values.len(), search_word(k.search))).collect();
         println!(
             "plan: knobs {}; targets {}; objective {}; {} replications per candidate",
             knobs.join(", "),
@@ -91,6 +91,13 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
     }
     print!("{}", render(&table));
     Ok(ExitCode::SUCCESS)
+}
+
+fn search_word(s: Search) -> &'static str {
+    match s {
+        Search::Bisect => "bisect",
+        Search::Exhaustive => "exhaustive",
+    }
 }
 
 fn opt(n: Option<u32>) -> String {

@@ -81,6 +81,12 @@ pub struct Import {
     pub still_running: usize,
 }
 
+/// A task's (CPU units, memory MiB), each if known.
+type Size = (Option<u32>, Option<u32>);
+
+/// An event and the line it starts on, or why that line is not JSON.
+type LineEvent = (usize, Result<Value, String>);
+
 /// One task's events, combined.
 #[derive(Debug, Default)]
 struct TaskEvents {
@@ -117,7 +123,9 @@ pub fn import(text: &str, options: ImportOptions) -> Import {
     for (arn, t) in tasks {
         let id = arn.rsplit('/').next().unwrap_or(&arn).to_string();
         match (t.created_us, t.started_us, t.stopped_us) {
-            (None, _, _) => out.skipped.push(Skipped { line: t.line, message: format!("task {id}: no event gives its createdAt; not replayed") }),
+            (None, _, _) => {
+                out.skipped.push(Skipped { line: t.line, message: format!("task {id}: no event gives its createdAt; not replayed") })
+            }
             (Some(_), None, Some(_)) => out.skipped.push(Skipped {
                 line: t.line,
                 message: format!(
@@ -138,7 +146,7 @@ pub fn import(text: &str, options: ImportOptions) -> Import {
     };
     // The sizes each family appears in, with the defaults applied.
     let size = |t: &TaskEvents| (t.cpu.or(options.cpu), t.memory_mib.or(options.memory_mib));
-    let mut sizes: BTreeMap<&str, Vec<(Option<u32>, Option<u32>)>> = BTreeMap::new();
+    let mut sizes: BTreeMap<&str, Vec<Size>> = BTreeMap::new();
     for (_, t) in &kept {
         let s = sizes.entry(t.family.as_str()).or_default();
         if !s.contains(&size(t)) {
@@ -173,7 +181,7 @@ pub fn import(text: &str, options: ImportOptions) -> Import {
 
 /// The events of `text` with the line each starts on. A JSON array is split into its elements; a
 /// syntax error in it cannot be skipped past and ends the import (as an `Err` naming its line).
-fn split_events(text: &str) -> Result<Vec<(usize, Result<Value, String>)>, Skipped> {
+fn split_events(text: &str) -> Result<Vec<LineEvent>, Skipped> {
     let trimmed = text.trim_start();
     if !trimmed.starts_with('[') {
         return Ok(text

@@ -30,8 +30,10 @@ impl Evaluation {
     /// Judges a candidate from its runs' metrics (one per replication, in replication order). As
     /// in `summary.csv`, a run without a value for a metric (NaN) is left out of its estimate.
     pub fn from_runs(spec: &PlanSpec, runs: &[MetricValues]) -> Evaluation {
-        let estimates: Vec<Estimate> =
-            Metric::ALL.iter().map(|&m| Estimate::from_samples(&runs.iter().map(|r| r.get(m)).filter(|v| !v.is_nan()).collect::<Vec<f64>>())).collect();
+        let estimates: Vec<Estimate> = Metric::ALL
+            .iter()
+            .map(|&m| Estimate::from_samples(&runs.iter().map(|r| r.get(m)).filter(|v| !v.is_nan()).collect::<Vec<f64>>()))
+            .collect();
         let judgements = spec.targets.iter().map(|t| t.judge(&estimates[t.metric as usize])).collect();
         Evaluation { estimates, judgements }
     }

@@ -13,8 +13,8 @@ mod summary;
 pub use assemble::{AssembleError, Assembled, assemble, prepare_work_dir, read_run_metrics, run_is_complete, write_run_files};
 pub use csvout::{write_decisions, write_runs, write_subnets, write_tasks, write_timeseries};
 pub use folder::{
-    FolderKind, LOCK_FILE, OutputLock, PLAN_RUNS, RESULTS_MARKER, ResultsFolder, check_own, check_replaceable, clean_stale, remove_own, sibling,
-    write_atomically,
+    FolderKind, LOCK_FILE, OutputLock, PLAN_RUNS, RESULTS_MARKER, ResultsFolder, check_own, check_replaceable, clean_stale, remove_own,
+    sibling, write_atomically,
 };
 pub use summary::{ComparisonRow, PointSummary, comparison_rows, strategy_axis, summarise, write_comparison, write_summary};
 

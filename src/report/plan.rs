@@ -193,7 +193,8 @@ pub fn plan_markdown(spec: &PlanSpec, rows: &[PlanRow<'_>], outcome: &Outcome, r
             (true, _) => "The next better one".to_string(),
             (false, _) => "The nearest".to_string(),
         };
-        let _ = writeln!(md, "\n{heading}, **{}** ({}: {}), misses:\n", spec.label(next), objective.name(), short(e.estimate(objective).mean));
+        let _ =
+            writeln!(md, "\n{heading}, **{}** ({}: {}), misses:\n", spec.label(next), objective.name(), short(e.estimate(objective).mean));
         for (t, j) in spec.targets.iter().zip(&e.judgements).filter(|(_, j)| !j.met) {
             let _ = writeln!(md, "- `{}`: {}, missed by {}", t.text(), value_with_ci(e, t.metric), short(-j.margin));
         }
@@ -280,11 +281,12 @@ pub fn plan_chart(stem: &Path, spec: &PlanSpec, rows: &[PlanRow<'_>], outcome: &
             let what: Vec<String> = others.iter().map(|&k| spec.knobs[k].axis.labels[r.choice[k]].clone()).collect();
             if bisected.is_some() && !what.is_empty() { format!("{}: {words}", what.join(", ")) } else { words.to_string() }
         };
-        series
-            .entry((combo, !met))
-            .or_insert_with(|| BandSeries { label, points: Vec::new() })
-            .points
-            .push(BandPoint { x, mean: est.mean, low: est.ci_low, high: est.ci_high });
+        series.entry((combo, !met)).or_insert_with(|| BandSeries { label, points: Vec::new() }).points.push(BandPoint {
+            x,
+            mean: est.mean,
+            low: est.ci_low,
+            high: est.ci_high,
+        });
     }
     let x_label = match bisected {
         Some(b) => {

@@ -157,7 +157,9 @@ impl PlanSpec {
                 if m.direction() == Direction::Neutral {
                     return Err(plan.error(
                         "objective",
-                        format!("`{name}` has no better direction (it describes the input); choose a metric that is better lower or higher"),
+                        format!(
+                            "`{name}` has no better direction (it describes the input); choose a metric that is better lower or higher"
+                        ),
                     ));
                 }
                 m
@@ -182,7 +184,8 @@ impl PlanSpec {
         let mut knobs: Vec<Knob> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let key = format!("knob[{i}]");
-            let t = item.as_table().ok_or_else(|| plan.error(&key, "expected a table with `key` and `values` (or `from`, `to`, `step`)"))?;
+            let t =
+                item.as_table().ok_or_else(|| plan.error(&key, "expected a table with `key` and `values` (or `from`, `to`, `step`)"))?;
             let mut at = Table::nested(&raw.display, format!("plan.{key}"), t);
             let axes: Vec<SweepAxis> = knobs.iter().map(|k| k.axis.clone()).collect();
             let axis = read_axis(&plan, &key, &mut at, &axes)?;
@@ -218,7 +221,10 @@ impl PlanSpec {
             return Err(ScenarioError::new(
                 &raw.display,
                 "plan.knob",
-                format!("the exhaustive knobs make {} combinations; at most {MAX_EXHAUSTIVE} (bisect a numeric knob instead)", combos.len()),
+                format!(
+                    "the exhaustive knobs make {} combinations; at most {MAX_EXHAUSTIVE} (bisect a numeric knob instead)",
+                    combos.len()
+                ),
             ));
         }
         // What `plan` would refuse, refused now (and by `validate`).
@@ -293,7 +299,8 @@ fn parse_target(text: &str) -> Result<Target, String> {
     let name = text[..at].trim();
     let bound_text = text[at + 2..].trim();
     let metric = Metric::from_name(name).ok_or_else(|| unknown_metric(name))?;
-    let bound: f64 = bound_text.parse().ok().filter(|b: &f64| b.is_finite()).ok_or_else(|| format!("`{bound_text}` in `{text}` is not a number"))?;
+    let bound: f64 =
+        bound_text.parse().ok().filter(|b: &f64| b.is_finite()).ok_or_else(|| format!("`{bound_text}` in `{text}` is not a number"))?;
     Ok(Target { metric, op, bound })
 }
 
@@ -321,7 +328,12 @@ fn knob_values(axis: &SweepAxis, c: usize) -> Vec<(String, Value)> {
 }
 
 /// A candidate's scenario, validated; errors name the candidate.
-fn candidate_scenario(raw: &RawScenario, spec: &PlanSpec, choice: &[usize], registry: &StrategyRegistry) -> Result<Scenario, ScenarioError> {
+fn candidate_scenario(
+    raw: &RawScenario,
+    spec: &PlanSpec,
+    choice: &[usize],
+    registry: &StrategyRegistry,
+) -> Result<Scenario, ScenarioError> {
     let table = candidate_table(raw, spec, choice)?;
     Scenario::from_table(raw, &table, registry).map_err(|mut e| {
         e.message = format!("{} (at plan candidate {})", e.message, spec.label(choice));

@@ -326,9 +326,7 @@ pub(super) fn read_axis(parent: &Table<'_>, key: &str, at: &mut Table<'_>, exist
     if keys.len() > 1
         && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| v.as_array().is_none_or(|a| a.len() != keys.len()))
     {
-        return Err(
-            parent.error(&format!("{key}.values[{i}]"), format!("linked keys need an array of {} values per point", keys.len()))
-        );
+        return Err(parent.error(&format!("{key}.values[{i}]"), format!("linked keys need an array of {} values per point", keys.len())));
     }
     if keys.iter().any(|k| matches!(k.split('.').next(), Some("sweep" | "plan")) || k == "name" || k == "network") {
         return Err(parent.error(key, format!("`{path}` cannot be swept")));
