@@ -299,15 +299,12 @@ pub fn plan_chart(stem: &Path, spec: &PlanSpec, rows: &[PlanRow<'_>], outcome: &
         None => "candidate".to_string(),
     };
     let answer = match &outcome.best {
-        Some(b) => format!("{} meeting every target: {}", best_word(spec), spec.label(b)),
+        Some(b) => format!("{}: {}", best_word(spec), spec.label(b)),
         None => "no candidate meets every target".to_string(),
     };
     let text = ChartText {
-        title: format!("{} of each candidate: which meet the targets", objective.title()),
-        subtitle: format!(
-            "mean of {} replications, 95 % CI; filled markers meet every target, open ones miss one; {answer}",
-            spec.replications
-        ),
+        title: format!("{} of each candidate, and which meet the targets", objective.title()),
+        subtitle: format!("mean of {} replications, 95 % CI · filled: meets every target, open: misses one · {answer}", spec.replications),
         x_label,
         y_label: format!("{} [{}]", objective.title(), objective.unit()),
     };
