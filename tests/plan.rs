@@ -255,6 +255,13 @@ fn a_bad_plan_table_is_refused_naming_the_file_and_key_by_plan_and_validate_alik
         "unknown instance type `slot9`",
     );
     refused(&plan("targets = [\"placement_failure_rate <= 0.01\"]\n[sweep]\nreplications = 3"), "sweep", "has no [sweep]");
+    refused(
+        &plan(
+            "targets = [\"placement_failure_rate <= 0.01\"]\n[[plan.knob]]\nkey = \"seed\"\nfrom = 1\nto = 20\nstep = 1\nsearch = \"exhaustive\"\n[[plan.knob]]\nkey = \"warmup\"\nfrom = 0\nto = 20\nstep = 1\nsearch = \"exhaustive\"",
+        ),
+        "plan.knob",
+        "20 × 21 combinations; at most 256",
+    );
 }
 
 #[test]

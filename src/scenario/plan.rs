@@ -216,17 +216,19 @@ impl PlanSpec {
         let name = raw.table.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
         let seed = raw.table.get("seed").and_then(Value::as_integer).map_or(1, |s| s as u64);
         let spec = PlanSpec { name, seed, knobs, targets, objective, replications };
-        let combos = spec.combos();
-        if combos.len() > MAX_EXHAUSTIVE {
+        let exhaustive: Vec<usize> = spec.knobs.iter().filter(|k| k.search == Search::Exhaustive).map(|k| k.axis.values.len()).collect();
+        if exhaustive.iter().try_fold(1usize, |n, &k| n.checked_mul(k)).is_none_or(|n| n > MAX_EXHAUSTIVE) {
+            let sizes: Vec<String> = exhaustive.iter().map(usize::to_string).collect();
             return Err(ScenarioError::new(
                 &raw.display,
                 "plan.knob",
                 format!(
                     "the exhaustive knobs make {} combinations; at most {MAX_EXHAUSTIVE} (bisect a numeric knob instead)",
-                    combos.len()
+                    sizes.join(" × ")
                 ),
             ));
         }
+        let combos = spec.combos();
         // What `plan` would refuse, refused now (and by `validate`).
         let first = vec![0; spec.knobs.len()];
         candidate_scenario(raw, &spec, &first, registry)?;
@@ -260,16 +262,12 @@ impl PlanSpec {
     }
 
     /// Every combination of the exhaustive knobs' values (first knob slowest), with the bisected
-    /// knob at index 0.
+    /// knob at index 0; at most [`MAX_EXHAUSTIVE`] for a spec [`PlanSpec::read`] accepted.
     pub fn combos(&self) -> Vec<Choice> {
         let mut out: Vec<Choice> = vec![Vec::new()];
         for knob in &self.knobs {
             let n = if knob.search == Search::Exhaustive { knob.axis.values.len() } else { 1 };
             out = out.iter().flat_map(|c| (0..n).map(move |v| [c.as_slice(), &[v]].concat())).collect();
-            if out.len() > MAX_EXHAUSTIVE {
-                // Enough to refuse; the count is what the message needs.
-                return out;
-            }
         }
         out
     }
