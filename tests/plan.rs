@@ -365,3 +365,28 @@ fn the_importer_reports_each_unusable_line_by_number_and_keeps_the_rest() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no task to replay"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_plan_killed_after_a_round_keeps_that_rounds_runs_for_the_next_attempt() {
+    use std::io::{BufRead, BufReader};
+    let case = Case::new();
+    // Long runs, so the kill lands while round 2 is still running.
+    let s = case.write("slow.toml", &scenario(0.015, "").replace("horizon = \"40000s\"", "horizon = \"400000s\""));
+    let mut child = Command::new(BIN)
+        .args(["plan", s.to_str().unwrap(), "--out", "out", "--jobs", "1"])
+        .current_dir(case.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // "round 2: …" is printed after round 1's runs are saved.
+    let saw_round_2 = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("round 2:"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(saw_round_2, "the plan ended before its second round");
+    assert!(!case.path("out").exists(), "a killed plan left a results folder");
+    let again = case.plan(&s);
+    let (_, reused) = runs_done(&again);
+    assert!(reused >= 8, "round 1's 8 runs were not reused: {}", text(&again.stderr));
+}
