@@ -406,6 +406,78 @@ mod tests {
         assert!(parse_target("placement_failure_rate <= lots").unwrap_err().contains("not a number"));
     }
 
+    /// A scenario with a two-type cluster, the given `[plan]` and its task definition on disk.
+    fn raw(dir: &std::path::Path, plan: &str) -> RawScenario {
+        std::fs::write(
+            dir.join("job.json"),
+            r#"{"family": "job", "cpu": "512", "memory": "1024", "containerDefinitions": [{"name": "a", "image": "busybox", "essential": true}]}"#,
+        )
+        .unwrap();
+        let text = format!(
+            "name = \"k\"\nhorizon = \"1h\"\ntask_definitions = [\"job.json\"]\n[cluster]\nazs = [\"a\", \"b\"]\n\
+             [host_groups.main]\ninstance_type = \"m5.large\"\ncount_per_az = 1\n\
+             [workload.jobs]\nkind = \"poisson\"\ntask_definition = \"job\"\narrival = {{ rate_per_s = 0.1 }}\n{plan}"
+        );
+        let path = dir.join("k.toml");
+        std::fs::write(&path, &text).unwrap();
+        RawScenario::read(&path).unwrap()
+    }
+
+    const KNOBS: &str = "[[plan.knob]]\nkey = \"host_groups.main.count_per_az\"\nfrom = 1\nto = 4\nstep = 1\n\
+                         [[plan.knob]]\nkeys = [\"host_groups.main.instance_type\", \"host_groups.main.azs\"]\n\
+                         values = [[\"m5.large\", [\"a\", \"b\"]], [\"m5.xlarge\", [\"a\"]]]\nlabels = [\"large in 2\", \"xlarge in 1\"]\n";
+
+    #[test]
+    fn a_candidate_is_known_by_its_scenario_whatever_the_plan_around_it_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = StrategyRegistry::new();
+        let loose = raw(dir.path(), &format!("[plan]\ntargets = [\"placement_failure_rate <= 0.1\"]\n{KNOBS}"));
+        let spec = PlanSpec::read(&loose, &registry).unwrap().unwrap();
+        assert_eq!((spec.bisected(), spec.combos()), (Some(0), vec![vec![0, 0], vec![0, 1]]));
+        let key = |raw: &RawScenario, spec: &PlanSpec, choice: &[usize]| candidate_key(raw, spec, choice, &registry).unwrap();
+        let k = key(&loose, &spec, &[2, 1]);
+        // Other targets and replications: the same candidates, the same keys.
+        let tight = raw(dir.path(), &format!("[plan]\nreplications = 9\ntargets = [\"placement_failure_rate <= 0.001\"]\n{KNOBS}"));
+        let tight_spec = PlanSpec::read(&tight, &registry).unwrap().unwrap();
+        assert_eq!(key(&tight, &tight_spec, &[2, 1]), k);
+        // Another knob value, or another task definition on disk: another key.
+        assert_ne!(key(&loose, &spec, &[1, 1]), k);
+        assert_ne!(key(&loose, &spec, &[2, 0]), k);
+        std::fs::write(
+            dir.path().join("job.json"),
+            r#"{"family": "job", "cpu": "1024", "memory": "1024", "containerDefinitions": [{"name": "a", "image": "busybox", "essential": true}]}"#,
+        )
+        .unwrap();
+        assert_ne!(key(&loose, &spec, &[2, 1]), k);
+        // The linked knob sets both its keys.
+        let table = candidate_table(&loose, &spec, &[2, 1]).unwrap();
+        let group = &table["host_groups"]["main"];
+        assert_eq!((group["count_per_az"].as_integer(), group["instance_type"].as_str()), (Some(3), Some("m5.xlarge")));
+        assert_eq!(group["azs"].as_array().map(Vec::len), Some(1));
+        assert!(!table.contains_key("plan"));
+    }
+
+    #[test]
+    fn a_rounds_batch_runs_each_candidate_with_its_values_and_the_plans_replications() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = StrategyRegistry::new();
+        let r = raw(dir.path(), &format!("[plan]\nreplications = 3\ntargets = [\"placement_failure_rate <= 0.1\"]\n{KNOBS}"));
+        let spec = PlanSpec::read(&r, &registry).unwrap().unwrap();
+        let choices = vec![vec![3, 0], vec![0, 1]];
+        let batch = crate::scenario::sweep::Plan::build(&batch_scenario(&r, &spec, &choices), None, &registry).unwrap();
+        assert_eq!((batch.point_count(), batch.replications), (2, 3));
+        for (p, choice) in choices.iter().enumerate() {
+            let s = batch.point_scenario(p).unwrap();
+            let expected = candidate_table(&r, &spec, choice).unwrap();
+            let g = &expected["host_groups"]["main"];
+            assert_eq!(i64::from(s.host_groups[0].count_per_az), g["count_per_az"].as_integer().unwrap());
+            assert_eq!(s.instance_types[s.host_groups[0].instance_type as usize].name, g["instance_type"].as_str().unwrap());
+            assert_eq!(s.host_groups[0].azs.len(), g["azs"].as_array().unwrap().len());
+        }
+        // Replication r has the same seed for every candidate.
+        assert_eq!(batch.run_info(1).seed, batch.run_info(4).seed);
+    }
+
     #[test]
     fn a_target_counts_as_met_only_when_the_unfavourable_end_of_its_ci_meets_it() {
         let e = |low: f64, high: f64| Estimate { n: 5, mean: (low + high) / 2.0, std_dev: 1.0, ci_low: low, ci_high: high };
