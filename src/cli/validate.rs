@@ -53,7 +53,7 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
             derived: &table,
             plan: search.as_ref().map(|p| {
                 serde_json::json!({
-                    "knobs": p.knobs.iter().map(|k| serde_json::json!({"key": k.axis.key, "values": k.axis.values.len(), "search": search_word(k.search)})).collect::<Vec<_>>(),
+                    "knobs": p.knobs.iter().map(|k| serde_json::json!({"name": k.axis.key, "keys": k.axis.keys, "values": k.axis.values.len(), "search": search_word(k.search)})).collect::<Vec<_>>(),
                     "targets": p.targets.iter().map(|t| t.text()).collect::<Vec<_>>(),
                     "objective": p.objective.name(),
                     "replications": p.replications,
