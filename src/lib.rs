@@ -6,9 +6,11 @@
 //! ([`sweep`]), and [`report`] writes CSV files and charts.
 
 pub mod engine;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod placement;
+pub mod plan;
 pub mod report;
 pub mod scenario;
 pub mod sim;

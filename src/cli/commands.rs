@@ -1,4 +1,4 @@
-//! `run`, `validate` and `merge`.
+//! `run`, `validate` and `merge`, and the dispatch of every command.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::{CliResult, Command, Failure, check, decisions, validate};
+use super::{CliResult, Command, Failure, check, decisions, import, plan, validate};
 use clustersim::metrics::Metric;
 use clustersim::placement::StrategyRegistry;
 use clustersim::report::{self, FolderKind, OutputLock, ResultsFolder};
@@ -28,6 +28,13 @@ pub fn dispatch(cli: super::Cli) -> CliResult {
         Command::Check { scenario, baseline, jobs } => check::check(&scenario, &baseline, jobs),
         Command::Merge { shards, out, scenario } => merge(&shards, &out, scenario.as_deref()),
         Command::DiffDecisions { a, b } => decisions::diff(&a, &b),
+        Command::Plan { scenario, seed, out, jobs, no_charts } => plan::plan(&scenario, seed, out, jobs, !no_charts),
+        Command::ImportEcsEvents { file, out, taskdefs, cpu, memory } => import::import_ecs_events(
+            &file,
+            out.as_deref(),
+            taskdefs.as_deref(),
+            clustersim::import::ImportOptions { cpu, memory_mib: memory },
+        ),
     }
 }
 
@@ -67,7 +74,7 @@ struct ShardInfo {
     explain: bool,
 }
 
-fn progress_bar(total: usize) -> ProgressBar {
+pub(super) fn progress_bar(total: usize) -> ProgressBar {
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} runs  {elapsed_precise} elapsed, ETA {eta}  {msg}")
@@ -85,7 +92,7 @@ fn check_out(out: &Path, kind: FolderKind) -> Result<(), Failure> {
 /// replaced, its work folder is clustersim's, no other process is writing it (the returned lock
 /// says so until released), and what interrupted runs left beside it is cleaned up (and said).
 /// Without `resume`, the work folder's previous per-run files are deleted.
-fn claim_out(out: &Path, work: &Path, resume: bool) -> Result<OutputLock, Failure> {
+pub(super) fn claim_out(out: &Path, work: &Path, resume: bool) -> Result<OutputLock, Failure> {
     check_out(out, FolderKind::Results)?;
     if std::fs::symlink_metadata(work).is_ok()
         && let Err(e) = report::check_own(work, FolderKind::Work)
@@ -105,7 +112,7 @@ fn claim_out(out: &Path, work: &Path, resume: bool) -> Result<OutputLock, Failur
 }
 
 /// Deletes the work folder of a finished command, its lock last.
-fn release_out(work: &Path, lock: OutputLock) -> Result<(), Failure> {
+pub(super) fn release_out(work: &Path, lock: OutputLock) -> Result<(), Failure> {
     report::remove_own(work, FolderKind::Work, &[report::LOCK_FILE]).map_err(Failure::BadInput)?;
     lock.release().map_err(Failure::BadInput)?;
     // Another run may have created its lock here meanwhile: then the folder is its.

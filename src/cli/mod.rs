@@ -3,6 +3,8 @@
 mod check;
 mod commands;
 mod decisions;
+mod import;
+mod plan;
 mod validate;
 
 use std::path::PathBuf;
@@ -85,6 +87,42 @@ pub enum Command {
     },
     /// Compare two decisions.csv files of the same scenario and seed.
     DiffDecisions { a: PathBuf, b: PathBuf },
+    /// Find the cheapest configuration that meets the targets of the scenario's [plan]: bisection
+    /// over a monotone knob (hosts), every value of the others, each candidate on the same seeds.
+    /// Runs already in the results folder are reused.
+    Plan {
+        scenario: PathBuf,
+        /// Seed to use instead of the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Results folder (default: results/<scenario name>-plan/). A later plan with the same
+        /// folder reuses its runs.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs in parallel (default: all cores). Results are identical whatever this is.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Skip drawing the chart.
+        #[arg(long)]
+        no_charts: bool,
+    },
+    /// Turn ECS Task State Change events (EventBridge JSON, one per line or an array) into a
+    /// trace CSV for a `trace` workload.
+    ImportEcsEvents {
+        file: PathBuf,
+        /// Where to write the trace CSV (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write a task definition per trace family into this folder, sized as the events say.
+        #[arg(long, value_name = "DIR")]
+        taskdefs: Option<PathBuf>,
+        /// Task CPU units for tasks whose events give none.
+        #[arg(long)]
+        cpu: Option<u32>,
+        /// Task memory in MiB for tasks whose events give none.
+        #[arg(long, value_name = "MIB")]
+        memory: Option<u32>,
+    },
 }
 
 /// How a command failed.

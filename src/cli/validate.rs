@@ -7,8 +7,11 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::CliResult;
-use super::commands::load_plan;
+use super::commands::{bad, load_plan};
+use clustersim::placement::StrategyRegistry;
+use clustersim::scenario::RawScenario;
 use clustersim::scenario::derived::{self, Derived};
+use clustersim::scenario::plan::{PlanSpec, Search};
 use clustersim::scenario::unrouted_warnings;
 
 /// What `validate --json` prints.
@@ -28,10 +31,16 @@ struct Report<'a> {
     warnings: Vec<String>,
     /// Derived from the first sweep point (the scenario as written when there is no sweep).
     derived: &'a Derived,
+    /// The `[plan]` search, if the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<serde_json::Value>,
 }
 
 pub fn validate(path: &Path, json: bool) -> CliResult {
     let plan = load_plan(path, None)?;
+    // What `plan` would refuse in a [plan] table, refused here too.
+    let raw = RawScenario::read(path).map_err(bad)?;
+    let search = PlanSpec::read(&raw, &StrategyRegistry::new()).map_err(bad)?;
     let s = &plan.base;
     let table = derived::derive(s);
     let warnings = unrouted_warnings(s);
@@ -48,6 +57,14 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
             runs: plan.run_count(),
             warnings,
             derived: &table,
+            plan: search.as_ref().map(|p| {
+                serde_json::json!({
+                    "knobs": p.knobs.iter().map(|k| serde_json::json!({"name": k.axis.key, "keys": k.axis.keys, "values": k.axis.values.len(), "search": search_word(k.search)})).collect::<Vec<_>>(),
+                    "targets": p.targets.iter().map(|t| t.text()).collect::<Vec<_>>(),
+                    "objective": p.objective.name(),
+                    "replications": p.replications,
+                })
+            }),
         };
         println!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
         return Ok(ExitCode::SUCCESS);
@@ -63,6 +80,18 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
         plan.replications,
         plan.run_count()
     );
+    if let Some(p) = &search {
+        let knobs: Vec<String> =
+            p.knobs.iter().map(|k| format!("{} ({} values, {})", k.axis.key, k.axis.values.len(), search_word(k.search))).collect();
+        println!(
+            "plan: knobs {}; targets {}; objective {}; {} replications per candidate",
+            knobs.join(", "),
+            p.targets.iter().map(|t| t.text()).collect::<Vec<_>>().join(", "),
+            p.objective.name(),
+            p.replications
+        );
+        println!("(derived values below are for the scenario as written, before any knob is set)");
+    }
     if plan.point_count() > 1 {
         println!("(derived values below are for the first sweep point)");
     }
@@ -74,6 +103,13 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
     }
     print!("{}", render(&table));
     Ok(ExitCode::SUCCESS)
+}
+
+fn search_word(s: Search) -> &'static str {
+    match s {
+        Search::Bisect => "bisect",
+        Search::Exhaustive => "exhaustive",
+    }
 }
 
 fn opt(n: Option<u32>) -> String {

@@ -116,6 +116,11 @@ fn read_metrics(path: &Path) -> Result<(String, MetricValues), AssembleError> {
     Ok((data_line, values))
 }
 
+/// The metrics of run `run_id` from its per-run file in `work`.
+pub fn read_run_metrics(work: &Path, run_id: &str) -> Result<MetricValues, AssembleError> {
+    read_metrics(&file(work, "runs", run_id)).map(|(_, values)| values)
+}
+
 /// Appends a per-run CSV's rows to a combined file, writing its header once.
 fn append_rows(from: &Path, to: &Path, combined: &mut Option<fs::File>) -> Result<(), AssembleError> {
     let text = fs::read_to_string(from).map_err(|e| damaged(from, e))?;

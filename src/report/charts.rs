@@ -49,6 +49,7 @@
 
 mod results;
 
+pub(crate) use results::axis_words;
 pub use results::draw_results;
 
 use std::ops::Range;

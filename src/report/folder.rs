@@ -31,6 +31,10 @@ pub enum FolderKind {
 /// Per-run subfolders of a work or shard folder.
 const RUN_SUBFOLDERS: [&str; 5] = ["runs", "timeseries", "tasks", "decisions", "subnets"];
 
+/// The runs a plan has done, in its results folder and (while it runs) its work folder.
+pub const PLAN_RUNS: &str = "plan-runs.csv";
+const PLAN_RUNS_TMP: &str = "plan-runs.csv.tmp";
+
 /// The lock file inside a work or shard folder.
 pub const LOCK_FILE: &str = "lock";
 
@@ -48,11 +52,23 @@ impl FolderKind {
         let csv = |name: &str| name.ends_with(".csv") || name.ends_with(".csv.tmp");
         match (self, rel) {
             (FolderKind::Results | FolderKind::Assembling, [name]) => {
-                matches!(*name, "manifest.json" | "runs.csv" | "summary.csv" | "comparison.csv" | "decisions.csv" | "subnets.csv")
+                matches!(
+                    *name,
+                    "manifest.json"
+                        | "runs.csv"
+                        | "summary.csv"
+                        | "comparison.csv"
+                        | "decisions.csv"
+                        | "subnets.csv"
+                        | "plan.csv"
+                        | "plan.md"
+                        | PLAN_RUNS
+                )
             }
             (FolderKind::Results | FolderKind::Assembling, ["timeseries" | "tasks", name]) => name.ends_with(".csv"),
             (FolderKind::Results | FolderKind::Assembling, ["charts", name]) => name.ends_with(".svg") || name.ends_with(".png"),
             (FolderKind::Shard, ["shard.json" | "shard.json.tmp"]) => true,
+            (FolderKind::Work, [PLAN_RUNS | PLAN_RUNS_TMP]) => true,
             (FolderKind::Shard | FolderKind::Work, [name]) => matches!(*name, "inputs.txt" | "inputs.txt.tmp" | LOCK_FILE),
             (FolderKind::Shard | FolderKind::Work, [sub, name]) => RUN_SUBFOLDERS.contains(sub) && csv(name),
             _ => false,

@@ -7,13 +7,14 @@ mod assemble;
 pub mod charts;
 mod csvout;
 mod folder;
+pub mod plan;
 mod summary;
 
-pub use assemble::{AssembleError, Assembled, assemble, prepare_work_dir, run_is_complete, write_run_files};
+pub use assemble::{AssembleError, Assembled, assemble, prepare_work_dir, read_run_metrics, run_is_complete, write_run_files};
 pub use csvout::{write_decisions, write_runs, write_subnets, write_tasks, write_timeseries};
 pub use folder::{
-    FolderKind, LOCK_FILE, OutputLock, RESULTS_MARKER, ResultsFolder, check_own, check_replaceable, clean_stale, remove_own, sibling,
-    write_atomically,
+    FolderKind, LOCK_FILE, OutputLock, PLAN_RUNS, RESULTS_MARKER, ResultsFolder, check_own, check_replaceable, clean_stale, remove_own,
+    sibling, write_atomically,
 };
 pub use summary::{ComparisonRow, PointSummary, comparison_rows, strategy_axis, summarise, write_comparison, write_summary};
 

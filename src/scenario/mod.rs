@@ -12,6 +12,7 @@ mod egress;
 pub mod input;
 mod memory;
 mod network;
+pub mod plan;
 mod reader;
 pub mod sweep;
 pub mod units;
@@ -442,6 +443,8 @@ impl Scenario {
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");
+        // So is the `[plan]` table, by `plan`: a plan scenario also runs as written.
+        let _ = root.opt_value("plan");
         root.finish()?;
 
         let scenario = Scenario {

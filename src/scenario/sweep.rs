@@ -269,65 +269,72 @@ fn read_sweep(raw: &RawScenario) -> Result<(Vec<SweepAxis>, u32), ScenarioError>
             let t =
                 item.as_table().ok_or_else(|| sweep.error(&key, "expected a table with `key` and `values` (or `from`, `to`, `step`)"))?;
             let mut at = Table::nested(&raw.display, format!("sweep.{key}"), t);
-            let keys: Vec<String> = match (at.opt_str("key"), at.opt_strings("keys")) {
-                (Ok(Some(k)), Ok(None)) => vec![k.to_string()],
-                (Ok(None), Ok(Some(ks))) if !ks.is_empty() => ks.into_iter().map(str::to_string).collect(),
-                _ => return Err(sweep.error(&key, "give `key = \"a.b\"`, or `keys = [\"a.b\", \"c.d\"]` for linked keys (not both)")),
-            };
-            let name = at.opt_str("name")?;
-            let path = name.map_or_else(|| keys.join("+"), str::to_string);
-            let values: Vec<Value> = if let Some(vs) = at.opt_array("values")? {
-                vs.to_vec()
-            } else {
-                let num = |at: &mut Table<'_>, k: &str| {
-                    at.opt_f64(k)?.ok_or_else(|| at.error(k, "missing; give `values = [...]` or `from`, `to` and `step`"))
-                };
-                let (from, to, step) = (num(&mut at, "from")?, num(&mut at, "to")?, num(&mut at, "step")?);
-                if step <= 0.0 || to < from {
-                    return Err(sweep.error(&key, "a range needs step > 0 and to ≥ from"));
-                }
-                let steps = ((to - from) / step + 1e-9).floor();
-                if !steps.is_finite() || steps >= 10_000.0 {
-                    return Err(sweep.error(&key, "a range of more than 10,000 values"));
-                }
-                let n = steps as usize + 1;
-                let all_int = [from, to, step].iter().all(|v| v.fract() == 0.0);
-                (0..n)
-                    .map(|k| {
-                        let v = from + step * k as f64;
-                        // Round away float noise (0.1 + 0.2) so values print as the user wrote them.
-                        let v = (v * 1e9).round() / 1e9;
-                        if all_int { Value::Integer(v as i64) } else { Value::Float(v) }
-                    })
-                    .collect()
-            };
-            let labels: Vec<String> = match at.opt_strings("labels")? {
-                Some(l) if l.len() == values.len() => l.into_iter().map(str::to_string).collect(),
-                Some(l) => return Err(sweep.error(&format!("{key}.labels"), format!("{} labels for {} values", l.len(), values.len()))),
-                None => values.iter().map(value_text).collect(),
-            };
+            let axis = read_axis(&sweep, &key, &mut at, &axes)?;
             at.finish()?;
-            if values.is_empty() {
-                return Err(sweep.error(&key, "an axis needs at least one value"));
-            }
-            if keys.len() > 1
-                && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| v.as_array().is_none_or(|a| a.len() != keys.len()))
-            {
-                return Err(
-                    sweep.error(&format!("{key}.values[{i}]"), format!("linked keys need an array of {} values per point", keys.len()))
-                );
-            }
-            if keys.iter().any(|k| k.split('.').next() == Some("sweep") || k == "name" || k == "network") {
-                return Err(sweep.error(&key, format!("`{path}` cannot be swept")));
-            }
-            if axes.iter().any(|a: &SweepAxis| a.key == path) {
-                return Err(sweep.error(&key, format!("`{path}` is swept twice")));
-            }
-            axes.push(SweepAxis { key: path, keys, values, labels });
+            axes.push(axis);
         }
     }
     sweep.finish()?;
     Ok((axes, replications))
+}
+
+/// Reads one axis table (`key`/`keys`, `values` or `from`/`to`/`step`, `labels`, `name`) at
+/// `parent.<key>`, leaving `at` open for the caller's own keys (then `at.finish()`). `existing`
+/// are the axes read before it, so a key path is not used twice. Sweep axes and plan knobs are
+/// both read with it.
+pub(super) fn read_axis(parent: &Table<'_>, key: &str, at: &mut Table<'_>, existing: &[SweepAxis]) -> Result<SweepAxis, ScenarioError> {
+    let keys: Vec<String> = match (at.opt_str("key"), at.opt_strings("keys")) {
+        (Ok(Some(k)), Ok(None)) => vec![k.to_string()],
+        (Ok(None), Ok(Some(ks))) if !ks.is_empty() => ks.into_iter().map(str::to_string).collect(),
+        _ => return Err(parent.error(key, "give `key = \"a.b\"`, or `keys = [\"a.b\", \"c.d\"]` for linked keys (not both)")),
+    };
+    let name = at.opt_str("name")?;
+    let path = name.map_or_else(|| keys.join("+"), str::to_string);
+    let values: Vec<Value> = if let Some(vs) = at.opt_array("values")? {
+        vs.to_vec()
+    } else {
+        let num = |at: &mut Table<'_>, k: &str| {
+            at.opt_f64(k)?.ok_or_else(|| at.error(k, "missing; give `values = [...]` or `from`, `to` and `step`"))
+        };
+        let (from, to, step) = (num(at, "from")?, num(at, "to")?, num(at, "step")?);
+        if step <= 0.0 || to < from {
+            return Err(parent.error(key, "a range needs step > 0 and to ≥ from"));
+        }
+        let steps = ((to - from) / step + 1e-9).floor();
+        if !steps.is_finite() || steps >= 10_000.0 {
+            return Err(parent.error(key, "a range of more than 10,000 values"));
+        }
+        let n = steps as usize + 1;
+        let all_int = [from, to, step].iter().all(|v| v.fract() == 0.0);
+        (0..n)
+            .map(|k| {
+                let v = from + step * k as f64;
+                // Round away float noise (0.1 + 0.2) so values print as the user wrote them.
+                let v = (v * 1e9).round() / 1e9;
+                if all_int { Value::Integer(v as i64) } else { Value::Float(v) }
+            })
+            .collect()
+    };
+    let labels: Vec<String> = match at.opt_strings("labels")? {
+        Some(l) if l.len() == values.len() => l.into_iter().map(str::to_string).collect(),
+        Some(l) => return Err(parent.error(&format!("{key}.labels"), format!("{} labels for {} values", l.len(), values.len()))),
+        None => values.iter().map(value_text).collect(),
+    };
+    if values.is_empty() {
+        return Err(parent.error(key, "an axis needs at least one value"));
+    }
+    if keys.len() > 1
+        && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| v.as_array().is_none_or(|a| a.len() != keys.len()))
+    {
+        return Err(parent.error(&format!("{key}.values[{i}]"), format!("linked keys need an array of {} values per point", keys.len())));
+    }
+    if keys.iter().any(|k| matches!(k.split('.').next(), Some("sweep" | "plan")) || k == "name" || k == "network") {
+        return Err(parent.error(key, format!("`{path}` cannot be swept")));
+    }
+    if existing.iter().any(|a| a.key == path) {
+        return Err(parent.error(key, format!("`{path}` is swept twice")));
+    }
+    Ok(SweepAxis { key: path, keys, values, labels })
 }
 
 /// Splits a key path on dots outside double quotes: `instance_types."m5.xlarge".hourly_usd`.

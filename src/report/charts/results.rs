@@ -128,7 +128,7 @@ fn pretty_value(v: &str) -> String {
 /// A sweep axis key in words, and its unit when the key names one:
 /// `workload.large.arrival.rate_per_s` → ("arrival rate (large)", Some("per s")),
 /// `placement.strategy` → ("placement strategy", None); a named axis keeps its name.
-fn axis_words(key: &str) -> (String, Option<&'static str>) {
+pub(crate) fn axis_words(key: &str) -> (String, Option<&'static str>) {
     let (rest, unit) = if let Some(r) = key.strip_suffix("_per_s") {
         (r, Some("per s"))
     } else if let Some(r) = key.strip_suffix("_s") {
