@@ -43,6 +43,7 @@ fn cluster(azs: usize, hosts: &[(u32, usize, u32)]) -> Cluster {
                 subnet: None,
                 eni_task_limit: types[t].max_enis - 1,
                 eni_tasks: 0,
+                active: true,
             }
         })
         .collect();

@@ -9,6 +9,7 @@
 
 pub mod derived;
 mod egress;
+mod failures;
 pub mod input;
 mod memory;
 mod network;
@@ -34,6 +35,7 @@ use workload::{WorkloadContext, read_placement, read_workload};
 pub use egress::{
     EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps, unrouted_warnings,
 };
+pub use failures::{AzOutage, FailureProcess, FailuresSpec, HostGroupFailures};
 pub use memory::{CpuSpec, MemorySpec};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
@@ -152,6 +154,8 @@ pub struct Scenario {
     pub memory: Option<MemorySpec>,
     /// `[cpu]`: CPU demand and CPU-second work; `None` models no CPU contention.
     pub cpu: Option<CpuSpec>,
+    /// `[failures]`: host failure processes, AZ outages; `None` models no failures.
+    pub failures: Option<FailuresSpec>,
     pub report: ReportSpec,
 }
 
@@ -434,6 +438,7 @@ impl Scenario {
         let egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
+        let failures = failures::read_failures(&mut root, &host_groups, &azs, horizon)?;
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");
@@ -460,6 +465,7 @@ impl Scenario {
             egress,
             memory,
             cpu,
+            failures,
             report,
         };
         scenario.check_every_task_fits_some_host()?;

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::addresses::{AddressEvent, Addresses};
 use super::cpu::{Cpu, CpuEvent};
 use super::egress::{Egress, EgressEvent};
+use super::failures::{FailureEvent, Failures};
 use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
@@ -38,6 +39,7 @@ pub(super) enum Event {
     Egress(EgressEvent),
     Memory(MemoryEvent),
     Cpu(CpuEvent),
+    Failure(FailureEvent),
 }
 
 pub(super) struct World<'s> {
@@ -62,6 +64,10 @@ pub(super) struct World<'s> {
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
     pub(super) cpu: Option<Cpu>,
+    /// Present when the scenario models host failures or AZ outages (`[failures]`).
+    pub(super) failures: Option<Failures>,
+    /// The first broken invariant found during the run (checked after outage events).
+    pub(super) broken: Option<String>,
     pub(super) recorder: Recorder,
 }
 
@@ -71,6 +77,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<RunRes
     let mut world = World::new(scenario, seed, options);
     world.start();
     world.event_loop();
+    if let Some(e) = world.broken.take() {
+        return Err(e);
+    }
     world.check_invariants()?;
     Ok(world.finish(seed))
 }
@@ -86,6 +95,7 @@ impl<'s> World<'s> {
         let recorder = Recorder::new(scenario, fleet.cluster(), addresses.subnets(), &nat_azs);
         let memory = Memory::new(scenario, fleet.cluster(), &streams);
         let cpu = Cpu::new(scenario, fleet.cluster());
+        let failures = scenario.failures.as_ref().map(|f| Failures::new(f, fleet.cluster(), &streams));
         World {
             scenario,
             options,
@@ -102,6 +112,8 @@ impl<'s> World<'s> {
             flow_events_to_cancel: Vec::new(),
             memory,
             cpu,
+            failures,
+            broken: None,
             recorder,
         }
     }
@@ -127,6 +139,7 @@ impl<'s> World<'s> {
                 self.queue.schedule(t, Event::Workload(e));
             }
         }
+        self.start_failures();
     }
 
     fn event_loop(&mut self) {
@@ -148,6 +161,7 @@ impl<'s> World<'s> {
                 Event::Egress(e) => self.on_egress(e),
                 Event::Memory(e) => self.on_memory(e),
                 Event::Cpu(e) => self.on_cpu(e),
+                Event::Failure(e) => self.on_failure(e),
             }
             if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
                 self.check_invariants().expect("invariant broken during the run");
@@ -209,6 +223,9 @@ impl<'s> World<'s> {
     }
 
     fn on_task(&mut self, event: TaskEvent) {
+        if self.failures.is_some() && self.stale(event) {
+            return;
+        }
         match event {
             TaskEvent::Started { task } => self.start_task(task),
             TaskEvent::StartFailed { task, host, task_definition, workload } => self.stop_task(
@@ -223,6 +240,13 @@ impl<'s> World<'s> {
                 self.stop_task(task, host, u32::from(task_definition), u32::from(workload), StopReason::Completed, TaskState::Running)
             }
         }
+    }
+
+    /// With failures a task can stop while one of its lifecycle events is still queued (its host
+    /// failed while it provisioned or ran): that event is for a task that no longer exists.
+    fn stale(&self, event: TaskEvent) -> bool {
+        let (TaskEvent::Started { task } | TaskEvent::Finished { task, .. } | TaskEvent::StartFailed { task, .. }) = event;
+        self.tasks.get(task).state == TaskState::Stopped
     }
 
     fn finish(mut self, seed: u64) -> RunResult {

@@ -276,6 +276,11 @@ impl Egress {
         self.tasks.get(&task).map(|t| t.pull_began)
     }
 
+    /// A replacement instance registered in `host`'s place: its image cache is empty.
+    pub fn host_replaced(&mut self, host: HostId) {
+        self.cache.forget_host(host.0);
+    }
+
     /// RUNNING: the task's awslogs containers start shipping.
     pub fn task_running(&mut self, now: SimTime, task: TaskId, td: u32) {
         let Some(te) = self.tasks.get_mut(&task) else { return };
