@@ -49,8 +49,14 @@ impl World<'_> {
                 self.host_joins(host);
             }
             FailureEvent::OutageStarts { outage } => {
-                let az = self.failures_mut().outages()[outage as usize].az;
-                self.az_goes_down(az);
+                // Outages that begin in the same instant go down together: no replacement for a
+                // task of one lands in another.
+                let f = self.failures_mut();
+                let start = f.outages()[outage as usize].start;
+                let azs: Vec<AzId> = f.outages().iter().filter(|o| o.start == start && !f.az_down(o.az)).map(|o| o.az).collect();
+                if !azs.is_empty() {
+                    self.azs_go_down(&azs);
+                }
             }
             FailureEvent::OutageEnds { outage } => {
                 let az = self.failures_mut().outages()[outage as usize].az;
@@ -121,12 +127,14 @@ impl World<'_> {
         }
     }
 
-    /// Every host of `az` fails and stays down; its Fargate tasks stop; its subnets take no new
-    /// ENI until the outage ends.
-    fn az_goes_down(&mut self, az: AzId) {
-        self.failures_mut().set_az_down(az, true);
-        self.nat_gateway_down(az);
-        let hosts: Vec<HostId> = self.fleet.cluster().hosts.iter().filter(|h| h.az == az).map(|h| h.id).collect();
+    /// Every host of `azs` fails and stays down; their Fargate tasks stop; their subnets take no
+    /// new ENI until the outages end.
+    fn azs_go_down(&mut self, azs: &[AzId]) {
+        for &az in azs {
+            self.failures_mut().set_az_down(az, true);
+            self.nat_gateway_down(az);
+        }
+        let hosts: Vec<HostId> = self.fleet.cluster().hosts.iter().filter(|h| azs.contains(&h.az)).map(|h| h.id).collect();
         let mut failing = Vec::new();
         for host in hosts {
             // A pending failure of a live host, or a pending join of a failed one: the AZ's
@@ -153,7 +161,7 @@ impl World<'_> {
             .filter(|t| {
                 t.host.is_none()
                     && matches!(t.state, TaskState::Provisioning | TaskState::Running)
-                    && t.subnet.is_some_and(|s| subnets[s.0 as usize].az == az)
+                    && t.subnet.is_some_and(|s| azs.contains(&subnets[s.0 as usize].az))
             })
             .map(|t| (t.id, t.task_definition, t.workload, t.state))
             .collect();
