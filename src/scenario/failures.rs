@@ -60,6 +60,10 @@ pub struct FailuresSpec {
 /// instance after them; a new instance registers 60–90 s after launch (observed). 3 minutes in
 /// all; set it from your own fleet.
 pub const DEFAULT_REPLACEMENT_DELAY: SimTime = SimTime::from_secs(180);
+/// Shortest MTBF: below it a run is a storm of failures, not a study of them.
+const MIN_MTBF: SimTime = SimTime::from_secs(60);
+/// Most host failures a run may expect.
+const MAX_EXPECTED_FAILURES: f64 = 1e8;
 
 pub fn read_failures(
     root: &mut Table<'_>,
@@ -81,8 +85,16 @@ pub fn read_failures(
             )
         })?;
         let mtbf = g.duration("mtbf")?;
-        if mtbf == SimTime::ZERO {
-            return Err(g.error("mtbf", "must be greater than zero, e.g. \"30d\""));
+        if mtbf < MIN_MTBF {
+            return Err(g.error("mtbf", "must be at least 1 minute, e.g. \"30d\""));
+        }
+        let hosts = u64::from(groups[i].count_per_az) * groups[i].azs.len() as u64;
+        let expected = hosts as f64 * horizon.as_secs_f64() / mtbf.as_secs_f64();
+        if expected > MAX_EXPECTED_FAILURES {
+            return Err(g.error(
+                "mtbf",
+                format!("{hosts} hosts would fail about {expected:.3e} times over the horizon; at most {MAX_EXPECTED_FAILURES:e} per run"),
+            ));
         }
         let process = match g.opt_str("distribution")?.unwrap_or("exponential") {
             "exponential" => {
@@ -184,6 +196,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.key, "failures.az_outage[1].start");
         assert!(e.message.contains("failures.az_outage[0]"), "{}", e.message);
+        let e = read("[failures.host_groups.main]\nmtbf = \"1s\"").unwrap_err();
+        assert_eq!((e.key.as_str(), e.message.as_str()), ("failures.host_groups.main.mtbf", "must be at least 1 minute, e.g. \"30d\""));
         let e = read("[failures.host_groups.other]\nmtbf = \"1d\"").unwrap_err();
         assert!(e.message.contains("known: main"), "{}", e.message);
         let e = read("[[failures.az_outage]]\naz = \"a\"\nstart = \"1h\"\nend = \"2h\"\nduration = \"1h\"").unwrap_err();

@@ -223,7 +223,8 @@ impl<'s> World<'s> {
     }
 
     fn on_task(&mut self, event: TaskEvent) {
-        if self.failures.is_some() && self.stale(event) {
+        // Only an OOM kill or a failure stops a task before its own events are done with it.
+        if (self.failures.is_some() || self.memory.is_some()) && self.stale(event) {
             return;
         }
         match event {
@@ -242,8 +243,9 @@ impl<'s> World<'s> {
         }
     }
 
-    /// With failures a task can stop while one of its lifecycle events is still queued (its host
-    /// failed while it provisioned or ran): that event is for a task that no longer exists.
+    /// A task can stop while one of its lifecycle events is still queued (an OOM kill before its
+    /// run time ends, or its host failed while it provisioned or ran): that event is for a task
+    /// that no longer exists.
     fn stale(&self, event: TaskEvent) -> bool {
         let (TaskEvent::Started { task } | TaskEvent::Finished { task, .. } | TaskEvent::StartFailed { task, .. }) = event;
         self.tasks.get(task).state == TaskState::Stopped
