@@ -123,6 +123,8 @@ impl<'s> World<'s> {
     }
 
     fn start(&mut self) {
+        // First: an outage that starts at 0 is in force before anything is placed.
+        self.start_failures();
         let s = self.scenario;
         self.queue.schedule(s.warmup, Event::Recorder(RecorderEvent::WarmupEnd));
         self.queue.schedule(SimTime::ZERO, Event::Recorder(RecorderEvent::Sample));
@@ -139,7 +141,6 @@ impl<'s> World<'s> {
                 self.queue.schedule(t, Event::Workload(e));
             }
         }
-        self.start_failures();
     }
 
     fn event_loop(&mut self) {
