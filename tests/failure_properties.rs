@@ -172,9 +172,18 @@ impl Gen {
     fn run(&self) -> Result<RunResult, TestCaseError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let files = [
-            ("ec2.json", r#"{ "family": "ec2", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{ "name": "app", "image": "app:1", "cpu": 512, "memory": 1024 }] }"#),
-            ("vpc.json", r#"{ "family": "vpc", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{ "name": "app", "image": "app:1", "cpu": 256, "memory": 512 }] }"#),
-            ("fg.json", r#"{ "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": [{ "name": "app", "image": "app:1" }] }"#),
+            (
+                "ec2.json",
+                r#"{ "family": "ec2", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{ "name": "app", "image": "app:1", "cpu": 512, "memory": 1024 }] }"#,
+            ),
+            (
+                "vpc.json",
+                r#"{ "family": "vpc", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{ "name": "app", "image": "app:1", "cpu": 256, "memory": 512 }] }"#,
+            ),
+            (
+                "fg.json",
+                r#"{ "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": [{ "name": "app", "image": "app:1" }] }"#,
+            ),
         ];
         for (name, text) in files {
             fs::write(dir.path().join(name), text).expect("write task definition");
@@ -259,7 +268,10 @@ fn runs_with_host_failures_and_az_outages_keep_every_invariant_and_account_for_e
             to_azs.fetch_add(1, Relaxed);
         }
         let again = g.run()?;
-        prop_assert!(r.metrics.0.iter().zip(again.metrics.0.iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "same input, different metrics");
+        prop_assert!(
+            r.metrics.0.iter().zip(again.metrics.0.iter()).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "same input, different metrics"
+        );
         prop_assert_eq!(&r.tasks, &again.tasks);
         Ok(())
     });

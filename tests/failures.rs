@@ -26,7 +26,11 @@ fn run_text(body: &str, seed: u64) -> RunResult {
         fs::write(dir.path().join(name), text).unwrap();
     }
     let path = dir.path().join("s.toml");
-    fs::write(&path, format!("name = \"failures\"\nseed = {seed}\ntask_definitions = [\"api.json\", \"api-vpc.json\", \"fg.json\"]\n{body}")).unwrap();
+    fs::write(
+        &path,
+        format!("name = \"failures\"\nseed = {seed}\ntask_definitions = [\"api.json\", \"api-vpc.json\", \"fg.json\"]\n{body}"),
+    )
+    .unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
     let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
@@ -219,7 +223,10 @@ mtbf = "10d"
         let n = r.metrics.get(Metric::HostFailures);
         assert!((n - mean).abs() < 3.0 * mean.sqrt(), "seed {seed}: {n} failures, expected {mean} ± {}", 3.0 * mean.sqrt());
         // Every failure of a host holding a task lost it, and the service replaced it.
-        assert_eq!(r.metrics.get(Metric::TasksLostHostFailure), r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::HostTerminated)).count() as f64);
+        assert_eq!(
+            r.metrics.get(Metric::TasksLostHostFailure),
+            r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::HostTerminated)).count() as f64
+        );
         assert_eq!(r.tasks.iter().filter(|t| t.stopped_at.is_none()).count(), 3);
     }
 }

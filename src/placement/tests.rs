@@ -88,12 +88,24 @@ fn constraints(code: u8) -> Vec<Constraint> {
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    Place { need: usize, group: usize, port: bool, eni: bool, az_mask: u32 },
-    Release { pick: usize },
+    Place {
+        need: usize,
+        group: usize,
+        port: bool,
+        eni: bool,
+        az_mask: u32,
+    },
+    Release {
+        pick: usize,
+    },
     /// The host's instance fails: it leaves placement, then its tasks are released.
-    Fail { pick: usize },
+    Fail {
+        pick: usize,
+    },
     /// A failed host's replacement joins.
-    Join { pick: usize },
+    Join {
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {

@@ -21,12 +21,20 @@ use crate::scenario::{AzOutage, FailureProcess, FailuresSpec};
 #[derive(Debug, Clone, Copy)]
 pub(super) enum FailureEvent {
     /// The host's instance fails (its group's failure process).
-    HostFails { host: HostId },
+    HostFails {
+        host: HostId,
+    },
     /// A replacement instance registers in the failed host's place.
-    HostJoins { host: HostId },
+    HostJoins {
+        host: HostId,
+    },
     /// `[[failures.az_outage]]` number `outage` (in start order) begins.
-    OutageStarts { outage: u32 },
-    OutageEnds { outage: u32 },
+    OutageStarts {
+        outage: u32,
+    },
+    OutageEnds {
+        outage: u32,
+    },
 }
 
 /// Why a host left the cluster.

@@ -17,8 +17,8 @@ mod recovery;
 
 use contention::Contention;
 use outcomes::set_outcomes;
-use recovery::Recovery;
 pub(super) use outcomes::{FinishContext, Finished};
+use recovery::Recovery;
 
 use super::result::DecisionRow;
 use crate::engine::SimTime;

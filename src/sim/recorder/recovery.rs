@@ -102,7 +102,12 @@ impl Recovery {
         if scenario.failures.is_none() {
             return Vec::new();
         }
-        scenario.workloads.iter().filter(|w| matches!(w.arrivals, Arrivals::Service { .. })).map(|w| format!("running_pct_{}", w.name)).collect()
+        scenario
+            .workloads
+            .iter()
+            .filter(|w| matches!(w.arrivals, Arrivals::Service { .. }))
+            .map(|w| format!("running_pct_{}", w.name))
+            .collect()
     }
 
     pub(super) fn warmup_ended(&mut self, now: SimTime) {
