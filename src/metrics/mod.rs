@@ -137,7 +137,7 @@ metrics! {
     RecoveriesCensored => ("recoveries_censored", "Loss episodes open at the end", "episodes", LowerIsBetter, "Of the recovery_episodes, those still short of the desired count at the horizon (counted up to it)."),
     RecoveryTimeP50 => ("recovery_time_p50_s", "Median time to recover", "s", LowerIsBetter, "Median time from a service falling below its desired count of running tasks to running it again (open episodes counted up to the horizon); 0 without episodes. NaN without [failures]."),
     RecoveryTimeMax => ("recovery_time_max_s", "Longest time to recover", "s", LowerIsBetter, "Longest of those times."),
-    ServiceRunningFractionMin => ("service_running_fraction_min", "Lowest share of desired tasks running", "fraction", HigherIsBetter, "Lowest running / desired count any service had (after the warm-up, once it first ran its desired count; a state that lasts no time does not count). Per service over time: timeseries running_pct_<workload>."),
+    ServiceRunningFractionMin => ("service_running_fraction_min", "Lowest share of desired tasks running", "fraction", HigherIsBetter, "Lowest running / desired count any service had (after the warm-up, once it first ran its desired count; a state that lasts no time does not count; NaN if no service ever ran its desired count). Per service over time: timeseries running_pct_<workload>."),
     ServiceTimeDegraded => ("service_time_below_fraction_s", "Time below the degraded threshold", "s", LowerIsBetter, "Longest time any service spent with fewer than failures.degraded_below (default 0.9) of its desired count running."),
 }
 
