@@ -176,3 +176,23 @@ fn validate_warns_about_subnets_with_no_route_before_running() {
     // Without egress keys nothing is simulated, so nothing is reported.
     assert!(clustersim::scenario::unrouted_warnings(&load("", "").unwrap()).is_empty());
 }
+
+#[test]
+fn the_validate_command_prints_the_no_route_warnings_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("fg.json"), FARGATE).unwrap();
+    fs::write(dir.path().join("tiny.json"), EC2).unwrap();
+    let path = dir.path().join("s.toml");
+    let body = BASE.replace("[network.subnets.pub-a]", "[network]\n\n[network.subnets.pub-a]");
+    fs::write(&path, format!("{body}\n[images]\n")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_clustersim");
+    let text = std::process::Command::new(bin).arg("validate").arg(&path).output().unwrap();
+    assert!(text.status.success());
+    let out = String::from_utf8(text.stdout).unwrap();
+    let line = out.lines().find(|l| l.contains("warning:")).unwrap_or_else(|| panic!("no warning printed:\n{out}"));
+    assert!(line.contains("priv-b") && line.contains("ResourceInitializationError"), "{line}");
+    let json = std::process::Command::new(bin).arg("validate").arg("--json").arg(&path).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let warnings = v["warnings"].as_array().expect("a warnings array");
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("priv-b")), "{warnings:?}");
+}

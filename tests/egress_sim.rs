@@ -167,6 +167,59 @@ fn the_second_task_on_an_ec2_host_uses_the_cache_unless_the_behaviour_is_always(
 }
 
 #[test]
+fn a_pull_meters_its_size_whichever_way_its_completion_time_rounds() {
+    // One m5.large (93.75 MB/s) pulls for a task at 10 s and again (pull behaviour `always`) for
+    // one at 20 s: 99,999,966 bytes take 1,066,666.3 µs (the completion rounds down, 28 bytes
+    // early), 100,000,000 bytes take 1,066,666.7 µs (it rounds up). Either way the NAT meters
+    // exactly two images (a completion rounded down used to leave the flow metering at full
+    // rate until the next pull through the NAT, here 9 s later, rescheduled it).
+    for (size, pull_us) in [(99_999_966u64, 1_066_666u64), (100_000_000, 1_066_667)] {
+        let mut body = format!(
+            "[images]\ndefault_size = {size}\npull_behavior = \"always\"\n[host_groups.main]\ninstance_type = \"m5.large\"\ncount_per_az = 1\nazs = [\"a\"]\nsubnets = [\"priv-a\"]\n"
+        );
+        for (name, at) in [("one", "10s"), ("two", "20s")] {
+            body +=
+                &format!("[workload.{name}]\nkind = \"batch\"\nat = \"{at}\"\ncount = 1\ntask_definition = \"ec2\"\nrun_time = \"1m\"\n");
+        }
+        let r = run_body(&with_network("", &body));
+        let nat_bytes = r.metrics.get(Metric::NatGb) * 1e9;
+        assert!((nat_bytes - 2.0 * size as f64).abs() < 1e-6, "size {size}: {nat_bytes} bytes metered for two pulls");
+        for t in &r.tasks {
+            assert_eq!(t.running_at.unwrap().0, t.placed_at.unwrap().0 + pull_us + US, "size {size}");
+        }
+    }
+}
+
+#[test]
+fn a_busy_nat_gateway_meters_exactly_the_bytes_of_every_pull() {
+    // 40 hosts pull a 37 MB image for each of 1,000 tasks (four overlapping waves) through one
+    // 5 Gbps NAT gateway, saturated for a minute: completions fall between microseconds and flows
+    // share links all the time, yet the NAT meters exactly pulls × size (a pull whose completion
+    // was rounded down used to keep metering until another flow's change rescheduled it).
+    let mut body = String::from(
+        r#"[images]
+default_size = 37000000
+pull_behavior = "always"
+[host_groups.main]
+instance_type = "m5.large"
+count_per_az = 40
+azs = ["a"]
+subnets = ["priv-a"]
+"#,
+    );
+    for (k, at) in ["10s", "23.3s", "41.7s", "60.1s"].iter().enumerate() {
+        body +=
+            &format!("[workload.wave{k}]\nkind = \"batch\"\nat = \"{at}\"\ncount = 250\ntask_definition = \"ec2\"\nrun_time = \"2s\"\n");
+    }
+    let r = run_body(&with_network("", &body));
+    let pulled = r.tasks.iter().filter(|t| t.running_at.is_some()).count();
+    assert_eq!(pulled, 1_000, "every task pulled and ran");
+    let nat_bytes = r.metrics.get(Metric::NatGb) * 1e9;
+    assert!((nat_bytes - 1_000.0 * 37e6).abs() < 1e-9 * nat_bytes, "{nat_bytes} bytes metered for 1,000 pulls of 37 MB");
+    assert!(r.metrics.get(Metric::NatUtilPeak) > 0.999, "the NAT gateway was saturated");
+}
+
+#[test]
 fn fargate_pulls_again_for_every_task() {
     let r = run_body(&with_network(
         "",

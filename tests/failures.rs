@@ -296,3 +296,57 @@ mtbf = "5d"
     }
     assert_eq!(r.metrics.get(Metric::ServiceRunningFractionMin), 0.0);
 }
+
+#[test]
+fn an_az_outage_takes_its_nat_gateway_down_and_a_pull_through_it_stalls_for_the_outage() {
+    // The host is in AZ b, its private subnet routes through the one NAT gateway, in AZ a. 937.5 MB
+    // at the m5.large's 93.75 MB/s take 10 s alone from 10 s; AZ a is down from 15 s to 75 s, so
+    // 5 s of the pull remain at 75 s: the image is present at 80 s and the task runs 1 s later
+    // (container start delay).
+    let body = r#"horizon = "1h"
+[cluster]
+azs = ["a", "b"]
+[network]
+nat = "single"
+[network.subnets.pub-a]
+az = "a"
+cidr = "10.0.0.0/24"
+public = true
+nat_gateway = true
+[network.subnets.priv-b]
+az = "b"
+cidr = "10.0.2.0/24"
+[host_groups.main]
+instance_type = "m5.large"
+count_per_az = 1
+azs = ["b"]
+subnets = ["priv-b"]
+[images]
+default_size = 937500000
+[workload.one]
+kind = "batch"
+at = "10s"
+count = 1
+task_definition = "api"
+run_time = "10m"
+[failures]
+[[failures.az_outage]]
+az = "a"
+start = "15s"
+end = "75s"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("small.json"),
+        r#"{ "family": "api", "requiresCompatibilities": ["EC2"], "containerDefinitions": [{ "name": "app", "image": "public.ecr.aws/docker/library/busybox:1.36", "cpu": 128, "memory": 128 }] }"#,
+    )
+    .unwrap();
+    let path = dir.path().join("s.toml");
+    fs::write(&path, format!("name = \"nat-az\"\nseed = 2\ntask_definitions = [\"small.json\"]\n{body}")).unwrap();
+    let raw = RawScenario::read(&path).unwrap();
+    let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
+    let spec = plan.run(0).unwrap();
+    let r = run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap();
+    assert_eq!(r.tasks[0].running_at, Some(SimTime::from_secs(81)));
+    assert_eq!(r.metrics.get(Metric::TasksLostAzOutage), 0.0, "no host and no Fargate task in a");
+}

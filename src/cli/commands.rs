@@ -144,6 +144,9 @@ fn run(
     baseline: Option<&Path>,
 ) -> CliResult {
     let plan = load_plan(path, seed)?;
+    for w in clustersim::scenario::unrouted_warnings(&plan.base) {
+        eprintln!("warning: {w}");
+    }
     let name = plan.base.name.clone();
     let jobs = jobs_or_default(jobs);
     let started = Instant::now();

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::CliResult;
 use super::commands::load_plan;
 use clustersim::scenario::derived::{self, Derived};
+use clustersim::scenario::unrouted_warnings;
 
 /// What `validate --json` prints.
 #[derive(Serialize)]
@@ -22,6 +23,9 @@ struct Report<'a> {
     sweep_points: usize,
     replications: u32,
     runs: usize,
+    /// Layouts where some task could never pull its images or ship its logs (the run would
+    /// stop those tasks with ECS's reasons): one line per workload, subnet and container.
+    warnings: Vec<String>,
     /// Derived from the first sweep point (the scenario as written when there is no sweep).
     derived: &'a Derived,
 }
@@ -30,6 +34,7 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
     let plan = load_plan(path, None)?;
     let s = &plan.base;
     let table = derived::derive(s);
+    let warnings = unrouted_warnings(s);
     if json {
         let report = Report {
             scenario: path.display().to_string(),
@@ -41,6 +46,7 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
             sweep_points: plan.point_count(),
             replications: plan.replications,
             runs: plan.run_count(),
+            warnings,
             derived: &table,
         };
         println!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
@@ -59,6 +65,12 @@ pub fn validate(path: &Path, json: bool) -> CliResult {
     );
     if plan.point_count() > 1 {
         println!("(derived values below are for the first sweep point)");
+    }
+    if !warnings.is_empty() {
+        println!("\nWarnings: tasks that can never start (the run stops them with these reasons)");
+        for w in &warnings {
+            println!("  warning: {w}");
+        }
     }
     print!("{}", render(&table));
     Ok(ExitCode::SUCCESS)

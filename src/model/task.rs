@@ -5,7 +5,7 @@
 //! what a planner measures: waiting for placement, provisioning (ENI, image pull — the start delay),
 //! running, and stopped with a reason.
 
-use crate::engine::SimTime;
+use crate::engine::{EventId, SimTime};
 
 use super::cluster::HostId;
 use super::network::SubnetId;
@@ -123,4 +123,7 @@ pub struct Task {
     /// The subnet of its ENI (awsvpc), once chosen.
     pub subnet: Option<SubnetId>,
     pub ip: TaskIp,
+    /// The scheduled end of its run time while RUNNING, cancelled when something else stops it
+    /// first (an OOM kill, a host failure).
+    pub finish_event: Option<EventId>,
 }

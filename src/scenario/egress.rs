@@ -6,6 +6,7 @@
 //! default_size = "200MB"
 //! pull_behavior = "default"        # ECS_IMAGE_PULL_BEHAVIOR: default, always, once, prefer-cached
 //! pull_timeout = "1m"
+//! image_pull_timeout = "2h"
 //! container_start_delay = "1s"
 //! soci = ["123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1"]   # images with a SOCI index
 //! soci_start_fraction = 0.064
@@ -104,6 +105,11 @@ pub struct ImagesSpec {
     /// How long a pull with no route waits before it fails: the agent's manifest pull timeout,
     /// `ECS_MANIFEST_PULL_TIMEOUT`, 1 minute (https://github.com/aws/amazon-ecs-agent/blob/master/README.md).
     pub pull_timeout: SimTime,
+    /// How long a pull may take before the agent gives it up and the task stops with
+    /// `CannotPullContainerError`: `ECS_IMAGE_PULL_TIMEOUT`, 2 hours
+    /// (https://github.com/aws/amazon-ecs-agent/blob/master/README.md). Reached by pulls stalled
+    /// behind a NAT gateway outage or crawling through a saturated link.
+    pub image_pull_timeout: SimTime,
     /// From the images being present to RUNNING (create and start the containers): about 1 s
     /// observed on Fargate [unsourced beyond one trace].
     pub container_start_delay: SimTime,
@@ -118,6 +124,7 @@ impl Default for ImagesSpec {
             soci_start_fraction: 0.064,
             pull_behavior: PullBehavior::Default,
             pull_timeout: SimTime::from_secs(60),
+            image_pull_timeout: SimTime::from_secs(2 * 3600),
             container_start_delay: SimTime::from_secs(1),
         }
     }
@@ -168,6 +175,74 @@ pub struct EgressSpec {
     pub prices: Prices,
     /// Per workload, in the scenario's workload order.
     pub workloads: Vec<WorkloadEgress>,
+    /// `[[failures.nat_outage]]`: windows in which a NAT gateway passes no traffic, sorted by
+    /// start time.
+    pub nat_outages: Vec<NatOutage>,
+}
+
+/// From `start` to `end` the NAT gateway of `az` passes no traffic: pulls through it stall and
+/// resume afterwards, logs fill their drivers' buffers (docs/model.md#nat-gateway-outages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatOutage {
+    pub az: AzId,
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+/// `[[failures.nat_outage]]` entries (`az`, `start`, `end`). The AZ must hold a NAT gateway, the
+/// window must lie in the run and must not overlap another of the same gateway, and something
+/// must cross the gateway (`[images]` or `[logs]`).
+pub fn read_nat_outages(
+    failures: &mut Table<'_>,
+    file: &str,
+    azs: &[String],
+    subnets: &[super::SubnetSpec],
+    horizon: SimTime,
+    egress_enabled: bool,
+) -> Result<Vec<NatOutage>, ScenarioError> {
+    let Some(items) = failures.opt_array("nat_outage")? else { return Ok(Vec::new()) };
+    let mut out: Vec<NatOutage> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("nat_outage[{i}]");
+        let table = item
+            .as_table()
+            .ok_or_else(|| failures.error(&key, "expected a table such as { az = \"us-east-1a\", start = \"1h\", end = \"1h30m\" }"))?;
+        let mut t = Table::nested(file, failures.key(&key), table);
+        if !egress_enabled {
+            return Err(t.error("az", "a NAT gateway outage needs [images] or [logs]: without them no traffic crosses a NAT gateway"));
+        }
+        let name = t.str("az")?;
+        let az = azs
+            .iter()
+            .position(|a| a == name)
+            .map(|i| AzId(i as u32))
+            .ok_or_else(|| t.error("az", format!("unknown AZ `{name}`; cluster.azs: {}", azs.join(", "))))?;
+        if !subnets.iter().any(|s| s.az == az && s.nat_gateway) {
+            let with: Vec<&str> = subnets.iter().filter(|s| s.nat_gateway).map(|s| azs[s.az.0 as usize].as_str()).collect();
+            return Err(t.error(
+                "az",
+                format!(
+                    "no NAT gateway in `{name}` (a subnet there with nat_gateway = true); AZs with one: {}",
+                    if with.is_empty() { "none".to_string() } else { with.join(", ") }
+                ),
+            ));
+        }
+        let start = t.duration("start")?;
+        let end = t.duration("end")?;
+        if end <= start {
+            return Err(t.error("end", "must be later than start"));
+        }
+        if start >= horizon {
+            return Err(t.error("start", "must be before the horizon"));
+        }
+        if let Some(other) = out.iter().position(|o| o.az == az && o.start < end && start < o.end) {
+            return Err(t.error("start", format!("overlaps failures.nat_outage[{other}] of the same NAT gateway; merge the two windows")));
+        }
+        t.finish()?;
+        out.push(NatOutage { az, start, end });
+    }
+    out.sort_by_key(|o| (o.start, o.az));
+    Ok(out)
 }
 
 /// Parses a bandwidth: bits (`"5Gbps"`, `"750Mbps"`, `"100kbps"`, `"8bps"`) or bytes per second
@@ -311,6 +386,10 @@ pub fn read_egress(root: &mut Table<'_>) -> Result<EgressSpec, ScenarioError> {
         im.pull_timeout = t.opt_duration("pull_timeout")?.unwrap_or(im.pull_timeout);
         if im.pull_timeout == SimTime::ZERO {
             return Err(t.error("pull_timeout", "must be greater than zero"));
+        }
+        im.image_pull_timeout = t.opt_duration("image_pull_timeout")?.unwrap_or(im.image_pull_timeout);
+        if im.image_pull_timeout == SimTime::ZERO {
+            return Err(t.error("image_pull_timeout", "must be greater than zero"));
         }
         im.container_start_delay = t.opt_duration("container_start_delay")?.unwrap_or(im.container_start_delay);
         im.soci_start_fraction = t.opt_f64_in("soci_start_fraction", 0.0, 1.0)?.unwrap_or(im.soci_start_fraction);

@@ -65,13 +65,9 @@ const MIN_MTBF: SimTime = SimTime::from_secs(60);
 /// Most host failures a run may expect.
 const MAX_EXPECTED_FAILURES: f64 = 1e8;
 
-pub fn read_failures(
-    root: &mut Table<'_>,
-    groups: &[HostGroupSpec],
-    azs: &[String],
-    horizon: SimTime,
-) -> Result<Option<FailuresSpec>, ScenarioError> {
-    let Some(mut f) = root.opt_table("failures")? else { return Ok(None) };
+/// The failures model's keys of the `[failures]` table `f` (the caller finishes the table:
+/// `nat_outage` is read by egress).
+pub fn read_failures(f: &mut Table<'_>, groups: &[HostGroupSpec], azs: &[String], horizon: SimTime) -> Result<FailuresSpec, ScenarioError> {
     let default_delay = f.opt_duration("replacement_delay")?.unwrap_or(DEFAULT_REPLACEMENT_DELAY);
     let degraded_below = f.opt_f64_in("degraded_below", 0.0, 1.0)?.unwrap_or(0.9);
     let mut host_groups = vec![HostGroupFailures { process: None, replacement_delay: default_delay }; groups.len()];
@@ -145,8 +141,26 @@ pub fn read_failures(
         keys.push(f.key(&key));
     }
     az_outages.sort_by_key(|o| (o.start, o.az));
-    f.finish()?;
-    Ok(Some(FailuresSpec { host_groups, az_outages, degraded_below }))
+    Ok(FailuresSpec { host_groups, az_outages, degraded_below })
+}
+
+/// An AZ outage takes the AZ's NAT gateway down with it: a NAT gateway outage of the same AZ must
+/// not overlap it (merge the two windows, or let the AZ outage stand for both).
+pub fn check_outages_apart(f: &Table<'_>, spec: &FailuresSpec, nat: &[super::NatOutage], azs: &[String]) -> Result<(), ScenarioError> {
+    for o in &spec.az_outages {
+        if let Some(n) = nat.iter().find(|n| n.az == o.az && n.start < o.end && o.start < n.end) {
+            return Err(f.error(
+                "nat_outage",
+                format!(
+                    "the NAT gateway outage of {} from {} s overlaps that AZ's outage from {} s, which already takes its NAT gateway down",
+                    azs[o.az.0 as usize],
+                    n.start.as_secs_f64(),
+                    o.start.as_secs_f64()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -156,6 +170,7 @@ mod tests {
     fn read(text: &str) -> Result<Option<FailuresSpec>, ScenarioError> {
         let table: toml::Table = toml::from_str(text).unwrap();
         let mut root = Table::root("s.toml", &table);
+        let Some(mut f) = root.opt_table("failures")? else { return Ok(None) };
         let groups = [HostGroupSpec {
             name: "main".into(),
             instance_type: 0,
@@ -164,7 +179,9 @@ mod tests {
             attributes: vec![],
             subnets: vec![],
         }];
-        read_failures(&mut root, &groups, &["a".into(), "b".into()], SimTime::from_secs(36_000))
+        let spec = read_failures(&mut f, &groups, &["a".into(), "b".into()], SimTime::from_secs(36_000))?;
+        f.finish()?;
+        Ok(Some(spec))
     }
 
     #[test]

@@ -33,7 +33,7 @@ use reader::Table;
 use workload::{WorkloadContext, read_placement, read_workload};
 
 pub use egress::{
-    EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, WorkloadEgress, parse_rate_bps, unrouted_warnings,
+    EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, NatOutage, WorkloadEgress, parse_rate_bps, unrouted_warnings,
 };
 pub use failures::{AzOutage, FailureProcess, FailuresSpec, HostGroupFailures};
 pub use memory::{CpuSpec, MemorySpec};
@@ -435,10 +435,20 @@ impl Scenario {
                 format!("the workloads would launch about {expected_tasks:.3e} tasks; at most {MAX_EXPECTED_TASKS:e} per run"),
             ));
         }
-        let egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
+        let mut egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
+        // `[failures]`: NAT gateway outages belong to egress, host failures and AZ outages to the
+        // failures model; one table, read once.
+        let mut failures = None;
+        if let Some(mut f) = root.opt_table("failures")? {
+            let subnets = network.as_ref().map_or(&[][..], |n| n.subnets.as_slice());
+            egress.nat_outages = egress::read_nat_outages(&mut f, file, &azs, subnets, horizon, egress.enabled)?;
+            let spec = failures::read_failures(&mut f, &host_groups, &azs, horizon)?;
+            failures::check_outages_apart(&f, &spec, &egress.nat_outages, &azs)?;
+            f.finish()?;
+            failures = Some(spec);
+        }
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
-        let failures = failures::read_failures(&mut root, &host_groups, &azs, horizon)?;
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.
         let _ = root.opt_value("sweep");

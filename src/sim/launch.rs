@@ -206,12 +206,15 @@ impl World<'_> {
         {
             self.recorder.service_running_changed(service, 1, now);
         }
+        let mut ends_at = None;
         if let Some((at, finished)) = self.tasks.running(task, now) {
-            self.queue.schedule(at, Event::Task(finished));
+            let event = self.queue.schedule(at, Event::Task(finished));
+            self.tasks.set_finish_event(task, event);
+            ends_at = Some(at);
         }
         self.start_containers(task);
         if let Some(egress) = self.egress.as_mut() {
-            egress.task_running(now, task, self.tasks.get(task).task_definition);
+            egress.task_running(now, task, self.tasks.get(task).task_definition, ends_at);
             self.apply_flow_changes();
         }
     }

@@ -14,7 +14,7 @@
 //! Architecture invariant: every state change goes through a method here that asserts the state
 //! it leaves; the lifecycle knows nothing of hosts' resources, subnets or metrics.
 
-use crate::engine::SimTime;
+use crate::engine::{EventId, SimTime};
 use crate::model::{HostId, StopReason, SubnetId, Task, TaskId, TaskIp, TaskState};
 
 /// Events that move a task along its lifecycle.
@@ -63,6 +63,7 @@ impl Lifecycle {
             run_time,
             subnet: None,
             ip: TaskIp::None,
+            finish_event: None,
         });
         id
     }
@@ -106,9 +107,20 @@ impl Lifecycle {
         (t.subnet, t.ip)
     }
 
+    /// The scheduled end of the task's run time, taken to be moved.
+    pub fn take_finish_event(&mut self, task: TaskId) -> Option<EventId> {
+        self.tasks[task.index()].finish_event.take()
+    }
+
+    /// The event that ends the task's run time was scheduled.
+    pub fn set_finish_event(&mut self, task: TaskId, event: EventId) {
+        self.tasks[task.index()].finish_event = Some(event);
+    }
+
     /// STOPPED from `was` (PROVISIONING or RUNNING). Its ENI, if it held an address, enters
-    /// clean-up.
-    pub fn stopped(&mut self, task: TaskId, now: SimTime, reason: StopReason, was: TaskState) {
+    /// clean-up. Returns the end-of-run-time event to cancel when something else stopped it.
+    #[must_use]
+    pub fn stopped(&mut self, task: TaskId, now: SimTime, reason: StopReason, was: TaskState) -> Option<EventId> {
         let t = &mut self.tasks[task.index()];
         debug_assert_eq!(t.state, was);
         assert!(matches!(was, TaskState::Running | TaskState::Provisioning), "stopping a task in state {was:?}");
@@ -118,6 +130,8 @@ impl Lifecycle {
         if t.ip == TaskIp::Held {
             t.ip = TaskIp::Releasing;
         }
+        let finish = t.finish_event.take();
+        if reason == StopReason::Completed { None } else { finish }
     }
 
     /// Never placed: RunTask returned it in `failures[]`.

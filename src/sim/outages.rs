@@ -186,14 +186,22 @@ impl World<'_> {
         self.check_after_outage_event();
     }
 
-    /// Egress is told here that the NAT gateway of `az` passes no traffic.
+    /// Egress is told here that the NAT gateway of `az` (if it has one) passes no traffic.
     fn nat_gateway_down(&mut self, az: AzId) {
-        let _ = az;
+        self.set_nat_up(az, false);
     }
 
     /// Egress is told here that the NAT gateway of `az` passes traffic again.
     fn nat_gateway_up(&mut self, az: AzId) {
-        let _ = az;
+        self.set_nat_up(az, true);
+    }
+
+    fn set_nat_up(&mut self, az: AzId, up: bool) {
+        let now = self.now();
+        if let Some(egress) = self.egress.as_mut() {
+            egress.set_nat_up(now, az, up);
+            self.apply_flow_changes();
+        }
     }
 
     /// The conservation checks after each outage event, in every build (they are rare): a

@@ -5,7 +5,8 @@
 use super::egress::{EgressEvent, PullStart};
 use super::lifecycle::{FARGATE, TaskEvent};
 use super::world::{Event, World};
-use crate::model::egress::FlowId;
+use crate::engine::SimTime;
+use crate::model::egress::{FlowId, StartFailure};
 use crate::model::{StopReason, TaskId, TaskState};
 
 impl World<'_> {
@@ -30,7 +31,7 @@ impl World<'_> {
     }
 
     pub(super) fn on_egress(&mut self, event: EgressEvent) {
-        if let EgressEvent::PullsBegin { task } | EgressEvent::PullTimedOut { task } = event
+        if let EgressEvent::PullsBegin { task } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task } = event
             && self.failures.is_some()
             && self.tasks.get(task).state == TaskState::Stopped
         {
@@ -39,6 +40,21 @@ impl World<'_> {
         match event {
             EgressEvent::PullsBegin { task } => self.begin_pulls(task),
             EgressEvent::Flow { flow, generation } => self.flow_event(flow, generation),
+            EgressEvent::PullDeadline { task } => {
+                let now = self.now();
+                if self.egress.as_mut().expect("egress").pull_overdue(now, task) {
+                    let t = self.tasks.get(task);
+                    let (td, workload, host) = (t.task_definition, t.workload, t.host.unwrap_or(FARGATE));
+                    let f = StartFailure::PullTimeout;
+                    self.recorder.pull_failed(f);
+                    self.stop_task(task, host, td, workload, StopReason::PullFailed(f), TaskState::Provisioning);
+                }
+            }
+            EgressEvent::NatOutage { az, up } => {
+                let now = self.now();
+                self.egress.as_mut().expect("egress").set_nat_up(now, az, up);
+                self.apply_flow_changes();
+            }
             EgressEvent::PullTimedOut { task } => {
                 let failure = self.egress.as_mut().expect("egress").timed_out(task);
                 match failure {
@@ -76,7 +92,9 @@ impl World<'_> {
         self.queue.schedule(at, Event::Task(TaskEvent::Started { task }));
     }
 
-    /// Reschedules the flows whose event time the egress part reported as changed.
+    /// Reschedules the flows whose event time the egress part reported as changed, schedules
+    /// the pull deadlines that became reachable, and moves the run-time end of tasks whose
+    /// blocking-mode logs changed speed.
     pub(super) fn apply_flow_changes(&mut self) {
         let Some(egress) = self.egress.as_mut() else { return };
         let mut changes = std::mem::take(&mut self.flow_changes);
@@ -90,5 +108,38 @@ impl World<'_> {
         }
         changes.clear();
         self.flow_changes = changes;
+        let mut deadlines = std::mem::take(&mut self.pull_deadlines);
+        egress.take_deadlines(&mut deadlines);
+        for &(task, at) in &deadlines {
+            self.queue.schedule(at, Event::Egress(EgressEvent::PullDeadline { task }));
+        }
+        deadlines.clear();
+        self.pull_deadlines = deadlines;
+        let now = self.queue.now();
+        let mut ends = std::mem::take(&mut self.run_end_changes);
+        egress.take_finish_changes(&mut ends);
+        if egress.has_stall_changes() {
+            egress.settle_stalls(now, &mut ends);
+        }
+        for &(task, at) in &ends {
+            self.move_run_end(task, at);
+        }
+        ends.clear();
+        self.run_end_changes = ends;
+    }
+
+    /// The task's run time now ends at `at` (`None`: not while its work is stalled).
+    fn move_run_end(&mut self, task: TaskId, at: Option<SimTime>) {
+        if let Some(old) = self.tasks.take_finish_event(task) {
+            self.queue.cancel(old);
+        }
+        let Some(at) = at else { return };
+        let t = self.tasks.get(task);
+        debug_assert_eq!(t.state, TaskState::Running);
+        let host = t.host.unwrap_or(FARGATE);
+        // Scenario validation caps workloads and task definitions at u16::MAX.
+        let (task_definition, workload) = (t.task_definition as u16, t.workload as u16);
+        let event = self.queue.schedule(at, Event::Task(TaskEvent::Finished { task, host, task_definition, workload }));
+        self.tasks.set_finish_event(task, event);
     }
 }

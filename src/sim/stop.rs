@@ -61,7 +61,9 @@ impl World<'_> {
             let at = now + Addresses::cleanup_delay(self.scenario);
             self.queue.schedule(at, Event::Address(AddressEvent::EniReleased { task }));
         }
-        self.tasks.stopped(task, now, reason, was);
+        if let Some(finish) = self.tasks.stopped(task, now, reason, was) {
+            self.queue.cancel(finish);
+        }
         let service = self.services.of_workload(workload);
         self.recorder.task_stopped(was, reason, service.is_none());
         if let Some(service) = service

@@ -60,6 +60,9 @@ pub(super) struct World<'s> {
     pub(super) flow_changes: Vec<(crate::model::egress::FlowId, u32, Option<SimTime>)>,
     /// Reused buffer: pull-flow events a stopping task's flows no longer need.
     pub(super) flow_events_to_cancel: Vec<crate::engine::EventId>,
+    /// Reused buffers: pull deadlines to schedule; run-time ends moved by blocked log writes.
+    pub(super) pull_deadlines: Vec<(crate::model::TaskId, SimTime)>,
+    pub(super) run_end_changes: Vec<(crate::model::TaskId, Option<SimTime>)>,
     /// Present when the scenario models memory usage (`[memory]`).
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
@@ -110,6 +113,8 @@ impl<'s> World<'s> {
             egress,
             flow_changes: Vec::new(),
             flow_events_to_cancel: Vec::new(),
+            pull_deadlines: Vec::new(),
+            run_end_changes: Vec::new(),
             memory,
             cpu,
             failures,
@@ -128,6 +133,14 @@ impl<'s> World<'s> {
         let s = self.scenario;
         self.queue.schedule(s.warmup, Event::Recorder(RecorderEvent::WarmupEnd));
         self.queue.schedule(SimTime::ZERO, Event::Recorder(RecorderEvent::Sample));
+        if self.egress.is_some() {
+            for o in &s.egress.nat_outages {
+                self.queue.schedule(o.start, Event::Egress(EgressEvent::NatOutage { az: o.az, up: false }));
+                if o.end <= s.horizon {
+                    self.queue.schedule(o.end, Event::Egress(EgressEvent::NatOutage { az: o.az, up: true }));
+                }
+            }
+        }
         for (i, w) in s.workloads.iter().enumerate() {
             let workload = i as u32;
             if let Arrivals::Service { desired_count } = w.arrivals {
@@ -224,8 +237,9 @@ impl<'s> World<'s> {
     }
 
     fn on_task(&mut self, event: TaskEvent) {
-        // Only an OOM kill or a failure stops a task before its own events are done with it.
-        if (self.failures.is_some() || self.memory.is_some()) && self.stale(event) {
+        // Only a failure stops a task while its start is still queued (an OOM kill or a failure
+        // cancels the end of a task's run time).
+        if self.failures.is_some() && self.stale(event) {
             return;
         }
         match event {
@@ -244,9 +258,8 @@ impl<'s> World<'s> {
         }
     }
 
-    /// A task can stop while one of its lifecycle events is still queued (an OOM kill before its
-    /// run time ends, or its host failed while it provisioned or ran): that event is for a task
-    /// that no longer exists.
+    /// With failures a task can stop while one of its lifecycle events is still queued (its host
+    /// failed while it provisioned): that event is for a task that no longer exists.
     fn stale(&self, event: TaskEvent) -> bool {
         let (TaskEvent::Started { task } | TaskEvent::Finished { task, .. } | TaskEvent::StartFailed { task, .. }) = event;
         self.tasks.get(task).state == TaskState::Stopped

@@ -194,6 +194,8 @@ pub struct FlowNetwork {
     free_log_paths: Vec<LogPathId>,
     sources: Vec<LogSource>,
     free_sources: Vec<LogSourceId>,
+    /// Log paths whose carried fraction changed since the last `take_carried_changes`.
+    carried_changes: Vec<LogPathId>,
     scratch: Scratch,
 }
 
@@ -340,36 +342,53 @@ impl FlowNetwork {
         id
     }
 
-    /// The flow passed its milestone: from now on its event is its completion.
+    /// The flow still has a milestone ahead (its next event is the milestone, not completion).
+    pub fn milestone_pending(&self, flow: FlowId) -> bool {
+        self.flows[flow.0 as usize].milestone_bytes > 0.0
+    }
+
+    /// The flow's milestone event fired: from now on its event is its completion, which is always
+    /// reported (the caller's event for this flow has just been consumed).
     pub fn clear_milestone(&mut self, now: SimTime, flow: FlowId, changed: &mut Vec<FlowChange>) {
         let f = &mut self.flows[flow.0 as usize];
         assert!(f.active, "milestone of a finished flow");
         let dt = now.0.saturating_sub(f.updated_at.0) as f64 / US_PER_S;
-        f.remaining_bytes = (f.remaining_bytes - f.rate_bps * dt).max(0.0);
+        f.remaining_bytes -= f.rate_bps * dt;
         f.updated_at = now;
         f.milestone_bytes = 0.0;
         let at = event_time(now, f.remaining_bytes, 0.0, f.rate_bps);
-        if at != f.event_at {
-            f.event_at = at;
-            changed.push(FlowChange { flow, at });
-        }
+        f.event_at = at;
+        changed.push(FlowChange { flow, at });
     }
 
-    /// Ends a flow (completed, or abandoned when its task stops) and gives its share to the
-    /// flows it shared links with. Returns the bytes it had not transferred.
+    /// The flow's completion event fired: it ends, having moved exactly its size over each of its
+    /// links (completion times are whole microseconds, so the meters, which ran at the flow's rate,
+    /// are corrected by the fraction of a microsecond between the two), and gives its share to the
+    /// flows it shared links with.
+    pub fn complete_flow(&mut self, now: SimTime, flow: FlowId, changed: &mut Vec<FlowChange>) {
+        self.remove_flow(now, flow, true, changed);
+    }
+
+    /// Abandons a flow (its task stopped) and gives its share to the flows it shared links with.
+    /// Returns the bytes it had not transferred.
     pub fn end_flow(&mut self, now: SimTime, flow: FlowId, changed: &mut Vec<FlowChange>) -> f64 {
+        self.remove_flow(now, flow, false, changed)
+    }
+
+    fn remove_flow(&mut self, now: SimTime, flow: FlowId, completed: bool, changed: &mut Vec<FlowChange>) -> f64 {
         let f = self.flows[flow.0 as usize].clone();
         assert!(f.active, "flow {flow:?} ended twice");
         let dt = now.0.saturating_sub(f.updated_at.0) as f64 / US_PER_S;
+        // Negative when the meters ran a fraction of a microsecond past the flow's last byte.
         let raw_left = f.remaining_bytes - f.rate_bps * dt;
         let left = raw_left.max(0.0);
-        // A completion rounded to the next microsecond meters a few bytes past the flow's size:
-        // take them back so meters count exactly the bytes moved.
-        let overshoot = (-raw_left).max(0.0);
+        // Meters count exactly the bytes moved: a completed flow moved all of them, an abandoned
+        // one at most all of them.
+        let correction = if completed { raw_left } else { raw_left.min(0.0) };
         for (k, link) in f.path.links().iter().enumerate() {
             let l = &mut self.links[link.0 as usize];
             l.meter(now);
-            l.bytes = (l.bytes - overshoot).max(0.0);
+            l.bytes = (l.bytes + correction).max(0.0);
             l.pull_bps = if l.flows.len() == 1 { 0.0 } else { (l.pull_bps - f.rate_bps).max(0.0) };
             let slot = f.slots[k] as usize;
             l.flows.swap_remove(slot);
@@ -550,7 +569,21 @@ impl FlowNetwork {
                 l.note_peak();
             }
         }
+        if old != carried {
+            self.carried_changes.push(lp);
+        }
         self.log_paths[lp.0 as usize].carried = carried;
+    }
+
+    /// Whether some log path's carried fraction changed since the last `take_carried_changes`.
+    pub fn has_carried_changes(&self) -> bool {
+        !self.carried_changes.is_empty()
+    }
+
+    /// The log paths whose carried fraction changed (a path may appear more than once; read its
+    /// fraction now with `log_carried_fraction`).
+    pub fn take_carried_changes(&mut self, out: &mut Vec<LogPathId>) {
+        out.append(&mut self.carried_changes);
     }
 
     fn change_log_demand(&mut self, now: SimTime, lp: LogPathId, delta_bps: f64, changed: &mut Vec<FlowChange>) {
@@ -707,7 +740,9 @@ impl FlowNetwork {
             let new_rate = sc.new_rate[fi];
             let flow = &mut self.flows[fi];
             let dt = now.0.saturating_sub(flow.updated_at.0) as f64 / US_PER_S;
-            flow.remaining_bytes = (flow.remaining_bytes - flow.rate_bps * dt).max(0.0);
+            // Not clamped at zero: a flow settled a fraction of a microsecond past its last byte
+            // keeps the (tiny) negative rest, so its completion corrects the meters exactly.
+            flow.remaining_bytes -= flow.rate_bps * dt;
             flow.updated_at = now;
             let old_rate = flow.rate_bps;
             let is_new = new_flow == Some(f);

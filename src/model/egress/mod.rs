@@ -45,15 +45,19 @@ pub enum StartFailure {
     ExecutionRoleForEcr,
     /// A Fargate task using awslogs with no `executionRoleArn`.
     ExecutionRoleForAwslogs,
+    /// The pull had a route but did not finish within the agent's image pull timeout (a NAT
+    /// gateway outage, a crawling link).
+    PullTimeout,
 }
 
 impl StartFailure {
-    pub const ALL: [StartFailure; 5] = [
+    pub const ALL: [StartFailure; 6] = [
         StartFailure::CannotPullContainer,
         StartFailure::RegistryAuthTimeout,
         StartFailure::LoggerUnreachable,
         StartFailure::ExecutionRoleForEcr,
         StartFailure::ExecutionRoleForAwslogs,
+        StartFailure::PullTimeout,
     ];
 
     /// The stopped reason as ECS words it.
@@ -70,6 +74,7 @@ impl StartFailure {
             StartFailure::ExecutionRoleForAwslogs => {
                 "ClientException: Fargate requires task definition to have execution role ARN to support log driver awslogs."
             }
+            StartFailure::PullTimeout => "CannotPullContainerError: context canceled",
         }
     }
 
@@ -81,6 +86,7 @@ impl StartFailure {
             StartFailure::LoggerUnreachable => "logger_unreachable",
             StartFailure::ExecutionRoleForEcr => "execution_role_ecr",
             StartFailure::ExecutionRoleForAwslogs => "execution_role_awslogs",
+            StartFailure::PullTimeout => "pull_timeout",
         }
     }
 

@@ -429,3 +429,54 @@ fn meters_count_exactly_the_bytes_of_completed_flows() {
     let metered = net.link_bytes(nat, now);
     assert!((metered - total).abs() < 1e-6 * total, "metered {metered}, moved {total}");
 }
+
+#[test]
+fn every_link_meters_exactly_the_bytes_of_the_flows_that_crossed_it() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut net = FlowNetwork::new();
+    let nat = net.add_link(6.25e8);
+    let igw = net.add_link(f64::INFINITY);
+    let hosts: Vec<LinkId> = (0..20).map(|_| net.add_link(1.25e8)).collect();
+    let (mut changed, mut events): (Vec<FlowChange>, Vec<Option<SimTime>>) = (Vec::new(), Vec::new());
+    let mut live: Vec<bool> = Vec::new();
+    let mut now = 0u64;
+    let mut started = 0u64;
+    let mut next_arrival = 0u64;
+    let size = 12 * MB;
+    for _ in 0..20_000 {
+        // The next event: an arrival or the earliest flow completion.
+        let next_flow = events.iter().enumerate().filter(|(i, e)| live[*i] && e.is_some()).map(|(i, e)| (e.unwrap().0, i)).min();
+        match next_flow {
+            Some((t, i)) if t <= next_arrival => {
+                now = t;
+                net.complete_flow(SimTime(now), FlowId(i as u32), &mut changed);
+                live[i] = false;
+            }
+            _ => {
+                now = next_arrival;
+                let h = hosts[rng.random_range(0..hosts.len())];
+                let f = net.start_flow(SimTime(now), Path::new(&[h, nat, igw]), size, 0, &mut changed);
+                if live.len() <= f.0 as usize {
+                    live.resize(f.0 as usize + 1, false);
+                }
+                live[f.0 as usize] = true;
+                started += 1;
+                next_arrival = now + rng.random_range(1..40_000);
+            }
+        }
+        apply(&mut events, &mut changed);
+    }
+    // Drain.
+    while let Some((t, i)) = events.iter().enumerate().filter(|(i, e)| live[*i] && e.is_some()).map(|(i, e)| (e.unwrap().0, i)).min() {
+        now = t;
+        net.complete_flow(SimTime(now), FlowId(i as u32), &mut changed);
+        live[i] = false;
+        apply(&mut events, &mut changed);
+    }
+    let expected = (started * size) as f64;
+    for link in [nat, igw] {
+        let got = net.link_bytes(link, SimTime(now));
+        assert!((got - expected).abs() < 1e-9 * expected, "link {link:?}: {got} bytes metered, {expected} moved");
+    }
+}

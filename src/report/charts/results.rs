@@ -207,6 +207,24 @@ const PANELS: &[PanelSpec] = &[
         columns: Columns::Family("mem_reserved_pct_"),
     },
     PanelSpec {
+        title: "Memory in use per AZ (containers' usage)",
+        y_label: "% of registered",
+        values: PanelValues::Percent,
+        columns: Columns::Family("mem_used_pct_"),
+    },
+    PanelSpec {
+        title: "CPU in use per AZ (containers' usage)",
+        y_label: "% of registered",
+        values: PanelValues::Percent,
+        columns: Columns::Family("cpu_used_pct_"),
+    },
+    PanelSpec {
+        title: "Traffic through each NAT gateway (pulls and logs)",
+        y_label: "Mbps",
+        values: PanelValues::Level,
+        columns: Columns::Family("nat_mbps_"),
+    },
+    PanelSpec {
         title: "Task ENIs (awsvpc on EC2 and Fargate)",
         y_label: "ENIs",
         values: PanelValues::Count,

@@ -95,6 +95,12 @@ impl Egress {
             changed: Vec::new(),
             lost_log_bytes: 0.0,
             log_stalled_us: 0.0,
+            nat_bandwidth_bps: en.nat_bandwidth_bps,
+            image_pull_timeout: images.image_pull_timeout,
+            log_owner: Vec::new(),
+            carried_buf: Vec::new(),
+            deadlines: Vec::new(),
+            finish_changes: Vec::new(),
         })
     }
 

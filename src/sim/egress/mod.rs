@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 
 use crate::engine::{EventId, SimTime};
 use crate::model::egress::{
-    EndpointService, FlowChange, FlowId, FlowNetwork, Hop, ImageCache, ImageId, LinkId, LogPathId, LogSourceId, LogTotals, Origin, Path,
-    PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
+    EndpointService, FlowChange, FlowId, FlowNetwork, Hop, ImageCache, ImageId, LinkId, LogMode, LogPathId, LogSourceId, LogTotals, Origin,
+    Path, PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
     lazy_loading_milestone_bytes, log_mode, plan_pull,
 };
 use crate::model::{AzId, Cluster, HostId, SubnetId, TaskId};
@@ -35,6 +35,10 @@ pub(super) enum EgressEvent {
     Flow { flow: FlowId, generation: u32 },
     /// A pull or registry check with no route gave up.
     PullTimedOut { task: TaskId },
+    /// A pull that would not finish within the image pull timeout reached it.
+    PullDeadline { task: TaskId },
+    /// The NAT gateway of an AZ stops (`up` false) or resumes passing traffic.
+    NatOutage { az: AzId, up: bool },
 }
 
 /// One container image of a task definition.
@@ -57,6 +61,8 @@ struct FlowSlot {
     /// The task is still waiting for this flow's milestone (SOCI) or completion.
     blocking: bool,
     active: bool,
+    /// When the agent gives up the pull (began + image pull timeout).
+    deadline: SimTime,
 }
 
 /// A task's egress state from PENDING to STOPPED.
@@ -73,6 +79,22 @@ struct TaskEgress {
     sources: Vec<LogSourceId>,
     /// The failure to report when the pull timeout fires (`None`: start from the cache then).
     timeout_failure: Option<StartFailure>,
+    /// A `PullDeadline` event is scheduled for it.
+    deadline_armed: bool,
+    /// Some awslogs container logs in blocking mode: the task's work stalls with its logs.
+    blocking_logs: bool,
+    /// The task's run time, consumed at the speed its blocked log writes allow.
+    work: Option<WorkClock>,
+}
+
+/// The rest of a RUNNING task's run time while blocked log writes slow it: `left_us` of work at
+/// full speed, progressing at `rate` (the fraction of its log demand the path carries) since
+/// `since`.
+#[derive(Debug, Clone, Copy)]
+struct WorkClock {
+    left_us: f64,
+    rate: f64,
+    since: SimTime,
 }
 
 /// What `begin_pulls` decided.
@@ -125,6 +147,16 @@ pub(super) struct Egress {
     changed: Vec<FlowChange>,
     lost_log_bytes: f64,
     log_stalled_us: f64,
+    /// Each NAT gateway's bandwidth when up (bytes/s).
+    nat_bandwidth_bps: f64,
+    image_pull_timeout: SimTime,
+    /// The task whose logs each log path carries (indexed by `LogPathId`).
+    log_owner: Vec<TaskId>,
+    /// Reused buffers: log paths with a new carried fraction; pull deadlines to schedule;
+    /// tasks whose run-time end moved (`None`: stalled, no end in sight).
+    carried_buf: Vec<LogPathId>,
+    deadlines: Vec<(TaskId, SimTime)>,
+    finish_changes: Vec<(TaskId, Option<SimTime>)>,
 }
 
 impl Egress {
@@ -192,16 +224,18 @@ impl Egress {
             return PullStart::Timeout(now + timeout);
         }
         let soci = fargate && self.soci[td as usize];
+        let deadline = now + self.image_pull_timeout;
         for (image, size, route) in to_pull {
             let milestone = if soci { lazy_loading_milestone_bytes(size, self.soci_fraction) } else { 0 };
             let path = self.path(eni, route);
             let flow = self.net.start_flow(now, path, size, milestone, &mut self.changed);
             let i = flow.0 as usize;
             if self.flows.len() <= i {
-                self.flows.resize(i + 1, FlowSlot { task, image, generation: 0, event: None, blocking: false, active: false });
+                self.flows.resize(i + 1, FlowSlot { task, image, generation: 0, event: None, blocking: false, active: false, deadline });
             }
             let slot = &mut self.flows[i];
-            *slot = FlowSlot { task, image, generation: slot.generation.wrapping_add(1), event: None, blocking: true, active: true };
+            *slot =
+                FlowSlot { task, image, generation: slot.generation.wrapping_add(1), event: None, blocking: true, active: true, deadline };
             te.flows.push(flow);
             te.waiting += 1;
         }
@@ -215,10 +249,73 @@ impl Egress {
     pub fn take_changes(&mut self, out: &mut Vec<(FlowId, u32, Option<SimTime>)>) {
         for c in self.changed.drain(..) {
             let slot = &self.flows[c.flow.0 as usize];
-            if slot.active {
-                out.push((c.flow, slot.generation, c.at));
+            if !slot.active {
+                continue;
+            }
+            out.push((c.flow, slot.generation, c.at));
+            // A pull the task still waits for that will not make its deadline (stalled, or too
+            // slow at its new rate) gets a deadline event, once per task.
+            if slot.blocking
+                && c.at.is_none_or(|at| at > slot.deadline)
+                && let Some(te) = self.tasks.get_mut(&slot.task)
+                && !te.deadline_armed
+            {
+                te.deadline_armed = true;
+                self.deadlines.push((slot.task, slot.deadline));
             }
         }
+    }
+
+    /// Pull deadlines to schedule, found by `take_changes`.
+    pub fn take_deadlines(&mut self, out: &mut Vec<(TaskId, SimTime)>) {
+        out.append(&mut self.deadlines);
+    }
+
+    /// A pull deadline fired: true when the task is still waiting for a pull begun a whole image
+    /// pull timeout ago (it then fails; its flows are abandoned when it stops).
+    pub fn pull_overdue(&mut self, now: SimTime, task: TaskId) -> bool {
+        let Some(te) = self.tasks.get_mut(&task) else { return false };
+        te.deadline_armed = false;
+        te.waiting > 0 && now >= te.pull_began + self.image_pull_timeout
+    }
+
+    /// The NAT gateway of `az` stops or resumes passing traffic. Flow changes are left in the
+    /// changes buffer, log paths with a new carried fraction in the network.
+    pub fn set_nat_up(&mut self, now: SimTime, az: AzId, up: bool) {
+        let Some(&(_, link)) = self.nats.iter().find(|(a, _)| *a == az) else { return };
+        let capacity = if up { self.nat_bandwidth_bps } else { 0.0 };
+        self.net.set_capacity(now, link, capacity, &mut self.changed);
+    }
+
+    /// Whether some task's log path changed its carried fraction (so its run-time end may move).
+    pub fn has_stall_changes(&self) -> bool {
+        self.net.has_carried_changes()
+    }
+
+    /// Moves the run-time end of every task whose blocking-mode logs now flow at another
+    /// fraction of their demand: its work progresses at that fraction (0: stalled). Returns the
+    /// tasks and their new end (`None`: no end while stalled).
+    pub fn settle_stalls(&mut self, now: SimTime, out: &mut Vec<(TaskId, Option<SimTime>)>) {
+        let mut paths = std::mem::take(&mut self.carried_buf);
+        self.net.take_carried_changes(&mut paths);
+        for &lp in &paths {
+            let Some(&task) = self.log_owner.get(lp.0 as usize) else { continue };
+            let carried = self.net.log_carried_fraction(lp);
+            let Some(te) = self.tasks.get_mut(&task) else { continue };
+            if te.log_path != Some(lp) || !te.blocking_logs {
+                continue;
+            }
+            let Some(w) = te.work.as_mut() else { continue };
+            if carried == w.rate {
+                continue;
+            }
+            w.left_us = (w.left_us - w.rate * now.0.saturating_sub(w.since.0) as f64).max(0.0);
+            w.since = now;
+            w.rate = carried;
+            out.push((task, work_end(now, *w)));
+        }
+        paths.clear();
+        self.carried_buf = paths;
     }
 
     /// The flow's scheduled event, to cancel before rescheduling.
@@ -243,13 +340,13 @@ impl Egress {
         self.flows[flow.0 as usize].event = None;
         let te = self.tasks.get_mut(&slot.task).expect("a flow's task is pulling");
         let mut released = false;
-        if self.net.remaining_bytes(flow, now) > 0.5 && slot.blocking {
+        if self.net.milestone_pending(flow) {
             // SOCI milestone: the container may start; the rest keeps streaming.
             self.flows[flow.0 as usize].blocking = false;
             self.net.clear_milestone(now, flow, &mut self.changed);
             released = true;
         } else {
-            self.net.end_flow(now, flow, &mut self.changed);
+            self.net.complete_flow(now, flow, &mut self.changed);
             self.flows[flow.0 as usize].active = false;
             te.flows.retain(|f| *f != flow);
             if let Some(h) = host {
@@ -281,8 +378,10 @@ impl Egress {
         self.cache.forget_host(host.0);
     }
 
-    /// RUNNING: the task's awslogs containers start shipping.
-    pub fn task_running(&mut self, now: SimTime, task: TaskId, td: u32) {
+    /// RUNNING: the task's awslogs containers start shipping. `ends_at`: the end of its run
+    /// time, if it has one. A task whose blocking-mode logs cannot flow fully from the start has
+    /// its new end reported in `finish_changes` (`take_finish_changes`).
+    pub fn task_running(&mut self, now: SimTime, task: TaskId, td: u32, ends_at: Option<SimTime>) {
         let Some(te) = self.tasks.get_mut(&task) else { return };
         let Some((origin, eni)) = te.origin else { return };
         let containers = &self.td_images[td as usize];
@@ -301,10 +400,33 @@ impl Egress {
         };
         let lp = self.net.open_log_path(now, path);
         te.log_path = Some(lp);
+        te.blocking_logs = containers.iter().any(|c| c.awslogs && c.log_rate_bps > 0.0 && c.log_mode == LogMode::Blocking);
+        if te.blocking_logs
+            && let Some(end) = ends_at
+        {
+            te.work = Some(WorkClock { left_us: end.0.saturating_sub(now.0) as f64, rate: 1.0, since: now });
+        }
+        if self.log_owner.len() <= lp.0 as usize {
+            self.log_owner.resize(lp.0 as usize + 1, task);
+        }
+        self.log_owner[lp.0 as usize] = task;
         for c in containers.iter().filter(|c| c.awslogs && c.log_rate_bps > 0.0) {
             let src = self.net.add_log_source(now, lp, c.log_rate_bps, c.log_mode, &mut self.changed);
             te.sources.push(src);
         }
+        // The path's fraction as opened is not a change the network reports: settle it here.
+        if let Some(w) = te.work.as_mut() {
+            let carried = self.net.log_carried_fraction(lp);
+            if carried < 1.0 {
+                w.rate = carried;
+                self.finish_changes.push((task, work_end(now, *w)));
+            }
+        }
+    }
+
+    /// Run-time ends moved by `task_running`.
+    pub fn take_finish_changes(&mut self, out: &mut Vec<(TaskId, Option<SimTime>)>) {
+        out.append(&mut self.finish_changes);
     }
 
     /// STOPPED: abandons the task's pulls and closes its logs. Flow events to cancel are returned
@@ -332,11 +454,11 @@ impl Egress {
         }
     }
 
-    /// Per NAT gateway (in AZ order): (AZ, throughput bytes/s, utilisation).
+    /// Per NAT gateway (in AZ order): (AZ, throughput bytes/s, utilisation of its bandwidth).
     pub fn nat_load(&self) -> Vec<(AzId, f64, f64)> {
         self.nats
             .iter()
-            .map(|&(az, l)| (az, self.net.link_throughput_bps(l), self.net.link_throughput_bps(l) / self.net.capacity_bps(l)))
+            .map(|&(az, l)| (az, self.net.link_throughput_bps(l), self.net.link_throughput_bps(l) / self.nat_bandwidth_bps))
             .collect()
     }
 
@@ -356,7 +478,7 @@ impl Egress {
             stalled += t.stalled_us;
         }
         let nat_bytes = self.nats.iter().map(|(_, l)| self.net.link_bytes(*l, end)).sum();
-        let nat_util_peak = self.nats.iter().map(|(_, l)| self.net.link_peak_bps(*l) / self.net.capacity_bps(*l)).fold(0.0, f64::max);
+        let nat_util_peak = self.nats.iter().map(|(_, l)| self.net.link_peak_bps(*l) / self.nat_bandwidth_bps).fold(0.0, f64::max);
         EgressTotals {
             nat_bytes,
             igw_bytes: self.net.link_bytes(self.igw, end),
@@ -374,4 +496,12 @@ impl Egress {
         let s = &scenario.network.as_ref().expect("a task subnet implies a [network]").subnets[subnet.0 as usize];
         SubnetRouting { az: s.az, public: s.public }
     }
+}
+
+/// When a work clock runs out at its current rate (`None` while stalled).
+fn work_end(now: SimTime, w: WorkClock) -> Option<SimTime> {
+    if w.left_us <= 0.0 {
+        return Some(now);
+    }
+    (w.rate > 0.0).then(|| now.saturating_add(SimTime((w.left_us / w.rate).round() as u64)))
 }

@@ -36,6 +36,7 @@ impl Recorder {
         m.set(Metric::PullFailedRegistryAuth, f[1] as f64);
         m.set(Metric::PullFailedLogger, f[2] as f64);
         m.set(Metric::PullFailedExecutionRole, (f[3] + f[4]) as f64);
+        m.set(Metric::PullFailedTimeout, f[5] as f64);
         let gb = |b: f64| with_egress(b / crate::model::cost::BYTES_PER_GB);
         let e = ctx.egress.cloned().unwrap_or_default();
         m.set(Metric::NatGb, gb(e.nat_bytes));
