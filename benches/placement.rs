@@ -41,6 +41,7 @@ fn half_full_cluster(hosts: u32) -> (Cluster, Placer, GroupCounts) {
                 subnet: None,
                 eni_task_limit: 20, // m5.xlarge with awsvpcTrunking
                 eni_tasks: 0,
+                active: true,
             })
             .collect(),
     };

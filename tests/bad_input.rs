@@ -749,3 +749,30 @@ fn a_horizon_that_would_launch_billions_of_tasks_is_refused() {
     rejects(&edit(&busy, "horizon = \"10m\"", "horizon = \"1d\""), "horizon", "tasks; at most");
     rejects(&edit(BASE, "horizon = \"10m\"", "horizon = \"5000d\""), "horizon", "at most 1000 days");
 }
+
+// ---------------------------------------------------------------------------------------------
+// [failures]
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_failure_process_for_an_unknown_host_group_names_the_known_ones() {
+    rejects(&format!("{BASE}\n[failures.host_groups.mian]\nmtbf = \"30d\"\n"), "failures.host_groups.mian", "known: main");
+}
+
+#[test]
+fn an_outage_in_an_unknown_az_or_ending_before_it_starts_is_refused() {
+    let outage =
+        |az: &str, start: &str, end: &str| format!("{BASE}\n[[failures.az_outage]]\naz = \"{az}\"\nstart = \"{start}\"\nend = \"{end}\"\n");
+    rejects(&outage("us-east-1z", "1m", "2m"), "failures.az_outage[0].az", "us-east-1a, us-east-1b");
+    rejects(&outage("us-east-1a", "5m", "5m"), "failures.az_outage[0].end", "must be after start");
+    rejects(&outage("us-east-1a", "20m", "30m"), "failures.az_outage[0].start", "before the horizon");
+}
+
+#[test]
+fn overlapping_outages_of_one_az_are_refused_naming_the_other_window() {
+    let text = format!(
+        "{BASE}\n[[failures.az_outage]]\naz = \"us-east-1a\"\nstart = \"1m\"\nend = \"5m\"\n\
+         [[failures.az_outage]]\naz = \"us-east-1a\"\nstart = \"4m\"\nend = \"6m\"\n"
+    );
+    rejects(&text, "failures.az_outage[1].start", "overlaps failures.az_outage[0]");
+}

@@ -63,6 +63,7 @@ fn build_cluster(azs: usize, host_groups: Vec<HostGroup>, hosts: &[HostSpec]) ->
                 subnet: None,
                 eni_task_limit: types[t].max_enis - 1,
                 eni_tasks: 0,
+                active: true,
             }
         })
         .collect();

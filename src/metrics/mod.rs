@@ -131,6 +131,16 @@ metrics! {
     CostFargateMemory => ("cost_fargate_memory_month_usd", "Fargate memory per month", "USD/month", LowerIsBetter, "Fargate memory GB hours, per month."),
     CostMonthTotal => ("cost_total_month_usd", "Monthly bill", "USD/month", LowerIsBetter, "Sum of the cost_*_month_usd lines."),
     CostRunTotal => ("cost_total_run_usd", "Bill over the run", "USD", LowerIsBetter, "The same bill over the simulated horizon."),
+    HostFailures => ("host_failures", "Host failures", "hosts", Neutral, "EC2 instances that failed by their host group's failure process (with [failures]; AZ outages not included). Each is replaced after the group's replacement_delay."),
+    TasksLostHostFailure => ("tasks_lost_host_failure", "Tasks lost to host failures", "tasks", LowerIsBetter, "Provisioning or running tasks stopped because their host failed (`Host EC2 (instance i-…) terminated`)."),
+    TasksLostAzOutage => ("tasks_lost_az_outage", "Tasks lost to AZ outages", "tasks", LowerIsBetter, "Provisioning or running tasks stopped because their AZ went down: EC2 tasks on its hosts and Fargate tasks in its subnets."),
+    OutcomeLost => ("tasks_outcome_lost", "Tasks lost to failures", "tasks", LowerIsBetter, "Per task: stopped because its host or its AZ failed (a service creates a new task in its place)."),
+    RecoveryEpisodes => ("recovery_episodes", "Service loss episodes", "episodes", LowerIsBetter, "Times a service fell below its desired count of running tasks, after it first reached it (with [failures])."),
+    RecoveriesCensored => ("recoveries_censored", "Loss episodes open at the end", "episodes", LowerIsBetter, "Of the recovery_episodes, those still short of the desired count at the horizon (counted up to it)."),
+    RecoveryTimeP50 => ("recovery_time_p50_s", "Median time to recover", "s", LowerIsBetter, "Median time from a service falling below its desired count of running tasks to running it again (open episodes counted up to the horizon); 0 without episodes. NaN without [failures]."),
+    RecoveryTimeMax => ("recovery_time_max_s", "Longest time to recover", "s", LowerIsBetter, "Longest of those times."),
+    ServiceRunningFractionMin => ("service_running_fraction_min", "Lowest share of desired tasks running", "fraction", HigherIsBetter, "Lowest running / desired count any service had (after the warm-up, once it first ran its desired count; a state that lasts no time does not count; NaN if no service ever ran its desired count). Per service over time: timeseries running_pct_<workload>."),
+    ServiceTimeDegraded => ("service_time_below_fraction_s", "Time below the degraded threshold", "s", LowerIsBetter, "Longest time any service spent with fewer than failures.degraded_below (default 0.9) of its desired count running."),
 }
 
 impl Metric {

@@ -278,7 +278,7 @@ fn beta_cont_frac(a: f64, b: f64, x: f64) -> f64 {
 
 /// Natural log of the gamma function for `x > 0`: Lanczos (g = 7, 9 terms) for small `x`,
 /// Stirling's series for `x ≥ 10` (both accurate to ~1e-15 relative).
-fn ln_gamma(x: f64) -> f64 {
+pub fn ln_gamma(x: f64) -> f64 {
     if x < 0.5 {
         // Reflection formula (not needed by this module's callers, kept for completeness).
         let pi = std::f64::consts::PI;

@@ -22,6 +22,12 @@ impl HostId {
     }
 }
 
+/// The EC2 instance id a host shows in decision logs, task records and stop reasons. A
+/// replacement takes its failed host's place, and its name.
+pub fn instance_name(host: HostId) -> String {
+    format!("i-{:08}", host.0)
+}
+
 /// CPU units and memory, as ECS counts them for placement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Resources {
@@ -113,6 +119,9 @@ pub struct Host {
     pub eni_task_limit: u32,
     /// `awsvpc` tasks placed on it and not yet stopped.
     pub eni_tasks: u32,
+    /// Registered and ACTIVE: placement may use it. False from its EC2 instance's failure until
+    /// its replacement registers (docs/model.md#host-failures-and-az-outages).
+    pub active: bool,
 }
 
 impl Host {
@@ -171,6 +180,22 @@ impl Cluster {
         h.task_count += 1;
     }
 
+    /// The host's instance failed: it leaves the cluster. Its tasks are stopped next (their
+    /// resources are released as usual); placement no longer sees it.
+    pub fn deactivate(&mut self, host: HostId) {
+        let h = &mut self.hosts[host.index()];
+        assert!(h.active, "host {} failed twice", host.0);
+        h.active = false;
+    }
+
+    /// A replacement instance registers in the failed host's place (same group, AZ and subnet).
+    pub fn activate(&mut self, host: HostId) {
+        let h = &mut self.hosts[host.index()];
+        assert!(!h.active, "host {} joined twice", host.0);
+        assert!(h.task_count == 0 && h.reserved == Resources::default() && h.eni_tasks == 0, "host {} kept tasks while down", host.0);
+        h.active = true;
+    }
+
     /// Gives back exactly what `reserve` took.
     pub fn release(&mut self, host: HostId, need: Resources, ports: &[(Protocol, u16)], eni: bool) {
         let h = &mut self.hosts[host.index()];
@@ -213,6 +238,7 @@ mod tests {
                 subnet: None,
                 eni_task_limit: 2,
                 eni_tasks: 0,
+                active: true,
             }],
         }
     }

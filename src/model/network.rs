@@ -119,6 +119,12 @@ impl Subnet {
         self.releasing += 1;
     }
 
+    /// Gives an address back at once (a terminated instance's primary or trunk ENI).
+    pub fn give_back(&mut self) {
+        assert!(self.held > self.releasing, "gave back an address of subnet {} that no one held", self.name);
+        self.held -= 1;
+    }
+
     pub fn finish_release(&mut self) {
         assert!(self.releasing > 0 && self.held > 0, "released an address of subnet {} that was not being released", self.name);
         self.releasing -= 1;

@@ -65,6 +65,11 @@ pub enum StopReason {
     /// An essential container was OOM-killed (exit code 137); stop code
     /// `EssentialContainerExited`.
     OutOfMemory,
+    /// Its EC2 host's instance failed or its AZ went down: ECS reports `Host EC2 (instance
+    /// i-…) terminated` (docs/model.md#host-failures-and-az-outages).
+    HostTerminated,
+    /// A Fargate task whose AZ went down.
+    AzUnavailable,
 }
 
 impl StopReason {
@@ -83,6 +88,17 @@ impl StopReason {
             StopReason::FargateThrottled => "ThrottlingException",
             StopReason::PullFailed(f) => f.as_str(),
             StopReason::OutOfMemory => crate::model::memory::OOM_REASON,
+            StopReason::HostTerminated => "Host EC2 terminated",
+            StopReason::AzUnavailable => "InfrastructureHealth: Availability Zone unavailable",
+        }
+    }
+
+    /// The stopped reason as ECS words it for a task that ran on `host`: a host termination
+    /// names the instance (`Host EC2 (instance i-00000042) terminated`).
+    pub fn stopped_reason(self, host: Option<super::cluster::HostId>) -> String {
+        match (self, host) {
+            (StopReason::HostTerminated, Some(h)) => format!("Host EC2 (instance {}) terminated", super::cluster::instance_name(h)),
+            _ => self.as_str().to_string(),
         }
     }
 }

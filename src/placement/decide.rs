@@ -76,8 +76,27 @@ impl Placer {
 
     /// Must be called after every reserve/release on `host`.
     pub fn host_changed(&mut self, cluster: &Cluster, host: HostId) {
-        let free = cluster.host(host).free();
-        self.index.update(host, free.cpu_units, free.memory_mib);
+        let h = cluster.host(host);
+        if h.active {
+            let free = h.free();
+            self.index.update(host, free.cpu_units, free.memory_mib);
+        }
+        self.spread.host_changed(host);
+    }
+
+    /// `host` was just deactivated: no decision considers it until it joins again.
+    pub fn host_left(&mut self, cluster: &Cluster, host: HostId) {
+        debug_assert!(!cluster.host(host).active);
+        self.index.remove_host(host);
+        self.spread.host_changed(host);
+    }
+
+    /// `host` was just activated (a replacement registered in its place).
+    pub fn host_joined(&mut self, cluster: &Cluster, host: HostId) {
+        let h = cluster.host(host);
+        debug_assert!(h.active);
+        let free = h.free();
+        self.index.insert_host(host, free.cpu_units, free.memory_mib);
         self.spread.host_changed(host);
     }
 
@@ -255,7 +274,7 @@ impl Placer {
     }
 
     fn failure_reason_indexed(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
-        if view.cluster.hosts.is_empty() {
+        if (0..view.cluster.azs.len() as u32).all(|az| self.index.az_hosts(AzId(az)).is_empty()) {
             return PlacementFailure::NoContainerInstances;
         }
         let mut azs = [AzId(0); MAX_AZS];
@@ -327,11 +346,11 @@ impl Placer {
     /// constraints. Hosts outside the task's AZs only count when no host is inside them: the
     /// reason a planner needs is what blocked the task where it could have gone.
     pub fn failure_reason_by_scan(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
-        if view.cluster.hosts.is_empty() {
+        if !view.cluster.hosts.iter().any(|h| h.active) {
             return PlacementFailure::NoContainerInstances;
         }
         let mut counts = [0u32; PlacementFailure::ALL.len()];
-        for host in &view.cluster.hosts {
+        for host in view.cluster.hosts.iter().filter(|h| h.active) {
             if let Some(reason) = first_failure(req, view, host.id) {
                 counts[PlacementFailure::ALL.iter().position(|r| *r == reason).expect("listed")] += 1;
             } else {
@@ -348,9 +367,10 @@ impl Placer {
 
     /// Full scan: how many hosts survive each stage, and which hosts tie for best.
     pub fn explain(&mut self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> (Explanation, Vec<HostId>) {
-        let mut e = Explanation { hosts: view.cluster.hosts.len() as u32, ..Explanation::default() };
+        let active = view.cluster.hosts.iter().filter(|h| h.active);
+        let mut e = Explanation { hosts: active.clone().count() as u32, ..Explanation::default() };
         self.candidates.clear();
-        for host in &view.cluster.hosts {
+        for host in active {
             if passes_resources(req, view, host.id) {
                 e.after_resources += 1;
                 if passes_constraints(req, view, host.id) {

@@ -45,8 +45,11 @@ impl PlacementIndex {
             spare: Vec::new(),
         };
         for host in &cluster.hosts {
-            index.az_hosts[host.az.0 as usize].push(host.id);
             index.slots[host.id.index()].az = host.az.0;
+            if !host.active {
+                continue;
+            }
+            index.az_hosts[host.az.0 as usize].push(host.id);
             let free = host.free();
             index.insert(Resource::Cpu, host.id, free.cpu_units);
             index.insert(Resource::Memory, host.id, free.memory_mib);
@@ -84,6 +87,24 @@ impl PlacementIndex {
             self.remove(Resource::Memory, host);
             self.insert(Resource::Memory, host, free_memory);
         }
+    }
+
+    /// Takes a host that left the cluster out of every bucket and of its AZ's list.
+    pub fn remove_host(&mut self, host: HostId) {
+        self.remove(Resource::Cpu, host);
+        self.remove(Resource::Memory, host);
+        let list = &mut self.az_hosts[self.slots[host.index()].az as usize];
+        let pos = list.binary_search(&host).expect("an indexed host is in its AZ's list");
+        list.remove(pos);
+    }
+
+    /// Files a host that joined the cluster (its AZ's list stays in id order).
+    pub fn insert_host(&mut self, host: HostId, free_cpu: u32, free_memory: u32) {
+        let list = &mut self.az_hosts[self.slots[host.index()].az as usize];
+        let pos = list.binary_search(&host).expect_err("a joining host is not indexed");
+        list.insert(pos, host);
+        self.insert(Resource::Cpu, host, free_cpu);
+        self.insert(Resource::Memory, host, free_memory);
     }
 
     fn buckets(&self, resource: Resource) -> &Buckets {
@@ -139,7 +160,7 @@ impl PlacementIndex {
 
     /// Checks the index against the cluster (debug builds and tests).
     pub fn verify(&self, cluster: &Cluster) -> Result<(), String> {
-        for host in &cluster.hosts {
+        for host in cluster.hosts.iter().filter(|h| h.active) {
             let slot = self.slots[host.id.index()];
             let free = host.free();
             if slot.cpu_key != free.cpu_units || slot.mem_key != free.memory_mib {
@@ -152,8 +173,10 @@ impl PlacementIndex {
             }
         }
         let filed: usize = self.memory.per_az.iter().flat_map(|m| m.values()).map(Vec::len).sum();
-        if filed != cluster.hosts.len() {
-            return Err(format!("{filed} hosts filed for {} hosts", cluster.hosts.len()));
+        let listed: usize = self.az_hosts.iter().map(Vec::len).sum();
+        let active = cluster.hosts.iter().filter(|h| h.active).count();
+        if filed != active || listed != active {
+            return Err(format!("{filed} hosts filed and {listed} listed for {active} active hosts"));
         }
         Ok(())
     }

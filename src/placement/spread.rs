@@ -34,8 +34,12 @@ struct Node {
 const EMPTY: Node = Node { hosts: 0, min_cpu: u32::MAX, max_cpu: 0, min_memory: u32::MAX, max_memory: 0, min_eni_free: u32::MAX };
 
 impl Node {
+    /// A host that left the cluster is filed as no host at all.
     fn of(cluster: &Cluster, host: HostId) -> Node {
         let h = cluster.host(host);
+        if !h.active {
+            return EMPTY;
+        }
         let free = h.free();
         Node {
             hosts: 1,

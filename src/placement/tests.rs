@@ -43,6 +43,7 @@ fn cluster(azs: usize, hosts: &[(u32, usize, u32)]) -> Cluster {
                 subnet: None,
                 eni_task_limit: types[t].max_enis - 1,
                 eni_tasks: 0,
+                active: true,
             }
         })
         .collect();
@@ -87,8 +88,24 @@ fn constraints(code: u8) -> Vec<Constraint> {
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    Place { need: usize, group: usize, port: bool, eni: bool, az_mask: u32 },
-    Release { pick: usize },
+    Place {
+        need: usize,
+        group: usize,
+        port: bool,
+        eni: bool,
+        az_mask: u32,
+    },
+    Release {
+        pick: usize,
+    },
+    /// The host's instance fails: it leaves placement, then its tasks are released.
+    Fail {
+        pick: usize,
+    },
+    /// A failed host's replacement joins.
+    Join {
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -97,6 +114,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..NEEDS.len(), 0..2usize, proptest::bool::weighted(0.15), proptest::bool::weighted(0.3), az_mask)
             .prop_map(|(need, group, port, eni, az_mask)| Op::Place { need, group, port, eni, az_mask }),
         1 => any::<usize>().prop_map(|pick| Op::Release { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::Fail { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::Join { pick }),
     ]
 }
 
@@ -151,6 +170,13 @@ proptest! {
                     prop_assert_eq!(got, want, "{:?} {:?}", spec.strategies, spec.constraints);
                     prop_assert_eq!(rng_indexed.get_word_pos(), rng_scanning.get_word_pos(), "random draws differ");
                     prop_assert_eq!(indexed.verify_spread(&view), Ok(()));
+                    let (_, best) = indexed.explain(&req, &view);
+                    if let Ok(h) = got {
+                        prop_assert!(cluster.host(h).active, "chose failed host {}", h.0);
+                        prop_assert!(best.contains(&h), "host {} is not among the full scan's best", h.0);
+                    } else {
+                        prop_assert!(best.is_empty(), "no host chosen while the full scan finds {:?}", best);
+                    }
                     if let Ok(h) = got {
                         cluster.reserve(h, req.need, req.ports, eni);
                         indexed.host_changed(&cluster, h);
@@ -169,7 +195,35 @@ proptest! {
                     scanning.host_changed(&cluster, p.host);
                     counts.remove(groups[p.group], p.host, cluster.host(p.host).az);
                 }
+                Op::Fail { pick } => {
+                    let up: Vec<HostId> = cluster.hosts.iter().filter(|h| h.active).map(|h| h.id).collect();
+                    if up.is_empty() {
+                        continue;
+                    }
+                    let h = up[pick % up.len()];
+                    cluster.deactivate(h);
+                    indexed.host_left(&cluster, h);
+                    scanning.host_left(&cluster, h);
+                    for p in placed.iter().filter(|p| p.host == h) {
+                        cluster.release(h, p.need, ports(p.port), p.eni);
+                        indexed.host_changed(&cluster, h);
+                        scanning.host_changed(&cluster, h);
+                        counts.remove(groups[p.group], h, cluster.host(h).az);
+                    }
+                    placed.retain(|p| p.host != h);
+                }
+                Op::Join { pick } => {
+                    let down: Vec<HostId> = cluster.hosts.iter().filter(|h| !h.active).map(|h| h.id).collect();
+                    if down.is_empty() {
+                        continue;
+                    }
+                    let h = down[pick % down.len()];
+                    cluster.activate(h);
+                    indexed.host_joined(&cluster, h);
+                    scanning.host_joined(&cluster, h);
+                }
             }
+            prop_assert_eq!(indexed.verify(&cluster), Ok(()));
         }
     }
 }

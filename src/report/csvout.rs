@@ -73,11 +73,11 @@ pub fn write_tasks(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult
             opt_time(t.placed_at),
             opt_time(t.running_at),
             opt_time(t.stopped_at),
-            t.host.map_or_else(String::new, |h| format!("i-{:08}", h.0)),
+            t.host.map_or_else(String::new, crate::model::cluster::instance_name),
             t.az.map_or_else(String::new, |az| s.azs[az.0 as usize].clone()),
             t.subnet.and_then(|id| s.network.as_ref().map(|n| n.subnets[id.0 as usize].name.clone())).unwrap_or_default(),
             t.stop_reason
-                .map_or_else(|| if t.placed_at.is_some() { "running".into() } else { "waiting".into() }, |r| r.as_str().to_string()),
+                .map_or_else(|| if t.placed_at.is_some() { "running".into() } else { "waiting".into() }, |r| r.stopped_reason(t.host)),
         ])?;
     }
     w.flush()?;
@@ -102,7 +102,7 @@ pub fn write_decisions(path: &Path, runs: &[RunSpec], results: &[RunResult]) -> 
     for (spec, result) in runs.iter().zip(results) {
         for d in &result.decisions {
             let (host, reason) = match d.outcome {
-                Ok(h) => (format!("i-{:08}", h.0), String::new()),
+                Ok(h) => (crate::model::cluster::instance_name(h), String::new()),
                 Err(r) => (String::new(), r.ecs_reason().to_string()),
             };
             w.write_record([

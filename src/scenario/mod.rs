@@ -9,6 +9,7 @@
 
 pub mod derived;
 mod egress;
+mod failures;
 pub mod input;
 mod memory;
 mod network;
@@ -35,6 +36,7 @@ use workload::{WorkloadContext, read_placement, read_workload};
 pub use egress::{
     EgressNetwork, EgressSpec, HostBandwidth, ImagesSpec, LogsSpec, NatChoice, NatOutage, WorkloadEgress, parse_rate_bps, unrouted_warnings,
 };
+pub use failures::{AzOutage, FailureProcess, FailuresSpec, HostGroupFailures};
 pub use memory::{CpuSpec, MemorySpec};
 pub use network::{FargateSpec, NetworkSpec, SubnetSpec};
 pub use sweep::{RunSpec, SweepAxis};
@@ -153,6 +155,8 @@ pub struct Scenario {
     pub memory: Option<MemorySpec>,
     /// `[cpu]`: CPU demand and CPU-second work; `None` models no CPU contention.
     pub cpu: Option<CpuSpec>,
+    /// `[failures]`: host failure processes, AZ outages; `None` models no failures.
+    pub failures: Option<FailuresSpec>,
     pub report: ReportSpec,
 }
 
@@ -433,10 +437,16 @@ impl Scenario {
             ));
         }
         let mut egress = EgressSpec { workloads: workload_egress, ..egress::read_egress(&mut root)? };
-        if let Some(mut failures) = root.opt_table("failures")? {
+        // `[failures]`: NAT gateway outages belong to egress, host failures and AZ outages to the
+        // failures model; one table, read once.
+        let mut failures = None;
+        if let Some(mut f) = root.opt_table("failures")? {
             let subnets = network.as_ref().map_or(&[][..], |n| n.subnets.as_slice());
-            egress.nat_outages = egress::read_nat_outages(&mut failures, file, &azs, subnets, horizon, egress.enabled)?;
-            failures.finish()?;
+            egress.nat_outages = egress::read_nat_outages(&mut f, file, &azs, subnets, horizon, egress.enabled)?;
+            let spec = failures::read_failures(&mut f, &host_groups, &azs, horizon)?;
+            failures::check_outages_apart(&f, &spec, &egress.nat_outages, &azs)?;
+            f.finish()?;
+            failures = Some(spec);
         }
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
@@ -468,6 +478,7 @@ impl Scenario {
             egress,
             memory,
             cpu,
+            failures,
             report,
         };
         scenario.check_every_task_fits_some_host()?;

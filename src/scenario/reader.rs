@@ -29,6 +29,16 @@ impl<'a> Table<'a> {
         Table { file, path, map, asked: BTreeSet::new() }
     }
 
+    /// The file its errors name.
+    pub fn file(&self) -> &'a str {
+        self.file
+    }
+
+    /// This table's own key path (`failures.host_groups.main`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Full key path of a child key.
     pub fn key(&self, name: &str) -> String {
         if self.path.is_empty() { name.to_string() } else { format!("{}.{name}", self.path) }

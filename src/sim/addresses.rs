@@ -72,6 +72,26 @@ impl Addresses {
         self.subnets[subnet.0 as usize].finish_release();
     }
 
+    /// A host's instance terminated: its primary (and trunk) ENI addresses go back at once.
+    pub fn host_left(&mut self, subnet: SubnetId, addresses: u32) {
+        for _ in 0..addresses {
+            self.subnets[subnet.0 as usize].give_back();
+        }
+    }
+
+    /// A replacement instance takes `addresses` of `subnet`; false, taking none, when the subnet
+    /// has fewer free (EC2 cannot launch it).
+    pub fn host_joins(&mut self, subnet: SubnetId, addresses: u32) -> bool {
+        let s = &mut self.subnets[subnet.0 as usize];
+        if s.free() < addresses {
+            return false;
+        }
+        for _ in 0..addresses {
+            assert!(s.try_take());
+        }
+        true
+    }
+
     /// How long a stopped task's ENI keeps its address.
     pub fn cleanup_delay(scenario: &Scenario) -> SimTime {
         scenario.network.as_ref().map_or(SimTime::ZERO, |n| n.eni_cleanup_delay)
@@ -86,15 +106,20 @@ impl Addresses {
     }
 }
 
-/// Addresses held for the whole run, per subnet: each host's primary ENI and trunk ENI, each NAT
-/// gateway.
+/// Addresses one host holds while it is in the cluster: its primary ENI, and its trunk ENI.
+pub(super) fn host_ips(scenario: &Scenario, cluster: &Cluster, host: crate::model::HostId) -> u32 {
+    let trunking = scenario.network.as_ref().is_some_and(|n| n.trunking);
+    let h = cluster.host(host);
+    1 + u32::from(trunking && cluster.instance_types[h.instance_type as usize].trunk_task_limit.is_some())
+}
+
+/// Addresses held by the infrastructure, per subnet: each active host's primary ENI and trunk
+/// ENI, each NAT gateway.
 pub(super) fn infrastructure_ips(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet]) -> Vec<u32> {
     let mut held = vec![0u32; subnets.len()];
-    let trunking = scenario.network.as_ref().is_some_and(|n| n.trunking);
-    for h in &cluster.hosts {
+    for h in cluster.hosts.iter().filter(|h| h.active) {
         if let Some(s) = h.subnet {
-            let trunk = trunking && cluster.instance_types[h.instance_type as usize].trunk_task_limit.is_some();
-            held[s.0 as usize] += 1 + u32::from(trunk);
+            held[s.0 as usize] += host_ips(scenario, cluster, h.id);
         }
     }
     for (i, s) in subnets.iter().enumerate() {

@@ -147,6 +147,19 @@ impl Fleet {
         (az, self.cluster.host(host).task_count == 0)
     }
 
+    /// The host's instance failed: placement stops seeing it at once, before its tasks stop (their
+    /// services' replacements must go elsewhere).
+    pub fn host_leaves(&mut self, host: HostId) {
+        self.cluster.deactivate(host);
+        self.placer.host_left(&self.cluster, host);
+    }
+
+    /// A replacement instance registered in `host`'s place.
+    pub fn host_joins(&mut self, host: HostId) {
+        self.cluster.activate(host);
+        self.placer.host_joined(&self.cluster, host);
+    }
+
     /// A Fargate task of `workload` got its ENI in `az`: spread and AZ balance count it.
     pub fn hostless_task_started(&mut self, workload: u32, az: AzId) {
         self.groups.add_hostless(self.workload_group[workload as usize], az);
@@ -180,10 +193,11 @@ pub fn build_cluster(scenario: &Scenario) -> Cluster {
                     reserved: Resources::default(),
                     ports: HostPorts::with_agent_defaults(),
                     task_count: 0,
-                    instance_id: format!("i-{:08}", id.0),
+                    instance_id: crate::model::cluster::instance_name(id),
                     subnet,
                     eni_task_limit,
                     eni_tasks: 0,
+                    active: true,
                 });
             }
         }

@@ -40,6 +40,9 @@ impl World<'_> {
             }
         }
         for h in &self.fleet.cluster().hosts {
+            if !h.active && per_host[h.id.index()] > 0 {
+                return Err(format!("host {} failed but {} of its tasks still provision or run", h.id.0, per_host[h.id.index()]));
+            }
             if h.reserved != reserved[h.id.index()] || h.task_count != per_host[h.id.index()] {
                 return Err(format!(
                     "host {}: reserved {:?} and {} tasks, but its tasks add up to {:?} and {}",
@@ -75,11 +78,35 @@ impl World<'_> {
                 ));
             }
         }
+        self.check_failures()?;
         self.check_ip_conservation()?;
         if self.recorder.oracle_mismatches() > 0 {
             return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.recorder.oracle_mismatches()));
         }
         self.fleet.placer().verify(self.fleet.cluster())
+    }
+
+    /// With `[failures]`: the failures part knows exactly the tasks on each host, and no task
+    /// provisions or runs in an AZ that is down.
+    fn check_failures(&self) -> Result<(), String> {
+        let Some(failures) = &self.failures else { return Ok(()) };
+        for (h, known) in self.fleet.cluster().hosts.iter().zip(failures.host_task_counts()) {
+            if known != h.task_count as usize {
+                return Err(format!("host {}: {} tasks, but the failures part knows {known}", h.id.0, h.task_count));
+            }
+        }
+        let subnets = self.addresses.subnets();
+        for t in self.tasks.all().iter().filter(|t| matches!(t.state, TaskState::Provisioning | TaskState::Running)) {
+            let az = match (t.host, t.subnet) {
+                (Some(h), _) => self.fleet.cluster().host(h).az,
+                (None, Some(s)) => subnets[s.0 as usize].az,
+                (None, None) => continue,
+            };
+            if failures.az_down(az) {
+                return Err(format!("task {} is {:?} in {}, which is down", t.id.0, t.state, self.scenario.azs[az.0 as usize]));
+            }
+        }
+        Ok(())
     }
 
     /// Every subnet: held = infrastructure + task ENIs attached or being cleaned up, and

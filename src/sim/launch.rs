@@ -68,6 +68,9 @@ impl World<'_> {
 
     fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
         let (az, was_idle) = self.fleet.reserve(host, td, workload);
+        if let Some(failures) = self.failures.as_mut() {
+            failures.task_placed(host, task);
+        }
         let needs = self.fleet.needs(td);
         let (need, eni) = (needs.need, needs.eni);
         let now = self.now();
@@ -97,6 +100,17 @@ impl World<'_> {
     /// service balanced across its subnets' AZs).
     fn launch_fargate(&mut self, task: TaskId, workload: u32, td: u32) -> Launch {
         let now = self.now();
+        let scenario = self.scenario;
+        let mut candidates: &[SubnetId] = &scenario.workloads[workload as usize].subnets;
+        let usable: Vec<SubnetId>;
+        if self.failures.is_some() {
+            // Subnets of an AZ that is down take no new ENI; with none left ECS cannot launch.
+            usable = candidates.iter().copied().filter(|&s| self.subnet_usable(s)).collect();
+            if usable.is_empty() {
+                return Launch::NotPlaced;
+            }
+            candidates = &usable;
+        }
         if !self.fargate.try_launch(now) {
             self.recorder.fargate_throttled();
             return Launch::Throttled;
@@ -109,7 +123,6 @@ impl World<'_> {
             self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota, TaskState::Provisioning);
             return Launch::FailedToStart;
         }
-        let candidates = &self.scenario.workloads[workload as usize].subnets;
         let fleet = &self.fleet;
         let chosen = Fargate::choose_subnet(
             candidates,
@@ -188,6 +201,11 @@ impl World<'_> {
     pub(super) fn start_task(&mut self, task: TaskId) {
         let now = self.now();
         self.recorder.task_running();
+        if self.failures.is_some()
+            && let Some(service) = self.services.of_workload(self.tasks.get(task).workload)
+        {
+            self.recorder.service_running_changed(service, 1, now);
+        }
         let mut ends_at = None;
         if let Some((at, finished)) = self.tasks.running(task, now) {
             let event = self.queue.schedule(at, Event::Task(finished));

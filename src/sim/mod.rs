@@ -15,10 +15,12 @@
 //! | egress | links, pull flows (max-min fair), image caches, log paths and buffers | `egress.rs` |
 //! | memory | containers' memory usage processes, limits, OOM kills (with `[memory]`) | `memory.rs` |
 //! | cpu | containers' CPU shares and caps, CPU-second work (with `[cpu]`) | `cpu.rs` |
+//! | failures | host failure clocks, replacement delays, AZ outage windows (with `[failures]`) | `failures.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
 //!
 //! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
-//! the loop and dispatch, `launch.rs` for the way into RUNNING, `stop.rs` for the way out) are
+//! the loop and dispatch, `launch.rs` for the way into RUNNING, `stop.rs` for the way out,
+//! `outages.rs` for hosts and AZs that fail) are
 //! the only code that calls more than one part; the recorder is told what happened and is never
 //! consulted by the models.
 //!
@@ -30,12 +32,14 @@ mod addresses;
 mod contention;
 mod cpu;
 mod egress;
+mod failures;
 mod fargate;
 mod fleet;
 mod invariants;
 mod launch;
 mod lifecycle;
 mod memory;
+mod outages;
 mod pulls;
 mod recorder;
 mod result;

@@ -52,6 +52,9 @@ impl World<'_> {
         } else {
             let (az, now_idle) = self.fleet.release(host, td, workload);
             self.recorder.host_released(now, az, need, now_idle);
+            if let Some(failures) = self.failures.as_mut() {
+                failures.task_left(host, task);
+            }
         }
         if ip == TaskIp::Held {
             self.addresses.begin_release(subnet.expect("an ENI has a subnet"));
@@ -63,6 +66,12 @@ impl World<'_> {
         }
         let service = self.services.of_workload(workload);
         self.recorder.task_stopped(was, reason, service.is_none());
+        if let Some(service) = service
+            && was == TaskState::Running
+            && self.failures.is_some()
+        {
+            self.recorder.service_running_changed(service, -1, now);
+        }
         if let Some(service) = service
             && !reason.failed_to_start()
         {

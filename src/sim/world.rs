@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::addresses::{AddressEvent, Addresses};
 use super::cpu::{Cpu, CpuEvent};
 use super::egress::{Egress, EgressEvent};
+use super::failures::{FailureEvent, Failures};
 use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
@@ -38,6 +39,7 @@ pub(super) enum Event {
     Egress(EgressEvent),
     Memory(MemoryEvent),
     Cpu(CpuEvent),
+    Failure(FailureEvent),
 }
 
 pub(super) struct World<'s> {
@@ -67,6 +69,10 @@ pub(super) struct World<'s> {
     pub(super) memory: Option<Memory>,
     /// Present when the scenario models CPU contention (`[cpu]`).
     pub(super) cpu: Option<Cpu>,
+    /// Present when the scenario models host failures or AZ outages (`[failures]`).
+    pub(super) failures: Option<Failures>,
+    /// The first broken invariant found during the run (checked after outage events).
+    pub(super) broken: Option<String>,
     pub(super) recorder: Recorder,
 }
 
@@ -76,6 +82,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<RunRes
     let mut world = World::new(scenario, seed, options);
     world.start();
     world.event_loop();
+    if let Some(e) = world.broken.take() {
+        return Err(e);
+    }
     world.check_invariants()?;
     Ok(world.finish(seed))
 }
@@ -91,6 +100,7 @@ impl<'s> World<'s> {
         let recorder = Recorder::new(scenario, fleet.cluster(), addresses.subnets(), &nat_azs);
         let memory = Memory::new(scenario, fleet.cluster(), &streams);
         let cpu = Cpu::new(scenario, fleet.cluster());
+        let failures = scenario.failures.as_ref().map(|f| Failures::new(f, fleet.cluster(), &streams));
         World {
             scenario,
             options,
@@ -110,6 +120,8 @@ impl<'s> World<'s> {
             pulls_finished: Vec::new(),
             memory,
             cpu,
+            failures,
+            broken: None,
             recorder,
         }
     }
@@ -119,6 +131,8 @@ impl<'s> World<'s> {
     }
 
     fn start(&mut self) {
+        // First: an outage that starts at 0 is in force before anything is placed.
+        self.start_failures();
         let s = self.scenario;
         self.queue.schedule(s.warmup, Event::Recorder(RecorderEvent::WarmupEnd));
         self.queue.schedule(SimTime::ZERO, Event::Recorder(RecorderEvent::Sample));
@@ -164,6 +178,7 @@ impl<'s> World<'s> {
                 Event::Egress(e) => self.on_egress(e),
                 Event::Memory(e) => self.on_memory(e),
                 Event::Cpu(e) => self.on_cpu(e),
+                Event::Failure(e) => self.on_failure(e),
             }
             if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
                 self.check_invariants().expect("invariant broken during the run");
@@ -225,6 +240,11 @@ impl<'s> World<'s> {
     }
 
     fn on_task(&mut self, event: TaskEvent) {
+        // Only a failure stops a task while its start is still queued (an OOM kill or a failure
+        // cancels the end of a task's run time).
+        if self.failures.is_some() && self.stale(event) {
+            return;
+        }
         match event {
             TaskEvent::Started { task } => self.start_task(task),
             TaskEvent::StartFailed { task, host, task_definition, workload } => self.stop_task(
@@ -239,6 +259,13 @@ impl<'s> World<'s> {
                 self.stop_task(task, host, u32::from(task_definition), u32::from(workload), StopReason::Completed, TaskState::Running)
             }
         }
+    }
+
+    /// With failures a task can stop while one of its lifecycle events is still queued (its host
+    /// failed while it provisioned): that event is for a task that no longer exists.
+    fn stale(&self, event: TaskEvent) -> bool {
+        let (TaskEvent::Started { task } | TaskEvent::Finished { task, .. } | TaskEvent::StartFailed { task, .. }) = event;
+        self.tasks.get(task).state == TaskState::Stopped
     }
 
     fn finish(mut self, seed: u64) -> RunResult {

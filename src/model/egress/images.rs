@@ -97,6 +97,11 @@ impl ImageCache {
         }
     }
 
+    /// A replacement instance starts with no image.
+    pub fn forget_host(&mut self, host: u32) {
+        self.hosts[host as usize].clear();
+    }
+
     /// Images cached on a host.
     pub fn count(&self, host: u32) -> usize {
         self.hosts[host as usize].len()

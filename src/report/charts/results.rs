@@ -177,6 +177,12 @@ const PANELS: &[PanelSpec] = &[
         columns: Columns::Named(&[("tasks_running", "running"), ("tasks_pending", "pending (waiting or starting)")]),
     },
     PanelSpec {
+        title: "Service tasks running, share of the desired count",
+        y_label: "% of desired",
+        values: PanelValues::Percent,
+        columns: Columns::Family("running_pct_"),
+    },
+    PanelSpec {
         title: "EC2 hosts running at least one task",
         y_label: "hosts",
         values: PanelValues::Count,

@@ -410,6 +410,11 @@ impl Egress {
         self.tasks.get(&task).map(|t| t.pull_began)
     }
 
+    /// A replacement instance registered in `host`'s place: its image cache is empty.
+    pub fn host_replaced(&mut self, host: HostId) {
+        self.cache.forget_host(host.0);
+    }
+
     /// RUNNING: the task's awslogs containers start shipping. `ends_at`: the end of its run
     /// time, if it has one. A task whose blocking-mode logs cannot flow fully from the start has
     /// its new end reported in `finish_changes` (`take_finish_changes`).

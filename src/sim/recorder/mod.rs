@@ -13,10 +13,12 @@
 mod contention;
 mod egress;
 mod outcomes;
+mod recovery;
 
 use contention::Contention;
 use outcomes::set_outcomes;
 pub(super) use outcomes::{FinishContext, Finished};
+use recovery::Recovery;
 
 use super::result::DecisionRow;
 use crate::engine::SimTime;
@@ -75,6 +77,8 @@ pub(super) struct Recorder {
     pull_failures: [u64; StartFailure::ALL.len()],
     /// NAT gateways sampled in the time series (empty without egress).
     nat_columns: usize,
+    /// Services' running counts against their desired counts (with `[failures]`).
+    recovery: Option<Recovery>,
 }
 
 impl Recorder {
@@ -112,6 +116,7 @@ impl Recorder {
         if fargate {
             columns.push("fargate_vcpus".into());
         }
+        columns.extend(Recovery::columns(scenario));
         let from = scenario.warmup.0;
         Recorder {
             fargate_cpu_units: fargate.then_some(0),
@@ -142,6 +147,7 @@ impl Recorder {
             pull_times_s: Vec::new(),
             pull_failures: [0; StartFailure::ALL.len()],
             nat_columns: nat_azs.len(),
+            recovery: Recovery::new(scenario),
         }
     }
 
@@ -178,6 +184,7 @@ impl Recorder {
         for tw in [&mut c.mem_used, &mut c.cpu_used, &mut c.task_count, &mut c.host_task_count] {
             tw.start_window(now.0);
         }
+        self.recovery_warmup_ended(now);
     }
 
     pub fn task_arrived(&mut self) {
@@ -356,6 +363,7 @@ impl Recorder {
         if let Some(units) = self.fargate_cpu_units {
             row.push(units as f64 / 1024.0);
         }
+        self.recovery_sample(&mut row);
         self.timeseries.push(row);
     }
 
@@ -419,6 +427,7 @@ impl Recorder {
         m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
         self.contention.finish(&mut m, self.hosts_used.mean(end), end);
         self.finish_egress(&mut m, tasks, warmup, &ctx);
+        self.finish_recovery(&mut m, SimTime(end));
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }
 }

@@ -19,7 +19,7 @@ pub(crate) struct FinishContext<'a> {
 /// Each task that arrived after the warm-up, counted once by how it ended (or where it was at
 /// the horizon).
 pub(super) fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
-    let mut n = [0u64; 10];
+    let mut n = [0u64; 11];
     for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
         let slot = match (t.state, t.stop_reason) {
             (TaskState::Stopped, Some(StopReason::Completed)) => 0,
@@ -29,6 +29,7 @@ pub(super) fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime
             (TaskState::Stopped, Some(StopReason::FargateVcpuQuota)) => 4,
             (TaskState::Stopped, Some(StopReason::OutOfMemory)) => 8,
             (TaskState::Stopped, Some(StopReason::PullFailed(_))) => 9,
+            (TaskState::Stopped, Some(StopReason::HostTerminated | StopReason::AzUnavailable)) => 10,
             (TaskState::Running, _) => 5,
             (TaskState::Provisioning, _) => 6,
             (TaskState::AwaitingPlacement, _) => 7,
@@ -47,6 +48,7 @@ pub(super) fn set_outcomes(m: &mut MetricValues, tasks: &[Task], warmup: SimTime
         Metric::OutcomeWaitingEnd,
         Metric::OutcomeOom,
         Metric::OutcomePullFailed,
+        Metric::OutcomeLost,
     ];
     for (metric, count) in metrics.iter().zip(n) {
         m.set(*metric, count as f64);
