@@ -89,12 +89,6 @@ impl StartFailure {
             StartFailure::PullTimeout => "pull_timeout",
         }
     }
-
-    /// True when the failure comes only after the pull timeout (a network wait), false when ECS
-    /// refuses the task at once.
-    pub fn after_pull_timeout(self) -> bool {
-        matches!(self, StartFailure::CannotPullContainer | StartFailure::RegistryAuthTimeout | StartFailure::LoggerUnreachable)
-    }
 }
 
 /// The task execution role rule

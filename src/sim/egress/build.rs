@@ -104,6 +104,8 @@ impl Egress {
             in_progress: FxHashMap::default(),
             waiters: FxHashMap::default(),
             pulls_joined: 0,
+            pull_buf: Vec::new(),
+            join_buf: Vec::new(),
         })
     }
 

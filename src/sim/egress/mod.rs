@@ -42,7 +42,7 @@ pub(super) enum EgressEvent {
 }
 
 /// One container image of a task definition.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct ContainerImage {
     image: ImageId,
     size_bytes: u64,
@@ -169,6 +169,9 @@ pub(super) struct Egress {
     /// Tasks waiting for a download they joined, by flow (rare: only while shared).
     waiters: FxHashMap<FlowId, Vec<TaskId>>,
     pulls_joined: u64,
+    /// Reused by `begin_pulls`: the downloads to start and the downloads to join.
+    pull_buf: Vec<(ImageId, u64, Route)>,
+    join_buf: Vec<FlowId>,
 }
 
 impl Egress {
@@ -201,12 +204,13 @@ impl Egress {
         let mut te =
             TaskEgress { origin: Some((origin, eni)), pull_began: now, eni_link: fargate.then_some(eni), host, ..TaskEgress::default() };
         let behavior = scenario.egress.images.pull_behavior;
-        let containers = self.td_images[td as usize].clone();
         let mut no_route: Option<StartFailure> = None;
         let mut fallback_wait = false;
-        let mut to_pull: Vec<(ImageId, u64, Route)> = Vec::new();
-        let mut joins: Vec<FlowId> = Vec::new();
-        for c in &containers {
+        // Reused buffers: no allocation per pull.
+        let mut to_pull = std::mem::take(&mut self.pull_buf);
+        let mut joins = std::mem::take(&mut self.join_buf);
+        for k in 0..self.td_images[td as usize].len() {
+            let c = self.td_images[td as usize][k];
             let cached = host.map(|h| self.cache.has(h.0, c.image));
             let plan = plan_pull(behavior, cached);
             let route = self.routes.route(origin, Traffic::Image { ecr: c.ecr });
@@ -239,11 +243,14 @@ impl Egress {
         if no_route.is_some() || (fallback_wait && to_pull.is_empty()) {
             te.timeout_failure = no_route;
             self.tasks.insert(task, te);
+            to_pull.clear();
+            joins.clear();
+            (self.pull_buf, self.join_buf) = (to_pull, joins);
             return PullStart::Timeout(now + timeout);
         }
         let soci = fargate && self.soci[td as usize];
         let deadline = now + self.image_pull_timeout;
-        for (image, size, route) in to_pull {
+        for &(image, size, route) in &to_pull {
             let milestone = if soci { lazy_loading_milestone_bytes(size, self.soci_fraction) } else { 0 };
             let path = self.path(eni, route);
             let flow = self.net.start_flow(now, path, size, milestone, &mut self.changed);
@@ -260,12 +267,15 @@ impl Egress {
                 self.in_progress.insert((h, image), flow);
             }
         }
-        for f in joins {
+        for &f in &joins {
             self.waiters.entry(f).or_default().push(task);
             self.pulls_joined += 1;
             te.joined.push(f);
             te.waiting += 1;
         }
+        to_pull.clear();
+        joins.clear();
+        (self.pull_buf, self.join_buf) = (to_pull, joins);
         let ready = te.waiting == 0;
         self.tasks.insert(task, te);
         if ready { PullStart::Ready } else { PullStart::Pulling }
