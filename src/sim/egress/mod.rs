@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use arrayvec::ArrayVec;
 use rustc_hash::FxHashMap;
 
 use crate::engine::{EventId, SimTime};
@@ -19,6 +20,7 @@ use crate::model::egress::{
     Path, PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
     lazy_loading_milestone_bytes, log_mode, plan_pull,
 };
+use crate::model::taskdef::MAX_CONTAINERS_PER_TASK_DEFINITION;
 use crate::model::{AzId, Cluster, HostId, SubnetId, TaskId};
 use crate::scenario::{HostBandwidth, Scenario};
 
@@ -65,12 +67,17 @@ struct FlowSlot {
     deadline: SimTime,
 }
 
+/// One entry per container at most: a task's images, downloads and log sources are bounded by
+/// the containers of its task definition (validation refuses more than ECS allows).
+type PerContainer<T> = ArrayVec<T, MAX_CONTAINERS_PER_TASK_DEFINITION>;
+
 /// A task's egress state from PENDING to STOPPED.
 #[derive(Debug, Clone, Default)]
 struct TaskEgress {
-    flows: Vec<FlowId>,
+    /// Its own downloads (at most one per container: no allocation per task).
+    flows: PerContainer<FlowId>,
     /// Downloads another task on the same host had begun, which this one waits for too.
-    joined: Vec<FlowId>,
+    joined: PerContainer<FlowId>,
     /// Its EC2 host (`None` on Fargate).
     host: Option<HostId>,
     /// Images the task still waits for.
@@ -80,7 +87,7 @@ struct TaskEgress {
     origin: Option<(Origin, LinkId)>,
     pull_began: SimTime,
     log_path: Option<LogPathId>,
-    sources: Vec<LogSourceId>,
+    sources: PerContainer<LogSourceId>,
     /// The failure to report when the pull timeout fires (`None`: start from the cache then).
     timeout_failure: Option<StartFailure>,
     /// A `PullDeadline` event is scheduled for it.
