@@ -12,11 +12,24 @@
 
 use rustc_hash::FxHashSet;
 
+use std::num::NonZeroU64;
+
 use super::SimTime;
 
-/// Handle of a scheduled event, valid until the event is popped or cancelled.
+/// Handle of a scheduled event, valid until the event is popped or cancelled. Holds the event's
+/// sequence number plus one, so that `Option<EventId>` (kept in every task record) is 8 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EventId(u64);
+pub struct EventId(NonZeroU64);
+
+impl EventId {
+    fn of(seq: u64) -> EventId {
+        EventId(NonZeroU64::new(seq + 1).expect("sequence numbers stay below u64::MAX"))
+    }
+
+    fn seq(self) -> u64 {
+        self.0.get() - 1
+    }
+}
 
 fn key(time: SimTime, seq: u64) -> u128 {
     (u128::from(time.0) << 64) | u128::from(seq)
@@ -140,13 +153,13 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(key(time, seq), event);
-        EventId(seq)
+        EventId::of(seq)
     }
 
     /// Cancels a pending event. Returns false if it was already cancelled or never issued.
     /// (Cancelling an event that already ran is a caller bug; the caller owns that knowledge.)
     pub fn cancel(&mut self, id: EventId) -> bool {
-        id.0 < self.next_seq && self.cancelled.insert(id.0)
+        id.seq() < self.next_seq && self.cancelled.insert(id.seq())
     }
 
     /// Moves a pending event to `time` (earlier or later). Returns the new handle.
@@ -189,6 +202,21 @@ impl<E> EventQueue<E> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_optional_event_handle_costs_no_more_than_the_handle() {
+        assert_eq!(std::mem::size_of::<Option<EventId>>(), 8);
+    }
+
+    #[test]
+    fn the_first_event_can_be_cancelled() {
+        let mut q = EventQueue::default();
+        let first = q.schedule(SimTime(1), 'a');
+        q.schedule(SimTime(2), 'b');
+        assert!(q.cancel(first));
+        assert!(!q.cancel(first), "a second cancel of the same event is refused");
+        assert_eq!(q.pop(), Some((SimTime(2), 'b')));
+    }
 
     #[test]
     fn simultaneous_events_pop_in_the_order_scheduled() {
