@@ -1,18 +1,17 @@
 //! The future-event list: a monotone priority queue on `(time, sequence)` with cancellation and
 //! rescheduling.
 //!
-//! Measured on this project's machine (CRATES.md §6): `priority_queue::PriorityQueue` is 3–7×
-//! slower than `std::collections::BinaryHeap` as a general event queue, and a radix heap is about
-//! 2× faster than `BinaryHeap` at 100k pending events and 5× at 1M, with the same pop order. A
-//! radix heap is valid here because a discrete-event simulation never schedules into the past:
-//! every key pushed is ≥ the last key popped. So events live in a radix heap keyed by the 128-bit
+//! Measured on this project's machine (`benches/engine.rs`, figures in `results/bench/README.md`):
+//! a radix heap is about 1.8× faster than `std::collections::BinaryHeap` at 100k pending events
+//! and 5× at 1M, with the same pop order (it is slower only near 1k pending events). A radix heap
+//! is valid here because a discrete-event simulation never schedules into the past: every key
+//! pushed is ≥ the last key popped. So events live in a radix heap keyed by the 128-bit
 //! `time << 64 | sequence`; cancelling marks the sequence number dead and `pop` skips it (lazy
-//! deletion, cheaper than keyed re-prioritisation at every size measured); rescheduling is cancel +
-//! schedule. In `benches/engine.rs` this queue is compared with `BinaryHeap` on the same workload.
-
-use rustc_hash::FxHashSet;
+//! deletion); rescheduling is cancel + schedule.
 
 use std::num::NonZeroU64;
+
+use rustc_hash::FxHashSet;
 
 use super::SimTime;
 
@@ -159,7 +158,8 @@ impl<E> EventQueue<E> {
     /// Cancels a pending event. Returns false if it was already cancelled or never issued.
     /// (Cancelling an event that already ran is a caller bug; the caller owns that knowledge.)
     pub fn cancel(&mut self, id: EventId) -> bool {
-        id.seq() < self.next_seq && self.cancelled.insert(id.seq())
+        let seq = id.seq();
+        seq < self.next_seq && self.cancelled.insert(seq)
     }
 
     /// Moves a pending event to `time` (earlier or later). Returns the new handle.

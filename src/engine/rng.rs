@@ -4,7 +4,7 @@
 //! index). Changing how one component uses randomness (say, a different placement strategy
 //! breaking ties) therefore leaves every other stream — arrivals, run times — untouched, so two
 //! configurations are compared on identical work. ChaCha is used because rand documents it as
-//! portable and value-stable, unlike `StdRng`/`SmallRng` (CRATES.md §4).
+//! portable and value-stable, unlike `StdRng`/`SmallRng`.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -27,7 +27,7 @@ impl RngStreams {
     /// The stream `name`/`index`, e.g. `("arrivals", workload_index)`.
     ///
     /// The 256-bit key is derived from the seed and the name; the index selects one of ChaCha's
-    /// 2^64 streams. Stream 0 equals the unstreamed generator (CRATES.md G5), which is harmless
+    /// 2^64 streams. Stream 0 equals the unstreamed generator, which is harmless
     /// here because the key already differs per name.
     pub fn stream(&self, name: &str, index: u64) -> ChaCha8Rng {
         let mut key = [0u8; 32];
