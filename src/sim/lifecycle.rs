@@ -42,6 +42,11 @@ impl Lifecycle {
         &self.tasks
     }
 
+    /// The records in use.
+    pub fn live(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.iter()
+    }
+
     pub fn get(&self, task: TaskId) -> &Task {
         &self.tasks[task.index()]
     }

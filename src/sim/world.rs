@@ -18,7 +18,7 @@ use super::fargate::Fargate;
 use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
 use super::memory::{Memory, MemoryEvent};
-use super::recorder::{FinishContext, Recorder, RecorderEvent};
+use super::recorder::{FargateShare, FinishContext, Recorder, RecorderEvent};
 use super::result::{RunOptions, RunResult, SubnetRow, TaskRow};
 use super::services::{ServiceEvent, Services};
 use super::workloads::{WorkloadEvent, Workloads};
@@ -297,6 +297,10 @@ impl<'s> World<'s> {
         let free_at_end: Vec<(u32, u32)> = self.addresses.subnets().iter().map(|s| (s.usable, s.free())).collect();
         let still_waiting_since: Vec<SimTime> =
             self.services.all().iter().flat_map(|svc| svc.waiting.iter().map(|&t| self.tasks.get(t).arrived_at)).collect();
+        for t in self.tasks.live() {
+            let share = self.fargate_share(t);
+            self.recorder.task_done(t, share);
+        }
         let totals = self.egress.as_mut().map(|e| e.totals(self.scenario.horizon));
         let bill = crate::model::cost::bill(&self.scenario.egress.prices, &self.usage(totals.as_ref()));
         let ctx = FinishContext {
@@ -306,7 +310,7 @@ impl<'s> World<'s> {
             egress: totals.as_ref(),
             bill: &bill,
         };
-        let done = self.recorder.finish(self.scenario.horizon, self.scenario.warmup, self.tasks.all(), &still_waiting_since, ctx);
+        let done = self.recorder.finish(self.scenario.horizon, &still_waiting_since, ctx);
         let subnets = free_at_end
             .iter()
             .zip(&done.min_free)
@@ -318,6 +322,21 @@ impl<'s> World<'s> {
 }
 
 impl World<'_> {
+    /// What a Fargate task is billed for besides its duration; `None` for an EC2 task.
+    pub(super) fn fargate_share(&self, t: &crate::model::Task) -> Option<FargateShare> {
+        let s = self.scenario;
+        if s.workloads[t.workload as usize].launch_type != crate::workload::LaunchType::Fargate {
+            return None;
+        }
+        let td = &s.task_definitions[t.task_definition as usize];
+        Some(FargateShare {
+            cpu_units: td.cpu_units.unwrap_or(0),
+            memory_mib: td.memory_mib.unwrap_or(0),
+            arm: td.cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64,
+            public_ip: s.egress.workloads[t.workload as usize].assign_public_ip,
+        })
+    }
+
     /// What the run used, for the bill: every host and NAT gateway for the whole horizon,
     /// Fargate tasks from acceptance to stop, public addresses, endpoints, and metered bytes.
     fn usage(&self, totals: Option<&super::egress::EgressTotals>) -> crate::model::cost::Usage {
@@ -341,24 +360,12 @@ impl World<'_> {
             let azs = if e.azs.is_empty() { s.azs.len() } else { e.azs.len() };
             u.interface_endpoint_az_hours += f64::from(e.interface_endpoints_per_az()) * azs as f64 * hours;
         }
-        for t in self.tasks.all() {
-            let w = &s.workloads[t.workload as usize];
-            let (true, Some(placed)) = (w.launch_type == crate::workload::LaunchType::Fargate, t.placed_at) else { continue };
-            let task_hours = t.stopped_at.unwrap_or(horizon).min(horizon).saturating_sub(placed).as_secs_f64() / 3600.0;
-            let td = &s.task_definitions[t.task_definition as usize];
-            let vcpu = f64::from(td.cpu_units.unwrap_or(0)) / 1024.0;
-            let gb = f64::from(td.memory_mib.unwrap_or(0)) / 1024.0;
-            if td.cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64 {
-                u.fargate_arm_vcpu_hours += vcpu * task_hours;
-                u.fargate_arm_gb_hours += gb * task_hours;
-            } else {
-                u.fargate_x86_vcpu_hours += vcpu * task_hours;
-                u.fargate_x86_gb_hours += gb * task_hours;
-            }
-            if s.egress.workloads[t.workload as usize].assign_public_ip && t.ip != crate::model::TaskIp::None {
-                u.public_ipv4_hours += task_hours;
-            }
-        }
+        let f = self.recorder.fargate_usage();
+        u.fargate_x86_vcpu_hours = f.x86_vcpu_hours();
+        u.fargate_x86_gb_hours = f.x86_gb_hours();
+        u.fargate_arm_vcpu_hours = f.arm_vcpu_hours();
+        u.fargate_arm_gb_hours = f.arm_gb_hours();
+        u.public_ipv4_hours += f.public_ip_hours();
         if let Some(e) = totals {
             u.nat_processed_bytes = e.nat_bytes;
             u.cross_az_bytes = e.cross_az_bytes;

@@ -4,7 +4,6 @@
 use super::{FinishContext, Recorder};
 use crate::engine::SimTime;
 use crate::metrics::{Metric, MetricValues, stats};
-use crate::model::Task;
 use crate::model::cost::{Bill, CostItem};
 use crate::model::egress::StartFailure;
 
@@ -24,8 +23,8 @@ impl Recorder {
     }
 
     /// The egress metrics: time to running and its parts, pulls, bytes, logs, the bill.
-    pub(super) fn finish_egress(&mut self, m: &mut MetricValues, tasks: &[Task], warmup: SimTime, ctx: &FinishContext<'_>) {
-        set_time_to_running(m, tasks, warmup);
+    pub(super) fn finish_egress(&mut self, m: &mut MetricValues, ctx: &FinishContext<'_>) {
+        self.tally.set_time_to_running(m);
         self.pull_times_s.sort_by(f64::total_cmp);
         let pulls = &self.pull_times_s;
         let with_egress = |v: f64| if ctx.egress.is_some() { v } else { f64::NAN };
@@ -50,27 +49,6 @@ impl Recorder {
         m.set(Metric::PullsJoined, with_egress(e.pulls_joined as f64));
         set_bill(m, ctx.bill);
     }
-}
-
-/// Arrival → RUNNING over tasks that arrived after the warm-up and ran, and its parts.
-fn set_time_to_running(m: &mut MetricValues, tasks: &[Task], warmup: SimTime) {
-    let mut total: Vec<f64> = Vec::new();
-    let (mut wait, mut prov) = (0.0, 0.0);
-    for t in tasks.iter().filter(|t| t.arrived_at >= warmup) {
-        if let (Some(placed), Some(running)) = (t.placed_at, t.running_at) {
-            total.push(running.saturating_sub(t.arrived_at).as_secs_f64());
-            wait += placed.saturating_sub(t.arrived_at).as_secs_f64();
-            prov += running.saturating_sub(placed).as_secs_f64();
-        }
-    }
-    let n = total.len();
-    total.sort_by(f64::total_cmp);
-    let q = |p: f64| if n == 0 { f64::NAN } else { stats::quantile_sorted(&total, p) };
-    m.set(Metric::TimeToRunningP50, q(0.5));
-    m.set(Metric::TimeToRunningP95, q(0.95));
-    m.set(Metric::TimeToRunningP99, q(0.99));
-    m.set(Metric::PlacementWaitMean, if n == 0 { f64::NAN } else { wait / n as f64 });
-    m.set(Metric::ProvisioningMean, if n == 0 { f64::NAN } else { prov / n as f64 });
 }
 
 /// Every cost line, per month, and the totals.

@@ -14,11 +14,13 @@ mod contention;
 mod egress;
 mod outcomes;
 mod recovery;
+mod tally;
 
 use contention::Contention;
-use outcomes::set_outcomes;
 pub(super) use outcomes::{FinishContext, Finished};
 use recovery::Recovery;
+pub(super) use tally::{FargateShare, FargateUsage};
+use tally::TaskTally;
 
 use super::result::DecisionRow;
 use crate::engine::SimTime;
@@ -79,6 +81,8 @@ pub(super) struct Recorder {
     nat_columns: usize,
     /// Services' running counts against their desired counts (with `[failures]`).
     recovery: Option<Recovery>,
+    /// What each task contributed once done with: outcome, time to running, Fargate usage.
+    tally: TaskTally,
 }
 
 impl Recorder {
@@ -119,6 +123,7 @@ impl Recorder {
         columns.extend(Recovery::columns(scenario));
         let from = scenario.warmup.0;
         Recorder {
+            tally: TaskTally::new(scenario.warmup, scenario.horizon),
             fargate_cpu_units: fargate.then_some(0),
             warm: scenario.warmup == SimTime::ZERO,
             counts: [0; Metric::COUNT],
@@ -367,14 +372,23 @@ impl Recorder {
         self.timeseries.push(row);
     }
 
-    /// The run's metrics, time series, decision log and per-subnet minima. `tasks`: every task
-    /// record, for the per-task outcomes; `still_waiting_since`: when each service task still
-    /// waiting at the horizon was wanted (its wait is right-censored there).
+    /// A task whose record is no longer needed: it stopped (or the run ended). `fargate`: what
+    /// it is billed for, when it ran on Fargate.
+    pub fn task_done(&mut self, task: &Task, fargate: Option<FargateShare>) {
+        self.tally.add(task, fargate);
+    }
+
+    /// Σ over the Fargate tasks folded in so far of what they used.
+    pub fn fargate_usage(&self) -> &FargateUsage {
+        self.tally.fargate()
+    }
+
+    /// The run's metrics, time series, decision log and per-subnet minima, once every task is
+    /// folded in with [`Recorder::task_done`]. `still_waiting_since`: when each service task
+    /// still waiting at the horizon was wanted (its wait is right-censored there).
     pub fn finish(
         mut self,
         end: SimTime,
-        warmup: SimTime,
-        tasks: &[Task],
         still_waiting_since: &[SimTime],
         ctx: FinishContext<'_>,
     ) -> Finished {
@@ -418,7 +432,7 @@ impl Recorder {
         m.set(Metric::ServiceWaitsCensored, or_nan(censored as f64));
         m.set(Metric::ServiceTasksUnplaced, self.awaiting as f64);
         m.set(Metric::Events, ctx.events as f64);
-        set_outcomes(&mut m, tasks, warmup);
+        self.tally.set_outcomes(&mut m);
         let has_network = !self.min_free.is_empty();
         // Over the subnets task ENIs use: a small public subnet holding only a NAT gateway would
         // otherwise always be the minimum.
@@ -426,7 +440,7 @@ impl Recorder {
         m.set(Metric::MinFreeIps, min_free.map_or(f64::NAN, f64::from));
         m.set(Metric::TaskEnisPeak, if has_network { f64::from(self.task_enis_peak) } else { f64::NAN });
         self.contention.finish(&mut m, self.hosts_used.mean(end), end);
-        self.finish_egress(&mut m, tasks, warmup, &ctx);
+        self.finish_egress(&mut m, &ctx);
         self.finish_recovery(&mut m, SimTime(end));
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }
