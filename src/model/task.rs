@@ -23,7 +23,9 @@ pub enum TaskIp {
     Released,
 }
 
-/// Index of a task in the run's task arena.
+/// Slot of a task in the run's task arena. A slot is reused once its task has stopped and no
+/// queued event names it; [`Task::serial`] is the task's number in arrival order, the id users
+/// see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub u32);
 
@@ -107,6 +109,14 @@ impl StopReason {
 #[derive(Debug, Clone)]
 pub struct Task {
     pub id: TaskId,
+    /// The task's number in arrival order (0, 1, …): the id in `tasks.csv` and
+    /// `decisions.csv`, and the order "oldest first" follows.
+    pub serial: u32,
+    /// Queued events that name this task (its start, ENI clean-up, pull deadline, memory
+    /// changes): its record is kept until they have all been handled.
+    pub pins: u8,
+    /// The slot is free: its task was folded into the totals and is gone.
+    pub recycled: bool,
     /// Index of the workload that launched it.
     pub workload: u32,
     /// Index of its task definition in the scenario.

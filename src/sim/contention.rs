@@ -21,7 +21,7 @@ impl World<'_> {
     pub(super) fn start_containers(&mut self, task: TaskId) {
         let now = self.now();
         if self.memory.is_some() {
-            self.queue.schedule(now, Event::Memory(MemoryEvent::Start { task }));
+            self.schedule_for_task(now, Event::Memory(MemoryEvent::Start { task }));
         }
         if self.cpu.is_some() {
             let t = self.tasks.get(task);
@@ -77,9 +77,9 @@ impl World<'_> {
                 if t.state != TaskState::Running {
                     return; // stopped in the same instant
                 }
-                let (td, host) = (t.task_definition, t.host);
+                let (td, host, serial) = (t.task_definition, t.host, t.serial);
                 self.recorder.memory_task_started(now, host.is_some());
-                self.memory_call(host, |m, out| m.start(task, td, host, now, out));
+                self.memory_call(host, |m, out| m.start(task, serial, td, host, now, out));
             }
             MemoryEvent::UsageChange { task, container } => {
                 let Some(memory) = self.memory.as_ref() else { unreachable!("memory events need the memory part") };
@@ -119,7 +119,7 @@ impl World<'_> {
         }
         let horizon = self.scenario.horizon;
         for c in out.next_changes.iter().filter(|c| c.at <= horizon) {
-            self.queue.schedule(c.at, Event::Memory(MemoryEvent::UsageChange { task: c.task, container: c.container }));
+            self.schedule_for_task(c.at, Event::Memory(MemoryEvent::UsageChange { task: c.task, container: c.container }));
         }
         if self.cpu.is_some() {
             for s in &out.swap_changes {

@@ -53,7 +53,8 @@ pub(super) struct Failures {
     /// Per host: its pending `HostFails` or `HostJoins` event.
     pending: Vec<Option<EventId>>,
     /// Per host: tasks placed on it and not stopped.
-    host_tasks: Vec<Vec<TaskId>>,
+    /// Per host, its tasks as (serial, slot): "oldest first" is by serial.
+    host_tasks: Vec<Vec<(u32, TaskId)>>,
     /// Per host: its failure stream (only hosts of groups with a failure process draw).
     rng: Vec<Option<ChaCha8Rng>>,
     az_down: Vec<bool>,
@@ -98,13 +99,14 @@ impl Failures {
         std::mem::replace(&mut self.pending[host.index()], event)
     }
 
-    pub fn task_placed(&mut self, host: HostId, task: TaskId) {
-        self.host_tasks[host.index()].push(task);
+    /// `serial`: the task's number in arrival order.
+    pub fn task_placed(&mut self, host: HostId, task: TaskId, serial: u32) {
+        self.host_tasks[host.index()].push((serial, task));
     }
 
     pub fn task_left(&mut self, host: HostId, task: TaskId) {
         let tasks = &mut self.host_tasks[host.index()];
-        let i = tasks.iter().position(|&t| t == task).expect("a stopping task was placed on its host");
+        let i = tasks.iter().position(|&(_, t)| t == task).expect("a stopping task was placed on its host");
         tasks.swap_remove(i);
     }
 
@@ -112,7 +114,7 @@ impl Failures {
     pub fn tasks_on(&self, host: HostId) -> Vec<TaskId> {
         let mut tasks = self.host_tasks[host.index()].clone();
         tasks.sort_unstable();
-        tasks
+        tasks.into_iter().map(|(_, t)| t).collect()
     }
 
     pub fn az_down(&self, az: AzId) -> bool {

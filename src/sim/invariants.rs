@@ -15,7 +15,7 @@ impl World<'_> {
         let mut reserved = vec![Resources::default(); hosts];
         let mut per_host = vec![0u32; hosts];
         let (mut awaiting, mut provisioning, mut running, mut stopped) = (0u32, 0u32, 0u32, 0u32);
-        for t in self.tasks.all() {
+        for t in self.tasks.live() {
             match t.state {
                 TaskState::AwaitingPlacement => awaiting += 1,
                 TaskState::Provisioning | TaskState::Running => {
@@ -33,7 +33,7 @@ impl World<'_> {
                             per_host[h.index()] += 1;
                         }
                         (None, true) => {}
-                        _ => return Err(format!("task {}: host {:?} does not match its launch type", t.id.0, t.host)),
+                        _ => return Err(format!("task {}: host {:?} does not match its launch type", t.serial, t.host)),
                     }
                 }
                 TaskState::Stopped => stopped += 1,
@@ -54,10 +54,22 @@ impl World<'_> {
                 ));
             }
         }
-        let total = awaiting + provisioning + running + stopped;
         let (g_awaiting, g_provisioning, g_running) = self.recorder.task_gauges();
-        let count = self.tasks.all().len();
-        if total as usize != count || awaiting != g_awaiting || provisioning != g_provisioning || running != g_running {
+        let count = self.tasks.live().count() as u64;
+        // Every stopped task still in the arena is named by a queued event, or waits to be
+        // folded in at the end of this event (or recycling is off): none is left behind, so the
+        // arena follows what is in flight.
+        let unpinned = self.tasks.live().filter(|t| t.state == TaskState::Stopped && t.pins == 0).count();
+        if self.tasks.recycles() && unpinned != self.tasks.done_count() {
+            return Err(format!("{unpinned} stopped tasks are kept that no queued event names"));
+        }
+        let total = u64::from(awaiting + provisioning + running + stopped);
+        if total != count
+            || count > self.tasks.created()
+            || awaiting != g_awaiting
+            || provisioning != g_provisioning
+            || running != g_running
+        {
             return Err(format!(
                 "task accounting: {} tasks but awaiting {awaiting}/{}, provisioning {provisioning}/{}, running {running}/{}, stopped {stopped}",
                 count, g_awaiting, g_provisioning, g_running
@@ -96,14 +108,14 @@ impl World<'_> {
             }
         }
         let subnets = self.addresses.subnets();
-        for t in self.tasks.all().iter().filter(|t| matches!(t.state, TaskState::Provisioning | TaskState::Running)) {
+        for t in self.tasks.live().filter(|t| matches!(t.state, TaskState::Provisioning | TaskState::Running)) {
             let az = match (t.host, t.subnet) {
                 (Some(h), _) => self.fleet.cluster().host(h).az,
                 (None, Some(s)) => subnets[s.0 as usize].az,
                 (None, None) => continue,
             };
             if failures.az_down(az) {
-                return Err(format!("task {} is {:?} in {}, which is down", t.id.0, t.state, self.scenario.azs[az.0 as usize]));
+                return Err(format!("task {} is {:?} in {}, which is down", t.serial, t.state, self.scenario.azs[az.0 as usize]));
             }
         }
         Ok(())
@@ -116,13 +128,13 @@ impl World<'_> {
         let mut held = infrastructure_ips(self.scenario, self.fleet.cluster(), subnets);
         let mut releasing = vec![0u32; subnets.len()];
         let mut enis = 0;
-        for t in self.tasks.all() {
+        for t in self.tasks.live() {
             match (t.ip, t.subnet) {
                 (TaskIp::Held, Some(s)) => {
                     held[s.0 as usize] += 1;
                     enis += 1;
                     if !matches!(t.state, TaskState::Provisioning | TaskState::Running) {
-                        return Err(format!("task {} holds an address while {:?}", t.id.0, t.state));
+                        return Err(format!("task {} holds an address while {:?}", t.serial, t.state));
                     }
                 }
                 (TaskIp::Releasing, Some(s)) => {
@@ -130,7 +142,7 @@ impl World<'_> {
                     releasing[s.0 as usize] += 1;
                     enis += 1;
                 }
-                (TaskIp::Held | TaskIp::Releasing, None) => return Err(format!("task {} holds an address of no subnet", t.id.0)),
+                (TaskIp::Held | TaskIp::Releasing, None) => return Err(format!("task {} holds an address of no subnet", t.serial)),
                 _ => {}
             }
         }
@@ -147,8 +159,7 @@ impl World<'_> {
         // not be created holds its slot until it stops).
         let ec2_slots = self
             .tasks
-            .all()
-            .iter()
+            .live()
             .filter(|t| {
                 t.host.is_some()
                     && matches!(t.state, TaskState::Provisioning | TaskState::Running)

@@ -56,7 +56,7 @@ impl World<'_> {
         }
         let decision = self.fleet.decide(self.scenario, workload, td, self.options.explain, &mut self.rng_placement);
         if let Some((explanation, agrees)) = decision.explained {
-            let row = DecisionRow { time: self.now(), task: task.0, workload, outcome: decision.outcome, explanation };
+            let row = DecisionRow { time: self.now(), task: self.tasks.get(task).serial, workload, outcome: decision.outcome, explanation };
             self.recorder.decision_explained(row, agrees);
         }
         self.recorder.placement_decided(decision.outcome.map(|_| ()));
@@ -69,7 +69,7 @@ impl World<'_> {
     fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
         let (az, was_idle) = self.fleet.reserve(host, td, workload);
         if let Some(failures) = self.failures.as_mut() {
-            failures.task_placed(host, task);
+            failures.task_placed(host, task, self.tasks.get(task).serial);
         }
         let needs = self.fleet.needs(td);
         let (need, eni) = (needs.need, needs.eni);
@@ -169,7 +169,7 @@ impl World<'_> {
             // Validation caps workloads and task definitions at u16::MAX.
             let (task_definition, workload) = (td as u16, workload as u16);
             let at = self.now() + delay;
-            self.queue.schedule(at, Event::Task(TaskEvent::StartFailed { task, host, task_definition, workload }));
+            self.schedule_for_task(at, Event::Task(TaskEvent::StartFailed { task, host, task_definition, workload }));
         }
     }
 
@@ -182,7 +182,7 @@ impl World<'_> {
                 self.begin_pulls(task);
             } else {
                 let at = self.now() + delay;
-                self.queue.schedule(at, Event::Egress(super::egress::EgressEvent::PullsBegin { task }));
+                self.schedule_for_task(at, Event::Egress(super::egress::EgressEvent::PullsBegin { task }));
             }
             return;
         }
@@ -194,7 +194,7 @@ impl World<'_> {
             self.start_task(task);
         } else {
             let at = self.now() + delay;
-            self.queue.schedule(at, Event::Task(TaskEvent::Started { task }));
+            self.schedule_for_task(at, Event::Task(TaskEvent::Started { task }));
         }
     }
 

@@ -6,7 +6,8 @@
 //!        └──── dropped (RunTask not placed) ─────┴── failed to start ──────────────┘
 //! ```
 //!
-//! Owns: the task arena ([`Task`]) and the task events ([`TaskEvent`]). The states ECS adds
+//! Owns: the task arena ([`Task`]), which recycles a stopped task's slot once no queued event
+//! names it, and the task events ([`TaskEvent`]). The states ECS adds
 //! around these (image pull in PENDING, ACTIVATING, DEACTIVATING, STOPPING with its stop
 //! timeout, DEPROVISIONING) become new states here and new `TaskEvent`s, with the coordinator
 //! asking the part that owns each phase (egress for pulls, load balancers for registration).
@@ -32,30 +33,105 @@ pub(super) enum TaskEvent {
 /// Stands for "no host" in events and stop calls: the task runs on Fargate.
 pub(super) const FARGATE: HostId = HostId(u32::MAX);
 
-#[derive(Default)]
+/// The task arena. With recycling on, a task's slot is handed back once the task has stopped
+/// and no queued event names it (its pins are gone): the coordinator folds the record into the
+/// run's totals ([`Lifecycle::next_done`]) and the slot takes the next new task, so memory
+/// follows the tasks in flight, not every task of the run.
 pub(super) struct Lifecycle {
     tasks: Vec<Task>,
+    /// Free slots, reused last-in first-out.
+    free: Vec<TaskId>,
+    /// Stopped and unpinned during the current event: to fold in and free after it.
+    done: Vec<TaskId>,
+    recycle: bool,
+    created: u64,
 }
 
 impl Lifecycle {
-    pub fn all(&self) -> &[Task] {
-        &self.tasks
+    /// `recycle` false keeps every record to the end (per-task records were asked for).
+    pub fn new(recycle: bool) -> Lifecycle {
+        Lifecycle { tasks: Vec::new(), free: Vec::new(), done: Vec::new(), recycle, created: 0 }
     }
 
-    /// The records in use.
+    /// The records in use: tasks not yet folded in.
     pub fn live(&self) -> impl Iterator<Item = &Task> {
-        self.tasks.iter()
+        self.tasks.iter().filter(|t| !t.recycled)
+    }
+
+    /// Whether stopped tasks' slots are reused.
+    pub fn recycles(&self) -> bool {
+        self.recycle
+    }
+
+    /// Slots in the arena: the most records held at once.
+    pub fn slots(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Tasks created so far.
+    pub fn created(&self) -> u64 {
+        self.created
     }
 
     pub fn get(&self, task: TaskId) -> &Task {
-        &self.tasks[task.index()]
+        let t = &self.tasks[task.index()];
+        debug_assert!(!t.recycled, "task slot {} read after it was recycled", task.0);
+        t
+    }
+
+    /// A queued event names `task`: keep its record until [`Lifecycle::unpin`].
+    pub fn pin(&mut self, task: TaskId) {
+        let t = &mut self.tasks[task.index()];
+        t.pins = t.pins.checked_add(1).expect("fewer than 256 queued events per task");
+    }
+
+    /// An event that named `task` was handled.
+    pub fn unpin(&mut self, task: TaskId) {
+        let t = &mut self.tasks[task.index()];
+        t.pins = t.pins.checked_sub(1).expect("an event that named a task was scheduled with schedule_for_task");
+        if t.pins == 0 && t.state == TaskState::Stopped {
+            self.retire(task);
+        }
+    }
+
+    fn retire(&mut self, task: TaskId) {
+        if self.recycle {
+            self.done.push(task);
+        }
+    }
+
+    /// A task stopped and unpinned during the last event, to fold in; then [`Lifecycle::free`].
+    pub fn next_done(&mut self) -> Option<TaskId> {
+        self.done.pop()
+    }
+
+    pub fn has_done(&self) -> bool {
+        !self.done.is_empty()
+    }
+
+    /// Tasks stopped and unpinned in the current event, not yet folded in.
+    pub fn done_count(&self) -> usize {
+        self.done.len()
+    }
+
+    /// The slot of a folded-in task takes a new task from now on.
+    pub fn free(&mut self, task: TaskId) {
+        let t = &mut self.tasks[task.index()];
+        debug_assert!(t.state == TaskState::Stopped && t.pins == 0 && !t.recycled);
+        t.recycled = true;
+        self.free.push(task);
     }
 
     /// A new task that waits for placement.
     pub fn create(&mut self, workload: u32, task_definition: u32, now: SimTime, run_time: Option<SimTime>) -> TaskId {
-        let id = TaskId(self.tasks.len() as u32);
-        self.tasks.push(Task {
+        let serial = u32::try_from(self.created).expect("at most 4,294,967,296 tasks in one run");
+        self.created += 1;
+        let id = self.free.pop().unwrap_or(TaskId(self.tasks.len() as u32));
+        let record = Task {
             id,
+            serial,
+            pins: 0,
+            recycled: false,
             workload,
             task_definition,
             arrived_at: now,
@@ -69,7 +145,11 @@ impl Lifecycle {
             subnet: None,
             ip: TaskIp::None,
             finish_event: None,
-        });
+        };
+        match self.tasks.get_mut(id.index()) {
+            Some(slot) => *slot = record,
+            None => self.tasks.push(record),
+        }
         id
     }
 
@@ -136,6 +216,9 @@ impl Lifecycle {
             t.ip = TaskIp::Releasing;
         }
         let finish = t.finish_event.take();
+        if t.pins == 0 {
+            self.retire(task);
+        }
         if reason == StopReason::Completed { None } else { finish }
     }
 
@@ -146,6 +229,9 @@ impl Lifecycle {
         t.state = TaskState::Stopped;
         t.stop_reason = Some(reason);
         t.stopped_at = Some(now);
+        if t.pins == 0 {
+            self.retire(task);
+        }
     }
 
     /// The stopped task's ENI clean-up is over. Returns the subnet that gets the address back.
@@ -154,5 +240,51 @@ impl Lifecycle {
         debug_assert_eq!(t.ip, TaskIp::Releasing);
         t.ip = TaskIp::Released;
         t.subnet.expect("an ENI has a subnet")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_briefly(l: &mut Lifecycle, at: u64) -> TaskId {
+        let t = l.create(0, 0, SimTime(at), Some(SimTime(10)));
+        l.provisioning(t, SimTime(at), None);
+        let _ = l.running(t, SimTime(at));
+        t
+    }
+
+    #[test]
+    fn a_stopped_task_is_freed_only_once_no_queued_event_names_it() {
+        let mut l = Lifecycle::new(true);
+        let a = run_briefly(&mut l, 0);
+        l.pin(a); // e.g. its ENI clean-up is queued
+        let _ = l.stopped(a, SimTime(10), StopReason::Completed, TaskState::Running);
+        assert!(!l.has_done(), "still named by a queued event");
+        let b = l.create(0, 0, SimTime(11), None);
+        assert_ne!(a, b, "a pinned slot is not reused");
+        l.unpin(a);
+        assert_eq!(l.next_done(), Some(a));
+        l.free(a);
+        let c = l.create(0, 0, SimTime(12), None);
+        assert_eq!(c, a, "the freed slot takes the next task");
+        assert_eq!((l.get(a).serial, l.get(b).serial, l.get(c).serial), (2, 1, 2));
+        assert_eq!((l.created(), l.slots(), l.live().count()), (3, 2, 2));
+        assert_eq!(l.get(c).state, TaskState::AwaitingPlacement, "the new record starts afresh");
+    }
+
+    #[test]
+    fn a_dropped_task_without_events_is_freed_at_once_and_kept_when_records_are_asked_for() {
+        for recycle in [true, false] {
+            let mut l = Lifecycle::new(recycle);
+            let t = l.create(0, 0, SimTime(0), None);
+            l.dropped(t, SimTime(0), StopReason::PlacementFailed);
+            assert_eq!(l.has_done(), recycle);
+        }
+    }
+
+    #[test]
+    fn a_task_record_stays_within_two_cache_lines() {
+        assert!(std::mem::size_of::<Task>() <= 128, "{} bytes", std::mem::size_of::<Task>());
     }
 }

@@ -63,8 +63,9 @@ impl Memory {
         self.out = out;
     }
 
-    pub fn start(&mut self, task: TaskId, task_definition: u32, host: Option<HostId>, now: SimTime, out: &mut MemoryOutcome) {
-        self.model.start_task(task, task_definition, host, now, &self.streams, out);
+    /// `serial`: the task's number in arrival order (its usage streams follow it).
+    pub fn start(&mut self, task: TaskId, serial: u32, task_definition: u32, host: Option<HostId>, now: SimTime, out: &mut MemoryOutcome) {
+        self.model.start_task((task, serial), task_definition, host, now, &self.streams, out);
     }
 
     pub fn change(&mut self, task: TaskId, container: u16, now: SimTime, out: &mut MemoryOutcome) {

@@ -156,8 +156,7 @@ impl World<'_> {
         let subnets = self.addresses.subnets();
         let fargate: Vec<_> = self
             .tasks
-            .all()
-            .iter()
+            .live()
             .filter(|t| {
                 t.host.is_none()
                     && matches!(t.state, TaskState::Provisioning | TaskState::Running)

@@ -25,7 +25,7 @@ impl World<'_> {
                 self.stop_task(task, host.unwrap_or(FARGATE), td, workload, StopReason::PullFailed(f), TaskState::Provisioning);
             }
             PullStart::Timeout(at) => {
-                self.queue.schedule(at, Event::Egress(EgressEvent::PullTimedOut { task }));
+                self.schedule_for_task(at, Event::Egress(EgressEvent::PullTimedOut { task }));
             }
         }
     }
@@ -92,7 +92,7 @@ impl World<'_> {
             self.recorder.pull_finished(now.saturating_sub(began));
         }
         let at = now + self.scenario.egress.images.container_start_delay;
-        self.queue.schedule(at, Event::Task(TaskEvent::Started { task }));
+        self.schedule_for_task(at, Event::Task(TaskEvent::Started { task }));
     }
 
     /// Reschedules the flows whose event time the egress part reported as changed, schedules
@@ -114,6 +114,8 @@ impl World<'_> {
         let mut deadlines = std::mem::take(&mut self.pull_deadlines);
         egress.take_deadlines(&mut deadlines);
         for &(task, at) in &deadlines {
+            // As `schedule_for_task` (the egress part is borrowed here).
+            self.tasks.pin(task);
             self.queue.schedule(at, Event::Egress(EgressEvent::PullDeadline { task }));
         }
         deadlines.clear();

@@ -53,6 +53,9 @@ pub struct RunResult {
     pub decisions: Vec<DecisionRow>,
     /// One row per subnet (empty without a `[network]`).
     pub subnets: Vec<SubnetRow>,
+    /// Task records the run held at its peak: about the most tasks in flight at once (a
+    /// stopped task's record is reused), or every task when `record_tasks` keeps them all.
+    pub task_records: usize,
 }
 
 /// How one subnet fared over a run, for `subnets.csv`.

@@ -59,7 +59,7 @@ impl World<'_> {
         if ip == TaskIp::Held {
             self.addresses.begin_release(subnet.expect("an ENI has a subnet"));
             let at = now + Addresses::cleanup_delay(self.scenario);
-            self.queue.schedule(at, Event::Address(AddressEvent::EniReleased { task }));
+            self.schedule_for_task(at, Event::Address(AddressEvent::EniReleased { task }));
         }
         if let Some(finish) = self.tasks.stopped(task, now, reason, was) {
             self.queue.cancel(finish);

@@ -42,6 +42,21 @@ pub(super) enum Event {
     Failure(FailureEvent),
 }
 
+impl Event {
+    /// The task of an event that may still be queued once its task has stopped, so that the
+    /// task's record must outlive it. (The end of a run time and CPU work completion are
+    /// cancelled when their task stops; flow events name flows.)
+    pub(super) fn names_task(&self) -> Option<crate::model::TaskId> {
+        match *self {
+            Event::Task(TaskEvent::Started { task } | TaskEvent::StartFailed { task, .. })
+            | Event::Address(AddressEvent::EniReleased { task })
+            | Event::Egress(EgressEvent::PullsBegin { task } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task })
+            | Event::Memory(MemoryEvent::Start { task } | MemoryEvent::UsageChange { task, .. }) => Some(task),
+            _ => None,
+        }
+    }
+}
+
 pub(super) struct World<'s> {
     pub(super) scenario: &'s Scenario,
     pub(super) options: RunOptions,
@@ -81,6 +96,7 @@ pub(super) struct World<'s> {
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<RunResult, String> {
     let mut world = World::new(scenario, seed, options);
     world.start();
+    world.fold_done();
     world.event_loop();
     if let Some(e) = world.broken.take() {
         return Err(e);
@@ -107,7 +123,7 @@ impl<'s> World<'s> {
             queue: EventQueue::new(),
             rng_placement: streams.stream("placement", 0),
             workloads: Workloads::new(scenario, &streams),
-            tasks: Lifecycle::default(),
+            tasks: Lifecycle::new(!options.record_tasks),
             fleet,
             addresses,
             fargate: Fargate::new(scenario),
@@ -128,6 +144,25 @@ impl<'s> World<'s> {
 
     pub(super) fn now(&self) -> SimTime {
         self.queue.now()
+    }
+
+    /// Schedules an event that names a task (see [`Event::names_task`]): the task's record is
+    /// kept until the event has been handled.
+    pub(super) fn schedule_for_task(&mut self, at: SimTime, event: Event) {
+        let task = event.names_task().expect("an event that names a task");
+        self.tasks.pin(task);
+        self.queue.schedule(at, event);
+    }
+
+    /// Folds the tasks that stopped for good during the last event into the run's totals and
+    /// frees their slots.
+    fn fold_done(&mut self) {
+        while let Some(id) = self.tasks.next_done() {
+            let t = self.tasks.get(id);
+            let share = self.fargate_share(t);
+            self.recorder.task_done(t, share);
+            self.tasks.free(id);
+        }
     }
 
     fn start(&mut self) {
@@ -179,6 +214,12 @@ impl<'s> World<'s> {
                 Event::Memory(e) => self.on_memory(e),
                 Event::Cpu(e) => self.on_cpu(e),
                 Event::Failure(e) => self.on_failure(e),
+            }
+            if let Some(task) = event.names_task() {
+                self.tasks.unpin(task);
+            }
+            if self.tasks.has_done() {
+                self.fold_done();
             }
             if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
                 self.check_invariants().expect("invariant broken during the run");
@@ -271,13 +312,13 @@ impl<'s> World<'s> {
     fn finish(mut self, seed: u64) -> RunResult {
         let task_subnets: Vec<SubnetId> = self.scenario.workloads.iter().flat_map(|w| w.subnets.iter().copied()).collect();
         let events = self.queue.events_processed();
+        let task_records = self.tasks.slots();
         let tasks = if self.options.record_tasks {
             let (cluster, subnets) = (self.fleet.cluster(), self.addresses.subnets());
             self.tasks
-                .all()
-                .iter()
+                .live()
                 .map(|t| TaskRow {
-                    task: t.id.0,
+                    task: t.serial,
                     workload: t.workload,
                     task_definition: t.task_definition,
                     arrived_at: t.arrived_at,
@@ -297,6 +338,7 @@ impl<'s> World<'s> {
         let free_at_end: Vec<(u32, u32)> = self.addresses.subnets().iter().map(|s| (s.usable, s.free())).collect();
         let still_waiting_since: Vec<SimTime> =
             self.services.all().iter().flat_map(|svc| svc.waiting.iter().map(|&t| self.tasks.get(t).arrived_at)).collect();
+        self.fold_done();
         for t in self.tasks.live() {
             let share = self.fargate_share(t);
             self.recorder.task_done(t, share);
@@ -317,7 +359,7 @@ impl<'s> World<'s> {
             .enumerate()
             .map(|(i, (&(usable, free_at_end), &min_free))| SubnetRow { subnet: SubnetId(i as u32), usable, min_free, free_at_end })
             .collect();
-        RunResult { seed, metrics: done.metrics, timeseries: done.timeseries, tasks, decisions: done.decisions, subnets }
+        RunResult { seed, metrics: done.metrics, timeseries: done.timeseries, tasks, decisions: done.decisions, subnets, task_records }
     }
 }
 

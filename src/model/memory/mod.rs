@@ -183,6 +183,9 @@ impl ContainerMemory {
 #[derive(Debug, Clone)]
 struct TaskMemory {
     task: TaskId,
+    /// The task's number in arrival order: its containers' usage streams and the victim
+    /// tie-break follow it (the id is a reusable slot).
+    serial: u32,
     host: Option<HostId>,
     task_limit_mib: Option<u32>,
     ram_mib: u64,
@@ -238,9 +241,11 @@ impl MemoryModel {
     /// A task's containers start (the task reached RUNNING) on `host`, or on Fargate (`None`:
     /// its own VM, so no host level and no swap). Draws each container's start usage from its
     /// own stream, enforces every level, and lists the first usage change of each container.
+    /// `serial`: the task's number in arrival order (its streams and the victim tie-break
+    /// follow it; `task` is a reusable slot).
     pub fn start_task(
         &mut self,
-        task: TaskId,
+        (task, serial): (TaskId, u32),
         task_definition: u32,
         host: Option<HostId>,
         now: SimTime,
@@ -254,6 +259,7 @@ impl MemoryModel {
             None => {
                 self.tasks.push(TaskMemory {
                     task,
+                    serial,
                     host: None,
                     task_limit_mib: None,
                     ram_mib: 0,
@@ -266,6 +272,7 @@ impl MemoryModel {
         };
         let t = &mut self.tasks[slot as usize];
         t.task = task;
+        t.serial = serial;
         t.host = host;
         t.task_limit_mib = spec.task_limit_mib;
         t.ram_mib = 0;
@@ -279,7 +286,7 @@ impl MemoryModel {
             let (state, rng) = match c.process {
                 None => (None, None),
                 Some(p) => {
-                    let mut rng = streams.stream(USAGE_STREAM, (u64::from(task.0) << 16) | i as u64);
+                    let mut rng = streams.stream(USAGE_STREAM, (u64::from(serial) << 16) | i as u64);
                     let state = UsageState::start(&self.processes[p as usize], &mut rng, now);
                     let next = state.next_change_at();
                     if let Some(at) = next {
@@ -520,7 +527,7 @@ impl MemoryModel {
             if !t.alive || t.ram_mib <= u64::from(limit) {
                 return;
             }
-            let victim = choose(VictimPolicy::Largest, candidates(t)).expect("a task over its limit has a live container");
+            let victim = choose(VictimPolicy::Largest, candidates(slot, t)).expect("a task over its limit has a live container");
             self.kill(slot, victim.order.1 as usize, OomLevel::Task, out);
         }
     }
@@ -536,10 +543,9 @@ impl MemoryModel {
                 return;
             }
             let tasks = &self.tasks;
-            let victim = choose(self.policy, hm.tasks.iter().flat_map(|&s| candidates(&tasks[s as usize])))
+            let victim = choose(self.policy, hm.tasks.iter().flat_map(|&s| candidates(s, &tasks[s as usize])))
                 .expect("a host over its memory has a live container");
-            let slot = self.slot(TaskId(victim.order.0)).expect("victim's task is known");
-            self.kill(slot, victim.order.1 as usize, OomLevel::Host, out);
+            self.kill(victim.slot, victim.order.1 as usize, OomLevel::Host, out);
         }
     }
 
@@ -611,9 +617,10 @@ impl MemoryModel {
     }
 }
 
-fn candidates(t: &TaskMemory) -> impl Iterator<Item = Candidate> + '_ {
-    t.containers.iter().enumerate().filter(|(_, c)| c.alive && t.alive).map(|(i, c)| Candidate {
-        order: (t.task.0, i as u16),
+fn candidates(slot: u32, t: &TaskMemory) -> impl Iterator<Item = Candidate> + '_ {
+    t.containers.iter().enumerate().filter(|(_, c)| c.alive && t.alive).map(move |(i, c)| Candidate {
+        slot,
+        order: (t.serial, i as u16),
         usage_mib: c.usage_mib,
         reservation_mib: c.spec.reservation_mib,
     })

@@ -51,7 +51,7 @@ impl Driver {
     }
 
     fn start(&mut self, id: u32, td: u32, host: Option<u32>, now: SimTime) {
-        self.model.start_task(TaskId(id), td, host.map(HostId), now, &self.streams, &mut self.out);
+        self.model.start_task((TaskId(id), id), td, host.map(HostId), now, &self.streams, &mut self.out);
         self.collect(now);
     }
 

@@ -41,7 +41,9 @@ impl VictimPolicy {
 /// One live container the killer may choose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
-    /// Start order: (task id, container index). Lower = started first.
+    /// The model's slot of the container's task.
+    pub slot: u32,
+    /// Arrival order: (task serial, container index). Lower = arrived first.
     pub order: (u32, u16),
     pub usage_mib: u32,
     pub reservation_mib: u32,
@@ -80,7 +82,7 @@ mod tests {
     use super::*;
 
     fn c(task: u32, usage_mib: u32, reservation_mib: u32) -> Candidate {
-        Candidate { order: (task, 0), usage_mib, reservation_mib }
+        Candidate { slot: task, order: (task, 0), usage_mib, reservation_mib }
     }
 
     #[test]

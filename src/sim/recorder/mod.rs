@@ -19,8 +19,8 @@ mod tally;
 use contention::Contention;
 pub(super) use outcomes::{FinishContext, Finished};
 use recovery::Recovery;
-pub(super) use tally::{FargateShare, FargateUsage};
 use tally::TaskTally;
+pub(super) use tally::{FargateShare, FargateUsage};
 
 use super::result::DecisionRow;
 use crate::engine::SimTime;
@@ -386,12 +386,7 @@ impl Recorder {
     /// The run's metrics, time series, decision log and per-subnet minima, once every task is
     /// folded in with [`Recorder::task_done`]. `still_waiting_since`: when each service task
     /// still waiting at the horizon was wanted (its wait is right-censored there).
-    pub fn finish(
-        mut self,
-        end: SimTime,
-        still_waiting_since: &[SimTime],
-        ctx: FinishContext<'_>,
-    ) -> Finished {
+    pub fn finish(mut self, end: SimTime, still_waiting_since: &[SimTime], ctx: FinishContext<'_>) -> Finished {
         if self.warm {
             self.service_waits_s.extend(still_waiting_since.iter().map(|&at| end.saturating_sub(at).as_secs_f64()));
         }
