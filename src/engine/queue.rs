@@ -101,6 +101,13 @@ impl<E> RadixHeap<E> {
         Some(item)
     }
 
+    /// The item with the smallest key, without moving anything (a scan of the lowest
+    /// non-empty bucket, which is short).
+    fn peek(&self) -> Option<&E> {
+        let b = self.lowest_occupied()?;
+        self.buckets[b].iter().min_by_key(|(k, _)| *k).map(|(_, e)| e)
+    }
+
     fn peek_key(&mut self) -> Option<u128> {
         if self.settle() { self.buckets[0].last().map(|(k, _)| *k) } else { None }
     }
@@ -183,6 +190,13 @@ impl<E> EventQueue<E> {
             return Some((time, event));
         }
         None
+    }
+
+    /// The event that will probably pop next (a cancelled one, or one scheduled before it in
+    /// the meantime, may come first), for the caller to prefetch what it will read. Moves
+    /// nothing.
+    pub fn peek_next(&self) -> Option<&E> {
+        self.heap.peek()
     }
 
     /// Time of the next live event without popping it.

@@ -137,6 +137,15 @@ impl Fleet {
         (az, was_idle)
     }
 
+    /// Starts loading the host's record into the cache (no host: nothing).
+    #[inline]
+    pub fn prefetch(&self, host: HostId) {
+        if let Some(h) = self.cluster.hosts.get(host.index()) {
+            crate::engine::prefetch(&h.az);
+            crate::engine::prefetch(&h.reserved);
+        }
+    }
+
     /// Gives back what `reserve` took. Returns the host's AZ and whether it is now empty.
     pub fn release(&mut self, host: HostId, task_definition: u32, workload: u32) -> (AzId, bool) {
         let needs = &self.needs[task_definition as usize];

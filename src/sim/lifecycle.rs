@@ -79,6 +79,16 @@ impl Lifecycle {
         t
     }
 
+    /// Starts loading the task's record into the cache (see [`crate::engine::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, task: TaskId) {
+        if let Some(t) = self.tasks.get(task.index()) {
+            // A record spans two cache lines: its first field and the state fields at its end.
+            crate::engine::prefetch(&t.arrived_at);
+            crate::engine::prefetch(&t.state);
+        }
+    }
+
     /// A queued event names `task`: keep its record until [`Lifecycle::unpin`].
     pub fn pin(&mut self, task: TaskId) {
         let t = &mut self.tasks[task.index()];

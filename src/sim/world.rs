@@ -201,6 +201,7 @@ impl<'s> World<'s> {
             if t > horizon {
                 break;
             }
+            self.prefetch_next();
             match event {
                 Event::Recorder(e) => self.on_recorder(e),
                 Event::Workload(e) => self.on_arrival(e),
@@ -223,6 +224,26 @@ impl<'s> World<'s> {
             }
             if debug_every > 0 && self.queue.events_processed().is_multiple_of(debug_every) {
                 self.check_invariants().expect("invariant broken during the run");
+            }
+        }
+    }
+
+    /// Starts loading what the next event will read — its task's record, and its host when it
+    /// ends a run — while this one is handled. A task stops minutes after it last touched
+    /// them, so both are usually out of the cache: waiting for them was the largest single
+    /// cost of a stop. A hint only; it changes nothing.
+    #[inline]
+    fn prefetch_next(&self) {
+        let Some(&next) = self.queue.peek_next() else { return };
+        match next {
+            Event::Task(TaskEvent::Finished { task, host, .. } | TaskEvent::StartFailed { task, host, .. }) => {
+                self.tasks.prefetch(task);
+                self.fleet.prefetch(host);
+            }
+            _ => {
+                if let Some(task) = next.names_task() {
+                    self.tasks.prefetch(task);
+                }
             }
         }
     }
