@@ -1,19 +1,32 @@
 //! A cache hint: start loading a value the program will read soon.
 
-/// Asks the CPU to start loading the cache line that holds `value` into all cache levels, so that
+/// Asks the CPU to start loading every cache line `value` covers into all cache levels, so that
 /// a later read does not wait for memory. A hint only: it changes no value and no result, and on
 /// targets other than x86-64 it does nothing.
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
+    let start = (value as *const T).cast::<u8>();
+    let size = std::mem::size_of::<T>().max(1);
+    // The line of the first byte, each 64 bytes on, and the line of the last byte.
+    let mut offset = 0;
+    while offset < size {
+        line(start.wrapping_add(offset));
+        offset += 64;
+    }
+    line(start.wrapping_add(size - 1));
+}
+
+#[inline(always)]
+fn line(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` never faults and neither reads nor writes program-visible memory;
-    // the pointer comes from a live reference anyway. SSE, which it needs, is part of the x86-64
-    // baseline that every x86-64 target enables.
+    // SAFETY: `_mm_prefetch` never faults and neither reads nor writes program-visible memory,
+    // whatever the address; here it is inside a live value anyway. SSE, which it needs, is part
+    // of the x86-64 baseline that every x86-64 target enables.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((value as *const T).cast::<i8>());
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    let _ = p;
 }
 
 #[cfg(test)]

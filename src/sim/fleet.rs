@@ -141,8 +141,7 @@ impl Fleet {
     #[inline]
     pub fn prefetch(&self, host: HostId) {
         if let Some(h) = self.cluster.hosts.get(host.index()) {
-            crate::engine::prefetch(&h.az);
-            crate::engine::prefetch(&h.reserved);
+            crate::engine::prefetch(h);
         }
     }
 

@@ -83,9 +83,7 @@ impl Lifecycle {
     #[inline]
     pub fn prefetch(&self, task: TaskId) {
         if let Some(t) = self.tasks.get(task.index()) {
-            // A record spans two cache lines: its first field and the state fields at its end.
-            crate::engine::prefetch(&t.arrived_at);
-            crate::engine::prefetch(&t.state);
+            crate::engine::prefetch(t);
         }
     }
 
