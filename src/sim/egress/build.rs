@@ -91,7 +91,7 @@ impl Egress {
             soci,
             soci_fraction: images.soci_start_fraction,
             flows: Vec::new(),
-            tasks: FxHashMap::default(),
+            tasks: Default::default(),
             changed: Vec::new(),
             lost_log_bytes: 0.0,
             log_stalled_us: 0.0,

@@ -67,6 +67,43 @@ struct FlowSlot {
     deadline: SimTime,
 }
 
+/// Records indexed by task slot. Slots are reused once a task has stopped, so the table stays as
+/// large as the tasks in flight, and a lookup is an index, not a hash.
+struct BySlot<T>(Vec<Option<T>>);
+
+impl<T> Default for BySlot<T> {
+    fn default() -> Self {
+        BySlot(Vec::new())
+    }
+}
+
+impl<T> BySlot<T> {
+    fn get(&self, task: &TaskId) -> Option<&T> {
+        self.0.get(task.index()).and_then(Option::as_ref)
+    }
+
+    fn get_mut(&mut self, task: &TaskId) -> Option<&mut T> {
+        self.0.get_mut(task.index()).and_then(Option::as_mut)
+    }
+
+    fn insert(&mut self, task: TaskId, value: T) {
+        let i = task.index();
+        if i >= self.0.len() {
+            self.0.resize_with(i + 1, || None);
+        }
+        self.0[i] = Some(value);
+    }
+
+    fn remove(&mut self, task: &TaskId) -> Option<T> {
+        self.0.get_mut(task.index()).and_then(Option::take)
+    }
+
+    /// In slot order (callers sort what reaches results).
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().flatten()
+    }
+}
+
 /// One entry per container at most: a task's images, downloads and log sources are bounded by
 /// the containers of its task definition (validation refuses more than ECS allows).
 type PerContainer<T> = ArrayVec<T, MAX_CONTAINERS_PER_TASK_DEFINITION>;
@@ -156,7 +193,8 @@ pub(super) struct Egress {
     soci: Vec<bool>,
     soci_fraction: f64,
     flows: Vec<FlowSlot>,
-    tasks: FxHashMap<TaskId, TaskEgress>,
+    /// Per task slot, the record of a task that pulls or logs.
+    tasks: BySlot<TaskEgress>,
     changed: Vec<FlowChange>,
     lost_log_bytes: f64,
     log_stalled_us: f64,
