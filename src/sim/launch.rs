@@ -91,7 +91,7 @@ impl World<'_> {
                 return Launch::FailedToStart;
             }
         }
-        self.begin_provisioning(task, workload, eni);
+        self.begin_provisioning(task, workload, eni, host);
         Launch::Started
     }
 
@@ -143,7 +143,7 @@ impl World<'_> {
         self.fleet.hostless_task_started(workload, self.addresses.subnet(subnet).az);
         self.fargate.started(cpu);
         self.recorder.fargate_started(cpu);
-        self.begin_provisioning(task, workload, true);
+        self.begin_provisioning(task, workload, true, super::lifecycle::FARGATE);
         Launch::Started
     }
 
@@ -175,14 +175,14 @@ impl World<'_> {
 
     /// Schedules RUNNING after the ENI attach (awsvpc) and the workload's start delay; with
     /// egress, the ENI attach is followed by the image pulls (PENDING) instead.
-    fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool) {
+    fn begin_provisioning(&mut self, task: TaskId, workload: u32, eni: bool, host: HostId) {
         if self.egress.is_some() {
             let delay = if eni { self.addresses.attach_delay(self.scenario) } else { SimTime::ZERO };
             if delay == SimTime::ZERO {
                 self.begin_pulls(task);
             } else {
                 let at = self.now() + delay;
-                self.schedule_for_task(at, Event::Egress(super::egress::EgressEvent::PullsBegin { task }));
+                self.schedule_for_task(at, Event::Egress(super::egress::EgressEvent::PullsBegin { task, host }));
             }
             return;
         }

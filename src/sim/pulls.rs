@@ -31,14 +31,14 @@ impl World<'_> {
     }
 
     pub(super) fn on_egress(&mut self, event: EgressEvent) {
-        if let EgressEvent::PullsBegin { task } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task } = event
+        if let EgressEvent::PullsBegin { task, .. } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task } = event
             && self.failures.is_some()
             && self.tasks.get(task).state == TaskState::Stopped
         {
             return; // its host failed while it provisioned
         }
         match event {
-            EgressEvent::PullsBegin { task } => self.begin_pulls(task),
+            EgressEvent::PullsBegin { task, .. } => self.begin_pulls(task),
             EgressEvent::Flow { flow, generation } => self.flow_event(flow, generation),
             EgressEvent::PullDeadline { task } => {
                 let now = self.now();

@@ -50,7 +50,9 @@ impl Event {
         match *self {
             Event::Task(TaskEvent::Started { task } | TaskEvent::StartFailed { task, .. })
             | Event::Address(AddressEvent::EniReleased { task })
-            | Event::Egress(EgressEvent::PullsBegin { task } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task })
+            | Event::Egress(
+                EgressEvent::PullsBegin { task, .. } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task },
+            )
             | Event::Memory(MemoryEvent::Start { task } | MemoryEvent::UsageChange { task, .. }) => Some(task),
             _ => None,
         }
@@ -239,6 +241,12 @@ impl<'s> World<'s> {
             Event::Task(TaskEvent::Finished { task, host, .. } | TaskEvent::StartFailed { task, host, .. }) => {
                 self.tasks.prefetch(task);
                 self.fleet.prefetch(host);
+            }
+            Event::Egress(EgressEvent::PullsBegin { task, host }) => {
+                self.tasks.prefetch(task);
+                if let Some(egress) = &self.egress {
+                    egress.prefetch(task, host);
+                }
             }
             _ => {
                 if let Some(task) = next.names_task() {

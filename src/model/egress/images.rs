@@ -86,6 +86,13 @@ impl ImageCache {
         ImageCache { hosts: vec![Vec::new(); host_count] }
     }
 
+    /// Starts loading the host's list into the cache (see [`crate::engine::prefetch`]).
+    pub fn prefetch(&self, host: u32) {
+        if let Some(list) = self.hosts.get(host as usize) {
+            crate::engine::prefetch(list);
+        }
+    }
+
     pub fn has(&self, host: u32, image: ImageId) -> bool {
         self.hosts[host as usize].binary_search(&image).is_ok()
     }

@@ -32,7 +32,8 @@ use build::hop_link_of;
 #[derive(Debug, Clone, Copy)]
 pub(super) enum EgressEvent {
     /// The task's ENI is attached (or it needs none): PENDING, its pulls begin.
-    PullsBegin { task: TaskId },
+    /// `host` (the FARGATE sentinel on Fargate) lets the loop prefetch the host's egress state.
+    PullsBegin { task: TaskId, host: HostId },
     /// A pull flow reached its start milestone or completed; `generation` guards reused ids.
     Flow { flow: FlowId, generation: u32 },
     /// A pull or registry check with no route gave up.
@@ -96,6 +97,12 @@ impl<T> BySlot<T> {
 
     fn remove(&mut self, task: &TaskId) -> Option<T> {
         self.0.get_mut(task.index()).and_then(Option::take)
+    }
+
+    fn prefetch(&self, task: TaskId) {
+        if let Some(entry) = self.0.get(task.index()) {
+            crate::engine::prefetch(entry);
+        }
     }
 
     /// In slot order (callers sort what reaches results).
@@ -220,6 +227,17 @@ pub(super) struct Egress {
 }
 
 impl Egress {
+    /// Starts loading what `begin_pulls` reads for `task` on `host` (the FARGATE sentinel: no
+    /// host): the task's slot, the host's link and origin, its image cache.
+    pub fn prefetch(&self, task: TaskId, host: HostId) {
+        self.tasks.prefetch(task);
+        if let (Some(link), Some(origin)) = (self.host_links.get(host.index()), self.host_origin.get(host.index())) {
+            crate::engine::prefetch(link);
+            crate::engine::prefetch(origin);
+            self.cache.prefetch(host.0);
+        }
+    }
+
     /// PENDING: plans each container's image and starts the downloads. `host` is `None` on
     /// Fargate (then `subnet` is the task ENI's). Flow events to schedule are left in the changes
     /// buffer (`take_changes`).
