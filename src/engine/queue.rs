@@ -281,6 +281,28 @@ mod tests {
     }
 
     proptest! {
+        /// Without cancellations, the event `peek_next` names is the one `pop` returns next,
+        /// also while events are scheduled between pops.
+        #[test]
+        fn peek_next_names_the_event_that_pops_next(
+            times in prop::collection::vec(0u64..1_000_000, 1..300),
+            later in prop::collection::vec(0u64..1_000, 0..300),
+        ) {
+            let mut q = EventQueue::default();
+            for (i, &t) in times.iter().enumerate() {
+                q.schedule(SimTime(t), i);
+            }
+            let mut extra = later.iter().enumerate();
+            while let Some(&peeked) = q.peek_next() {
+                let (_, popped) = q.pop().expect("peeked, so not empty");
+                prop_assert_eq!(peeked, popped);
+                if let Some((j, &dt)) = extra.next() {
+                    q.schedule(q.now() + SimTime(dt), times.len() + j);
+                }
+            }
+            prop_assert!(q.pop().is_none());
+        }
+
         /// Pop order equals sorting the surviving events by (time, schedule order).
         #[test]
         fn pop_order_is_sorted_time_then_sequence(
