@@ -33,10 +33,10 @@ HORIZON = 10714.3  # seconds
 class Cluster:
     """Hosts' free resources, indexed by free memory for binpack(memory)."""
 
-    def __init__(self, env, rng):
+    def __init__(self, env, rng, hosts_per_az):
         self.env = env
         self.rng = rng
-        self.az = [az for az, n in HOSTS_PER_AZ.items() for _ in range(n)]
+        self.az = [az for az, n in hosts_per_az.items() for _ in range(n)]
         n = len(self.az)
         self.free_cpu = [HOST_CPU] * n
         self.free_mem = [HOST_MEM] * n
@@ -126,9 +126,9 @@ def task(env, cluster, stats, run_time):
     stats.completed += 1
 
 
-def arrivals(env, cluster, stats, rng):
+def arrivals(env, cluster, stats, rng, rate):
     while True:
-        yield env.timeout(rng.expovariate(ARRIVAL_RATE))
+        yield env.timeout(rng.expovariate(rate))
         stats.arrived += 1
         env.process(task(env, cluster, stats, rng.expovariate(1.0 / MEAN_RUN_TIME)))
 
@@ -137,13 +137,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--horizon", type=float, default=HORIZON, help="simulated seconds (default %(default)s)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
+    parser.add_argument(
+        "--hosts", type=int, default=sum(HOSTS_PER_AZ.values()), help="hosts in all, the first AZ taking the remainder (default %(default)s)"
+    )
+    parser.add_argument("--rate", type=float, default=ARRIVAL_RATE, help="arrivals per second (default %(default)s)")
     args = parser.parse_args()
+    per_az = args.hosts // 3
+    hosts_per_az = {"us-east-1a": args.hosts - 2 * per_az, "us-east-1b": per_az, "us-east-1c": per_az}
 
     rng = random.Random(args.seed)
     env = simpy.Environment()
-    cluster = Cluster(env, rng)
+    cluster = Cluster(env, rng, hosts_per_az)
     stats = Stats()
-    env.process(arrivals(env, cluster, stats, rng))
+    env.process(arrivals(env, cluster, stats, rng, args.rate))
 
     start = time.perf_counter()
     env.run(until=args.horizon)
