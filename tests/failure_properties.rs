@@ -223,20 +223,7 @@ fn check(g: &Gen, r: &RunResult) -> Result<(), TestCaseError> {
         prop_assert_eq!(r.metrics.get(Metric::TasksLostAzOutage), 0.0);
     }
     // Each task counted once by how it ended.
-    let outcomes = [
-        Metric::OutcomeCompleted,
-        Metric::OutcomeNotPlaced,
-        Metric::OutcomeThrottled,
-        Metric::OutcomeNoAddress,
-        Metric::OutcomeVcpuQuota,
-        Metric::OutcomeRunningEnd,
-        Metric::OutcomeProvisioningEnd,
-        Metric::OutcomeWaitingEnd,
-        Metric::OutcomeOom,
-        Metric::OutcomePullFailed,
-        Metric::OutcomeLost,
-    ];
-    prop_assert_eq!(outcomes.iter().map(|m| r.metrics.get(*m)).sum::<f64>(), r.metrics.get(Metric::TasksArrived));
+    prop_assert_eq!(Metric::OUTCOMES.iter().map(|m| r.metrics.get(*m)).sum::<f64>(), r.metrics.get(Metric::TasksArrived));
     // Services hold their desired count at the horizon: running, provisioning or waiting.
     let live = |w: u32| r.tasks.iter().filter(|t| t.workload == w && t.stopped_at.is_none()).count() as u32;
     let mut services = vec![("api", g.desired)];

@@ -184,17 +184,7 @@ fn every_task_ends_as_exactly_one_outcome_and_tasks_failed_counts_quota_refusals
         + "[fargate]\nvcpu_quota = 40\n[workload.batch]\nkind = \"batch\"\nat = \"10m\"\ncount = 10\ntask_definition = \"fg\"\nsubnets = [\"pa\"]\nrun_time = \"5m\"\n";
     let r = first_run(&write(d, "s.toml", &text));
     let m = |x: Metric| r.metrics.get(x);
-    let outcomes = [
-        Metric::OutcomeCompleted,
-        Metric::OutcomeNotPlaced,
-        Metric::OutcomeThrottled,
-        Metric::OutcomeNoAddress,
-        Metric::OutcomeVcpuQuota,
-        Metric::OutcomeRunningEnd,
-        Metric::OutcomeProvisioningEnd,
-        Metric::OutcomeWaitingEnd,
-    ];
-    assert_eq!(outcomes.iter().map(|o| m(*o)).sum::<f64>(), m(Metric::TasksArrived));
+    assert_eq!(Metric::OUTCOMES.iter().map(|o| m(*o)).sum::<f64>(), m(Metric::TasksArrived));
     assert_eq!(r.tasks.len() as f64, m(Metric::TasksArrived), "no warm-up: every task counts");
     // The service took all 40 vCPUs of quota before the batch came: every batch task is refused.
     assert_eq!(m(Metric::OutcomeRunningEnd), 40.0);

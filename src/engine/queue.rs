@@ -101,8 +101,8 @@ impl<E> RadixHeap<E> {
         Some(item)
     }
 
-    /// The item with the smallest key, without moving anything (a scan of the lowest
-    /// non-empty bucket, which is short).
+    /// The item with the smallest key, without moving anything: a scan of the lowest non-empty
+    /// bucket, which the next `pop` scans anyway (usually a few items).
     fn peek(&self) -> Option<&E> {
         let b = self.lowest_occupied()?;
         self.buckets[b].iter().min_by_key(|(k, _)| *k).map(|(_, e)| e)

@@ -144,6 +144,22 @@ metrics! {
 }
 
 impl Metric {
+    /// The per-task outcome counts: every task that arrived after the warm-up is counted in
+    /// exactly one of them.
+    pub const OUTCOMES: [Metric; 11] = [
+        Metric::OutcomeCompleted,
+        Metric::OutcomeNotPlaced,
+        Metric::OutcomeThrottled,
+        Metric::OutcomeNoAddress,
+        Metric::OutcomeVcpuQuota,
+        Metric::OutcomeRunningEnd,
+        Metric::OutcomeProvisioningEnd,
+        Metric::OutcomeWaitingEnd,
+        Metric::OutcomeOom,
+        Metric::OutcomePullFailed,
+        Metric::OutcomeLost,
+    ];
+
     pub fn name(self) -> &'static str {
         self.info().0
     }

@@ -131,7 +131,12 @@ pub fn erlang_b(servers: u32, offered_load: f64) -> f64 {
 /// checked for sortedness (that would cost O(n) on every call); unsorted input gives a
 /// meaningless but finite result.
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
+    quantile_by_rank(sorted.len(), q, |i| sorted[i])
+}
+
+/// [`quantile_sorted`] over `n` sorted values that `value_at(i)` gives by rank (0-based), for
+/// samples not held as one slice (counted runs of equal values, say).
+pub fn quantile_by_rank(n: usize, q: f64, value_at: impl Fn(usize) -> f64) -> f64 {
     if n == 0 || !(0.0..=1.0).contains(&q) {
         return f64::NAN;
     }
@@ -140,9 +145,10 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let i = lo as usize;
     let frac = h - lo;
     if i + 1 >= n || frac == 0.0 {
-        return sorted[i.min(n - 1)];
+        return value_at(i.min(n - 1));
     }
-    sorted[i] + frac * (sorted[i + 1] - sorted[i])
+    let (a, b) = (value_at(i), value_at(i + 1));
+    a + frac * (b - a)
 }
 
 /// Two-sided Student t critical value `t_{1-alpha/2, df}` for confidence `level` (e.g. 0.95 gives

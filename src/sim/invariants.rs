@@ -64,12 +64,7 @@ impl World<'_> {
             return Err(format!("{unpinned} stopped tasks are kept that no queued event names"));
         }
         let total = u64::from(awaiting + provisioning + running + stopped);
-        if total != count
-            || count > self.tasks.created()
-            || awaiting != g_awaiting
-            || provisioning != g_provisioning
-            || running != g_running
-        {
+        if total != count || awaiting != g_awaiting || provisioning != g_provisioning || running != g_running {
             return Err(format!(
                 "task accounting: {} tasks but awaiting {awaiting}/{}, provisioning {provisioning}/{}, running {running}/{}, stopped {stopped}",
                 count, g_awaiting, g_provisioning, g_running

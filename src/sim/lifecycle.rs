@@ -68,11 +68,6 @@ impl Lifecycle {
         self.tasks.len()
     }
 
-    /// Tasks created so far.
-    pub fn created(&self) -> u64 {
-        self.created
-    }
-
     pub fn get(&self, task: TaskId) -> &Task {
         let t = &self.tasks[task.index()];
         debug_assert!(!t.recycled, "task slot {} read after it was recycled", task.0);
@@ -97,13 +92,14 @@ impl Lifecycle {
     pub fn unpin(&mut self, task: TaskId) {
         let t = &mut self.tasks[task.index()];
         t.pins = t.pins.checked_sub(1).expect("an event that named a task was scheduled with schedule_for_task");
-        if t.pins == 0 && t.state == TaskState::Stopped {
-            self.retire(task);
-        }
+        self.retire_if_done(task);
     }
 
-    fn retire(&mut self, task: TaskId) {
-        if self.recycle {
+    /// A stopped task that no queued event names is done with: it is folded in and freed after
+    /// the current event (when recycling).
+    fn retire_if_done(&mut self, task: TaskId) {
+        let t = &self.tasks[task.index()];
+        if self.recycle && t.pins == 0 && t.state == TaskState::Stopped {
             self.done.push(task);
         }
     }
@@ -224,9 +220,7 @@ impl Lifecycle {
             t.ip = TaskIp::Releasing;
         }
         let finish = t.finish_event.take();
-        if t.pins == 0 {
-            self.retire(task);
-        }
+        self.retire_if_done(task);
         if reason == StopReason::Completed { None } else { finish }
     }
 
@@ -237,9 +231,7 @@ impl Lifecycle {
         t.state = TaskState::Stopped;
         t.stop_reason = Some(reason);
         t.stopped_at = Some(now);
-        if t.pins == 0 {
-            self.retire(task);
-        }
+        self.retire_if_done(task);
     }
 
     /// The stopped task's ENI clean-up is over. Returns the subnet that gets the address back.
@@ -277,7 +269,7 @@ mod tests {
         let c = l.create(0, 0, SimTime(12), None);
         assert_eq!(c, a, "the freed slot takes the next task");
         assert_eq!((l.get(a).serial, l.get(b).serial, l.get(c).serial), (2, 1, 2));
-        assert_eq!((l.created(), l.slots(), l.live().count()), (3, 2, 2));
+        assert_eq!((l.created, l.slots(), l.live().count()), (3, 2, 2));
         assert_eq!(l.get(c).state, TaskState::AwaitingPlacement, "the new record starts afresh");
     }
 

@@ -113,19 +113,18 @@ impl World<'_> {
         self.flow_changes = changes;
         let mut deadlines = std::mem::take(&mut self.pull_deadlines);
         egress.take_deadlines(&mut deadlines);
-        for &(task, at) in &deadlines {
-            // As `schedule_for_task` (the egress part is borrowed here).
-            self.tasks.pin(task);
-            self.queue.schedule(at, Event::Egress(EgressEvent::PullDeadline { task }));
-        }
-        deadlines.clear();
-        self.pull_deadlines = deadlines;
         let now = self.queue.now();
         let mut ends = std::mem::take(&mut self.run_end_changes);
         egress.take_finish_changes(&mut ends);
         if egress.has_stall_changes() {
             egress.settle_stalls(now, &mut ends);
         }
+        // Deadlines are scheduled before the moved run ends, as they always were.
+        for &(task, at) in &deadlines {
+            self.schedule_for_task(at, Event::Egress(EgressEvent::PullDeadline { task }));
+        }
+        deadlines.clear();
+        self.pull_deadlines = deadlines;
         for &(task, at) in &ends {
             self.move_run_end(task, at);
         }

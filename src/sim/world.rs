@@ -161,8 +161,7 @@ impl<'s> World<'s> {
     fn fold_done(&mut self) {
         while let Some(id) = self.tasks.next_done() {
             let t = self.tasks.get(id);
-            let share = self.fargate_share(t);
-            self.recorder.task_done(t, share);
+            self.recorder.task_done(t, fargate_share(self.scenario, t));
             self.tasks.free(id);
         }
     }
@@ -369,8 +368,7 @@ impl<'s> World<'s> {
             self.services.all().iter().flat_map(|svc| svc.waiting.iter().map(|&t| self.tasks.get(t).arrived_at)).collect();
         self.fold_done();
         for t in self.tasks.live() {
-            let share = self.fargate_share(t);
-            self.recorder.task_done(t, share);
+            self.recorder.task_done(t, fargate_share(self.scenario, t));
         }
         let totals = self.egress.as_mut().map(|e| e.totals(self.scenario.horizon));
         let bill = crate::model::cost::bill(&self.scenario.egress.prices, &self.usage(totals.as_ref()));
@@ -392,22 +390,21 @@ impl<'s> World<'s> {
     }
 }
 
-impl World<'_> {
-    /// What a Fargate task is billed for besides its duration; `None` for an EC2 task.
-    pub(super) fn fargate_share(&self, t: &crate::model::Task) -> Option<FargateShare> {
-        let s = self.scenario;
-        if s.workloads[t.workload as usize].launch_type != crate::workload::LaunchType::Fargate {
-            return None;
-        }
-        let td = &s.task_definitions[t.task_definition as usize];
-        Some(FargateShare {
-            cpu_units: td.cpu_units.unwrap_or(0),
-            memory_mib: td.memory_mib.unwrap_or(0),
-            arm: td.cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64,
-            public_ip: s.egress.workloads[t.workload as usize].assign_public_ip,
-        })
+/// What a Fargate task is billed for besides its duration; `None` for an EC2 task.
+fn fargate_share(s: &Scenario, t: &crate::model::Task) -> Option<FargateShare> {
+    if s.workloads[t.workload as usize].launch_type != crate::workload::LaunchType::Fargate {
+        return None;
     }
+    let td = &s.task_definitions[t.task_definition as usize];
+    Some(FargateShare {
+        cpu_units: td.cpu_units.unwrap_or(0),
+        memory_mib: td.memory_mib.unwrap_or(0),
+        arm: td.cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64,
+        public_ip: s.egress.workloads[t.workload as usize].assign_public_ip,
+    })
+}
 
+impl World<'_> {
     /// What the run used, for the bill: every host and NAT gateway for the whole horizon,
     /// Fargate tasks from acceptance to stop, public addresses, endpoints, and metered bytes.
     fn usage(&self, totals: Option<&super::egress::EgressTotals>) -> crate::model::cost::Usage {

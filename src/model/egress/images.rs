@@ -86,7 +86,8 @@ impl ImageCache {
         ImageCache { hosts: vec![Vec::new(); host_count] }
     }
 
-    /// Starts loading the host's list into the cache (see [`crate::engine::prefetch`]).
+    /// Starts loading the host's entry (the list's header, not its images) into the cache (see
+    /// [`crate::engine::prefetch`]).
     pub fn prefetch(&self, host: u32) {
         if let Some(list) = self.hosts.get(host as usize) {
             crate::engine::prefetch(list);

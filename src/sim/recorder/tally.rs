@@ -8,7 +8,7 @@
 //! bytes.
 
 use crate::engine::SimTime;
-use crate::metrics::{Metric, MetricValues};
+use crate::metrics::{Metric, MetricValues, stats};
 use crate::model::{StopReason, Task, TaskIp, TaskState};
 
 /// What a Fargate task is billed for, besides its duration.
@@ -54,8 +54,9 @@ impl FargateUsage {
 pub(crate) struct TaskTally {
     warmup: SimTime,
     horizon: SimTime,
-    /// Tasks that arrived after the warm-up, by how they ended (see `slot`).
-    outcomes: [u64; 11],
+    /// Tasks that arrived after the warm-up, by how they ended: counts of `Metric::OUTCOMES`,
+    /// indexed by `outcome_slot`.
+    outcomes: [u64; Metric::OUTCOMES.len()],
     /// Arrival → RUNNING of the tasks that arrived after the warm-up and ran, in microseconds.
     to_running: CountedSamples,
     wait_us: u128,
@@ -68,7 +69,7 @@ impl TaskTally {
         TaskTally {
             warmup,
             horizon,
-            outcomes: [0; 11],
+            outcomes: [0; Metric::OUTCOMES.len()],
             to_running: CountedSamples::default(),
             wait_us: 0,
             provisioning_us: 0,
@@ -110,20 +111,7 @@ impl TaskTally {
     /// at the horizon).
     pub fn set_outcomes(&self, m: &mut MetricValues) {
         let n = &self.outcomes;
-        let metrics = [
-            Metric::OutcomeCompleted,
-            Metric::OutcomeNotPlaced,
-            Metric::OutcomeThrottled,
-            Metric::OutcomeNoAddress,
-            Metric::OutcomeVcpuQuota,
-            Metric::OutcomeRunningEnd,
-            Metric::OutcomeProvisioningEnd,
-            Metric::OutcomeWaitingEnd,
-            Metric::OutcomeOom,
-            Metric::OutcomePullFailed,
-            Metric::OutcomeLost,
-        ];
-        for (metric, &count) in metrics.iter().zip(n) {
+        for (metric, &count) in Metric::OUTCOMES.iter().zip(n) {
             m.set(*metric, count as f64);
         }
         let total: u64 = n.iter().sum();
@@ -134,8 +122,9 @@ impl TaskTally {
     /// Arrival → RUNNING over tasks that arrived after the warm-up and ran, and its parts.
     pub fn set_time_to_running(&mut self, m: &mut MetricValues) {
         let samples = &mut self.to_running;
+        samples.merge();
         let n = samples.len();
-        let mut q = |p: f64| samples.quantile_secs(p);
+        let q = |p: f64| samples.quantile_secs(p);
         m.set(Metric::TimeToRunningP50, q(0.5));
         m.set(Metric::TimeToRunningP95, q(0.95));
         m.set(Metric::TimeToRunningP99, q(0.99));
@@ -145,7 +134,7 @@ impl TaskTally {
     }
 }
 
-/// Where a task ended, as an index of `TaskTally::outcomes`.
+/// Where a task ended, as an index of `Metric::OUTCOMES`.
 fn outcome_slot(t: &Task) -> usize {
     match (t.state, t.stop_reason) {
         (TaskState::Stopped, Some(StopReason::Completed)) => 0,
@@ -169,9 +158,8 @@ fn outcome_slot(t: &Task) -> usize {
 #[derive(Debug, Default)]
 pub(crate) struct CountedSamples {
     fresh: Vec<u64>,
-    /// Sorted by value, each value once.
+    /// (value, count), sorted by value, each value once.
     runs: Vec<(u64, u64)>,
-    merged: Vec<(u64, u64)>,
     len: u64,
 }
 
@@ -192,33 +180,20 @@ impl CountedSamples {
         self.len
     }
 
+    /// Folds the fresh samples into the runs. Sorting runs and fresh runs together costs
+    /// O(m log m) for m ≤ twice the fresh samples (a merge waits for as many as there are runs).
     fn merge(&mut self) {
         self.fresh.sort_unstable();
-        self.merged.clear();
-        let (mut a, mut b) = (self.runs.iter().copied().peekable(), self.fresh.iter().copied().peekable());
-        let add = |v: u64, c: u64, out: &mut Vec<(u64, u64)>| match out.last_mut() {
-            Some(last) if last.0 == v => last.1 += c,
-            _ => out.push((v, c)),
-        };
-        loop {
-            match (a.peek().copied(), b.peek().copied()) {
-                (Some((va, ca)), Some(vb)) if va <= vb => {
-                    add(va, ca, &mut self.merged);
-                    a.next();
-                }
-                (_, Some(vb)) => {
-                    add(vb, 1, &mut self.merged);
-                    b.next();
-                }
-                (Some((va, ca)), None) => {
-                    add(va, ca, &mut self.merged);
-                    a.next();
-                }
-                (None, None) => break,
-            }
-        }
+        self.runs.extend(self.fresh.chunk_by(|a, b| a == b).map(|same| (same[0], same.len() as u64)));
         self.fresh.clear();
-        std::mem::swap(&mut self.runs, &mut self.merged);
+        self.runs.sort_unstable_by_key(|&(v, _)| v);
+        self.runs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
     }
 
     /// The `k`-th smallest sample (0-based); runs must be merged.
@@ -234,32 +209,16 @@ impl CountedSamples {
     }
 
     /// The `q` quantile in seconds, as [`stats::quantile_sorted`] gives it over the sorted
-    /// samples in seconds; NaN without samples.
-    pub fn quantile_secs(&mut self, q: f64) -> f64 {
-        if !self.fresh.is_empty() {
-            self.merge();
-        }
-        let n = self.len;
-        if n == 0 || !(0.0..=1.0).contains(&q) {
-            return f64::NAN;
-        }
-        let secs = |k: u64| SimTime(self.nth(k)).as_secs_f64();
-        let h = (n - 1) as f64 * q;
-        let lo = h.floor();
-        let i = lo as u64;
-        let frac = h - lo;
-        if i + 1 >= n || frac == 0.0 {
-            return secs(i.min(n - 1));
-        }
-        let (a, b) = (secs(i), secs(i + 1));
-        a + frac * (b - a)
+    /// samples in seconds; NaN without samples. The fresh samples must be merged.
+    pub fn quantile_secs(&self, q: f64) -> f64 {
+        debug_assert!(self.fresh.is_empty(), "merge before asking for quantiles");
+        stats::quantile_by_rank(self.len as usize, q, |k| SimTime(self.nth(k as u64)).as_secs_f64())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::stats;
     use proptest::prelude::*;
 
     proptest! {
@@ -273,6 +232,7 @@ mod tests {
             let mut secs: Vec<f64> = values.iter().map(|&v| SimTime(v).as_secs_f64()).collect();
             secs.sort_by(f64::total_cmp);
             let want = stats::quantile_sorted(&secs, q);
+            s.merge();
             let got = s.quantile_secs(q);
             prop_assert!(want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()), "q {q}: {got} != {want}");
         }
