@@ -116,11 +116,8 @@ pub fn execute(
     if existing.as_ref() != Some(&signature) {
         report::write_atomically(&sig_path, &signature).map_err(ExecError::Input)?;
     }
-    let todo: Vec<usize> = runs
-        .iter()
-        .copied()
-        .filter(|&i| !(resume && report::run_is_complete(work, &plan.run_id(i), plan.has_network(), options)))
-        .collect();
+    let todo: Vec<usize> =
+        runs.iter().copied().filter(|&i| !(resume && report::run_is_complete(work, &plan.run_id(i), plan, options))).collect();
     let skipped = runs.len() - todo.len();
     let events = AtomicU64::new(0);
     let done = AtomicU64::new(0);

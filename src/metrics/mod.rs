@@ -141,12 +141,26 @@ metrics! {
     RecoveryTimeMax => ("recovery_time_max_s", "Longest time to recover", "s", LowerIsBetter, "Longest of those times."),
     ServiceRunningFractionMin => ("service_running_fraction_min", "Lowest share of desired tasks running", "fraction", HigherIsBetter, "Lowest running / desired count any service had (after the warm-up, once it first ran its desired count; a state that lasts no time does not count; NaN if no service ever ran its desired count). Per service over time: timeseries running_pct_<workload>."),
     ServiceTimeDegraded => ("service_time_below_fraction_s", "Time below the degraded threshold", "s", LowerIsBetter, "Longest time any service spent with fewer than failures.degraded_below (default 0.9) of its desired count running."),
+    OutcomeReplaced => ("tasks_outcome_replaced", "Tasks replaced by a deployment", "tasks", Neutral, "Per task: stopped by the service scheduler during a rolling deployment (`ServiceSchedulerInitiated`), an old revision's task making room for the new one."),
+    Deployments => ("deployments", "Deployments", "deployments", Neutral, "Service deployments started after time 0 ([[workload.<name>.deployments]] and circuit-breaker rollbacks). The deployment_* columns are NaN without any."),
+    DeploymentsCompleted => ("deployments_completed", "Deployments completed", "deployments", HigherIsBetter, "Deployments that reached their desired count of healthy new tasks with no old task left."),
+    DeploymentsFailed => ("deployments_failed", "Deployments failed", "deployments", LowerIsBetter, "Deployments the circuit breaker stopped (rolled back or not)."),
+    DeploymentsRolledBack => ("deployments_rolled_back", "Deployments rolled back", "deployments", LowerIsBetter, "Of the failed deployments, those the circuit breaker rolled back to the last completed revision."),
+    DeploymentsStuck => ("deployments_stuck", "Deployments stuck", "deployments", LowerIsBetter, "Deployments unfinished at the horizon that could neither start nor stop a task: the deployment configuration allows no step, or the new tasks cannot be placed."),
+    DeploymentDurationMean => ("deployment_duration_mean_s", "Mean deployment time", "s", LowerIsBetter, "From the update to the deployment's end (completed or failed), over the deployments that ended; NaN if none did."),
+    DeploymentDurationMax => ("deployment_duration_max_s", "Longest deployment time", "s", LowerIsBetter, "Longest of those times; a deployment still in progress at the horizon counts up to the horizon."),
+    DeploymentPeakTasks => ("deployment_peak_tasks", "Most tasks during a deployment", "tasks", LowerIsBetter, "Most tasks a service had placed (provisioning, running or stopping, old and new revisions) while a deployment was in progress."),
+    DeploymentPeakAddresses => ("deployment_peak_addresses", "Most addresses during a deployment", "addresses", LowerIsBetter, "Most subnet addresses a service's task ENIs held (including ENIs in clean-up after STOPPED) while a deployment was in progress; 0 without awsvpc."),
+    DeploymentTasksStarted => ("deployment_tasks_started", "Tasks started by deployments", "tasks", Neutral, "New-revision tasks the deployments launched (replacements of failed ones included)."),
+    DeploymentTasksStopped => ("deployment_tasks_stopped", "Tasks stopped by deployments", "tasks", Neutral, "Old-revision tasks the deployments stopped (ServiceSchedulerInitiated)."),
+    DeploymentFailedTasks => ("deployment_failed_tasks", "Failed new tasks", "tasks", LowerIsBetter, "New-revision tasks that failed to be placed or to start during a deployment: what the circuit breaker counts."),
+    TimeBelowMinimumHealthy => ("time_below_minimum_healthy_s", "Time below minimum healthy", "s", LowerIsBetter, "Time, summed over services with deployments, with fewer healthy tasks than minimumHealthyPercent of the desired count (after the service first reached it)."),
 }
 
 impl Metric {
     /// The per-task outcome counts: every task that arrived after the warm-up is counted in
     /// exactly one of them.
-    pub const OUTCOMES: [Metric; 11] = [
+    pub const OUTCOMES: [Metric; 12] = [
         Metric::OutcomeCompleted,
         Metric::OutcomeNotPlaced,
         Metric::OutcomeThrottled,
@@ -158,6 +172,7 @@ impl Metric {
         Metric::OutcomeOom,
         Metric::OutcomePullFailed,
         Metric::OutcomeLost,
+        Metric::OutcomeReplaced,
     ];
 
     pub fn name(self) -> &'static str {

@@ -42,7 +42,25 @@ pub enum TaskState {
     /// Placed on a host; resources reserved; not running yet (ENI attach, image pull).
     Provisioning,
     Running,
+    /// Stopped by the service scheduler: deregistering from its load balancer (the
+    /// deregistration delay); containers still run, ENI and address held.
+    Deactivating,
+    /// SIGTERM sent; SIGKILL after the stop timeout. ECS treats the task's CPU, memory and ports
+    /// as free from here (docs/model.md#rolling-deployments).
+    Stopping,
     Stopped,
+}
+
+impl TaskState {
+    /// Its containers exist and run: RUNNING, or on the way out after the scheduler stopped it.
+    pub fn has_containers(self) -> bool {
+        matches!(self, TaskState::Running | TaskState::Deactivating | TaskState::Stopping)
+    }
+
+    /// Placed and not yet stopped: it holds a host's resources (or a Fargate slot), an ENI.
+    pub fn is_placed(self) -> bool {
+        matches!(self, TaskState::Provisioning | TaskState::Running | TaskState::Deactivating | TaskState::Stopping)
+    }
 }
 
 /// Why a task stopped or never started, in ECS's words where ECS has some.
@@ -72,6 +90,9 @@ pub enum StopReason {
     HostTerminated,
     /// A Fargate task whose AZ went down.
     AzUnavailable,
+    /// Stopped by the service scheduler during a deployment (stop code
+    /// `ServiceSchedulerInitiated`).
+    ServiceSchedulerInitiated,
 }
 
 impl StopReason {
@@ -92,6 +113,7 @@ impl StopReason {
             StopReason::OutOfMemory => crate::model::memory::OOM_REASON,
             StopReason::HostTerminated => "Host EC2 terminated",
             StopReason::AzUnavailable => "InfrastructureHealth: Availability Zone unavailable",
+            StopReason::ServiceSchedulerInitiated => "ServiceSchedulerInitiated: Scaling activity initiated by deployment",
         }
     }
 

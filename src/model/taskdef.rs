@@ -19,6 +19,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::engine::SimTime;
+
 /// Fargate task cpu values (Linux), docs/model.md#fargate.
 pub const FARGATE_CPU_CHOICES: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
@@ -153,6 +155,9 @@ pub struct ContainerDefinition {
     pub max_swap_mib: Option<u32>,
     /// `linuxParameters.swappiness`, 0 to 100 (ECS's default is 60 when maxSwap is set).
     pub swappiness: Option<u32>,
+    /// `stopTimeout` in seconds: how long ECS waits after SIGTERM before killing the container
+    /// (unset: the agent's default, `ECS_CONTAINER_STOP_TIMEOUT`, 30 s).
+    pub stop_timeout_s: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +239,16 @@ impl TaskDefinition {
             return cpu;
         }
         self.containers.iter().map(|c| c.cpu_units).fold(0, u32::saturating_add)
+    }
+
+    /// How long STOPPING may last: ECS sends SIGTERM to every container at once and kills those
+    /// still running after their `stopTimeout` (`agent_default` for containers that set none).
+    pub fn stop_timeout(&self, agent_default: SimTime) -> SimTime {
+        self.containers
+            .iter()
+            .map(|c| c.stop_timeout_s.map_or(agent_default, |s| SimTime::from_secs(u64::from(s))))
+            .max()
+            .unwrap_or(agent_default)
     }
 
     /// Static host ports this task occupies on its instance, sorted and
@@ -899,6 +914,14 @@ impl Parser<'_> {
         let log_options = self.log_options(object, path)?;
         let depends_on = self.depends_on(object, path)?;
         let (max_swap_mib, swappiness) = self.swap(object, path)?;
+        let stop_timeout_path = format!("{path}.stopTimeout");
+        let stop_timeout_s = match self.integer(object, "stopTimeout", &stop_timeout_path)? {
+            None => None,
+            Some(v) if !(0..=86_400).contains(&v) => {
+                return Err(self.error(&stop_timeout_path, format!("stopTimeout is in seconds, 0 to 86400; found {v}")));
+            }
+            Some(v) => Some(v as u32),
+        };
 
         Ok(Container {
             definition: ContainerDefinition {
@@ -914,6 +937,7 @@ impl Parser<'_> {
                 depends_on,
                 max_swap_mib,
                 swappiness,
+                stop_timeout_s,
             },
             path: path.to_string(),
         })

@@ -1,7 +1,8 @@
 //! Per-run files in a work folder, and the assembly of a complete results folder from them.
 //!
 //! Work folder layout (one file per run; `runs/<id>.csv` is written last and marks the run done):
-//! `runs/<id>.csv`, `timeseries/<id>.csv`, `tasks/<id>.csv`, `decisions/<id>.csv`.
+//! `runs/<id>.csv`, `timeseries/<id>.csv`, `tasks/<id>.csv`, `decisions/<id>.csv`,
+//! `subnets/<id>.csv`, `deployments/<id>.csv`, `events/<id>.csv`.
 
 use std::fs;
 use std::io::Write;
@@ -14,7 +15,7 @@ use crate::scenario::sweep::{Plan, RunSpec};
 use crate::sim::{RunOptions, RunResult};
 
 pub fn prepare_work_dir(work: &Path) -> std::io::Result<()> {
-    for sub in ["runs", "timeseries", "tasks", "decisions", "subnets"] {
+    for sub in ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events"] {
         fs::create_dir_all(work.join(sub))?;
     }
     Ok(())
@@ -25,10 +26,11 @@ fn file(work: &Path, sub: &str, run_id: &str) -> PathBuf {
 }
 
 /// Whether `work` holds every file of run `run_id` (`has_network`: [`Plan::has_network`]).
-pub fn run_is_complete(work: &Path, run_id: &str, has_network: bool, options: RunOptions) -> bool {
+pub fn run_is_complete(work: &Path, run_id: &str, plan: &Plan, options: RunOptions) -> bool {
     file(work, "runs", run_id).is_file()
         && file(work, "timeseries", run_id).is_file()
-        && (!has_network || file(work, "subnets", run_id).is_file())
+        && (!plan.has_network() || file(work, "subnets", run_id).is_file())
+        && (!plan.has_deployments() || (file(work, "deployments", run_id).is_file() && file(work, "events", run_id).is_file()))
         && (!options.record_tasks || file(work, "tasks", run_id).is_file())
         && (!options.explain || file(work, "decisions", run_id).is_file())
 }
@@ -45,6 +47,10 @@ pub fn write_run_files(work: &Path, spec: &RunSpec, result: &RunResult, options:
     atomically(&file(work, "timeseries", &spec.run_id), |p| csvout::write_timeseries(p, result))?;
     if spec.scenario.network.is_some() {
         atomically(&file(work, "subnets", &spec.run_id), |p| csvout::write_subnets(p, spec, result))?;
+    }
+    if spec.scenario.has_deployments() {
+        atomically(&file(work, "deployments", &spec.run_id), |p| csvout::write_deployments(p, spec, result))?;
+        atomically(&file(work, "events", &spec.run_id), |p| csvout::write_service_events(p, spec, result))?;
     }
     if options.record_tasks {
         atomically(&file(work, "tasks", &spec.run_id), |p| csvout::write_tasks(p, spec, result))?;
@@ -153,7 +159,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
     let mut found: Vec<&Path> = Vec::with_capacity(plan.run_count());
     for i in 0..plan.run_count() {
         let run_id = plan.run_id(i);
-        match sources.iter().find(|s| run_is_complete(s, &run_id, plan.has_network(), options)) {
+        match sources.iter().find(|s| run_is_complete(s, &run_id, plan, options)) {
             Some(s) => found.push(s),
             None => missing.push(run_id),
         }
@@ -181,9 +187,12 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         w.write_record(&header).and_then(|()| w.flush().map_err(csv::Error::from)).map_err(csv_at(&out.join("runs.csv")))?;
     }
     let mut metrics = Vec::with_capacity(plan.run_count());
-    let (mut decisions, mut subnets): (Option<fs::File>, Option<fs::File>) = (None, None);
+    let (mut decisions, mut subnets, mut deployments): (Option<fs::File>, Option<fs::File>, Option<fs::File>) = (None, None, None);
     if options.record_tasks {
         fs::create_dir_all(out.join("tasks")).map_err(at(&out.join("tasks")))?;
+    }
+    if plan.has_deployments() {
+        fs::create_dir_all(out.join("events")).map_err(at(&out.join("events")))?;
     }
     for (i, src) in found.iter().enumerate() {
         let spec = plan.run_info(i);
@@ -199,6 +208,10 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         }
         if plan.has_network() {
             append_rows(&file(src, "subnets", &spec.run_id), &out.join("subnets.csv"), &mut subnets)?;
+        }
+        if plan.has_deployments() {
+            append_rows(&file(src, "deployments", &spec.run_id), &out.join("deployments.csv"), &mut deployments)?;
+            copy(&file(src, "events", &spec.run_id), &out.join("events").join(format!("{}.csv", spec.run_id)))?;
         }
     }
     let runs_path = out.join("runs.csv");

@@ -144,3 +144,64 @@ pub fn write_subnets(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResu
     w.flush()?;
     Ok(())
 }
+
+/// `deployments/<run_id>.csv`: a row per deployment of one run (assembled into `deployments.csv`).
+pub fn write_deployments(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "run_id",
+        "workload",
+        "deployment",
+        "cause",
+        "task_definition",
+        "desired_count",
+        "started_s",
+        "ended_s",
+        "duration_s",
+        "outcome",
+        "tasks_started",
+        "tasks_stopped",
+        "failed_tasks",
+        "peak_tasks",
+        "peak_addresses",
+    ])?;
+    let s = &spec.scenario;
+    for d in &result.deployments {
+        let duration = d.ended_at.unwrap_or(s.horizon).saturating_sub(d.started_at);
+        w.write_record([
+            spec.run_id.clone(),
+            s.workloads[d.workload as usize].name.clone(),
+            format!("ecs-svc/{}", d.deployment),
+            d.cause.clone(),
+            s.task_definitions[d.task_definition as usize].family.clone(),
+            d.desired.to_string(),
+            d.started_at.to_string(),
+            opt_time(d.ended_at),
+            duration.to_string(),
+            d.outcome.to_string(),
+            d.tasks_started.to_string(),
+            d.tasks_stopped.to_string(),
+            d.failed_tasks.to_string(),
+            d.peak_tasks.to_string(),
+            d.peak_addresses.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `events/<run_id>.csv`: the service events of one run, in ECS's words, in time order.
+pub fn write_service_events(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["time_s", "workload", "deployment", "message"])?;
+    for e in &result.service_events {
+        w.write_record([
+            e.time.to_string(),
+            spec.scenario.workloads[e.workload as usize].name.clone(),
+            format!("ecs-svc/{}", e.deployment),
+            e.message.clone(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -29,7 +29,7 @@ pub enum FolderKind {
 }
 
 /// Per-run subfolders of a work or shard folder.
-const RUN_SUBFOLDERS: [&str; 5] = ["runs", "timeseries", "tasks", "decisions", "subnets"];
+const RUN_SUBFOLDERS: [&str; 7] = ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events"];
 
 /// The runs a plan has done, in its results folder and (while it runs) its work folder.
 pub const PLAN_RUNS: &str = "plan-runs.csv";
@@ -60,12 +60,13 @@ impl FolderKind {
                         | "comparison.csv"
                         | "decisions.csv"
                         | "subnets.csv"
+                        | "deployments.csv"
                         | "plan.csv"
                         | "plan.md"
                         | PLAN_RUNS
                 )
             }
-            (FolderKind::Results | FolderKind::Assembling, ["timeseries" | "tasks", name]) => name.ends_with(".csv"),
+            (FolderKind::Results | FolderKind::Assembling, ["timeseries" | "tasks" | "events", name]) => name.ends_with(".csv"),
             (FolderKind::Results | FolderKind::Assembling, ["charts", name]) => name.ends_with(".svg") || name.ends_with(".png"),
             (FolderKind::Shard, ["shard.json" | "shard.json.tmp"]) => true,
             (FolderKind::Work, [PLAN_RUNS | PLAN_RUNS_TMP]) => true,

@@ -360,6 +360,7 @@ mod tests {
             group: "family:worker".into(),
             launch_type: LaunchType::Ec2,
             subnets: Vec::new(),
+            rollout: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+pub mod deployment;
 pub mod derived;
 mod egress;
 mod failures;
@@ -99,6 +100,8 @@ pub struct ServiceScheduler {
     pub retry_initial: SimTime,
     /// Back-off cap: 15 minutes.
     pub retry_max: SimTime,
+    /// The stopping sequence and the rolling-update switches.
+    pub lifecycle: deployment::LifecycleSpec,
 }
 
 impl Default for ServiceScheduler {
@@ -109,6 +112,7 @@ impl Default for ServiceScheduler {
             // as observed in service events. Configurable.
             retry_initial: SimTime::from_secs(10),
             retry_max: SimTime::from_secs(15 * 60),
+            lifecycle: deployment::LifecycleSpec::default(),
         }
     }
 }
@@ -161,6 +165,11 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Whether any service has `deployments`.
+    pub fn has_deployments(&self) -> bool {
+        self.workloads.iter().any(|w| w.rollout.as_ref().is_some_and(|r| r.has_deployments()))
+    }
+
     /// Reads and validates a scenario file with no sweep applied.
     pub fn load(path: &Path, registry: &StrategyRegistry) -> Result<Scenario, ScenarioError> {
         let raw = RawScenario::read(path)?;
@@ -364,6 +373,7 @@ impl Scenario {
                     launch_rate_per_min: s.opt_u32_min("launch_rate_per_min", 1)?.unwrap_or(d.launch_rate_per_min),
                     retry_initial: s.opt_duration("retry_initial")?.unwrap_or(d.retry_initial),
                     retry_max: s.opt_duration("retry_max")?.unwrap_or(d.retry_max),
+                    lifecycle: deployment::read_lifecycle(&mut s)?,
                 };
                 if v.retry_initial == SimTime::ZERO || v.retry_max < v.retry_initial {
                     return Err(s.error("retry_initial", "must be > 0 and not above retry_max"));

@@ -165,6 +165,11 @@ impl Plan {
         self.base.network.is_some()
     }
 
+    /// Whether a service has deployments: runs write `deployments.csv` rows and an events file.
+    pub fn has_deployments(&self) -> bool {
+        self.base.has_deployments()
+    }
+
     /// The value index on each axis of point `p` (first axis slowest).
     fn choice(&self, p: usize) -> Vec<usize> {
         let mut rest = p;

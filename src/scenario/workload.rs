@@ -390,7 +390,56 @@ pub(super) fn read_workload(
             ids
         }
     };
-    Ok(WorkloadSpec { name: name.to_string(), arrivals, task_definition, run_time, start_delay, placement, group, launch_type, subnets })
+    let rollout = if arrivals.is_service() {
+        let rollout = super::deployment::read_rollout(w, horizon, task_definitions, family_index, task_definition)?;
+        for d in &rollout.deployments {
+            let new = &task_definitions[d.task_definition as usize];
+            let ok = match launch_type {
+                LaunchType::Fargate => new.is_fargate(),
+                LaunchType::Ec2 => new.requires_compatibilities.is_empty() || new.requires_compatibilities.contains(&Compatibility::Ec2),
+            };
+            if !ok {
+                return Err(w.error(
+                    "deployments",
+                    format!("task definition `{}` is not compatible with {launch_type:?} (requiresCompatibilities)", new.family),
+                ));
+            }
+        }
+        Some(rollout)
+    } else {
+        None
+    };
+    if launch_type == LaunchType::Fargate {
+        // Fargate kills a container at most 120 s after SIGTERM.
+        let revisions =
+            std::iter::once(task_definition).chain(rollout.iter().flat_map(|r| r.deployments.iter().map(|d| d.task_definition)));
+        for td in revisions {
+            let td = &task_definitions[td as usize];
+            if let Some(c) = td.containers.iter().find(|c| c.stop_timeout_s.is_some_and(|s| s > 120)) {
+                return Err(w.error(
+                    "task_definition",
+                    format!(
+                        "container `{}` of `{}` has stopTimeout {} s; on Fargate the maximum is 120 s",
+                        c.name,
+                        td.family,
+                        c.stop_timeout_s.unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(WorkloadSpec {
+        name: name.to_string(),
+        arrivals,
+        task_definition,
+        run_time,
+        start_delay,
+        placement,
+        group,
+        launch_type,
+        subnets,
+        rollout,
+    })
 }
 
 fn default_for(arrivals: &Arrivals) -> PlacementSpec {

@@ -96,8 +96,8 @@ impl World<'_> {
         cpu.set_work_event(task, None);
         debug_assert_eq!(cpu.finish_at(task), Some(self.now()), "a completion event that was not rescheduled");
         let t = self.tasks.get(task);
-        let (host, td, workload) = (t.host.unwrap_or(FARGATE), t.task_definition, t.workload);
-        self.stop_task(task, host, td, workload, StopReason::Completed, TaskState::Running);
+        let (host, td, workload, state) = (t.host.unwrap_or(FARGATE), t.task_definition, t.workload, t.state);
+        self.stop_task(task, host, td, workload, StopReason::Completed, state);
     }
 
     /// One call into the memory part, then its consequences: the recorder learns how the host's
@@ -131,8 +131,8 @@ impl World<'_> {
             self.recorder.oom_killed(kill.level);
             if kill.stops_task {
                 let t = self.tasks.get(kill.task);
-                let (td, workload) = (t.task_definition, t.workload);
-                self.stop_task(kill.task, host.unwrap_or(FARGATE), td, workload, StopReason::OutOfMemory, TaskState::Running);
+                let (td, workload, state) = (t.task_definition, t.workload, t.state);
+                self.stop_task(kill.task, host.unwrap_or(FARGATE), td, workload, StopReason::OutOfMemory, state);
             } else if self.cpu.is_some() {
                 self.cpu_call(host, |c| c.stop_container(kill.task, kill.container, now));
             }

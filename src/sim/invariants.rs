@@ -6,6 +6,7 @@
 use super::addresses::infrastructure_ips;
 use super::world::World;
 use crate::model::{Resources, TaskIp, TaskState};
+use crate::scenario::deployment::ReleaseAt;
 use crate::workload::LaunchType;
 
 impl World<'_> {
@@ -15,14 +16,19 @@ impl World<'_> {
         let mut reserved = vec![Resources::default(); hosts];
         let mut per_host = vec![0u32; hosts];
         let (mut awaiting, mut provisioning, mut running, mut stopped) = (0u32, 0u32, 0u32, 0u32);
+        let release_at_stopping = self.scenario.service_scheduler.lifecycle.release_resources_at == ReleaseAt::Stopping;
         for t in self.tasks.live() {
             match t.state {
                 TaskState::AwaitingPlacement => awaiting += 1,
-                TaskState::Provisioning | TaskState::Running => {
-                    if t.state == TaskState::Running {
-                        running += 1
-                    } else {
+                TaskState::Provisioning | TaskState::Running | TaskState::Deactivating | TaskState::Stopping => {
+                    if t.state == TaskState::Provisioning {
                         provisioning += 1
+                    } else {
+                        running += 1
+                    }
+                    if t.state == TaskState::Stopping && release_at_stopping {
+                        // Its CPU, memory and ports went back to the host at STOPPING.
+                        continue;
                     }
                     let fargate = self.scenario.workloads[t.workload as usize].launch_type == LaunchType::Fargate;
                     match (t.host, fargate) {
@@ -74,7 +80,19 @@ impl World<'_> {
         if waiting_in_services != awaiting as usize {
             return Err(format!("{awaiting} tasks await placement but services hold {waiting_in_services}"));
         }
-        for svc in self.services.all() {
+        for (i, svc) in self.services.all().iter().enumerate() {
+            if let Some((waiting, placed)) = self.deployments.check(i as u32) {
+                // A rolling update runs more or fewer tasks than desired; its part counts them.
+                if (waiting, placed) != (svc.waiting.len() as u32, svc.active) {
+                    return Err(format!(
+                        "service {}: {} active and {} waiting, but its deployments count {placed} placed and {waiting} waiting",
+                        svc.workload,
+                        svc.active,
+                        svc.waiting.len()
+                    ));
+                }
+                continue;
+            }
             if svc.active as usize + svc.waiting.len() != svc.desired as usize {
                 return Err(format!(
                     "service {}: {} active + {} waiting ≠ desired {}",
@@ -103,7 +121,7 @@ impl World<'_> {
             }
         }
         let subnets = self.addresses.subnets();
-        for t in self.tasks.live().filter(|t| matches!(t.state, TaskState::Provisioning | TaskState::Running)) {
+        for t in self.tasks.live().filter(|t| matches!(t.state, TaskState::Provisioning | TaskState::Running | TaskState::Deactivating)) {
             let az = match (t.host, t.subnet) {
                 (Some(h), _) => self.fleet.cluster().host(h).az,
                 (None, Some(s)) => subnets[s.0 as usize].az,
@@ -128,7 +146,7 @@ impl World<'_> {
                 (TaskIp::Held, Some(s)) => {
                     held[s.0 as usize] += 1;
                     enis += 1;
-                    if !matches!(t.state, TaskState::Provisioning | TaskState::Running) {
+                    if !t.state.is_placed() {
                         return Err(format!("task {} holds an address while {:?}", t.serial, t.state));
                     }
                 }
@@ -149,6 +167,7 @@ impl World<'_> {
                 ));
             }
         }
+        let release_at_stopping = self.scenario.service_scheduler.lifecycle.release_resources_at == ReleaseAt::Stopping;
         let hosts_enis: u32 = self.fleet.cluster().hosts.iter().map(|h| h.eni_tasks).sum();
         // ENI slots: every awsvpc task on a host while it provisions or runs (one whose ENI could
         // not be created holds its slot until it stops).
@@ -157,7 +176,8 @@ impl World<'_> {
             .live()
             .filter(|t| {
                 t.host.is_some()
-                    && matches!(t.state, TaskState::Provisioning | TaskState::Running)
+                    && (matches!(t.state, TaskState::Provisioning | TaskState::Running | TaskState::Deactivating)
+                        || (t.state == TaskState::Stopping && !release_at_stopping))
                     && self.fleet.needs(t.task_definition).eni
             })
             .count() as u32;

@@ -76,6 +76,9 @@ impl World<'_> {
         let now = self.now();
         self.recorder.task_placed(now, az, need, was_idle);
         self.tasks.provisioning(task, now, Some(host));
+        if self.deployments.is_active() {
+            self.member_placed(task);
+        }
         if eni {
             // The task ENI goes into the task's subnet in the host's AZ. Placement never looked at
             // free addresses: a full subnet fails the task here, after it was placed.
@@ -118,6 +121,9 @@ impl World<'_> {
         let cpu = self.fleet.needs(td).need.cpu_units;
         self.recorder.fargate_accepted();
         self.tasks.provisioning(task, now, None);
+        if self.deployments.is_active() {
+            self.member_placed(task);
+        }
         if !self.fargate.within_quota(cpu) {
             self.recorder.fargate_quota_refused();
             self.stop_task(task, FARGATE, td, workload, StopReason::FargateVcpuQuota, TaskState::Provisioning);
@@ -154,6 +160,9 @@ impl World<'_> {
         self.tasks.eni_tried(task, subnet, attached);
         if attached {
             self.recorder.address_taken(subnet, self.addresses.subnet(subnet).free());
+            if self.deployments.is_active() {
+                self.member_address_taken(task);
+            }
         }
         attached
     }
@@ -216,6 +225,9 @@ impl World<'_> {
         if let Some(egress) = self.egress.as_mut() {
             egress.task_running(now, task, self.tasks.get(task).task_definition, ends_at);
             self.apply_flow_changes();
+        }
+        if self.deployments.is_active() {
+            self.member_running(task);
         }
     }
 }

@@ -1,16 +1,19 @@
 //! The task lifecycle: every task record and its state machine.
 //!
 //! ```text
-//! AwaitingPlacement ──placed / accepted──▶ Provisioning ──started──▶ Running ──▶ Stopped
-//!        │                                       │                                 ▲
-//!        └──── dropped (RunTask not placed) ─────┴── failed to start ──────────────┘
+//! AwaitingPlacement ──placed / accepted──▶ Provisioning ──started──▶ Running ──────────▶ Stopped
+//!        │                                       │                     │ scheduler stop     ▲
+//!        │                                       │                     ▼                    │
+//!        │                                       │     Deactivating ──▶ Stopping ──exited───┤
+//!        └──── dropped (RunTask not placed) ─────┴── failed to start ───────────────────────┘
 //! ```
 //!
 //! Owns: the task arena ([`Task`]), which recycles a stopped task's slot once no queued event
-//! names it, and the task events ([`TaskEvent`]). The states ECS adds
-//! around these (image pull in PENDING, ACTIVATING, DEACTIVATING, STOPPING with its stop
-//! timeout, DEPROVISIONING) become new states here and new `TaskEvent`s, with the coordinator
-//! asking the part that owns each phase (egress for pulls, load balancers for registration).
+//! names it, and the task events ([`TaskEvent`]). A task stopped by the service scheduler (a
+//! deployment) deregisters (DEACTIVATING), then gets SIGTERM and up to its stop timeout
+//! (STOPPING); a task that exits by itself goes straight to STOPPED. PENDING (image pulls) is
+//! part of Provisioning here, owned by egress; DEPROVISIONING is the ENI clean-up after STOPPED
+//! ([`TaskIp::Releasing`]).
 //!
 //! Architecture invariant: every state change goes through a method here that asserts the state
 //! it leaves; the lifecycle knows nothing of hosts' resources, subnets or metrics.
@@ -28,6 +31,25 @@ pub(super) enum TaskEvent {
     Finished { task: TaskId, host: HostId, task_definition: u16, workload: u16 },
     /// A task whose ENI could not be created stops (TaskFailedToStart). `host` as in `Finished`.
     StartFailed { task: TaskId, host: HostId, task_definition: u16, workload: u16 },
+    /// A task of a service with deployments has been RUNNING for the healthy delay.
+    Healthy { task: TaskId },
+    /// The deregistration delay of a task the scheduler stopped is over: STOPPING.
+    Deregistered { task: TaskId },
+    /// A stopping task's containers exited (SIGTERM handled, or SIGKILL at the stop timeout).
+    Exited { task: TaskId },
+}
+
+impl TaskEvent {
+    pub fn task(self) -> TaskId {
+        match self {
+            TaskEvent::Started { task }
+            | TaskEvent::Finished { task, .. }
+            | TaskEvent::StartFailed { task, .. }
+            | TaskEvent::Healthy { task }
+            | TaskEvent::Deregistered { task }
+            | TaskEvent::Exited { task } => task,
+        }
+    }
 }
 
 /// Stands for "no host" in events and stop calls: the task runs on Fargate.
@@ -206,13 +228,39 @@ impl Lifecycle {
         self.tasks[task.index()].finish_event = Some(event);
     }
 
-    /// STOPPED from `was` (PROVISIONING or RUNNING). Its ENI, if it held an address, enters
-    /// clean-up. Returns the end-of-run-time event to cancel when something else stopped it.
+    /// A waiting service task is taken over by the newest deployment (it was never placed, so it
+    /// starts with the new revision).
+    pub fn retarget(&mut self, task: TaskId, task_definition: u32) {
+        let t = &mut self.tasks[task.index()];
+        debug_assert_eq!(t.state, TaskState::AwaitingPlacement);
+        t.task_definition = task_definition;
+    }
+
+    /// The scheduler stops a RUNNING task: DEACTIVATING. Returns the end of its run time, which
+    /// no longer applies (its containers now stop on SIGTERM).
+    #[must_use]
+    pub fn deactivating(&mut self, task: TaskId) -> Option<EventId> {
+        let t = &mut self.tasks[task.index()];
+        debug_assert_eq!(t.state, TaskState::Running);
+        t.state = TaskState::Deactivating;
+        t.finish_event.take()
+    }
+
+    /// Deregistered: SIGTERM, STOPPING.
+    pub fn stopping(&mut self, task: TaskId) {
+        let t = &mut self.tasks[task.index()];
+        debug_assert_eq!(t.state, TaskState::Deactivating);
+        t.state = TaskState::Stopping;
+    }
+
+    /// STOPPED from `was` (PROVISIONING, RUNNING, DEACTIVATING or STOPPING). Its ENI, if it held
+    /// an address, enters clean-up. Returns the end-of-run-time event to cancel when something
+    /// else stopped it.
     #[must_use]
     pub fn stopped(&mut self, task: TaskId, now: SimTime, reason: StopReason, was: TaskState) -> Option<EventId> {
         let t = &mut self.tasks[task.index()];
         debug_assert_eq!(t.state, was);
-        assert!(matches!(was, TaskState::Running | TaskState::Provisioning), "stopping a task in state {was:?}");
+        assert!(was.is_placed(), "stopping a task in state {was:?}");
         t.state = TaskState::Stopped;
         t.stop_reason = Some(reason);
         t.stopped_at = Some(now);

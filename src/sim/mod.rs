@@ -31,6 +31,7 @@
 mod addresses;
 mod contention;
 mod cpu;
+mod deployments;
 mod egress;
 mod failures;
 mod fargate;
@@ -43,11 +44,12 @@ mod outages;
 mod pulls;
 mod recorder;
 mod result;
+mod rollout;
 mod services;
 mod stop;
 mod workloads;
 mod world;
 
 pub use fleet::build_cluster;
-pub use result::{DecisionRow, RunOptions, RunResult, SubnetRow, TaskRow};
+pub use result::{DecisionRow, DeploymentRow, EventRow, RunOptions, RunResult, SubnetRow, TaskRow};
 pub use world::run;

@@ -11,7 +11,7 @@ use super::addresses::host_ips;
 use super::failures::{Cause, FailureEvent};
 use super::world::{Event, World};
 use crate::engine::SimTime;
-use crate::model::{AzId, HostId, StopReason, TaskState};
+use crate::model::{AzId, HostId, StopReason};
 
 impl World<'_> {
     /// Schedules every host's first failure and every outage window.
@@ -157,11 +157,7 @@ impl World<'_> {
         let fargate: Vec<_> = self
             .tasks
             .live()
-            .filter(|t| {
-                t.host.is_none()
-                    && matches!(t.state, TaskState::Provisioning | TaskState::Running)
-                    && t.subnet.is_some_and(|s| azs.contains(&subnets[s.0 as usize].az))
-            })
+            .filter(|t| t.host.is_none() && t.state.is_placed() && t.subnet.is_some_and(|s| azs.contains(&subnets[s.0 as usize].az)))
             .map(|t| (t.id, t.task_definition, t.workload, t.state))
             .collect();
         for (task, td, workload, state) in fargate {

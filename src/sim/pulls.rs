@@ -32,10 +32,10 @@ impl World<'_> {
 
     pub(super) fn on_egress(&mut self, event: EgressEvent) {
         if let EgressEvent::PullsBegin { task, .. } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task } = event
-            && self.failures.is_some()
+            && (self.failures.is_some() || self.deployments.is_active())
             && self.tasks.get(task).state == TaskState::Stopped
         {
-            return; // its host failed while it provisioned
+            return; // its host failed, or a deployment stopped it, while it provisioned
         }
         match event {
             EgressEvent::PullsBegin { task, .. } => self.begin_pulls(task),

@@ -53,6 +53,10 @@ pub struct RunResult {
     pub decisions: Vec<DecisionRow>,
     /// One row per subnet (empty without a `[network]`).
     pub subnets: Vec<SubnetRow>,
+    /// One row per deployment of a service with deployments (the creation included).
+    pub deployments: Vec<DeploymentRow>,
+    /// The service events of services with deployments, in time order.
+    pub service_events: Vec<EventRow>,
     /// Task records the run held at its peak: about the most tasks in flight at once (a
     /// stopped task's record is reused), or every task when `record_tasks` keeps them all.
     pub task_records: usize,
@@ -66,4 +70,35 @@ pub struct SubnetRow {
     /// Fewest free addresses after the warm-up.
     pub min_free: u32,
     pub free_at_end: u32,
+}
+
+/// One deployment of one service, for `deployments.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentRow {
+    pub workload: u32,
+    /// `ecs-svc/<n>`.
+    pub deployment: u16,
+    /// created, update, or rollback of `ecs-svc/<n>`.
+    pub cause: String,
+    pub task_definition: u32,
+    pub desired: u32,
+    pub started_at: SimTime,
+    /// When it completed, failed or was superseded; `None` if in progress at the horizon.
+    pub ended_at: Option<SimTime>,
+    pub outcome: &'static str,
+    pub tasks_started: u32,
+    pub tasks_stopped: u32,
+    pub failed_tasks: u32,
+    pub peak_tasks: u32,
+    pub peak_addresses: u32,
+}
+
+/// One service event, in ECS's words, for `events/<run>.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub time: SimTime,
+    pub workload: u32,
+    /// `ecs-svc/<n>`: the deployment's index.
+    pub deployment: u16,
+    pub message: String,
 }

@@ -8,8 +8,8 @@
 //! ([`ServiceEvent`]). Is told: a task of the service launched, failed, or stopped.
 //!
 //! Architecture invariant: a service never places or stops a task itself; the coordinator's
-//! `service_launch` asks the fleet or Fargate and tells the service what happened. Deployments,
-//! the circuit breaker and service auto scaling, when modelled, live here and act the same way.
+//! `service_launch` asks the fleet or Fargate and tells the service what happened. Deployments
+//! and the circuit breaker (`deployments.rs`) decide the same way and let the coordinator act.
 
 use std::collections::VecDeque;
 
@@ -85,6 +85,10 @@ impl ServiceState {
 pub(super) enum ServiceEvent {
     /// The service scheduler looks at its waiting tasks again (launch rate, back-off).
     Check { service: u32 },
+    /// `UpdateService`: the service's `index`-th deployment begins.
+    Deploy { service: u32, index: u16 },
+    /// A rolling update's step: start and stop what the deployment configuration allows.
+    Step { service: u32 },
 }
 
 /// Every service of the run, and which workload each is.
@@ -133,12 +137,26 @@ impl Services {
         self.states[service as usize].workload
     }
 
-    /// The oldest waiting task, if the launch rate allows one now; `Err(at)`: the next token's
-    /// time; `Ok(None)`: nothing waits.
-    pub fn next_to_launch(&mut self, service: u32, now: SimTime) -> Result<Option<TaskId>, SimTime> {
+    /// Takes the oldest waiting task for a launch, if the launch rate allows one now: it counts
+    /// as active from here (a task that stops during its own launch finds the count right).
+    /// `Err(at)`: the next token's time; `Ok(None)`: nothing waits.
+    pub fn take_next(&mut self, service: u32, now: SimTime) -> Result<Option<TaskId>, SimTime> {
         let s = &mut self.states[service as usize];
-        let Some(&task) = s.waiting.front() else { return Ok(None) };
-        if s.launches.try_take(now) { Ok(Some(task)) } else { Err(s.launches.next_token_at(now)) }
+        if s.waiting.is_empty() {
+            return Ok(None);
+        }
+        if !s.launches.try_take(now) {
+            return Err(s.launches.next_token_at(now));
+        }
+        s.active += 1;
+        Ok(s.waiting.pop_front())
+    }
+
+    /// The task taken was not placed: it waits again, first in line.
+    pub fn put_back(&mut self, service: u32, task: TaskId) {
+        let s = &mut self.states[service as usize];
+        s.active -= 1;
+        s.waiting.push_front(task);
     }
 
     /// The service wants `task` placed (initially, or in place of one that stopped).
@@ -146,18 +164,30 @@ impl Services {
         self.states[service as usize].waiting.push_back(task);
     }
 
-    /// The oldest waiting task launched: it is active, and the back-off starts over.
+    /// A task launched: the back-off starts over.
     pub fn launched(&mut self, service: u32) {
-        let s = &mut self.states[service as usize];
-        s.waiting.pop_front();
-        s.active += 1;
-        s.backoff = self.retry_initial;
+        self.states[service as usize].backoff = self.retry_initial;
     }
 
-    /// The oldest waiting task was placed and then failed to start: it is no longer waiting
-    /// (the caller wants a replacement).
+    /// The task taken was placed and then failed to start: it is not active (the caller wants a
+    /// replacement).
     pub fn start_failed(&mut self, service: u32) {
-        self.states[service as usize].waiting.pop_front();
+        self.states[service as usize].active -= 1;
+    }
+
+    /// A waiting task is no longer wanted (the desired count went down).
+    pub fn unwant(&mut self, service: u32, task: TaskId) {
+        let waiting = &mut self.states[service as usize].waiting;
+        let at = waiting.iter().position(|&t| t == task).expect("a waiting task");
+        waiting.remove(at);
+    }
+
+    pub fn set_desired(&mut self, service: u32, desired: u32) {
+        self.states[service as usize].desired = desired;
+    }
+
+    pub fn waiting(&self, service: u32) -> &VecDeque<TaskId> {
+        &self.states[service as usize].waiting
     }
 
     /// A launch failed: returns how long to wait before trying again, and doubles the wait.

@@ -9,6 +9,7 @@ use super::services::ServiceEvent;
 use super::world::{Event, World};
 use crate::engine::SimTime;
 use crate::model::{HostId, StopReason, TaskId, TaskIp, TaskState};
+use crate::scenario::deployment::ReleaseAt;
 
 impl World<'_> {
     /// Stops a provisioning or running task: gives back its host resources (EC2) or its vCPUs
@@ -19,7 +20,7 @@ impl World<'_> {
     /// ENI never loads its cold record — on a million-task run that load is the hot path's main
     /// cache miss; the record is only written.
     pub(super) fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason, was: TaskState) {
-        if was == TaskState::Running {
+        if was.has_containers() {
             self.stop_containers(task, host, workload, reason);
         }
         let now = self.now();
@@ -49,12 +50,8 @@ impl World<'_> {
                 let az = self.addresses.subnet(subnet.expect("an ENI has a subnet")).az;
                 self.fleet.hostless_task_stopped(workload, az);
             }
-        } else {
-            let (az, now_idle) = self.fleet.release(host, td, workload);
-            self.recorder.host_released(now, az, need, now_idle);
-            if let Some(failures) = self.failures.as_mut() {
-                failures.task_left(host, task);
-            }
+        } else if !(was == TaskState::Stopping && self.scenario.service_scheduler.lifecycle.release_resources_at == ReleaseAt::Stopping) {
+            self.release_host(task, host, td, workload);
         }
         if ip == TaskIp::Held {
             self.addresses.begin_release(subnet.expect("an ENI has a subnet"));
@@ -66,22 +63,46 @@ impl World<'_> {
         }
         let service = self.services.of_workload(workload);
         self.recorder.task_stopped(was, reason, service.is_none());
-        if let Some(service) = service
-            && was == TaskState::Running
-            && self.failures.is_some()
-        {
+        let Some(service) = service else { return };
+        if was.has_containers() && self.failures.is_some() {
             self.recorder.service_running_changed(service, -1, now);
         }
-        if let Some(service) = service
-            && !reason.failed_to_start()
-        {
-            // The service scheduler replaces a stopped task. (A task that failed to start is
-            // replaced by `service_launch`, which also backs off.)
+        // A start that failed during its own launch is handled by `service_launch`, which also
+        // backs off.
+        let launch_failure = matches!(reason, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota);
+        if self.deployments.is_active() && self.deployments.rollout(service).is_some() {
+            if let Some((_, deployment, _)) = self.deployments.left(task)
+                && !launch_failure
+            {
+                self.services.task_stopped(service);
+                if matches!(reason, StopReason::PullFailed(_))
+                    && self.deployments.rollout(service).is_some_and(|r| r.primary_index() == deployment)
+                {
+                    self.new_task_failed(service);
+                }
+                self.request_step(service);
+            }
+        } else if !launch_failure {
+            // The service scheduler replaces a stopped task; one that failed in PENDING (its
+            // images could not be pulled) counts as a failed launch and backs off.
             self.services.task_stopped(service);
             self.queue_replacement(service);
-            if !self.services.check_pending(service) {
+            if matches!(reason, StopReason::PullFailed(_)) {
+                let backoff = self.services.back_off(service);
+                self.schedule_check(service, now + backoff);
+            } else if !self.services.check_pending(service) {
                 self.service_launch(service);
             }
+        }
+    }
+
+    /// Gives an EC2 task's CPU, memory, ports and ENI slot back to its host.
+    pub(super) fn release_host(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) {
+        let need = self.fleet.needs(td).need;
+        let (az, now_idle) = self.fleet.release(host, td, workload);
+        self.recorder.host_released(self.now(), az, need, now_idle);
+        if let Some(failures) = self.failures.as_mut() {
+            failures.task_left(host, task);
         }
     }
 
@@ -90,38 +111,78 @@ impl World<'_> {
         let subnet = self.tasks.eni_released(task);
         self.addresses.finish_release(subnet);
         self.recorder.address_released();
+        if self.deployments.is_active()
+            && let Some(service) = self.services.of_workload(self.tasks.get(task).workload)
+        {
+            self.deployments.address_released(service);
+        }
     }
 
     /// Launches waiting service tasks while the launch rate allows. A failed placement or a
     /// failed start backs off (doubling, capped at 15 minutes); an empty Fargate launch bucket
     /// waits for its next token.
     pub(super) fn service_launch(&mut self, service: u32) {
+        let rollout = self.deployments.is_active() && self.deployments.rollout(service).is_some();
+        if rollout && !self.deployments.rollout(service).is_some_and(|r| r.may_launch()) {
+            return;
+        }
+        let mut started = std::mem::take(&mut self.started_serials);
         loop {
             let now = self.now();
-            let task = match self.services.next_to_launch(service, now) {
+            let task = match self.services.take_next(service, now) {
                 Ok(Some(task)) => task,
-                Ok(None) => return,
-                Err(next_token) => return self.schedule_check(service, next_token),
+                Ok(None) => break,
+                Err(next_token) => {
+                    self.schedule_check(service, next_token);
+                    break;
+                }
             };
             match self.attempt(task) {
                 Launch::Started => {
                     self.services.launched(service);
                     self.recorder.service_task_launched(now.saturating_sub(self.tasks.get(task).arrived_at));
+                    if rollout {
+                        started.push(self.tasks.get(task).serial);
+                    }
+                    if self.services.check_pending(service) {
+                        break; // the task failed in PENDING at once: the service backs off
+                    }
                 }
                 Launch::Throttled => {
+                    self.services.put_back(service, task);
                     let at = self.fargate.next_token_at(now);
-                    return self.schedule_check(service, at);
+                    self.schedule_check(service, at);
+                    break;
                 }
-                outcome @ (Launch::NotPlaced | Launch::FailedToStart) => {
-                    if outcome == Launch::FailedToStart {
-                        self.services.start_failed(service);
+                Launch::NotPlaced => {
+                    self.services.put_back(service, task);
+                    if rollout {
+                        self.task_not_placed(service);
+                    }
+                    let backoff = self.services.back_off(service);
+                    self.schedule_check(service, now + backoff);
+                    break;
+                }
+                Launch::FailedToStart => {
+                    self.services.start_failed(service);
+                    if rollout {
+                        self.deployments.left(task);
+                        self.new_task_failed(service);
+                        self.request_step(service);
+                    } else {
                         self.queue_replacement(service);
                     }
                     let backoff = self.services.back_off(service);
-                    return self.schedule_check(service, now + backoff);
+                    self.schedule_check(service, now + backoff);
+                    break;
                 }
             }
         }
+        if !started.is_empty() {
+            self.tasks_started_event(service, &started);
+            started.clear();
+        }
+        self.started_serials = started;
     }
 
     /// The service wants a new task in place of one that stopped or failed to start.

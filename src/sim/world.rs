@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::addresses::{AddressEvent, Addresses};
 use super::cpu::{Cpu, CpuEvent};
+use super::deployments::Deployments;
 use super::egress::{Egress, EgressEvent};
 use super::failures::{FailureEvent, Failures};
 use super::fargate::Fargate;
@@ -48,7 +49,13 @@ impl Event {
     /// cancelled when their task stops; flow events name flows.)
     pub(super) fn names_task(&self) -> Option<crate::model::TaskId> {
         match *self {
-            Event::Task(TaskEvent::Started { task } | TaskEvent::StartFailed { task, .. })
+            Event::Task(
+                TaskEvent::Started { task }
+                | TaskEvent::StartFailed { task, .. }
+                | TaskEvent::Healthy { task }
+                | TaskEvent::Deregistered { task }
+                | TaskEvent::Exited { task },
+            )
             | Event::Address(AddressEvent::EniReleased { task })
             | Event::Egress(
                 EgressEvent::PullsBegin { task, .. } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task },
@@ -71,6 +78,10 @@ pub(super) struct World<'s> {
     pub(super) addresses: Addresses,
     pub(super) fargate: Fargate,
     pub(super) services: Services,
+    /// Rolling deployments of the services that have any.
+    pub(super) deployments: Deployments,
+    /// Reused buffer: serials of the tasks one service launch round started.
+    pub(super) started_serials: Vec<u32>,
     /// Image pulls and logs; `None` when the scenario has no `[images]` or `[logs]`.
     pub(super) egress: Option<Egress>,
     /// Reused buffer of flow event changes.
@@ -119,6 +130,8 @@ impl<'s> World<'s> {
         let memory = Memory::new(scenario, fleet.cluster(), &streams);
         let cpu = Cpu::new(scenario, fleet.cluster());
         let failures = scenario.failures.as_ref().map(|f| Failures::new(f, fleet.cluster(), &streams));
+        let services = Services::new(scenario);
+        let deployments = Deployments::new(scenario, services.all().iter().map(|s| (s.workload, s.desired)));
         World {
             scenario,
             options,
@@ -129,7 +142,9 @@ impl<'s> World<'s> {
             fleet,
             addresses,
             fargate: Fargate::new(scenario),
-            services: Services::new(scenario),
+            services,
+            deployments,
+            started_serials: Vec::new(),
             egress,
             flow_changes: Vec::new(),
             flow_events_to_cancel: Vec::new(),
@@ -184,15 +199,20 @@ impl<'s> World<'s> {
             let workload = i as u32;
             if let Arrivals::Service { desired_count } = w.arrivals {
                 let service = self.services.of_workload(workload).expect("service workload");
+                let rollout = self.deployments.rollout(service).is_some();
                 for _ in 0..desired_count {
                     let task = self.new_task(workload, w.task_definition, None);
                     self.services.want(service, task);
+                    if rollout {
+                        self.deployments.wanted(service, task);
+                    }
                 }
                 self.schedule_check(service, SimTime::ZERO);
             } else if let Some((t, e)) = self.workloads.first_arrival(s, workload) {
                 self.queue.schedule(t, Event::Workload(e));
             }
         }
+        self.schedule_deployments();
     }
 
     fn event_loop(&mut self) {
@@ -208,10 +228,7 @@ impl<'s> World<'s> {
                 Event::Workload(e) => self.on_arrival(e),
                 Event::Task(e) => self.on_task(e),
                 Event::Address(AddressEvent::EniReleased { task }) => self.release_eni(task),
-                Event::Service(ServiceEvent::Check { service }) => {
-                    self.services.set_check(service, None);
-                    self.service_launch(service);
-                }
+                Event::Service(e) => self.on_service(e),
                 Event::Egress(e) => self.on_egress(e),
                 Event::Memory(e) => self.on_memory(e),
                 Event::Cpu(e) => self.on_cpu(e),
@@ -309,12 +326,13 @@ impl<'s> World<'s> {
     }
 
     fn on_task(&mut self, event: TaskEvent) {
-        // Only a failure stops a task while its start is still queued (an OOM kill or a failure
-        // cancels the end of a task's run time).
-        if self.failures.is_some() && self.stale(event) {
+        // Only a failure or a deployment stops a task while its start is still queued (an OOM
+        // kill, a failure or a deployment cancels the end of a task's run time).
+        if (self.failures.is_some() || self.deployments.is_active()) && self.stale(event) {
             return;
         }
         match event {
+            TaskEvent::Healthy { .. } | TaskEvent::Deregistered { .. } | TaskEvent::Exited { .. } => self.on_rollout_task(event),
             TaskEvent::Started { task } => self.start_task(task),
             TaskEvent::StartFailed { task, host, task_definition, workload } => self.stop_task(
                 task,
@@ -333,8 +351,7 @@ impl<'s> World<'s> {
     /// With failures a task can stop while one of its lifecycle events is still queued (its host
     /// failed while it provisioned): that event is for a task that no longer exists.
     fn stale(&self, event: TaskEvent) -> bool {
-        let (TaskEvent::Started { task } | TaskEvent::Finished { task, .. } | TaskEvent::StartFailed { task, .. }) = event;
-        self.tasks.get(task).state == TaskState::Stopped
+        self.tasks.get(event.task()).state == TaskState::Stopped
     }
 
     fn finish(mut self, seed: u64) -> RunResult {
@@ -372,6 +389,9 @@ impl<'s> World<'s> {
         }
         let totals = self.egress.as_mut().map(|e| e.totals(self.scenario.horizon));
         let bill = crate::model::cost::bill(&self.scenario.egress.prices, &self.usage(totals.as_ref()));
+        let mut deployment_metrics = Vec::new();
+        let deployments = self.deployment_results(&mut deployment_metrics);
+        let service_events = std::mem::take(&mut self.deployments.events);
         let ctx = FinishContext {
             events,
             has_services: !self.services.is_empty(),
@@ -379,14 +399,27 @@ impl<'s> World<'s> {
             egress: totals.as_ref(),
             bill: &bill,
         };
-        let done = self.recorder.finish(self.scenario.horizon, &still_waiting_since, ctx);
+        let mut done = self.recorder.finish(self.scenario.horizon, &still_waiting_since, ctx);
+        for (metric, value) in deployment_metrics {
+            done.metrics.set(metric, value);
+        }
         let subnets = free_at_end
             .iter()
             .zip(&done.min_free)
             .enumerate()
             .map(|(i, (&(usable, free_at_end), &min_free))| SubnetRow { subnet: SubnetId(i as u32), usable, min_free, free_at_end })
             .collect();
-        RunResult { seed, metrics: done.metrics, timeseries: done.timeseries, tasks, decisions: done.decisions, subnets, task_records }
+        RunResult {
+            seed,
+            metrics: done.metrics,
+            timeseries: done.timeseries,
+            tasks,
+            decisions: done.decisions,
+            subnets,
+            deployments,
+            service_events,
+            task_records,
+        }
     }
 }
 

@@ -72,4 +72,6 @@ pub struct WorkloadSpec {
     pub launch_type: LaunchType,
     /// The `awsvpcConfiguration` subnets (awsvpc tasks only), in the order given.
     pub subnets: Vec<crate::model::SubnetId>,
+    /// A service's rolling-update settings and deployments; `None` for RunTask workloads.
+    pub rollout: Option<crate::scenario::deployment::RolloutSpec>,
 }

@@ -200,6 +200,7 @@ fn within_max_swap_a_container_swaps_instead_of_dying_unless_swappiness_is_zero(
         depends_on: Vec::new(),
         max_swap_mib: Some(256),
         swappiness: Some(0),
+        stop_timeout_s: None,
     };
     assert_eq!(ContainerMemorySpec::from_definition(&def, None).max_swap_mib, 0);
     let swappy = ContainerDefinition { swappiness: None, ..def };

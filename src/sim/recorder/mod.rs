@@ -290,7 +290,7 @@ impl Recorder {
     /// `run_task`: the task was launched by RunTask (not by a service, which retries instead).
     pub fn task_stopped(&mut self, was: TaskState, reason: StopReason, run_task: bool) {
         match was {
-            TaskState::Running => self.running -= 1,
+            TaskState::Running | TaskState::Deactivating | TaskState::Stopping => self.running -= 1,
             TaskState::Provisioning => self.provisioning -= 1,
             other => unreachable!("stopping a task in state {other:?}"),
         }
@@ -306,6 +306,11 @@ impl Recorder {
     }
 
     /// RunTask could not launch the task: it never left AWAITING.
+    /// A waiting service task is no longer wanted (its service's desired count went down).
+    pub fn service_task_cancelled(&mut self) {
+        self.awaiting -= 1;
+    }
+
     pub fn task_dropped(&mut self) {
         self.count(Metric::TasksFailed);
         self.awaiting -= 1;

@@ -1,0 +1,692 @@
+//! Rolling deployments: for every service with `[[workload.<name>.deployments]]`, which of its
+//! tasks belong to which deployment and in which phase, the per-step plan (how many new tasks
+//! to start, which old ones to stop), the circuit breaker, and each deployment's record
+//! (docs/model.md#rolling-deployments).
+//!
+//! Owns: per service its [`Rollout`] (deployments, newest last: the primary), per task its
+//! membership, the deployment rows and the service events of the run. Is told: a member was
+//! placed, ran, became healthy, began stopping, left; a launch failed; an address was taken or
+//! given back.
+//!
+//! Architecture invariant: this part decides and counts, the coordinator (`rollout.rs`) acts:
+//! it never places, stops or schedules anything itself.
+
+use super::result::EventRow;
+use crate::engine::SimTime;
+use crate::model::TaskId;
+use crate::scenario::Scenario;
+use crate::scenario::deployment::{MaximumCounts, RolloutSpec};
+
+/// Where a member task is, as a deployment counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Wanted, not placed yet.
+    Waiting = 0,
+    Provisioning = 1,
+    /// RUNNING, not healthy yet.
+    Running = 2,
+    Healthy = 3,
+    /// Stopped by the scheduler: DEACTIVATING or STOPPING.
+    Stopping = 4,
+}
+
+const PHASES: usize = 5;
+
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    service: u32,
+    deployment: u16,
+    phase: Phase,
+    /// Index in its deployment's list for its phase.
+    slot: u32,
+}
+
+/// Why a deployment exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The service's creation at time 0.
+    Created,
+    /// An `UpdateService` call (a `deployments` entry).
+    Update,
+    /// The circuit breaker rolled back deployment `of`.
+    Rollback { of: u16 },
+}
+
+/// How a deployment ended, or where it was at the horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    InProgress,
+    Completed,
+    /// The circuit breaker tripped.
+    Failed,
+    /// The circuit breaker tripped and a rollback deployment replaced it.
+    RolledBack,
+    /// A newer update replaced it before it finished.
+    Superseded,
+    /// At the horizon: unfinished, with nothing in flight that could move it on.
+    Stuck,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InProgress => "in_progress",
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::Superseded => "superseded",
+            Outcome::Stuck => "stuck",
+        }
+    }
+}
+
+/// One deployment of one service.
+#[derive(Debug)]
+pub(super) struct Deployment {
+    pub task_definition: u32,
+    pub cause: Cause,
+    pub started_at: SimTime,
+    pub ended_at: Option<SimTime>,
+    pub outcome: Outcome,
+    pub desired: u32,
+    lists: [Vec<TaskId>; PHASES],
+    pub tasks_started: u32,
+    pub tasks_stopped: u32,
+    pub failed_tasks: u32,
+    pub peak_tasks: u32,
+    pub peak_addresses: u32,
+    /// A task of this deployment has reached RUNNING: the circuit breaker's first stage is over.
+    pub ever_running: bool,
+    /// "unable to place a task" has been reported for this deployment.
+    pub reported_unplaced: bool,
+    /// "unable to stop or start tasks" has been reported for this deployment.
+    pub reported_stuck: bool,
+}
+
+impl Deployment {
+    fn new(task_definition: u32, cause: Cause, at: SimTime, desired: u32) -> Deployment {
+        Deployment {
+            task_definition,
+            cause,
+            started_at: at,
+            ended_at: None,
+            outcome: Outcome::InProgress,
+            desired,
+            lists: Default::default(),
+            tasks_started: 0,
+            tasks_stopped: 0,
+            failed_tasks: 0,
+            peak_tasks: 0,
+            peak_addresses: 0,
+            ever_running: false,
+            reported_unplaced: false,
+            reported_stuck: false,
+        }
+    }
+
+    pub fn count(&self, phase: Phase) -> u32 {
+        self.lists[phase as usize].len() as u32
+    }
+
+    fn counts(&self) -> Counts {
+        Counts {
+            waiting: self.count(Phase::Waiting),
+            provisioning: self.count(Phase::Provisioning),
+            running: self.count(Phase::Running),
+            healthy: self.count(Phase::Healthy),
+            stopping: self.count(Phase::Stopping),
+        }
+    }
+
+    pub fn tasks(&self, phase: Phase) -> &[TaskId] {
+        &self.lists[phase as usize]
+    }
+}
+
+/// A deployment's (or several's) tasks by phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub waiting: u32,
+    pub provisioning: u32,
+    pub running: u32,
+    pub healthy: u32,
+    pub stopping: u32,
+}
+
+impl Counts {
+    fn add(&mut self, o: Counts) {
+        self.waiting += o.waiting;
+        self.provisioning += o.provisioning;
+        self.running += o.running;
+        self.healthy += o.healthy;
+        self.stopping += o.stopping;
+    }
+
+    /// Not stopping: waiting, provisioning, running or healthy.
+    fn live(&self) -> u32 {
+        self.waiting + self.provisioning + self.running + self.healthy
+    }
+
+    fn total(&self) -> u32 {
+        self.live() + self.stopping
+    }
+}
+
+/// What one step of a rolling update does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Old tasks still provisioning: stopped (they never served).
+    pub stop_provisioning: u32,
+    /// Old tasks running but not healthy yet: stopped first.
+    pub stop_unhealthy: u32,
+    /// Old healthy tasks: stopped down to the lower limit.
+    pub stop_healthy: u32,
+    /// New tasks to create.
+    pub start: u32,
+    /// New tasks beyond a lowered desired count: waiting ones dropped first, then stopped.
+    pub trim: u32,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        *self == Plan::default()
+    }
+}
+
+/// `minimumHealthyPercent` of `desired`, rounded up: the fewest healthy tasks a step may leave.
+pub fn lower_limit(desired: u32, minimum_healthy_percent: u32) -> u32 {
+    (u64::from(desired) * u64::from(minimum_healthy_percent)).div_ceil(100) as u32
+}
+
+/// `maximumPercent` of `desired`, rounded down: the most tasks a step may have.
+pub fn upper_limit(desired: u32, maximum_percent: u32) -> u32 {
+    (u64::from(desired) * u64::from(maximum_percent) / 100) as u32
+}
+
+/// One step of the rolling update: stop every old task that is not healthy, stop old healthy
+/// tasks while the healthy count stays at or above the lower limit, and start new tasks while
+/// the counted tasks stay at or below the upper limit (and the new deployment below its desired
+/// count). `primary`: the newest deployment's tasks; `old`: every older deployment's.
+pub fn plan(
+    desired: u32,
+    minimum_healthy_percent: u32,
+    maximum_percent: u32,
+    counting: MaximumCounts,
+    primary: Counts,
+    old: Counts,
+) -> Plan {
+    let lower = lower_limit(desired, minimum_healthy_percent);
+    let upper = upper_limit(desired, maximum_percent);
+    let healthy = primary.healthy + old.healthy;
+    let stop_healthy = healthy.saturating_sub(lower).min(old.healthy);
+    let mut all = primary;
+    all.add(old);
+    // Old provisioning tasks stop at once; old running ones go on counting while they stop when
+    // stopping tasks count toward the maximum.
+    let counted_after = match counting {
+        MaximumCounts::RunningPendingStopping => all.total() - old.provisioning,
+        MaximumCounts::RunningPending => all.live() - old.provisioning - old.running - stop_healthy,
+    };
+    let start = upper.saturating_sub(counted_after).min(desired.saturating_sub(primary.live()));
+    let trim = primary.live().saturating_sub(desired);
+    Plan { stop_provisioning: old.provisioning, stop_unhealthy: old.running, stop_healthy, start, trim }
+}
+
+/// The circuit breaker's failure threshold: half the desired count, rounded up, clamped to
+/// `[minimum, 200]`.
+pub fn breaker_threshold(desired: u32, minimum: u32) -> u32 {
+    desired.div_ceil(2).clamp(minimum, 200)
+}
+
+/// One service's deployments.
+#[derive(Debug)]
+pub(super) struct Rollout {
+    pub workload: u32,
+    pub desired: u32,
+    minimum_healthy_percent: u32,
+    maximum_percent: u32,
+    breaker: Option<bool>,
+    /// Deployments in creation order; the last is the primary.
+    pub deployments: Vec<Deployment>,
+    /// The newest deployment that completed: what a rollback goes back to.
+    last_completed: Option<u16>,
+    /// Tasks placed (provisioning, running or stopping), all deployments.
+    placed: u32,
+    /// Addresses the service's ENIs hold, clean-up included.
+    addresses: u32,
+    /// A step is queued for this instant.
+    pub step_requested: bool,
+    /// Time-below-minimum accounting: since when, if below now; whether it ever reached it.
+    below_since: Option<SimTime>,
+    reached_lower: bool,
+    time_below: SimTime,
+}
+
+impl Rollout {
+    fn new(workload: u32, desired: u32, spec: &RolloutSpec, task_definition: u32) -> Rollout {
+        Rollout {
+            workload,
+            desired,
+            minimum_healthy_percent: spec.minimum_healthy_percent,
+            maximum_percent: spec.maximum_percent,
+            breaker: spec.circuit_breaker.map(|c| c.rollback),
+            deployments: vec![Deployment::new(task_definition, Cause::Created, SimTime::ZERO, desired)],
+            last_completed: None,
+            placed: 0,
+            addresses: 0,
+            step_requested: false,
+            below_since: None,
+            reached_lower: false,
+            time_below: SimTime::ZERO,
+        }
+    }
+
+    pub fn primary_index(&self) -> u16 {
+        (self.deployments.len() - 1) as u16
+    }
+
+    pub fn primary(&self) -> &Deployment {
+        self.deployments.last().expect("a service has a deployment")
+    }
+
+    fn old_counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for d in &self.deployments[..self.deployments.len() - 1] {
+            c.add(d.counts());
+        }
+        c
+    }
+
+    /// This instant's step.
+    pub fn plan(&self, counting: MaximumCounts) -> Plan {
+        let primary = self.primary();
+        if primary.outcome != Outcome::InProgress && primary.outcome != Outcome::Completed {
+            // A failed deployment without rollback launches nothing more.
+            return Plan::default();
+        }
+        plan(self.desired, self.minimum_healthy_percent, self.maximum_percent, counting, primary.counts(), self.old_counts())
+    }
+
+    /// Whether the primary deployment is done: its desired count healthy, nothing else left.
+    pub fn primary_done(&self) -> bool {
+        let p = self.primary();
+        p.count(Phase::Healthy) == self.desired && p.counts().total() == self.desired && self.old_counts().total() == 0
+    }
+
+    /// Nothing is on its way that could change the plan: no task waits, provisions, is running
+    /// but not yet healthy, or stops.
+    pub fn at_rest(&self) -> bool {
+        let mut c = self.old_counts();
+        c.add(self.primary().counts());
+        c.waiting + c.provisioning + c.running + c.stopping == 0
+    }
+
+    /// Nothing is on its way but tasks waiting for placement.
+    pub fn only_waiting(&self) -> bool {
+        let mut c = self.old_counts();
+        c.add(self.primary().counts());
+        c.provisioning + c.running + c.stopping == 0
+    }
+
+    pub fn healthy(&self) -> u32 {
+        self.deployments.iter().map(|d| d.count(Phase::Healthy)).sum()
+    }
+
+    /// The primary may launch its waiting tasks: it has not failed.
+    pub fn may_launch(&self) -> bool {
+        matches!(self.primary().outcome, Outcome::InProgress | Outcome::Completed)
+    }
+
+    /// Updates the time below the lower limit; call whenever the healthy count may have moved.
+    pub fn note_healthy(&mut self, now: SimTime) {
+        let lower = lower_limit(self.desired, self.minimum_healthy_percent);
+        let healthy = self.healthy();
+        if healthy >= lower {
+            self.reached_lower = true;
+            if let Some(since) = self.below_since.take() {
+                self.time_below = self.time_below + now.saturating_sub(since);
+            }
+        } else if self.reached_lower && self.below_since.is_none() {
+            self.below_since = Some(now);
+        }
+    }
+
+    fn note_peaks(&mut self) {
+        let (placed, addresses) = (self.placed, self.addresses);
+        let p = self.deployments.last_mut().expect("a deployment");
+        if p.cause != Cause::Created && p.outcome == Outcome::InProgress {
+            p.peak_tasks = p.peak_tasks.max(placed);
+            p.peak_addresses = p.peak_addresses.max(addresses);
+        }
+    }
+
+    /// The circuit breaker's threshold for the primary, if it has one (updates only).
+    fn breaker_threshold(&self, minimum: u32) -> Option<u32> {
+        let p = self.primary();
+        (self.breaker.is_some() && p.cause != Cause::Created && p.outcome == Outcome::InProgress)
+            .then(|| breaker_threshold(self.desired, minimum))
+    }
+
+    pub fn time_below(&self, horizon: SimTime) -> SimTime {
+        self.time_below + self.below_since.map_or(SimTime::ZERO, |s| horizon.saturating_sub(s))
+    }
+}
+
+/// What a launch failure did to the primary deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Breaker {
+    /// Counted (or not counted: past the first stage, or no breaker).
+    Holds,
+    /// The breaker tripped; roll back to this task definition if `Some`.
+    Tripped { rollback_to: Option<(u16, u32)> },
+}
+
+/// Every service's rollout; empty when no service has deployments.
+pub(super) struct Deployments {
+    /// The service events of the run, in time order.
+    pub events: Vec<EventRow>,
+    rollouts: Vec<Option<Rollout>>,
+    members: Vec<Option<Member>>,
+    counting: MaximumCounts,
+    breaker_minimum: u32,
+    active: bool,
+}
+
+impl Deployments {
+    /// `services`: per service, its workload.
+    pub fn new(scenario: &Scenario, services: impl Iterator<Item = (u32, u32)>) -> Deployments {
+        let mut rollouts = Vec::new();
+        for (workload, desired) in services {
+            let w = &scenario.workloads[workload as usize];
+            let r = w.rollout.as_ref().filter(|r| r.has_deployments()).map(|r| Rollout::new(workload, desired, r, w.task_definition));
+            rollouts.push(r);
+        }
+        let active = rollouts.iter().any(Option::is_some);
+        let l = &scenario.service_scheduler.lifecycle;
+        Deployments {
+            events: Vec::new(),
+            rollouts,
+            members: Vec::new(),
+            counting: l.maximum_counts,
+            breaker_minimum: l.circuit_breaker_minimum,
+            active,
+        }
+    }
+
+    /// Some service has deployments.
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    pub fn rollout(&self, service: u32) -> Option<&Rollout> {
+        self.rollouts.get(service as usize).and_then(Option::as_ref)
+    }
+
+    pub fn rollout_mut(&mut self, service: u32) -> Option<&mut Rollout> {
+        self.rollouts.get_mut(service as usize).and_then(Option::as_mut)
+    }
+
+    pub fn rollouts(&self) -> impl Iterator<Item = &Rollout> {
+        self.rollouts.iter().flatten()
+    }
+
+    pub fn counting(&self) -> MaximumCounts {
+        self.counting
+    }
+
+    fn member(&self, task: TaskId) -> Option<Member> {
+        self.members.get(task.index()).copied().flatten()
+    }
+
+    /// The service of `task`, if it is a member of a rollout.
+    pub fn service_of(&self, task: TaskId) -> Option<u32> {
+        self.member(task).map(|m| m.service)
+    }
+
+    pub fn phase(&self, task: TaskId) -> Option<Phase> {
+        self.member(task).map(|m| m.phase)
+    }
+
+    /// A new task of the service's primary deployment, waiting for placement.
+    pub fn wanted(&mut self, service: u32, task: TaskId) {
+        let r = self.rollouts[service as usize].as_mut().expect("a rollout service");
+        let deployment = (r.deployments.len() - 1) as u16;
+        let list = &mut r.deployments[deployment as usize].lists[Phase::Waiting as usize];
+        let slot = list.len() as u32;
+        list.push(task);
+        if self.members.len() <= task.index() {
+            self.members.resize(task.index() + 1, None);
+        }
+        debug_assert!(self.members[task.index()].is_none(), "task {} is already a member", task.0);
+        self.members[task.index()] = Some(Member { service, deployment, phase: Phase::Waiting, slot });
+    }
+
+    /// Moves a member to another phase (and, for a waiting task, possibly another deployment).
+    fn move_to(&mut self, task: TaskId, deployment: u16, phase: Phase) -> Member {
+        let m = self.members[task.index()].expect("a member");
+        let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        let list = &mut r.deployments[m.deployment as usize].lists[m.phase as usize];
+        debug_assert_eq!(list[m.slot as usize], task);
+        list.swap_remove(m.slot as usize);
+        if let Some(&moved) = list.get(m.slot as usize) {
+            self.members[moved.index()].as_mut().expect("a member").slot = m.slot;
+        }
+        let list = &mut r.deployments[deployment as usize].lists[phase as usize];
+        let slot = list.len() as u32;
+        list.push(task);
+        let new = Member { deployment, phase, slot, ..m };
+        self.members[task.index()] = Some(new);
+        new
+    }
+
+    /// A new deployment of `task_definition` becomes the primary; the tasks still waiting move
+    /// to it (they were never placed, so they start with the new revision). Returns its index.
+    pub fn deploy(&mut self, service: u32, task_definition: u32, cause: Cause, desired: u32, now: SimTime) -> u16 {
+        let r = self.rollouts[service as usize].as_mut().expect("a rollout");
+        let previous = r.deployments.last_mut().expect("a deployment");
+        if previous.outcome == Outcome::InProgress {
+            previous.outcome = Outcome::Superseded;
+            previous.ended_at = Some(now);
+        }
+        r.desired = desired;
+        r.deployments.push(Deployment::new(task_definition, cause, now, desired));
+        let index = (r.deployments.len() - 1) as u16;
+        let waiting: Vec<TaskId> = r.deployments.iter().flat_map(|d| d.tasks(Phase::Waiting).iter().copied()).collect();
+        for task in waiting {
+            self.move_to(task, index, Phase::Waiting);
+        }
+        index
+    }
+
+    /// A waiting member was placed (EC2) or accepted (Fargate).
+    pub fn placed(&mut self, task: TaskId) {
+        let m = self.member(task).expect("a member");
+        self.move_to(task, m.deployment, Phase::Provisioning);
+        let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        r.placed += 1;
+        r.deployments[m.deployment as usize].tasks_started += 1;
+        r.note_peaks();
+    }
+
+    /// A member's ENI took an address.
+    pub fn address_taken(&mut self, service: u32) {
+        let r = self.rollout_mut(service).expect("a rollout");
+        r.addresses += 1;
+        r.note_peaks();
+    }
+
+    /// A member reached RUNNING.
+    pub fn running(&mut self, task: TaskId) {
+        let m = self.member(task).expect("a member");
+        self.move_to(task, m.deployment, Phase::Running);
+        let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        r.deployments[m.deployment as usize].ever_running = true;
+    }
+
+    /// A running member became healthy.
+    pub fn healthy(&mut self, task: TaskId) {
+        let m = self.member(task).expect("a member");
+        debug_assert_eq!(m.phase, Phase::Running);
+        self.move_to(task, m.deployment, Phase::Healthy);
+    }
+
+    /// The scheduler stopped a running member: it deregisters and stops.
+    pub fn stopping(&mut self, task: TaskId) {
+        let m = self.member(task).expect("a member");
+        self.move_to(task, m.deployment, Phase::Stopping);
+        let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
+    }
+
+    /// The scheduler stopped a provisioning member.
+    pub fn stopped_provisioning(&mut self, task: TaskId) {
+        let m = self.member(task).expect("a member");
+        let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
+    }
+
+    /// A member left: stopped, or failed to start. Returns its service, its deployment and
+    /// whether it was placed.
+    pub fn left(&mut self, task: TaskId) -> Option<(u32, u16, bool)> {
+        let m = self.member(task)?;
+        let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        let list = &mut r.deployments[m.deployment as usize].lists[m.phase as usize];
+        list.swap_remove(m.slot as usize);
+        if let Some(&moved) = list.get(m.slot as usize) {
+            self.members[moved.index()].as_mut().expect("a member").slot = m.slot;
+        }
+        let placed = m.phase != Phase::Waiting;
+        if placed {
+            r.placed -= 1;
+        }
+        self.members[task.index()] = None;
+        Some((m.service, m.deployment, placed))
+    }
+
+    /// A member's ENI address went back to its subnet (after clean-up).
+    pub fn address_released(&mut self, service: u32) {
+        if let Some(r) = self.rollout_mut(service) {
+            r.addresses -= 1;
+        }
+    }
+
+    /// A launch of the primary's task failed (not placed, or failed to start). Counts it and
+    /// trips the circuit breaker at the threshold, in its first stage (no task of the deployment
+    /// has reached RUNNING yet).
+    pub fn launch_failed(&mut self, service: u32, now: SimTime) -> Breaker {
+        let minimum = self.breaker_minimum;
+        let Some(r) = self.rollout_mut(service) else { return Breaker::Holds };
+        let threshold = r.breaker_threshold(minimum);
+        let rollback = r.breaker == Some(true);
+        let last_completed = r.last_completed;
+        let p = r.deployments.last_mut().expect("a deployment");
+        if p.cause == Cause::Created || p.outcome != Outcome::InProgress {
+            return Breaker::Holds;
+        }
+        p.failed_tasks += 1;
+        match threshold {
+            Some(t) if !p.ever_running && p.failed_tasks >= t => {
+                p.outcome = Outcome::Failed;
+                p.ended_at = Some(now);
+                let target = last_completed.filter(|_| rollback);
+                if target.is_some() {
+                    p.outcome = Outcome::RolledBack;
+                }
+                Breaker::Tripped { rollback_to: target.map(|i| (i, r.deployments[i as usize].task_definition)) }
+            }
+            _ => Breaker::Holds,
+        }
+    }
+
+    /// The primary is done (called by the step): marks it completed; true the first time.
+    pub fn complete_primary(&mut self, service: u32, now: SimTime) -> bool {
+        let r = self.rollout_mut(service).expect("a rollout");
+        let index = r.primary_index();
+        let p = r.deployments.last_mut().expect("a deployment");
+        if p.outcome != Outcome::InProgress {
+            return false;
+        }
+        p.outcome = Outcome::Completed;
+        p.ended_at = Some(now);
+        r.last_completed = Some(index);
+        true
+    }
+
+    /// At the horizon: unfinished deployments with nothing in flight are stuck.
+    pub fn finish(&mut self) {
+        for r in self.rollouts.iter_mut().flatten() {
+            let stuck = r.only_waiting() || r.plan(self.counting).is_empty();
+            let p = r.deployments.last_mut().expect("a deployment");
+            if p.outcome == Outcome::InProgress && stuck {
+                p.outcome = Outcome::Stuck;
+            }
+        }
+    }
+
+    /// Checks that each rollout's lists and members agree; returns the per-service (waiting,
+    /// placed) counts for the services' own invariants.
+    pub fn check(&self, service: u32) -> Option<(u32, u32)> {
+        let r = self.rollout(service)?;
+        let mut waiting = 0;
+        let mut placed = 0;
+        for d in &r.deployments {
+            waiting += d.count(Phase::Waiting);
+            placed += d.counts().total() - d.count(Phase::Waiting);
+        }
+        debug_assert_eq!(placed, r.placed);
+        Some((waiting, placed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy(n: u32) -> Counts {
+        Counts { healthy: n, ..Counts::default() }
+    }
+
+    const RPS: MaximumCounts = MaximumCounts::RunningPendingStopping;
+
+    #[test]
+    fn documented_rounding_examples() {
+        // minimumHealthyPercent 50 of 4: two may stop.
+        assert_eq!(plan(4, 50, 100, RPS, Counts::default(), healthy(4)).stop_healthy, 2);
+        // 75 of 2: ceil(1.5) = 2, none may stop.
+        assert_eq!(plan(2, 75, 200, RPS, Counts::default(), healthy(2)).stop_healthy, 0);
+        // maximumPercent 200 of 4: four may start.
+        assert_eq!(plan(4, 100, 200, RPS, Counts::default(), healthy(4)).start, 4);
+        // 125 of 3: floor(3.75) = 3, none may start.
+        assert_eq!(plan(3, 100, 125, RPS, Counts::default(), healthy(3)).start, 0);
+        assert_eq!((lower_limit(4, 50), lower_limit(2, 75), upper_limit(4, 200), upper_limit(3, 125)), (2, 2, 8, 3));
+    }
+
+    #[test]
+    fn unhealthy_old_tasks_stop_first_and_stopping_ones_count_toward_the_maximum_by_default() {
+        let old = Counts { provisioning: 1, running: 2, healthy: 3, ..Counts::default() };
+        let p = plan(6, 50, 100, RPS, Counts::default(), old);
+        assert_eq!((p.stop_provisioning, p.stop_unhealthy, p.stop_healthy), (1, 2, 0));
+        // 6 − 1 provisioning gone = 5 counted (2 stopping): one may start.
+        assert_eq!(p.start, 1);
+        let p = plan(6, 50, 100, MaximumCounts::RunningPending, Counts::default(), old);
+        // Only the 3 healthy still count.
+        assert_eq!(p.start, 3);
+    }
+
+    #[test]
+    fn a_step_never_starts_more_than_the_new_deployment_lacks() {
+        let primary = Counts { waiting: 2, healthy: 3, ..Counts::default() };
+        let p = plan(6, 100, 300, RPS, primary, healthy(6));
+        // Upper 18 leaves room for 7, but the new deployment lacks only 1.
+        assert_eq!(p.start, 1);
+        assert_eq!(p.stop_healthy, 3);
+    }
+
+    #[test]
+    fn breaker_threshold_is_half_the_desired_count_clamped() {
+        assert_eq!(breaker_threshold(1, 3), 3);
+        assert_eq!(breaker_threshold(1, 10), 10);
+        assert_eq!(breaker_threshold(25, 3), 13);
+        assert_eq!(breaker_threshold(1000, 3), 200);
+    }
+}

@@ -1,0 +1,398 @@
+//! Rolling deployments, as the coordinator sees them: an update makes a new deployment primary,
+//! and every change of a member task's state asks for a step, which starts new tasks up to
+//! `maximumPercent` and stops old ones down to `minimumHealthyPercent` (the deployments part
+//! decides how many). An old running task goes DEACTIVATING (its deregistration delay), then
+//! STOPPING (SIGTERM; SIGKILL at its stop timeout), then STOPPED; its host's CPU, memory and
+//! ports come back at STOPPING, or at STOPPED with the older switch
+//! (docs/model.md#rolling-deployments).
+
+use super::deployments::{Breaker, Cause, Outcome, Phase};
+use super::lifecycle::{FARGATE, TaskEvent};
+use super::result::{DeploymentRow, EventRow};
+use super::services::ServiceEvent;
+use super::world::{Event, World};
+use crate::engine::SimTime;
+use crate::metrics::Metric;
+use crate::model::{StopReason, TaskId, TaskState};
+use crate::scenario::deployment::ReleaseAt;
+
+/// Task serials named in one service event, at most (ECS lists a few and counts the rest).
+const NAMED_TASKS: usize = 10;
+
+impl World<'_> {
+    /// Schedules each service's updates.
+    pub(super) fn schedule_deployments(&mut self) {
+        for (i, w) in self.scenario.workloads.iter().enumerate() {
+            let Some(service) = self.services.of_workload(i as u32) else { continue };
+            let Some(rollout) = w.rollout.as_ref().filter(|r| r.has_deployments()) else { continue };
+            for (index, d) in rollout.deployments.iter().enumerate() {
+                self.queue.schedule(d.at, Event::Service(ServiceEvent::Deploy { service, index: index as u16 }));
+            }
+        }
+    }
+
+    pub(super) fn on_service(&mut self, event: ServiceEvent) {
+        match event {
+            ServiceEvent::Check { service } => {
+                self.services.set_check(service, None);
+                self.service_launch(service);
+            }
+            ServiceEvent::Deploy { service, index } => {
+                let w = self.services.workload(service);
+                let spec = self.scenario.workloads[w as usize].rollout.as_ref().expect("a rollout").deployments[index as usize];
+                let desired = spec.desired_count.unwrap_or_else(|| self.deployments.rollout(service).expect("a rollout").desired);
+                self.begin_deployment(service, spec.task_definition, Cause::Update, desired);
+            }
+            ServiceEvent::Step { service } => self.step(service),
+        }
+    }
+
+    /// A new primary deployment: waiting tasks take its revision, the back-off starts over.
+    fn begin_deployment(&mut self, service: u32, task_definition: u32, cause: Cause, desired: u32) {
+        let now = self.now();
+        let index = self.deployments.deploy(service, task_definition, cause, desired, now);
+        let waiting: Vec<TaskId> = self.services.waiting(service).iter().copied().collect();
+        for task in waiting {
+            self.tasks.retarget(task, task_definition);
+        }
+        self.services.set_desired(service, desired);
+        self.services.launched(service);
+        if let Some(old) = self.services.set_check(service, None) {
+            self.queue.cancel(old);
+        }
+        let family = &self.scenario.task_definitions[task_definition as usize].family;
+        let message = match cause {
+            Cause::Rollback { of } => {
+                format!("rolling back to deployment ecs-svc/{index} ({family}) after deployment ecs-svc/{of} failed.")
+            }
+            _ => format!("started deployment ecs-svc/{index}: task definition {family}, desired count {desired}."),
+        };
+        self.service_event(service, index, message);
+        self.request_step(service);
+    }
+
+    /// Asks for a step at this instant (once, however many changes the instant brings).
+    pub(super) fn request_step(&mut self, service: u32) {
+        let r = self.deployments.rollout_mut(service).expect("a rollout");
+        if !r.step_requested {
+            r.step_requested = true;
+            let now = self.now();
+            self.queue.schedule(now, Event::Service(ServiceEvent::Step { service }));
+        }
+    }
+
+    /// One step of the rolling update.
+    fn step(&mut self, service: u32) {
+        let now = self.now();
+        let counting = self.deployments.counting();
+        let r = self.deployments.rollout_mut(service).expect("a rollout");
+        r.step_requested = false;
+        r.note_healthy(now);
+        if r.primary_done() {
+            let cause = r.primary().cause;
+            let index = r.primary_index();
+            if self.deployments.complete_primary(service, now) {
+                if cause != Cause::Created {
+                    self.service_event(service, index, format!("(deployment ecs-svc/{index}) deployment completed."));
+                }
+                self.service_event(service, index, "has reached a steady state.".to_string());
+            }
+            return;
+        }
+        let r = self.deployments.rollout(service).expect("a rollout");
+        let plan = r.plan(counting);
+        let primary = r.primary_index();
+        // The old tasks to stop: every one not healthy, then healthy ones (newest first).
+        let mut stop: Vec<(TaskId, Phase)> = Vec::new();
+        let mut healthy_left = plan.stop_healthy as usize;
+        for d in &r.deployments[..primary as usize] {
+            stop.extend(d.tasks(Phase::Provisioning).iter().map(|&t| (t, Phase::Provisioning)));
+            stop.extend(d.tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
+        }
+        for d in &r.deployments[..primary as usize] {
+            let take = healthy_left.min(d.tasks(Phase::Healthy).len());
+            stop.extend(d.tasks(Phase::Healthy).iter().rev().take(take).map(|&t| (t, Phase::Healthy)));
+            healthy_left -= take;
+        }
+        // A lowered desired count: the new deployment's extra tasks go, waiting ones first.
+        let p = r.primary();
+        let mut trim: Vec<(TaskId, Phase)> = Vec::new();
+        for phase in [Phase::Waiting, Phase::Provisioning, Phase::Running, Phase::Healthy] {
+            let left = plan.trim as usize - trim.len();
+            trim.extend(p.tasks(phase).iter().rev().take(left).map(|&t| (t, phase)));
+        }
+        let at_rest = r.at_rest();
+        let reported_stuck = p.reported_stuck;
+        let mut stopped_running = Vec::new();
+        for &(task, phase) in stop.iter().chain(&trim) {
+            if phase != Phase::Waiting && phase != Phase::Provisioning {
+                stopped_running.push(self.tasks.get(task).serial);
+            }
+            self.scheduler_stop(service, task, phase);
+        }
+        if !stopped_running.is_empty() {
+            let message = format!("has stopped {} running tasks: {}.", stopped_running.len(), task_list(&stopped_running));
+            self.service_event(service, primary, message);
+        }
+        let w = self.services.workload(service);
+        let td = self.deployments.rollout(service).expect("a rollout").primary().task_definition;
+        for _ in 0..plan.start {
+            let task = self.new_task(w, td, None);
+            self.services.want(service, task);
+            self.deployments.wanted(service, task);
+        }
+        if plan.start > 0 && !self.services.check_pending(service) {
+            self.service_launch(service);
+        }
+        if plan.is_empty() && at_rest && !reported_stuck {
+            let r = self.deployments.rollout_mut(service).expect("a rollout");
+            r.deployments.last_mut().expect("a deployment").reported_stuck = true;
+            let message = "was unable to stop or start tasks during a deployment because of the service deployment configuration. \
+                           Update the minimumHealthyPercent or maximumPercent value and try again.";
+            self.service_event(service, primary, message.to_string());
+        }
+    }
+
+    /// The scheduler stops one task of the service: a waiting one is dropped, a provisioning one
+    /// stops at once, a running one deregisters and then stops.
+    fn scheduler_stop(&mut self, service: u32, task: TaskId, phase: Phase) {
+        let now = self.now();
+        let t = self.tasks.get(task);
+        let (host, td, workload) = (t.host.unwrap_or(FARGATE), t.task_definition, t.workload);
+        match phase {
+            Phase::Waiting => {
+                self.services.unwant(service, task);
+                self.deployments.left(task);
+                self.recorder.service_task_cancelled();
+                self.tasks.dropped(task, now, StopReason::ServiceSchedulerInitiated);
+            }
+            Phase::Provisioning => {
+                self.deployments.stopped_provisioning(task);
+                self.stop_task(task, host, td, workload, StopReason::ServiceSchedulerInitiated, TaskState::Provisioning);
+            }
+            Phase::Running | Phase::Healthy => {
+                if let Some(finish) = self.tasks.deactivating(task) {
+                    self.queue.cancel(finish);
+                }
+                self.deployments.stopping(task);
+                let delay = self.scenario.workloads[workload as usize].rollout.as_ref().expect("a rollout").deregistration_delay;
+                if delay == SimTime::ZERO {
+                    self.begin_stopping(task);
+                } else {
+                    self.schedule_for_task(now + delay, Event::Task(TaskEvent::Deregistered { task }));
+                }
+            }
+            Phase::Stopping => unreachable!("a stopping task is not stopped again"),
+        }
+    }
+
+    /// DEACTIVATING is over: SIGTERM. The host gets the task's resources back now (unless the
+    /// older behaviour is switched on); the containers exit when they handle the signal, or are
+    /// killed at the stop timeout.
+    fn begin_stopping(&mut self, task: TaskId) {
+        self.tasks.stopping(task);
+        let t = self.tasks.get(task);
+        let (host, td, workload) = (t.host, t.task_definition, t.workload);
+        let lifecycle = &self.scenario.service_scheduler.lifecycle;
+        if let Some(host) = host
+            && lifecycle.release_resources_at == ReleaseAt::Stopping
+        {
+            self.release_host(task, host, td, workload);
+        }
+        let timeout = self.scenario.task_definitions[td as usize].stop_timeout(lifecycle.container_stop_timeout);
+        let exits = self.scenario.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
+        let after = exits.map_or(timeout, |e| e.min(timeout));
+        let at = self.now() + after;
+        self.schedule_for_task(at, Event::Task(TaskEvent::Exited { task }));
+    }
+
+    /// The rolling-update task events: healthy, deregistered, exited. Each is stale if the task
+    /// stopped some other way meanwhile (its host failed, it ran out of memory, it finished).
+    pub(super) fn on_rollout_task(&mut self, event: TaskEvent) {
+        let task = event.task();
+        let t = self.tasks.get(task);
+        match event {
+            TaskEvent::Healthy { .. } => {
+                if t.state == TaskState::Running && self.deployments.phase(task) == Some(Phase::Running) {
+                    let service = self.deployments.service_of(task).expect("a member");
+                    self.deployments.healthy(task);
+                    self.request_step(service);
+                }
+            }
+            TaskEvent::Deregistered { .. } => {
+                if t.state == TaskState::Deactivating {
+                    self.begin_stopping(task);
+                }
+            }
+            TaskEvent::Exited { .. } => {
+                if t.state == TaskState::Stopping {
+                    let (host, td, workload) = (t.host.unwrap_or(FARGATE), t.task_definition, t.workload);
+                    self.stop_task(task, host, td, workload, StopReason::ServiceSchedulerInitiated, TaskState::Stopping);
+                }
+            }
+            _ => unreachable!("not a rolling-update event"),
+        }
+    }
+
+    /// A member task reached RUNNING: healthy after the delay (no health checks are modelled).
+    pub(super) fn member_running(&mut self, task: TaskId) {
+        if self.deployments.service_of(task).is_none() {
+            return;
+        }
+        self.deployments.running(task);
+        let delay = self.scenario.service_scheduler.lifecycle.healthy_after_running;
+        if delay == SimTime::ZERO {
+            let service = self.deployments.service_of(task).expect("a member");
+            self.deployments.healthy(task);
+            self.request_step(service);
+        } else {
+            let at = self.now() + delay;
+            self.schedule_for_task(at, Event::Task(TaskEvent::Healthy { task }));
+        }
+    }
+
+    /// A member was placed or accepted; its ENI's address, if it took one, counts for the service.
+    pub(super) fn member_placed(&mut self, task: TaskId) {
+        if self.deployments.service_of(task).is_some() {
+            self.deployments.placed(task);
+        }
+    }
+
+    pub(super) fn member_address_taken(&mut self, task: TaskId) {
+        if let Some(service) = self.deployments.service_of(task) {
+            self.deployments.address_taken(service);
+        }
+    }
+
+    /// A new task could not be placed: the circuit breaker counts it; the service reports it once.
+    pub(super) fn task_not_placed(&mut self, service: u32) {
+        let r = self.deployments.rollout_mut(service).expect("a rollout");
+        let index = r.primary_index();
+        let p = r.deployments.last_mut().expect("a deployment");
+        if !p.reported_unplaced {
+            p.reported_unplaced = true;
+            self.service_event(
+                service,
+                index,
+                "was unable to place a task because no container instance met all of its requirements.".to_string(),
+            );
+        }
+        self.new_task_failed(service);
+    }
+
+    /// A new task failed to be placed or to start: the circuit breaker counts it, and may trip.
+    pub(super) fn new_task_failed(&mut self, service: u32) {
+        let now = self.now();
+        let r = self.deployments.rollout(service).expect("a rollout");
+        let (index, desired) = (r.primary_index(), r.desired);
+        if let Breaker::Tripped { rollback_to } = self.deployments.launch_failed(service, now) {
+            self.service_event(service, index, format!("(deployment ecs-svc/{index}) deployment failed: tasks failed to start."));
+            match rollback_to {
+                Some((_, td)) => self.begin_deployment(service, td, Cause::Rollback { of: index }, desired),
+                None => self.request_step(service),
+            }
+        }
+    }
+
+    /// "has started N tasks: (task …) …", for the tasks one launch round placed.
+    pub(super) fn tasks_started_event(&mut self, service: u32, serials: &[u32]) {
+        let index = self.deployments.rollout(service).expect("a rollout").primary_index();
+        let message = format!("has started {} tasks: {}.", serials.len(), task_list(serials));
+        self.service_event(service, index, message);
+    }
+
+    fn service_event(&mut self, service: u32, deployment: u16, message: String) {
+        let workload = self.services.workload(service);
+        let name = &self.scenario.workloads[workload as usize].name;
+        let message = format!("(service {name}) {message}");
+        self.deployments.events.push(EventRow { time: self.now(), workload, deployment, message });
+    }
+}
+
+impl World<'_> {
+    /// Each deployment's row, and the deployment metrics (NaN without deployments).
+    pub(super) fn deployment_results(&mut self, m: &mut Vec<(Metric, f64)>) -> Vec<DeploymentRow> {
+        let horizon = self.scenario.horizon;
+        self.deployments.finish();
+        let mut rows = Vec::new();
+        let (mut count, mut completed, mut failed, mut rolled_back, mut stuck) = (0u32, 0u32, 0u32, 0u32, 0u32);
+        let (mut ended, mut ended_s, mut longest) = (0u32, 0.0f64, 0.0f64);
+        let (mut peak_tasks, mut peak_addresses, mut started, mut stopped, mut failed_tasks) = (0u32, 0u32, 0u32, 0u32, 0u32);
+        let mut below = SimTime::ZERO;
+        for r in self.deployments.rollouts() {
+            below = below + r.time_below(horizon);
+            for (i, d) in r.deployments.iter().enumerate() {
+                let cause = match d.cause {
+                    Cause::Created => "created".to_string(),
+                    Cause::Update => "update".to_string(),
+                    Cause::Rollback { of } => format!("rollback of ecs-svc/{of}"),
+                };
+                rows.push(DeploymentRow {
+                    workload: r.workload,
+                    deployment: i as u16,
+                    cause,
+                    task_definition: d.task_definition,
+                    desired: d.desired,
+                    started_at: d.started_at,
+                    ended_at: d.ended_at,
+                    outcome: d.outcome.as_str(),
+                    tasks_started: d.tasks_started,
+                    tasks_stopped: d.tasks_stopped,
+                    failed_tasks: d.failed_tasks,
+                    peak_tasks: d.peak_tasks,
+                    peak_addresses: d.peak_addresses,
+                });
+                if d.cause == Cause::Created {
+                    continue;
+                }
+                count += 1;
+                match d.outcome {
+                    Outcome::Completed => completed += 1,
+                    Outcome::Failed => failed += 1,
+                    Outcome::RolledBack => {
+                        failed += 1;
+                        rolled_back += 1;
+                    }
+                    Outcome::Stuck => stuck += 1,
+                    Outcome::InProgress | Outcome::Superseded => {}
+                }
+                let duration = d.ended_at.unwrap_or(horizon).saturating_sub(d.started_at).as_secs_f64();
+                if d.ended_at.is_some() {
+                    ended += 1;
+                    ended_s += duration;
+                }
+                longest = longest.max(duration);
+                peak_tasks = peak_tasks.max(d.peak_tasks);
+                peak_addresses = peak_addresses.max(d.peak_addresses);
+                started += d.tasks_started;
+                stopped += d.tasks_stopped;
+                failed_tasks += d.failed_tasks;
+            }
+        }
+        let any = self.deployments.is_active();
+        let v = |x: f64| if any { x } else { f64::NAN };
+        m.push((Metric::Deployments, v(f64::from(count))));
+        m.push((Metric::DeploymentsCompleted, v(f64::from(completed))));
+        m.push((Metric::DeploymentsFailed, v(f64::from(failed))));
+        m.push((Metric::DeploymentsRolledBack, v(f64::from(rolled_back))));
+        m.push((Metric::DeploymentsStuck, v(f64::from(stuck))));
+        m.push((Metric::DeploymentDurationMean, if ended == 0 { f64::NAN } else { ended_s / f64::from(ended) }));
+        m.push((Metric::DeploymentDurationMax, v(longest)));
+        m.push((Metric::DeploymentPeakTasks, v(f64::from(peak_tasks))));
+        m.push((Metric::DeploymentPeakAddresses, v(f64::from(peak_addresses))));
+        m.push((Metric::DeploymentTasksStarted, v(f64::from(started))));
+        m.push((Metric::DeploymentTasksStopped, v(f64::from(stopped))));
+        m.push((Metric::DeploymentFailedTasks, v(f64::from(failed_tasks))));
+        m.push((Metric::TimeBelowMinimumHealthy, v(below.as_secs_f64())));
+        rows
+    }
+}
+
+/// `(task 12) (task 13) …`, naming at most [`NAMED_TASKS`].
+fn task_list(serials: &[u32]) -> String {
+    let mut s: String = serials.iter().take(NAMED_TASKS).map(|t| format!("(task {t})")).collect::<Vec<_>>().join(" ");
+    if serials.len() > NAMED_TASKS {
+        s.push_str(&format!(" and {} more", serials.len() - NAMED_TASKS));
+    }
+    s
+}
