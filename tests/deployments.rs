@@ -161,6 +161,12 @@ fn an_old_task_holds_its_address_through_deregistration_stop_timeout_and_clean_u
     let new = r.tasks.iter().find(|t| t.arrived_at >= T0 && t.placed_at.is_some()).unwrap();
     assert_eq!(new.placed_at, Some(T0 + SimTime::from_secs(330)));
     assert_eq!(r.deployments[1].peak_addresses, 2);
+    // The time series shows the stopping task's address until it stopped.
+    let time = r.timeseries.column("time_s").unwrap();
+    let held = r.timeseries.column("addresses_stopping").unwrap();
+    let during: Vec<f64> = time.iter().zip(&held).filter(|(t, _)| **t > 600.0 && **t < 930.0).map(|(_, h)| *h).collect();
+    assert!(!during.is_empty() && during.iter().all(|&h| h == 1.0), "{during:?}");
+    assert!(time.iter().zip(&held).filter(|(t, _)| **t >= 930.0).all(|(_, h)| *h == 0.0));
 }
 
 #[test]

@@ -243,6 +243,8 @@ pub fn breaker_threshold(desired: u32, minimum: u32) -> u32 {
 pub(super) struct Rollout {
     pub workload: u32,
     pub desired: u32,
+    /// Its tasks have ENIs (awsvpc or Fargate): each holds an address.
+    eni: bool,
     minimum_healthy_percent: u32,
     maximum_percent: u32,
     breaker: Option<bool>,
@@ -263,10 +265,11 @@ pub(super) struct Rollout {
 }
 
 impl Rollout {
-    fn new(workload: u32, desired: u32, spec: &RolloutSpec, task_definition: u32) -> Rollout {
+    fn new(workload: u32, desired: u32, spec: &RolloutSpec, task_definition: u32, eni: bool) -> Rollout {
         Rollout {
             workload,
             desired,
+            eni,
             minimum_healthy_percent: spec.minimum_healthy_percent,
             maximum_percent: spec.maximum_percent,
             breaker: spec.circuit_breaker.map(|c| c.rollback),
@@ -398,7 +401,10 @@ impl Deployments {
         let mut rollouts = Vec::new();
         for (workload, desired) in services {
             let w = &scenario.workloads[workload as usize];
-            let r = w.rollout.as_ref().filter(|r| r.has_deployments()).map(|r| Rollout::new(workload, desired, r, w.task_definition));
+            // A service keeps its network mode across revisions; Fargate tasks are awsvpc.
+            let eni = w.launch_type == crate::workload::LaunchType::Fargate
+                || scenario.task_definitions[w.task_definition as usize].network_mode == crate::model::taskdef::NetworkMode::Awsvpc;
+            let r = w.rollout.as_ref().filter(|r| r.has_deployments()).map(|r| Rollout::new(workload, desired, r, w.task_definition, eni));
             rollouts.push(r);
         }
         let active = rollouts.iter().any(Option::is_some);
@@ -416,6 +422,20 @@ impl Deployments {
     /// Some service has deployments.
     pub fn is_active(&self) -> bool {
         self.active
+    }
+
+    /// The tasks being stopped (DEACTIVATING or STOPPING), and the addresses their ENIs hold.
+    pub fn stopping_now(&self) -> (u32, u32) {
+        let mut tasks = 0;
+        let mut addresses = 0;
+        for r in self.rollouts.iter().flatten() {
+            let n: u32 = r.deployments.iter().map(|d| d.count(Phase::Stopping)).sum();
+            tasks += n;
+            if r.eni {
+                addresses += n;
+            }
+        }
+        (tasks, addresses)
     }
 
     pub fn rollout(&self, service: u32) -> Option<&Rollout> {

@@ -281,7 +281,8 @@ impl<'s> World<'s> {
                     self.recorder.container_cpu_sampled(cpu.container_rates());
                 }
                 let nat = self.egress.as_ref().map(Egress::nat_load).unwrap_or_default();
-                self.recorder.sample(now, self.addresses.subnets(), &nat);
+                let stopping = self.deployments.is_active().then(|| self.deployments.stopping_now());
+                self.recorder.sample(now, self.addresses.subnets(), &nat, stopping);
                 let next = now + self.scenario.sample_interval;
                 if next <= self.scenario.horizon {
                     self.queue.schedule(next, Event::Recorder(RecorderEvent::Sample));

@@ -121,6 +121,10 @@ impl Recorder {
             columns.push("fargate_vcpus".into());
         }
         columns.extend(Recovery::columns(scenario));
+        let deployments = scenario.has_deployments();
+        if deployments {
+            columns.extend(["tasks_stopping".to_string(), "addresses_stopping".to_string()]);
+        }
         let from = scenario.warmup.0;
         Recorder {
             tally: TaskTally::new(scenario.warmup, scenario.horizon),
@@ -334,7 +338,9 @@ impl Recorder {
     }
 
     /// `nat`: per NAT gateway, (AZ, bytes/s, utilisation), as the egress part reports them.
-    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet], nat: &[(AzId, f64, f64)]) {
+    /// `stopping`: with deployments, the tasks the scheduler is stopping (DEACTIVATING or
+    /// STOPPING) and the addresses their ENIs hold.
+    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet], nat: &[(AzId, f64, f64)], stopping: Option<(u32, u32)>) {
         let mut row = Vec::with_capacity(self.timeseries.columns.len());
         row.push(now.as_secs_f64());
         row.push(f64::from(self.running));
@@ -374,6 +380,9 @@ impl Recorder {
             row.push(units as f64 / 1024.0);
         }
         self.recovery_sample(&mut row);
+        if let Some((tasks, addresses)) = stopping {
+            row.extend([f64::from(tasks), f64::from(addresses)]);
+        }
         self.timeseries.push(row);
     }
 
