@@ -776,3 +776,45 @@ fn overlapping_outages_of_one_az_are_refused_naming_the_other_window() {
     );
     rejects(&text, "failures.az_outage[1].start", "overlaps failures.az_outage[0]");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rolling deployments
+// ---------------------------------------------------------------------------------------------
+
+/// The base scenario with `lines` added to the `web` service.
+fn web_with(lines: &str) -> String {
+    edit(BASE, "desired_count = 3\n", &format!("desired_count = 3\n{lines}\n"))
+}
+
+#[test]
+fn deployment_settings_outside_what_ecs_accepts_are_refused() {
+    rejects(&web_with("maximum_percent = 50"), "workload.web.maximum_percent", "100");
+    rejects(&web_with("minimum_healthy_percent = 150"), "workload.web.minimum_healthy_percent", "100");
+    rejects(&web_with("deployments = [{ at = \"20m\" }]"), "at", "horizon");
+    rejects(&web_with("deployments = [{ at = \"5m\" }, { at = \"2m\" }]"), "at", "increasing");
+    rejects(&web_with("deployments = [{ at = \"5m\", task_definition = \"nope\" }]"), "task_definition", "nope");
+    rejects(&web_with("deployment_circuit_breaker = { rollback = true }"), "enable", "true or false");
+    rejects(
+        &edit(BASE, "[cluster]", "[service_scheduler]\nrelease_resources_at = \"later\"\n\n[cluster]"),
+        "release_resources_at",
+        "stopping, stopped",
+    );
+    rejects(
+        &edit(BASE, "[cluster]", "[service_scheduler]\ncircuit_breaker_minimum = 5\n\n[cluster]"),
+        "circuit_breaker_minimum",
+        "3 (current), 10",
+    );
+}
+
+#[test]
+fn a_valid_deployment_runs_and_writes_its_files() {
+    let case = Case::new();
+    let scenario = case.scenario(&web_with("minimum_healthy_percent = 50\ndeployments = [{ at = \"5m\" }]"));
+    let v = case.validate(&scenario);
+    assert_eq!(v.status.code(), Some(0), "validate: {}", stderr(&v));
+    let r = case.run(&scenario, &["--jobs", "1"]);
+    assert_eq!(r.status.code(), Some(0), "run: {}", stderr(&r));
+    let deployments = fs::read_to_string(case.out().join("deployments.csv")).unwrap();
+    assert!(deployments.lines().any(|l| l.contains("ecs-svc/1") && l.contains("completed")), "{deployments}");
+    assert!(case.out().join("events").read_dir().unwrap().count() > 0);
+}
