@@ -97,6 +97,12 @@ pub enum StopReason {
 
 impl StopReason {
     /// Placed or accepted, then stopped before it ever ran.
+    /// A failure the launch itself meets (no address, the vCPU quota): the service scheduler's
+    /// launch loop backs off and replaces the task, whenever the stop itself happens.
+    pub fn fails_the_launch(self) -> bool {
+        matches!(self, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota)
+    }
+
     pub fn failed_to_start(self) -> bool {
         matches!(self, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota | StopReason::PullFailed(_))
     }

@@ -252,8 +252,6 @@ pub(super) struct Rollout {
     pub deployments: Vec<Deployment>,
     /// The newest deployment that completed: what a rollback goes back to.
     last_completed: Option<u16>,
-    /// Tasks placed (provisioning, running or stopping), all deployments.
-    placed: u32,
     /// Addresses the service's ENIs hold, clean-up included.
     addresses: u32,
     /// A step is queued for this instant.
@@ -275,7 +273,6 @@ impl Rollout {
             breaker: spec.circuit_breaker.map(|c| c.rollback),
             deployments: vec![Deployment::new(task_definition, Cause::Created, SimTime::ZERO, desired)],
             last_completed: None,
-            placed: 0,
             addresses: 0,
             step_requested: false,
             below_since: None,
@@ -316,19 +313,29 @@ impl Rollout {
         p.count(Phase::Healthy) == self.desired && p.counts().total() == self.desired && self.old_counts().total() == 0
     }
 
-    /// Nothing is on its way that could change the plan: no task waits, provisions, is running
-    /// but not yet healthy, or stops.
-    pub fn at_rest(&self) -> bool {
+    /// Every deployment's tasks by phase.
+    fn all_counts(&self) -> Counts {
         let mut c = self.old_counts();
         c.add(self.primary().counts());
-        c.waiting + c.provisioning + c.running + c.stopping == 0
+        c
     }
 
-    /// Nothing is on its way but tasks waiting for placement.
+    /// Nothing but tasks waiting for placement is on its way: no task provisions, is running but
+    /// not yet healthy, or stops.
     pub fn only_waiting(&self) -> bool {
-        let mut c = self.old_counts();
-        c.add(self.primary().counts());
+        let c = self.all_counts();
         c.provisioning + c.running + c.stopping == 0
+    }
+
+    /// Nothing at all is on its way that could change the plan (not even a waiting task).
+    pub fn at_rest(&self) -> bool {
+        self.only_waiting() && self.all_counts().waiting == 0
+    }
+
+    /// Tasks placed (provisioning, running or stopping), all deployments.
+    fn placed(&self) -> u32 {
+        let c = self.all_counts();
+        c.total() - c.waiting
     }
 
     pub fn healthy(&self) -> u32 {
@@ -355,7 +362,7 @@ impl Rollout {
     }
 
     fn note_peaks(&mut self) {
-        let (placed, addresses) = (self.placed, self.addresses);
+        let (placed, addresses) = (self.placed(), self.addresses);
         let p = self.deployments.last_mut().expect("a deployment");
         if p.cause != Cause::Created && p.outcome == Outcome::InProgress {
             p.peak_tasks = p.peak_tasks.max(placed);
@@ -484,13 +491,8 @@ impl Deployments {
     /// Moves a member to another phase (and, for a waiting task, possibly another deployment).
     fn move_to(&mut self, task: TaskId, deployment: u16, phase: Phase) -> Member {
         let m = self.members[task.index()].expect("a member");
+        self.unlink(task, m);
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
-        let list = &mut r.deployments[m.deployment as usize].lists[m.phase as usize];
-        debug_assert_eq!(list[m.slot as usize], task);
-        list.swap_remove(m.slot as usize);
-        if let Some(&moved) = list.get(m.slot as usize) {
-            self.members[moved.index()].as_mut().expect("a member").slot = m.slot;
-        }
         let list = &mut r.deployments[deployment as usize].lists[phase as usize];
         let slot = list.len() as u32;
         list.push(task);
@@ -523,7 +525,6 @@ impl Deployments {
         let m = self.member(task).expect("a member");
         self.move_to(task, m.deployment, Phase::Provisioning);
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
-        r.placed += 1;
         r.deployments[m.deployment as usize].tasks_started += 1;
         r.note_peaks();
     }
@@ -565,22 +566,23 @@ impl Deployments {
         r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
     }
 
-    /// A member left: stopped, or failed to start. Returns its service, its deployment and
-    /// whether it was placed.
-    pub fn left(&mut self, task: TaskId) -> Option<(u32, u16, bool)> {
+    /// A member left: stopped, or failed to start. Returns its service and its deployment.
+    pub fn left(&mut self, task: TaskId) -> Option<(u32, u16)> {
         let m = self.member(task)?;
+        self.unlink(task, m);
+        self.members[task.index()] = None;
+        Some((m.service, m.deployment))
+    }
+
+    /// Takes `task` out of its phase list (the last task of the list takes its slot).
+    fn unlink(&mut self, task: TaskId, m: Member) {
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
         let list = &mut r.deployments[m.deployment as usize].lists[m.phase as usize];
+        debug_assert_eq!(list[m.slot as usize], task);
         list.swap_remove(m.slot as usize);
         if let Some(&moved) = list.get(m.slot as usize) {
             self.members[moved.index()].as_mut().expect("a member").slot = m.slot;
         }
-        let placed = m.phase != Phase::Waiting;
-        if placed {
-            r.placed -= 1;
-        }
-        self.members[task.index()] = None;
-        Some((m.service, m.deployment, placed))
     }
 
     /// A member's ENI address went back to its subnet (after clean-up).
@@ -643,18 +645,10 @@ impl Deployments {
         }
     }
 
-    /// Checks that each rollout's lists and members agree; returns the per-service (waiting,
-    /// placed) counts for the services' own invariants.
+    /// The per-service (waiting, placed) counts, for the services' own invariants.
     pub fn check(&self, service: u32) -> Option<(u32, u32)> {
         let r = self.rollout(service)?;
-        let mut waiting = 0;
-        let mut placed = 0;
-        for d in &r.deployments {
-            waiting += d.count(Phase::Waiting);
-            placed += d.counts().total() - d.count(Phase::Waiting);
-        }
-        debug_assert_eq!(placed, r.placed);
-        Some((waiting, placed))
+        Some((r.all_counts().waiting, r.placed()))
     }
 }
 

@@ -56,7 +56,7 @@ impl World<'_> {
             self.tasks.retarget(task, task_definition);
         }
         self.services.set_desired(service, desired);
-        self.services.launched(service);
+        self.services.reset_backoff(service);
         if let Some(old) = self.services.set_check(service, None) {
             self.queue.cancel(old);
         }

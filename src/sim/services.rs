@@ -164,8 +164,8 @@ impl Services {
         self.states[service as usize].waiting.push_back(task);
     }
 
-    /// A task launched: the back-off starts over.
-    pub fn launched(&mut self, service: u32) {
+    /// A task launched, or a new deployment began: the back-off starts over.
+    pub fn reset_backoff(&mut self, service: u32) {
         self.states[service as usize].backoff = self.retry_initial;
     }
 

@@ -69,9 +69,9 @@ impl World<'_> {
         }
         // A start that failed during its own launch is handled by `service_launch`, which also
         // backs off.
-        let launch_failure = matches!(reason, StopReason::InsufficientFreeAddresses | StopReason::FargateVcpuQuota);
-        if self.deployments.is_active() && self.deployments.rollout(service).is_some() {
-            if let Some((_, deployment, _)) = self.deployments.left(task)
+        let launch_failure = reason.fails_the_launch();
+        if self.deployments.rollout(service).is_some() {
+            if let Some((_, deployment)) = self.deployments.left(task)
                 && !launch_failure
             {
                 self.services.task_stopped(service);
@@ -122,10 +122,11 @@ impl World<'_> {
     /// failed start backs off (doubling, capped at 15 minutes); an empty Fargate launch bucket
     /// waits for its next token.
     pub(super) fn service_launch(&mut self, service: u32) {
-        let rollout = self.deployments.is_active() && self.deployments.rollout(service).is_some();
-        if rollout && !self.deployments.rollout(service).is_some_and(|r| r.may_launch()) {
+        let rollout = self.deployments.rollout(service);
+        if rollout.is_some_and(|r| !r.may_launch()) {
             return;
         }
+        let rollout = rollout.is_some();
         let mut started = std::mem::take(&mut self.started_serials);
         loop {
             let now = self.now();
@@ -139,7 +140,7 @@ impl World<'_> {
             };
             match self.attempt(task) {
                 Launch::Started => {
-                    self.services.launched(service);
+                    self.services.reset_backoff(service);
                     self.recorder.service_task_launched(now.saturating_sub(self.tasks.get(task).arrived_at));
                     if rollout {
                         started.push(self.tasks.get(task).serial);
