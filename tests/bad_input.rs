@@ -818,3 +818,54 @@ fn a_valid_deployment_runs_and_writes_its_files() {
     assert!(deployments.lines().any(|l| l.contains("ecs-svc/1") && l.contains("completed")), "{deployments}");
     assert!(case.out().join("events").read_dir().unwrap().count() > 0);
 }
+
+/// The base scenario with a network of two /24 subnets and a /28, and an ALB entry `lb`.
+fn with_load_balancer(lb: &str, web: &str) -> String {
+    let network = "[network]\n[network.subnets.a]\naz = \"us-east-1a\"\ncidr = \"10.0.1.0/24\"\n\
+                   [network.subnets.b]\naz = \"us-east-1b\"\ncidr = \"10.0.2.0/24\"\n\
+                   [network.subnets.tiny]\naz = \"us-east-1b\"\ncidr = \"10.0.3.0/28\"\n\
+                   [host_groups.main]\nsubnets = [\"a\", \"b\"]";
+    let text = edit(BASE, "[host_groups.main]", network);
+    let text = edit(&text, "[workload.web]", &format!("[load_balancers.front]\n{lb}\n\n[workload.web]"));
+    edit(&text, "desired_count = 3", &format!("desired_count = 3\n{web}"))
+}
+
+#[test]
+fn load_balancers_and_health_checks_elb_or_ecs_refuses_are_refused() {
+    let alb = "type = \"alb\"\nsubnets = [\"a\", \"b\"]";
+    rejects(
+        &with_load_balancer("type = \"alb\"\nsubnets = [\"a\"]", ""),
+        "load_balancers.front.subnets",
+        "at least two Availability Zones",
+    );
+    rejects(&with_load_balancer("type = \"alb\"\nsubnets = [\"a\", \"tiny\"]", ""), "load_balancers.front.subnets", "/27 or larger");
+    rejects(&with_load_balancer("type = \"clb\"\nsubnets = [\"a\", \"b\"]", ""), "load_balancers.front.type", "alb, nlb");
+    rejects(
+        &with_load_balancer("type = \"nlb\"\nsubnets = [\"a\"]", "load_balancer = \"front\""),
+        "workload.web.load_balancer",
+        "has no subnet",
+    );
+    rejects(&with_load_balancer(alb, "load_balancer = \"back\""), "workload.web.load_balancer", "front");
+    rejects(
+        &with_load_balancer(alb, "load_balancer = \"front\"\ntarget_health_check = { interval = \"2s\" }"),
+        "workload.web.target_health_check.interval",
+        "5 to 300",
+    );
+    rejects(&with_load_balancer(alb, "health_failures = { target = 0.5 }"), "workload.web.health_failures.target", "no `load_balancer`");
+    rejects(&with_load_balancer(alb, "health_failures = { container = 0.5 }"), "workload.web.health_failures.container", "healthCheck");
+}
+
+#[test]
+fn a_service_behind_a_load_balancer_validates_and_runs() {
+    let case = Case::new();
+    let text =
+        with_load_balancer("type = \"alb\"\nsubnets = [\"a\", \"b\"]", "load_balancer = \"front\"\nhealth_failures = { target = 0.5 }");
+    let scenario = case.scenario(&text);
+    let v = case.validate(&scenario);
+    assert_eq!(v.status.code(), Some(0), "validate: {}", stderr(&v));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("held by load balancers"));
+    let r = case.run(&scenario, &["--jobs", "1"]);
+    assert_eq!(r.status.code(), Some(0), "run: {}", stderr(&r));
+    let events = case.out().join("events").read_dir().unwrap().next().unwrap().unwrap().path();
+    assert!(fs::read_to_string(events).unwrap().contains("registered 1 targets"));
+}

@@ -164,7 +164,7 @@ fn render(d: &Derived) -> String {
         );
     }
     if !d.subnets.is_empty() {
-        out += "\nSubnets: usable = addresses − 5 reserved by AWS; hosts' primary and trunk ENIs and NAT gateways hold theirs from the start\n";
+        out += "\nSubnets: usable = addresses − 5 reserved by AWS; hosts' primary and trunk ENIs, NAT gateways and load balancers hold theirs from the start\n";
         let rows = d.subnets.iter().map(|s| {
             vec![
                 s.subnet.clone(),
@@ -172,10 +172,11 @@ fn render(d: &Derived) -> String {
                 s.cidr.clone(),
                 s.usable_ips.to_string(),
                 s.held_by_hosts_and_nat.to_string(),
+                s.held_by_load_balancers.to_string(),
                 s.free_for_tasks.to_string(),
             ]
         });
-        out += &table(&["subnet", "az", "cidr", "usable", "held by hosts/NAT", "free for tasks"], rows);
+        out += &table(&["subnet", "az", "cidr", "usable", "held by hosts/NAT", "held by load balancers", "free for tasks"], rows);
     }
     if !d.fargate.is_empty() {
         out += "\nFargate task sizes\n";

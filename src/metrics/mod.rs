@@ -141,6 +141,7 @@ metrics! {
     RecoveryTimeMax => ("recovery_time_max_s", "Longest time to recover", "s", LowerIsBetter, "Longest of those times."),
     ServiceRunningFractionMin => ("service_running_fraction_min", "Lowest share of desired tasks running", "fraction", HigherIsBetter, "Lowest running / desired count any service had (after the warm-up, once it first ran its desired count; a state that lasts no time does not count; NaN if no service ever ran its desired count). Per service over time: timeseries running_pct_<workload>."),
     ServiceTimeDegraded => ("service_time_below_fraction_s", "Time below the degraded threshold", "s", LowerIsBetter, "Longest time any service spent with fewer than failures.degraded_below (default 0.9) of its desired count running."),
+    OutcomeUnhealthy => ("tasks_outcome_unhealthy", "Tasks stopped as unhealthy", "tasks", LowerIsBetter, "Per task: stopped by the service scheduler because it failed its target group's (ELB) or an essential container's health checks (`Task failed ELB health checks`, `Task failed container health checks`); the service starts a new task in its place."),
     OutcomeReplaced => ("tasks_outcome_replaced", "Tasks replaced by a deployment", "tasks", Neutral, "Per task: stopped by the service scheduler during a rolling deployment (`ServiceSchedulerInitiated`), an old revision's task making room for the new one."),
     Deployments => ("deployments", "Deployments", "deployments", Neutral, "Service deployments started after time 0 ([[workload.<name>.deployments]] and circuit-breaker rollbacks). The deployment_* columns are NaN without any."),
     DeploymentsCompleted => ("deployments_completed", "Deployments completed", "deployments", HigherIsBetter, "Deployments that reached their desired count of healthy new tasks with no old task left."),
@@ -160,7 +161,7 @@ metrics! {
 impl Metric {
     /// The per-task outcome counts: every task that arrived after the warm-up is counted in
     /// exactly one of them.
-    pub const OUTCOMES: [Metric; 12] = [
+    pub const OUTCOMES: [Metric; 13] = [
         Metric::OutcomeCompleted,
         Metric::OutcomeNotPlaced,
         Metric::OutcomeThrottled,
@@ -173,6 +174,7 @@ impl Metric {
         Metric::OutcomePullFailed,
         Metric::OutcomeLost,
         Metric::OutcomeReplaced,
+        Metric::OutcomeUnhealthy,
     ];
 
     pub fn name(self) -> &'static str {

@@ -93,6 +93,11 @@ pub enum StopReason {
     /// Stopped by the service scheduler during a deployment (stop code
     /// `ServiceSchedulerInitiated`).
     ServiceSchedulerInitiated,
+    /// Stopped by the service scheduler because its target failed the target group's health
+    /// checks (after a drain); ECS's reason: `Task failed ELB health checks in (target-group …)`.
+    ElbHealthCheck,
+    /// Stopped because an essential container's health check found it UNHEALTHY.
+    ContainerHealthCheck,
 }
 
 impl StopReason {
@@ -120,6 +125,8 @@ impl StopReason {
             StopReason::HostTerminated => "Host EC2 terminated",
             StopReason::AzUnavailable => "InfrastructureHealth: Availability Zone unavailable",
             StopReason::ServiceSchedulerInitiated => "ServiceSchedulerInitiated: Scaling activity initiated by deployment",
+            StopReason::ElbHealthCheck => "ServiceSchedulerInitiated: Task failed ELB health checks",
+            StopReason::ContainerHealthCheck => "ServiceSchedulerInitiated: Task failed container health checks",
         }
     }
 

@@ -158,6 +158,18 @@ pub struct ContainerDefinition {
     /// `stopTimeout` in seconds: how long ECS waits after SIGTERM before killing the container
     /// (unset: the agent's default, `ECS_CONTAINER_STOP_TIMEOUT`, 30 s).
     pub stop_timeout_s: Option<u32>,
+    /// `healthCheck`: the container's own health check, run by the container runtime.
+    pub health_check: Option<ContainerHealthCheck>,
+}
+
+/// A container's `healthCheck`, in seconds, with ECS's defaults filled in (interval 30, timeout
+/// 5, retries 3, startPeriod 0; <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerHealthCheck {
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    pub retries: u32,
+    pub start_period_s: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +261,11 @@ impl TaskDefinition {
             .map(|c| c.stop_timeout_s.map_or(agent_default, |s| SimTime::from_secs(u64::from(s))))
             .max()
             .unwrap_or(agent_default)
+    }
+
+    /// The health checks that decide the task's health: those of its essential containers.
+    pub fn essential_health_checks(&self) -> impl Iterator<Item = &ContainerHealthCheck> {
+        self.containers.iter().filter(|c| c.essential).filter_map(|c| c.health_check.as_ref())
     }
 
     /// Static host ports this task occupies on its instance, sorted and
@@ -914,6 +931,7 @@ impl Parser<'_> {
         let log_options = self.log_options(object, path)?;
         let depends_on = self.depends_on(object, path)?;
         let (max_swap_mib, swappiness) = self.swap(object, path)?;
+        let health_check = self.health_check(object, path)?;
         let stop_timeout_path = format!("{path}.stopTimeout");
         let stop_timeout_s = match self.integer(object, "stopTimeout", &stop_timeout_path)? {
             None => None,
@@ -938,6 +956,7 @@ impl Parser<'_> {
                 max_swap_mib,
                 swappiness,
                 stop_timeout_s,
+                health_check,
             },
             path: path.to_string(),
         })
@@ -1144,6 +1163,37 @@ impl Parser<'_> {
             Some(v) => return Err(self.error(&swappiness_path, format!("swappiness must be between 0 and 100, found {v}"))),
         };
         Ok((max_swap_mib, swappiness))
+    }
+
+    /// `healthCheck`: a non-empty `command` and the documented ranges.
+    fn health_check(&self, object: &Map<String, Value>, container_path: &str) -> Result<Option<ContainerHealthCheck>, TaskDefError> {
+        let path = format!("{container_path}.healthCheck");
+        let Some(value) = field(object, "healthCheck") else {
+            return Ok(None);
+        };
+        let check = self.object(value, &path, "a healthCheck")?;
+        match field(check, "command") {
+            Some(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_string) => {}
+            _ => {
+                return Err(self.error(
+                    &format!("{path}.command"),
+                    "a healthCheck needs a command: a non-empty array of strings, e.g. [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]",
+                ));
+            }
+        }
+        let seconds = |key: &str, min: i64, max: i64, default: u32| -> Result<u32, TaskDefError> {
+            let key_path = format!("{path}.{key}");
+            match self.integer(check, key, &key_path)? {
+                None => Ok(default),
+                Some(v) if (min..=max).contains(&v) => Ok(v as u32),
+                Some(v) => Err(self.error(&key_path, format!("{key} is {min} to {max}; found {v}"))),
+            }
+        };
+        let interval_s = seconds("interval", 5, 300, 30)?;
+        let timeout_s = seconds("timeout", 2, 60, 5)?;
+        let retries = seconds("retries", 1, 10, 3)?;
+        let start_period_s = seconds("startPeriod", 0, 300, 0)?;
+        Ok(Some(ContainerHealthCheck { interval_s, timeout_s, retries, start_period_s }))
     }
 
     /// Rules over the whole container list (docs/model.md#task-definition-limits).

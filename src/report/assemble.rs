@@ -30,7 +30,7 @@ pub fn run_is_complete(work: &Path, run_id: &str, plan: &Plan, options: RunOptio
     file(work, "runs", run_id).is_file()
         && file(work, "timeseries", run_id).is_file()
         && (!plan.has_network() || file(work, "subnets", run_id).is_file())
-        && (!plan.has_deployments() || (file(work, "deployments", run_id).is_file() && file(work, "events", run_id).is_file()))
+        && (!plan.has_managed_services() || (file(work, "deployments", run_id).is_file() && file(work, "events", run_id).is_file()))
         && (!options.record_tasks || file(work, "tasks", run_id).is_file())
         && (!options.explain || file(work, "decisions", run_id).is_file())
 }
@@ -48,7 +48,7 @@ pub fn write_run_files(work: &Path, spec: &RunSpec, result: &RunResult, options:
     if spec.scenario.network.is_some() {
         atomically(&file(work, "subnets", &spec.run_id), |p| csvout::write_subnets(p, spec, result))?;
     }
-    if spec.scenario.has_deployments() {
+    if spec.scenario.has_managed_services() {
         atomically(&file(work, "deployments", &spec.run_id), |p| csvout::write_deployments(p, spec, result))?;
         atomically(&file(work, "events", &spec.run_id), |p| csvout::write_service_events(p, spec, result))?;
     }
@@ -191,7 +191,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
     if options.record_tasks {
         fs::create_dir_all(out.join("tasks")).map_err(at(&out.join("tasks")))?;
     }
-    if plan.has_deployments() {
+    if plan.has_managed_services() {
         fs::create_dir_all(out.join("events")).map_err(at(&out.join("events")))?;
     }
     for (i, src) in found.iter().enumerate() {
@@ -209,7 +209,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         if plan.has_network() {
             append_rows(&file(src, "subnets", &spec.run_id), &out.join("subnets.csv"), &mut subnets)?;
         }
-        if plan.has_deployments() {
+        if plan.has_managed_services() {
             append_rows(&file(src, "deployments", &spec.run_id), &out.join("deployments.csv"), &mut deployments)?;
             copy(&file(src, "events", &spec.run_id), &out.join("events").join(format!("{}.csv", spec.run_id)))?;
         }

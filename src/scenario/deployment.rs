@@ -5,6 +5,7 @@
 use toml::Value;
 
 use super::ScenarioError;
+use super::load_balancer::{HealthFailures, TargetGroupSpec};
 use super::reader::Table;
 use crate::engine::SimTime;
 use crate::model::taskdef::TaskDefinition;
@@ -42,8 +43,14 @@ pub struct RolloutSpec {
     /// are killed after the stop timeout.
     pub exit_after_sigterm: Option<SimTime>,
     /// How long a stopped task stays DEACTIVATING: its target group's deregistration delay when
-    /// the service sits behind a load balancer (0 without one).
+    /// the service sits behind a load balancer (default 300 s; 0 without one).
     pub deregistration_delay: SimTime,
+    /// The service's target group, when it sits behind a load balancer.
+    pub target_group: Option<TargetGroupSpec>,
+    /// `healthCheckGracePeriodSeconds`: failing health checks are ignored this long after RUNNING.
+    pub grace_period: SimTime,
+    /// Which of its tasks fail their health checks, and from when.
+    pub health_failures: Option<HealthFailures>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +73,12 @@ impl RolloutSpec {
     pub fn has_deployments(&self) -> bool {
         !self.deployments.is_empty()
     }
+
+    /// The service scheduler follows its tasks' health: it has deployments, a load balancer or
+    /// tasks that fail health checks.
+    pub fn is_managed(&self) -> bool {
+        self.has_deployments() || self.target_group.is_some() || self.health_failures.is_some()
+    }
 }
 
 /// Reads a service's rolling-update keys. `initial`: the service's own task definition; `family`
@@ -76,6 +89,7 @@ pub(super) fn read_rollout(
     task_definitions: &[TaskDefinition],
     family: impl Fn(&Table<'_>, &str, &str) -> Result<u32, ScenarioError>,
     initial: u32,
+    target_group: Option<TargetGroupSpec>,
 ) -> Result<RolloutSpec, ScenarioError> {
     let minimum_healthy_percent = w.opt_u32_range("minimum_healthy_percent", 0, 100)?.unwrap_or(100);
     let maximum_percent = w.opt_u32_range("maximum_percent", 100, 10_000)?.unwrap_or(200);
@@ -89,7 +103,9 @@ pub(super) fn read_rollout(
         }
     };
     let exit_after_sigterm = w.opt_duration("exit_after_sigterm")?;
-    let deregistration_delay = w.opt_duration("deregistration_delay")?.unwrap_or(SimTime::ZERO);
+    // A target group's deregistration_delay.timeout_seconds defaults to 300 s.
+    let default_delay = if target_group.is_some() { SimTime::from_secs(300) } else { SimTime::ZERO };
+    let deregistration_delay = w.opt_duration("deregistration_delay")?.unwrap_or(default_delay);
     if deregistration_delay > SimTime::from_secs(3600) {
         return Err(w.error("deregistration_delay", "a target group's deregistration delay is 0 to 3600 s"));
     }
@@ -125,7 +141,24 @@ pub(super) fn read_rollout(
         d.finish()?;
         deployments.push(DeploymentSpec { at, task_definition, desired_count });
     }
-    Ok(RolloutSpec { minimum_healthy_percent, maximum_percent, circuit_breaker, deployments, exit_after_sigterm, deregistration_delay })
+    let grace_period = w.opt_duration("health_check_grace_period")?.unwrap_or(SimTime::ZERO);
+    if grace_period > SimTime::from_secs(2_147_483_647) {
+        return Err(w.error("health_check_grace_period", "at most 2,147,483,647 s"));
+    }
+    let revisions: Vec<u32> = std::iter::once(initial).chain(deployments.iter().map(|d| d.task_definition)).collect();
+    let container_check = revisions.iter().any(|&t| task_definitions[t as usize].essential_health_checks().next().is_some());
+    let health_failures = super::load_balancer::read_health_failures(w, target_group.is_some(), container_check)?;
+    Ok(RolloutSpec {
+        minimum_healthy_percent,
+        maximum_percent,
+        circuit_breaker,
+        deployments,
+        exit_after_sigterm,
+        deregistration_delay,
+        target_group,
+        grace_period,
+        health_failures,
+    })
 }
 
 /// The scheduler-wide lifecycle settings of `[service_scheduler]`.
@@ -139,6 +172,18 @@ pub struct LifecycleSpec {
     pub circuit_breaker_minimum: u32,
     /// The agent's `ECS_CONTAINER_STOP_TIMEOUT`, for containers without `stopTimeout` (30 s).
     pub container_stop_timeout: SimTime,
+    /// When a newly registered target turns healthy.
+    pub new_target_health: NewTargetHealth,
+}
+
+/// When a new target passes its target group's health check: the two documented readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewTargetHealth {
+    /// After `healthy_threshold` consecutive passing checks (what ECS's guides budget and users
+    /// measure; the default).
+    Threshold,
+    /// After its first passing check (the ALB guide's wording for new targets).
+    OneCheck,
 }
 
 impl Default for LifecycleSpec {
@@ -149,6 +194,7 @@ impl Default for LifecycleSpec {
             healthy_after_running: SimTime::from_secs(40),
             circuit_breaker_minimum: 3,
             container_stop_timeout: SimTime::from_secs(30),
+            new_target_health: NewTargetHealth::Threshold,
         }
     }
 }
@@ -178,7 +224,14 @@ pub(super) fn read_lifecycle(s: &mut Table<'_>) -> Result<LifecycleSpec, Scenari
             );
         }
     };
+    let new_target_health = match s.opt_str("new_target_health")? {
+        None => d.new_target_health,
+        Some("threshold") => NewTargetHealth::Threshold,
+        Some("one_check") => NewTargetHealth::OneCheck,
+        Some(other) => return Err(s.error("new_target_health", format!("unknown `{other}`; allowed: threshold, one_check"))),
+    };
     Ok(LifecycleSpec {
+        new_target_health,
         release_resources_at,
         maximum_counts,
         healthy_after_running: s.opt_duration("healthy_after_running")?.unwrap_or(d.healthy_after_running),

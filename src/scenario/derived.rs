@@ -97,6 +97,8 @@ pub struct SubnetRow {
     pub usable_ips: u32,
     /// Held from the start: host primary ENIs, trunk ENIs, the NAT gateway.
     pub held_by_hosts_and_nat: u64,
+    /// Held from the start by load-balancer nodes.
+    pub held_by_load_balancers: u64,
     pub free_for_tasks: u64,
 }
 
@@ -218,13 +220,15 @@ pub fn derive(scenario: &Scenario) -> Derived {
                     held += hosts_here * per_host;
                 }
                 let usable = s.cidr.usable();
+                let lbs = u64::from(scenario.load_balancer_addresses(crate::model::SubnetId(i as u32)));
                 SubnetRow {
                     subnet: s.name.clone(),
                     az: scenario.azs[s.az.0 as usize].clone(),
                     cidr: s.cidr.to_string(),
                     usable_ips: usable,
                     held_by_hosts_and_nat: held,
-                    free_for_tasks: u64::from(usable).saturating_sub(held),
+                    held_by_load_balancers: lbs,
+                    free_for_tasks: u64::from(usable).saturating_sub(held + lbs),
                 }
             })
             .collect(),

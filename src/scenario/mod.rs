@@ -12,6 +12,7 @@ pub mod derived;
 mod egress;
 mod failures;
 pub mod input;
+pub mod load_balancer;
 mod memory;
 mod network;
 pub mod plan;
@@ -161,6 +162,8 @@ pub struct Scenario {
     pub cpu: Option<CpuSpec>,
     /// `[failures]`: host failure processes, AZ outages; `None` models no failures.
     pub failures: Option<FailuresSpec>,
+    /// `[load_balancers.<name>]`, in name order.
+    pub load_balancers: Vec<load_balancer::LoadBalancerSpec>,
     pub report: ReportSpec,
 }
 
@@ -168,6 +171,17 @@ impl Scenario {
     /// Whether any service has `deployments`.
     pub fn has_deployments(&self) -> bool {
         self.workloads.iter().any(|w| w.rollout.as_ref().is_some_and(|r| r.has_deployments()))
+    }
+
+    /// Addresses load-balancer nodes hold in `subnet` for the whole run.
+    pub fn load_balancer_addresses(&self, subnet: crate::model::SubnetId) -> u32 {
+        self.load_balancers.iter().filter(|l| l.subnets.contains(&subnet)).map(|l| l.addresses_per_az).sum()
+    }
+
+    /// Whether the service scheduler follows some service's task health (deployments, a load
+    /// balancer, health failures): such runs write `deployments.csv` and the service events.
+    pub fn has_managed_services(&self) -> bool {
+        self.workloads.iter().any(|w| w.rollout.as_ref().is_some_and(|r| r.is_managed()))
     }
 
     /// Reads and validates a scenario file with no sweep applied.
@@ -334,9 +348,14 @@ impl Scenario {
                 subnets,
             });
         }
-        if let Some(net) = &network {
-            check_hosts_fit_subnets(file, net, &host_groups, &instance_types)?;
-        }
+        let held = match &network {
+            Some(net) => check_hosts_fit_subnets(file, net, &host_groups, &instance_types)?,
+            None => Vec::new(),
+        };
+        let load_balancers = load_balancer::read_load_balancers(&mut root, network.as_ref(), &azs, &held)?;
+        let mut host_azs: Vec<AzId> = host_groups.iter().flat_map(|g| g.azs.iter().copied()).collect();
+        host_azs.sort();
+        host_azs.dedup();
         let total_hosts: u64 = host_groups.iter().map(|g| u64::from(g.count_per_az) * g.azs.len() as u64).sum();
         if total_hosts > MAX_HOSTS {
             return Err(root.error("host_groups", format!("{total_hosts} hosts; at most {MAX_HOSTS} in one scenario")));
@@ -405,6 +424,9 @@ impl Scenario {
                 known_attributes: &known_attributes,
                 horizon,
                 network: network.as_ref(),
+                load_balancers: &load_balancers,
+                host_azs: &host_azs,
+                azs: &azs,
             };
             let spec = read_workload(wname, &mut w, &ctx, &mut input_hash)?;
             workload_egress.push(egress::read_workload_egress(&mut w, spec.launch_type == LaunchType::Fargate, !spec.subnets.is_empty())?);
@@ -489,6 +511,7 @@ impl Scenario {
             memory,
             cpu,
             failures,
+            load_balancers,
             report,
         };
         scenario.check_every_task_fits_some_host()?;
@@ -545,8 +568,15 @@ pub(super) fn combine_hash(hash: u64, text: &str) -> u64 {
     stable_hash64(&bytes)
 }
 
-/// The hosts a group launches into a subnet must fit it, with their trunk ENIs and the NAT gateway.
-fn check_hosts_fit_subnets(file: &str, net: &NetworkSpec, groups: &[HostGroupSpec], types: &[InstanceType]) -> Result<(), ScenarioError> {
+/// The hosts a group launches into a subnet must fit it, with their trunk ENIs and the NAT
+/// gateway. Returns, per subnet, the addresses they hold.
+fn check_hosts_fit_subnets(
+    file: &str,
+    net: &NetworkSpec,
+    groups: &[HostGroupSpec],
+    types: &[InstanceType],
+) -> Result<Vec<u64>, ScenarioError> {
+    let mut held = Vec::new();
     for (i, subnet) in net.subnets.iter().enumerate() {
         let mut needed = u64::from(subnet.nat_gateway);
         let mut first_group = None;
@@ -572,8 +602,9 @@ fn check_hosts_fit_subnets(file: &str, net: &NetworkSpec, groups: &[HostGroupSpe
                 ),
             ));
         }
+        held.push(needed);
     }
-    Ok(())
+    Ok(held)
 }
 
 fn registered(t: &InstanceType, fraction: f64, reserved_mib: u32) -> Resources {

@@ -165,9 +165,10 @@ impl Plan {
         self.base.network.is_some()
     }
 
-    /// Whether a service has deployments: runs write `deployments.csv` rows and an events file.
-    pub fn has_deployments(&self) -> bool {
-        self.base.has_deployments()
+    /// Whether a service is managed (deployments, a load balancer, health failures): runs write
+    /// `deployments.csv` rows and an events file.
+    pub fn has_managed_services(&self) -> bool {
+        self.base.has_managed_services()
     }
 
     /// The value index on each axis of point `p` (first axis slowest).

@@ -181,6 +181,10 @@ pub(super) struct WorkloadContext<'a> {
     pub(super) known_attributes: &'a BTreeSet<&'a str>,
     pub(super) horizon: SimTime,
     pub(super) network: Option<&'a NetworkSpec>,
+    pub(super) load_balancers: &'a [super::load_balancer::LoadBalancerSpec],
+    /// The AZs the host groups have hosts in.
+    pub(super) host_azs: &'a [crate::model::AzId],
+    pub(super) azs: &'a [String],
 }
 
 pub(super) fn read_workload(
@@ -189,7 +193,7 @@ pub(super) fn read_workload(
     ctx: &WorkloadContext<'_>,
     input_hash: &mut u64,
 ) -> Result<WorkloadSpec, ScenarioError> {
-    let WorkloadContext { raw, task_definitions, default_placement, registry, known_attributes, horizon, network } = *ctx;
+    let WorkloadContext { raw, task_definitions, default_placement, registry, known_attributes, horizon, network, .. } = *ctx;
     let kind = w.opt_str("kind")?.ok_or_else(|| w.error("kind", "missing (required); allowed: service, poisson, batch, trace"))?;
     let family_index = |w: &Table<'_>, key: &str, family: &str| -> Result<u32, ScenarioError> {
         task_definitions.iter().position(|t| t.family == family).map(|i| i as u32).ok_or_else(|| {
@@ -391,7 +395,13 @@ pub(super) fn read_workload(
         }
     };
     let rollout = if arrivals.is_service() {
-        let rollout = super::deployment::read_rollout(w, horizon, task_definitions, family_index, task_definition)?;
+        // Where the tasks can run: their subnets' AZs (awsvpc), else every AZ with hosts.
+        let task_azs: Vec<crate::model::AzId> = match network {
+            Some(net) if !subnets.is_empty() => subnets.iter().map(|s| net.subnets[s.0 as usize].az).collect(),
+            _ => ctx.host_azs.to_vec(),
+        };
+        let target_group = super::load_balancer::read_target_group(w, ctx.load_balancers, network, &task_azs, ctx.azs)?;
+        let rollout = super::deployment::read_rollout(w, horizon, task_definitions, family_index, task_definition, target_group)?;
         for d in &rollout.deployments {
             let new = &task_definitions[d.task_definition as usize];
             let ok = match launch_type {
@@ -407,6 +417,11 @@ pub(super) fn read_workload(
         }
         Some(rollout)
     } else {
+        for key in ["load_balancer", "health_failures", "health_check_grace_period", "target_health_check"] {
+            if w.has(key) {
+                return Err(w.error(key, "only a service (kind = \"service\") sits behind a load balancer and is health-checked by ECS"));
+            }
+        }
         None
     };
     if launch_type == LaunchType::Fargate {

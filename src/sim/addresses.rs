@@ -7,8 +7,7 @@
 //!
 //! Architecture invariant: placement never looks here (ECS places awsvpc tasks without checking
 //! free addresses; docs/model.md#subnets-and-addresses). Every held address has exactly one owner, checked by
-//! `invariants.rs`. Load-balancer nodes and VPC interface endpoints, when modelled, become
-//! owners here too.
+//! `invariants.rs`. Load-balancer nodes hold theirs for the whole run, as NAT gateways do.
 
 use rand_chacha::ChaCha8Rng;
 
@@ -114,7 +113,7 @@ pub(super) fn host_ips(scenario: &Scenario, cluster: &Cluster, host: crate::mode
 }
 
 /// Addresses held by the infrastructure, per subnet: each active host's primary ENI and trunk
-/// ENI, each NAT gateway.
+/// ENI, each NAT gateway, each load balancer's nodes.
 pub(super) fn infrastructure_ips(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet]) -> Vec<u32> {
     let mut held = vec![0u32; subnets.len()];
     for h in cluster.hosts.iter().filter(|h| h.active) {
@@ -123,7 +122,7 @@ pub(super) fn infrastructure_ips(scenario: &Scenario, cluster: &Cluster, subnets
         }
     }
     for (i, s) in subnets.iter().enumerate() {
-        held[i] += u32::from(s.nat_gateway);
+        held[i] += u32::from(s.nat_gateway) + scenario.load_balancer_addresses(SubnetId(i as u32));
     }
     held
 }

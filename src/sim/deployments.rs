@@ -13,7 +13,7 @@
 
 use super::result::EventRow;
 use crate::engine::SimTime;
-use crate::model::TaskId;
+use crate::model::{StopReason, TaskId};
 use crate::scenario::Scenario;
 use crate::scenario::deployment::{MaximumCounts, RolloutSpec};
 
@@ -39,6 +39,8 @@ struct Member {
     phase: Phase,
     /// Index in its deployment's list for its phase.
     slot: u32,
+    /// Why the scheduler is stopping it (phase Stopping).
+    reason: StopReason,
 }
 
 /// Why a deployment exists.
@@ -95,6 +97,9 @@ pub(super) struct Deployment {
     pub failed_tasks: u32,
     pub peak_tasks: u32,
     pub peak_addresses: u32,
+    /// What the circuit breaker counts: failed launches before any task ran (stage 1), failed
+    /// health checks (stage 2).
+    breaker_count: u32,
     /// A task of this deployment has reached RUNNING: the circuit breaker's first stage is over.
     pub ever_running: bool,
     /// "unable to place a task" has been reported for this deployment.
@@ -118,6 +123,7 @@ impl Deployment {
             failed_tasks: 0,
             peak_tasks: 0,
             peak_addresses: 0,
+            breaker_count: 0,
             ever_running: false,
             reported_unplaced: false,
             reported_stuck: false,
@@ -400,18 +406,20 @@ pub(super) struct Deployments {
     counting: MaximumCounts,
     breaker_minimum: u32,
     active: bool,
+    /// Which tasks fail their health checks: a stream of its own.
+    pub rng_health: rand_chacha::ChaCha8Rng,
 }
 
 impl Deployments {
     /// `services`: per service, its workload.
-    pub fn new(scenario: &Scenario, services: impl Iterator<Item = (u32, u32)>) -> Deployments {
+    pub fn new(scenario: &Scenario, services: impl Iterator<Item = (u32, u32)>, streams: &crate::engine::RngStreams) -> Deployments {
         let mut rollouts = Vec::new();
         for (workload, desired) in services {
             let w = &scenario.workloads[workload as usize];
             // A service keeps its network mode across revisions; Fargate tasks are awsvpc.
             let eni = w.launch_type == crate::workload::LaunchType::Fargate
                 || scenario.task_definitions[w.task_definition as usize].network_mode == crate::model::taskdef::NetworkMode::Awsvpc;
-            let r = w.rollout.as_ref().filter(|r| r.has_deployments()).map(|r| Rollout::new(workload, desired, r, w.task_definition, eni));
+            let r = w.rollout.as_ref().filter(|r| r.is_managed()).map(|r| Rollout::new(workload, desired, r, w.task_definition, eni));
             rollouts.push(r);
         }
         let active = rollouts.iter().any(Option::is_some);
@@ -423,6 +431,7 @@ impl Deployments {
             counting: l.maximum_counts,
             breaker_minimum: l.circuit_breaker_minimum,
             active,
+            rng_health: streams.stream("health", 0),
         }
     }
 
@@ -485,7 +494,8 @@ impl Deployments {
             self.members.resize(task.index() + 1, None);
         }
         debug_assert!(self.members[task.index()].is_none(), "task {} is already a member", task.0);
-        self.members[task.index()] = Some(Member { service, deployment, phase: Phase::Waiting, slot });
+        self.members[task.index()] =
+            Some(Member { service, deployment, phase: Phase::Waiting, slot, reason: StopReason::ServiceSchedulerInitiated });
     }
 
     /// Moves a member to another phase (and, for a waiting task, possibly another deployment).
@@ -559,6 +569,24 @@ impl Deployments {
         r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
     }
 
+    /// The scheduler stops a running member that failed its health checks (not counted as a
+    /// deployment's stop).
+    pub fn stopping_unhealthy(&mut self, task: TaskId, reason: StopReason) {
+        let m = self.member(task).expect("a member");
+        self.move_to(task, m.deployment, Phase::Stopping);
+        self.members[task.index()].as_mut().expect("a member").reason = reason;
+    }
+
+    /// Why the scheduler is stopping `task`.
+    pub fn stop_reason(&self, task: TaskId) -> StopReason {
+        self.member(task).map_or(StopReason::ServiceSchedulerInitiated, |m| m.reason)
+    }
+
+    /// The member's deployment is the primary.
+    pub fn in_primary(&self, task: TaskId) -> bool {
+        self.member(task).is_some_and(|m| self.rollout(m.service).is_some_and(|r| r.primary_index() == m.deployment))
+    }
+
     /// The scheduler stopped a provisioning member.
     pub fn stopped_provisioning(&mut self, task: TaskId) {
         let m = self.member(task).expect("a member");
@@ -592,10 +620,11 @@ impl Deployments {
         }
     }
 
-    /// A launch of the primary's task failed (not placed, or failed to start). Counts it and
-    /// trips the circuit breaker at the threshold, in its first stage (no task of the deployment
-    /// has reached RUNNING yet).
-    pub fn launch_failed(&mut self, service: u32, now: SimTime) -> Breaker {
+    /// A launch of the primary's task failed (not placed, or failed to start), or, with
+    /// `stage_two`, one of its tasks failed its health checks. Counts it and trips the circuit
+    /// breaker at the threshold: launch failures count in the first stage only (no task of the
+    /// deployment has reached RUNNING yet), health-check failures in the second.
+    pub fn launch_failed(&mut self, service: u32, now: SimTime, stage_two: bool) -> Breaker {
         let minimum = self.breaker_minimum;
         let Some(r) = self.rollout_mut(service) else { return Breaker::Holds };
         let threshold = r.breaker_threshold(minimum);
@@ -606,8 +635,12 @@ impl Deployments {
             return Breaker::Holds;
         }
         p.failed_tasks += 1;
+        if !stage_two && p.ever_running {
+            return Breaker::Holds;
+        }
+        p.breaker_count += 1;
         match threshold {
-            Some(t) if !p.ever_running && p.failed_tasks >= t => {
+            Some(t) if p.breaker_count >= t => {
                 p.outcome = Outcome::Failed;
                 p.ended_at = Some(now);
                 let target = last_completed.filter(|_| rollback);

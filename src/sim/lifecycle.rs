@@ -31,8 +31,11 @@ pub(super) enum TaskEvent {
     Finished { task: TaskId, host: HostId, task_definition: u16, workload: u16 },
     /// A task whose ENI could not be created stops (TaskFailedToStart). `host` as in `Finished`.
     StartFailed { task: TaskId, host: HostId, task_definition: u16, workload: u16 },
-    /// A task of a service with deployments has been RUNNING for the healthy delay.
+    /// A task of a managed service passed its health checks (or has been RUNNING for the
+    /// healthy delay, without checks).
     Healthy { task: TaskId },
+    /// A task of a managed service failed a health check, past its grace period: ECS stops it.
+    Unhealthy { task: TaskId, container: bool },
     /// The deregistration delay of a task the scheduler stopped is over: STOPPING.
     Deregistered { task: TaskId },
     /// A stopping task's containers exited (SIGTERM handled, or SIGKILL at the stop timeout).
@@ -46,6 +49,7 @@ impl TaskEvent {
             | TaskEvent::Finished { task, .. }
             | TaskEvent::StartFailed { task, .. }
             | TaskEvent::Healthy { task }
+            | TaskEvent::Unhealthy { task, .. }
             | TaskEvent::Deregistered { task }
             | TaskEvent::Exited { task } => task,
         }

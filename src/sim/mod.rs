@@ -36,6 +36,7 @@ mod egress;
 mod failures;
 mod fargate;
 mod fleet;
+mod health;
 mod invariants;
 mod launch;
 mod lifecycle;

@@ -6,13 +6,17 @@
 //! ports come back at STOPPING, or at STOPPED with the older switch
 //! (docs/model.md#rolling-deployments).
 
+use rand::RngExt;
+
 use super::deployments::{Breaker, Cause, Outcome, Phase};
+use super::health;
 use super::lifecycle::{FARGATE, TaskEvent};
 use super::result::{DeploymentRow, EventRow};
 use super::services::ServiceEvent;
 use super::world::{Event, World};
 use crate::engine::SimTime;
 use crate::metrics::Metric;
+use crate::model::taskdef::MAX_CONTAINERS_PER_TASK_DEFINITION;
 use crate::model::{StopReason, TaskId, TaskState};
 use crate::scenario::deployment::ReleaseAt;
 
@@ -201,7 +205,12 @@ impl World<'_> {
         }
         let timeout = self.scenario.task_definitions[td as usize].stop_timeout(lifecycle.container_stop_timeout);
         let exits = self.scenario.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
-        let after = exits.map_or(timeout, |e| e.min(timeout));
+        // A task whose essential container failed its health check has exited already.
+        let after = if self.deployments.stop_reason(task) == StopReason::ContainerHealthCheck {
+            SimTime::ZERO
+        } else {
+            exits.map_or(timeout, |e| e.min(timeout))
+        };
         let at = self.now() + after;
         self.schedule_for_task(at, Event::Task(TaskEvent::Exited { task }));
     }
@@ -219,6 +228,12 @@ impl World<'_> {
                     self.request_step(service);
                 }
             }
+            TaskEvent::Unhealthy { container, .. } => {
+                if t.state == TaskState::Running && matches!(self.deployments.phase(task), Some(Phase::Running | Phase::Healthy)) {
+                    let service = self.deployments.service_of(task).expect("a member");
+                    self.stop_unhealthy(service, task, container);
+                }
+            }
             TaskEvent::Deregistered { .. } => {
                 if t.state == TaskState::Deactivating {
                     self.begin_stopping(task);
@@ -227,28 +242,103 @@ impl World<'_> {
             TaskEvent::Exited { .. } => {
                 if t.state == TaskState::Stopping {
                     let (host, td, workload) = (t.host.unwrap_or(FARGATE), t.task_definition, t.workload);
-                    self.stop_task(task, host, td, workload, StopReason::ServiceSchedulerInitiated, TaskState::Stopping);
+                    let reason = self.deployments.stop_reason(task);
+                    self.stop_task(task, host, td, workload, reason, TaskState::Stopping);
                 }
             }
             _ => unreachable!("not a rolling-update event"),
         }
     }
 
-    /// A member task reached RUNNING: healthy after the delay (no health checks are modelled).
+    /// A member task reached RUNNING: its target is registered and its checks begin. It turns
+    /// healthy when they pass (40 s after RUNNING without checks); a task drawn to fail them is
+    /// stopped when they fail, not within the grace period (docs/model.md#load-balancers-and-health-checks).
     pub(super) fn member_running(&mut self, task: TaskId) {
-        if self.deployments.service_of(task).is_none() {
-            return;
-        }
+        let Some(service) = self.deployments.service_of(task) else { return };
         self.deployments.running(task);
-        let delay = self.scenario.service_scheduler.lifecycle.healthy_after_running;
-        if delay == SimTime::ZERO {
-            let service = self.deployments.service_of(task).expect("a member");
-            self.deployments.healthy(task);
-            self.request_step(service);
-        } else {
-            let at = self.now() + delay;
-            self.schedule_for_task(at, Event::Task(TaskEvent::Healthy { task }));
+        let t = self.tasks.get(task);
+        let (td, serial) = (t.task_definition, t.serial);
+        let spec = self.scenario.workloads[t.workload as usize].rollout.as_ref().expect("a rollout");
+        let lifecycle = &self.scenario.service_scheduler.lifecycle;
+        let failures = spec.health_failures;
+        let mut draw = |p: f64| -> Option<SimTime> {
+            let f = failures.expect("drawn only with health_failures");
+            (p > 0.0 && self.deployments.rng_health.random::<f64>() < p).then_some(f.after)
+        };
+        let target_fails = failures.and_then(|f| draw(f.target));
+        let container_fails = failures.and_then(|f| draw(f.container));
+        let target = spec.target_group.map(|tg| health::target_verdict(&tg.health_check, lifecycle.new_target_health, target_fails));
+        let mut containers = [health::Verdict::default(); MAX_CONTAINERS_PER_TASK_DEFINITION];
+        let mut n = 0;
+        for (i, hc) in self.scenario.task_definitions[td as usize].essential_health_checks().enumerate() {
+            // The first essential container with a check is the one that fails.
+            containers[n] = health::container_verdict(hc, if i == 0 { container_fails } else { None });
+            n += 1;
         }
+        let plan = health::plan(target, &containers[..n], lifecycle.healthy_after_running, spec.grace_period);
+        if let Some(tg) = spec.target_group {
+            let name = self.target_group_name(service, tg.load_balancer);
+            let index = self.deployments.rollout(service).expect("a rollout").primary_index();
+            self.service_event(service, index, format!("registered 1 targets in (target-group {name}) (task {serial})."));
+        }
+        let now = self.now();
+        match plan.healthy_at {
+            Some(SimTime::ZERO) => {
+                self.deployments.healthy(task);
+                self.request_step(service);
+            }
+            Some(after) => self.schedule_for_task(now + after, Event::Task(TaskEvent::Healthy { task })),
+            None => {}
+        }
+        if let Some((after, check)) = plan.stop {
+            let container = check == health::FailedCheck::Container;
+            self.schedule_for_task(now + after, Event::Task(TaskEvent::Unhealthy { task, container }));
+        }
+    }
+
+    /// `targetgroup/<load balancer>-<service>`: the service's target group as events name it.
+    fn target_group_name(&self, service: u32, load_balancer: u32) -> String {
+        let w = &self.scenario.workloads[self.services.workload(service) as usize];
+        format!("targetgroup/{}-{}", self.scenario.load_balancers[load_balancer as usize].name, w.name)
+    }
+
+    /// ECS stops a task whose health checks failed: a failed target drains first (the
+    /// deregistration delay), a failed container has nothing to drain. The circuit breaker
+    /// counts it in its second stage; the next step starts a task in its place.
+    fn stop_unhealthy(&mut self, service: u32, task: TaskId, container: bool) {
+        let now = self.now();
+        let serial = self.tasks.get(task).serial;
+        let index = self.deployments.rollout(service).expect("a rollout").primary_index();
+        let reason = if container {
+            self.service_event(service, index, format!("(task {serial}) failed container health checks."));
+            StopReason::ContainerHealthCheck
+        } else {
+            let tg = self.scenario.workloads[self.services.workload(service) as usize].rollout.as_ref().and_then(|r| r.target_group);
+            let name = self.target_group_name(service, tg.expect("a target group").load_balancer);
+            self.service_event(
+                service,
+                index,
+                format!("(task {serial}) is unhealthy in (target-group {name}) due to (reason Health checks failed)."),
+            );
+            StopReason::ElbHealthCheck
+        };
+        self.service_event(service, index, format!("has stopped 1 running tasks: (task {serial})."));
+        if let Some(finish) = self.tasks.deactivating(task) {
+            self.queue.cancel(finish);
+        }
+        let in_primary = self.deployments.in_primary(task);
+        self.deployments.stopping_unhealthy(task, reason);
+        let workload = self.services.workload(service);
+        let delay = self.scenario.workloads[workload as usize].rollout.as_ref().expect("a rollout").deregistration_delay;
+        if container || delay == SimTime::ZERO {
+            self.begin_stopping(task);
+        } else {
+            self.schedule_for_task(now + delay, Event::Task(TaskEvent::Deregistered { task }));
+        }
+        if in_primary {
+            self.count_failure(service, true);
+        }
+        self.request_step(service);
     }
 
     /// A member was placed or accepted; its ENI's address, if it took one, counts for the service.
@@ -282,11 +372,18 @@ impl World<'_> {
 
     /// A new task failed to be placed or to start: the circuit breaker counts it, and may trip.
     pub(super) fn new_task_failed(&mut self, service: u32) {
+        self.count_failure(service, false);
+    }
+
+    /// The circuit breaker counts a failure of the primary's tasks (`health`: a failed health
+    /// check, its second stage), and may trip.
+    fn count_failure(&mut self, service: u32, health: bool) {
         let now = self.now();
         let r = self.deployments.rollout(service).expect("a rollout");
         let (index, desired) = (r.primary_index(), r.desired);
-        if let Breaker::Tripped { rollback_to } = self.deployments.launch_failed(service, now) {
-            self.service_event(service, index, format!("(deployment ecs-svc/{index}) deployment failed: tasks failed to start."));
+        if let Breaker::Tripped { rollback_to } = self.deployments.launch_failed(service, now, health) {
+            let what = if health { "tasks failed health checks" } else { "tasks failed to start" };
+            self.service_event(service, index, format!("(deployment ecs-svc/{index}) deployment failed: {what}."));
             match rollback_to {
                 Some((_, td)) => self.begin_deployment(service, td, Cause::Rollback { of: index }, desired),
                 None => self.request_step(service),
@@ -369,7 +466,7 @@ impl World<'_> {
                 failed_tasks += d.failed_tasks;
             }
         }
-        let any = self.deployments.is_active();
+        let any = self.scenario.has_deployments();
         let v = |x: f64| if any { x } else { f64::NAN };
         m.push((Metric::Deployments, v(f64::from(count))));
         m.push((Metric::DeploymentsCompleted, v(f64::from(completed))));

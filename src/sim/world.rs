@@ -53,6 +53,7 @@ impl Event {
                 TaskEvent::Started { task }
                 | TaskEvent::StartFailed { task, .. }
                 | TaskEvent::Healthy { task }
+                | TaskEvent::Unhealthy { task, .. }
                 | TaskEvent::Deregistered { task }
                 | TaskEvent::Exited { task },
             )
@@ -131,7 +132,7 @@ impl<'s> World<'s> {
         let cpu = Cpu::new(scenario, fleet.cluster());
         let failures = scenario.failures.as_ref().map(|f| Failures::new(f, fleet.cluster(), &streams));
         let services = Services::new(scenario);
-        let deployments = Deployments::new(scenario, services.all().iter().map(|s| (s.workload, s.desired)));
+        let deployments = Deployments::new(scenario, services.all().iter().map(|s| (s.workload, s.desired)), &streams);
         World {
             scenario,
             options,
@@ -333,7 +334,9 @@ impl<'s> World<'s> {
             return;
         }
         match event {
-            TaskEvent::Healthy { .. } | TaskEvent::Deregistered { .. } | TaskEvent::Exited { .. } => self.on_rollout_task(event),
+            TaskEvent::Healthy { .. } | TaskEvent::Unhealthy { .. } | TaskEvent::Deregistered { .. } | TaskEvent::Exited { .. } => {
+                self.on_rollout_task(event)
+            }
             TaskEvent::Started { task } => self.start_task(task),
             TaskEvent::StartFailed { task, host, task_definition, workload } => self.stop_task(
                 task,

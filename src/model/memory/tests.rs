@@ -201,6 +201,7 @@ fn within_max_swap_a_container_swaps_instead_of_dying_unless_swappiness_is_zero(
         max_swap_mib: Some(256),
         swappiness: Some(0),
         stop_timeout_s: None,
+        health_check: None,
     };
     assert_eq!(ContainerMemorySpec::from_definition(&def, None).max_swap_mib, 0);
     let swappy = ContainerDefinition { swappiness: None, ..def };

@@ -121,7 +121,7 @@ impl Recorder {
             columns.push("fargate_vcpus".into());
         }
         columns.extend(Recovery::columns(scenario));
-        let deployments = scenario.has_deployments();
+        let deployments = scenario.has_managed_services();
         if deployments {
             columns.extend(["tasks_stopping".to_string(), "addresses_stopping".to_string()]);
         }

@@ -146,6 +146,7 @@ fn outcome_slot(t: &Task) -> usize {
         (TaskState::Stopped, Some(StopReason::PullFailed(_))) => 9,
         (TaskState::Stopped, Some(StopReason::HostTerminated | StopReason::AzUnavailable)) => 10,
         (TaskState::Stopped, Some(StopReason::ServiceSchedulerInitiated)) => 11,
+        (TaskState::Stopped, Some(StopReason::ElbHealthCheck | StopReason::ContainerHealthCheck)) => 12,
         (TaskState::Running | TaskState::Deactivating | TaskState::Stopping, _) => 5,
         (TaskState::Provisioning, _) => 6,
         (TaskState::AwaitingPlacement, _) => 7,

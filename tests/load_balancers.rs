@@ -1,0 +1,148 @@
+//! Load balancers and health checks in whole runs: what Elastic Load Balancing refuses, the
+//! addresses its nodes take from the subnets, how long a new target takes to turn healthy, and
+//! how ECS stops tasks that fail their target-group or container health checks (with the
+//! circuit breaker's second stage).
+
+use std::fs;
+
+use clustersim::engine::SimTime;
+use clustersim::metrics::Metric;
+use clustersim::model::StopReason;
+use clustersim::placement::StrategyRegistry;
+use clustersim::scenario::RawScenario;
+use clustersim::scenario::sweep::Plan;
+use clustersim::sim::{RunOptions, RunResult, run};
+
+const FG: &str = r#"{ "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
+  "containerDefinitions": [{ "name": "app", "image": "app:1", "essential": true }] }"#;
+/// The same service with a container health check (defaults: 30 s interval, 3 retries).
+const FG_CHECKED: &str = r#"{ "family": "fg-checked", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
+  "containerDefinitions": [{ "name": "app", "image": "app:2", "essential": true,
+    "healthCheck": { "command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"] } }] }"#;
+
+fn plan_text(body: &str) -> Result<Plan, String> {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("fg.json"), FG).unwrap();
+    fs::write(dir.path().join("fgc.json"), FG_CHECKED).unwrap();
+    let path = dir.path().join("s.toml");
+    fs::write(&path, format!("name = \"lb\"\nseed = 1\ntask_definitions = [\"fg.json\", \"fgc.json\"]\n{body}")).unwrap();
+    let raw = RawScenario::read(&path).unwrap();
+    Plan::build(&raw, None, &StrategyRegistry::new()).map_err(|e| e.to_string())
+}
+
+fn run_text(body: &str) -> RunResult {
+    let plan = plan_text(body).unwrap_or_else(|e| panic!("{e}"));
+    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
+    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+}
+
+/// Two AZs with a /24 each, an ALB (or what `lb` says) and a Fargate service `web` behind it.
+fn scenario(lb: &str, service: &str, scheduler: &str) -> String {
+    format!(
+        r#"horizon = "2h"
+[cluster]
+azs = ["a", "b"]
+[service_scheduler]
+{scheduler}
+[network]
+eni_attach_delay = "0s"
+[network.subnets.sa]
+az = "a"
+cidr = "10.0.1.0/24"
+[network.subnets.sb]
+az = "b"
+cidr = "10.0.2.0/24"
+[network.subnets.tiny]
+az = "b"
+cidr = "10.0.3.0/28"
+[load_balancers.front]
+{lb}
+[workload.web]
+kind = "service"
+task_definition = "fg"
+launch_type = "FARGATE"
+subnets = ["sa", "sb"]
+load_balancer = "front"
+{service}
+"#
+    )
+}
+
+const ALB: &str = "type = \"alb\"\nsubnets = [\"sa\", \"sb\"]";
+
+#[test]
+fn elastic_load_balancing_refuses_an_alb_in_one_az_a_small_subnet_and_an_uncovered_az() {
+    let one_az = plan_text(&scenario("type = \"alb\"\nsubnets = [\"sa\"]", "desired_count = 1", "")).unwrap_err();
+    assert!(one_az.contains("load_balancers.front.subnets") && one_az.contains("at least two Availability Zones"), "{one_az}");
+    let small = plan_text(&scenario("type = \"alb\"\nsubnets = [\"sa\", \"tiny\"]", "desired_count = 1", "")).unwrap_err();
+    assert!(small.contains("load_balancers.front.subnets") && small.contains("/27 or larger"), "{small}");
+    // An NLB may live in one AZ, but then cannot serve tasks in the other.
+    let uncovered = plan_text(&scenario("type = \"nlb\"\nsubnets = [\"sa\"]", "desired_count = 1", "")).unwrap_err();
+    assert!(uncovered.contains("workload.web.load_balancer") && uncovered.contains("has no subnet"), "{uncovered}");
+    let too_many =
+        plan_text(&scenario("type = \"alb\"\nsubnets = [\"sa\", \"sb\"]\naddresses_per_az = 60", "desired_count = 1", "")).unwrap_err();
+    assert!(too_many.contains("addresses_per_az") && too_many.contains("100"), "{too_many}");
+    assert!(plan_text(&scenario(ALB, "desired_count = 1", "")).is_ok());
+}
+
+#[test]
+fn the_load_balancer_nodes_hold_addresses_in_its_subnets() {
+    let r = run_text(&scenario(&format!("{ALB}\naddresses_per_az = 3"), "desired_count = 4", ""));
+    let held: u32 = r.subnets.iter().map(|s| s.usable - s.free_at_end).sum();
+    // 3 ALB addresses in each of the two subnets, and the 4 tasks' ENIs.
+    assert_eq!(held, 3 * 2 + 4);
+    let r = run_text(&scenario("type = \"nlb\"\nsubnets = [\"sa\", \"sb\"]", "desired_count = 4", ""));
+    let held: u32 = r.subnets.iter().map(|s| s.usable - s.free_at_end).sum();
+    assert_eq!(held, 2 + 4, "an NLB has one address per AZ");
+}
+
+/// Desired 1, (100, 200), updated at 10 min: the old task stops once the new one is healthy.
+fn replaced_after(scheduler: &str) -> (SimTime, SimTime) {
+    let r = run_text(&scenario(ALB, "desired_count = 1\ndeployments = [{ at = \"10m\" }]", scheduler));
+    let new = r.tasks.iter().find(|t| t.arrived_at >= SimTime::from_secs(600) && t.running_at.is_some()).unwrap();
+    let old = r.tasks.iter().find(|t| t.stop_reason == Some(StopReason::ServiceSchedulerInitiated)).unwrap();
+    assert_eq!(r.deployments[1].outcome, "completed");
+    (new.running_at.unwrap(), old.stopped_at.unwrap())
+}
+
+#[test]
+fn a_new_target_turns_healthy_after_five_checks_then_the_old_one_drains_300_s() {
+    // 5 × 30 s to healthy, the default 300 s deregistration delay, the 30 s stop timeout.
+    let (running, stopped) = replaced_after("");
+    assert_eq!(stopped.saturating_sub(running), SimTime::from_secs(150 + 300 + 30));
+    // The ALB guide's reading: one passing check.
+    let (running, stopped) = replaced_after("new_target_health = \"one_check\"");
+    assert_eq!(stopped.saturating_sub(running), SimTime::from_secs(30 + 300 + 30));
+}
+
+#[test]
+fn a_failing_target_is_stopped_after_the_grace_period_and_drained() {
+    let r = run_text(&scenario(ALB, "desired_count = 1\nhealth_check_grace_period = \"120s\"\nhealth_failures = { target = 1.0 }", ""));
+    let first = r.tasks.iter().filter(|t| t.running_at.is_some()).min_by_key(|t| t.running_at).unwrap();
+    assert_eq!(first.stop_reason, Some(StopReason::ElbHealthCheck));
+    // Unhealthy at 60 s (2 × 30 s) but ignored until 120 s; then 300 s of draining, 30 s to stop.
+    assert_eq!(first.stopped_at.unwrap().saturating_sub(first.running_at.unwrap()), SimTime::from_secs(120 + 300 + 30));
+    assert!(r.service_events.iter().any(|e| e.message.contains("is unhealthy in (target-group targetgroup/front-web)")));
+    // Every task fails: the service keeps replacing them.
+    let unhealthy = r.metrics.get(Metric::OutcomeUnhealthy);
+    assert!(unhealthy >= 10.0, "{unhealthy}");
+}
+
+#[test]
+fn failing_container_health_checks_trip_the_circuit_breaker_in_its_second_stage() {
+    let service = "desired_count = 1
+deployment_circuit_breaker = { enable = true, rollback = true }
+deployments = [{ at = \"10m\", task_definition = \"fg-checked\" }]
+health_failures = { container = 1.0 }";
+    let r = run_text(&scenario(ALB, service, ""));
+    // Only the new revision has a container check; each of its tasks fails it at 90 s and stops
+    // at once. Desired 1: the breaker trips at 3 and rolls back.
+    let failed: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ContainerHealthCheck)).collect();
+    assert_eq!(failed.len(), 3);
+    for t in &failed {
+        assert_eq!(t.stopped_at.unwrap().saturating_sub(t.running_at.unwrap()), SimTime::from_secs(90));
+    }
+    assert_eq!((r.deployments[1].outcome, r.deployments[1].failed_tasks), ("rolled_back", 3));
+    assert_eq!(r.deployments[2].outcome, "completed");
+    assert_eq!(r.metrics.get(Metric::OutcomeUnhealthy), 3.0);
+}
