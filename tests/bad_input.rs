@@ -853,6 +853,9 @@ fn load_balancers_and_health_checks_elb_or_ecs_refuses_are_refused() {
     );
     rejects(&with_load_balancer(alb, "health_failures = { target = 0.5 }"), "workload.web.health_failures.target", "no `load_balancer`");
     rejects(&with_load_balancer(alb, "health_failures = { container = 0.5 }"), "workload.web.health_failures.container", "healthCheck");
+    rejects(&with_load_balancer(alb, "strategy = \"canary\""), "workload.web.strategy", "rolling, blue_green");
+    rejects(&with_load_balancer(alb, "strategy = \"blue_green\"\nbake_time = \"5m\""), "workload.web.strategy", "load_balancer");
+    rejects(&with_load_balancer(alb, "bake_time = \"5m\""), "workload.web.bake_time", "blue_green");
 }
 
 #[test]

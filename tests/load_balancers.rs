@@ -146,3 +146,27 @@ health_failures = { container = 1.0 }";
     assert_eq!(r.deployments[2].outcome, "completed");
     assert_eq!(r.metrics.get(Metric::OutcomeUnhealthy), 3.0);
 }
+
+#[test]
+fn blue_green_starts_the_whole_new_set_and_stops_the_old_one_after_the_bake_time() {
+    let service = "desired_count = 4
+maximum_percent = 100
+minimum_healthy_percent = 100
+strategy = \"blue_green\"
+bake_time = \"10m\"
+deployments = [{ at = \"10m\" }]";
+    let r = run_text(&scenario(ALB, service, ""));
+    let d = &r.deployments[1];
+    assert_eq!(d.outcome, "completed");
+    // The green set runs at full size beside the blue one, whatever maximumPercent says.
+    assert_eq!((d.peak_tasks, d.peak_addresses), (8, 8));
+    let green_healthy = r.tasks.iter().filter(|t| t.arrived_at >= SimTime::from_secs(600)).map(|t| t.running_at.unwrap()).max().unwrap()
+        + SimTime::from_secs(150);
+    // Blue stops together: bake 600 s after the shift, then 300 s draining and 30 s to stop.
+    let blue: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ServiceSchedulerInitiated)).collect();
+    assert_eq!(blue.len(), 4);
+    for t in blue {
+        assert_eq!(t.stopped_at, Some(green_healthy + SimTime::from_secs(600 + 300 + 30)));
+    }
+    assert!(plan_text(&scenario(ALB, "desired_count = 1\nstrategy = \"blue_green\"", "")).unwrap_err().contains("bake_time"));
+}

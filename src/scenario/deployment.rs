@@ -51,6 +51,8 @@ pub struct RolloutSpec {
     pub grace_period: SimTime,
     /// Which of its tasks fail their health checks, and from when.
     pub health_failures: Option<HealthFailures>,
+    /// `strategy = "blue_green"`: ECS-native blue/green with this bake time; `None`: rolling.
+    pub blue_green_bake: Option<SimTime>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,27 @@ pub(super) fn read_rollout(
         d.finish()?;
         deployments.push(DeploymentSpec { at, task_definition, desired_count });
     }
+    let blue_green_bake = match w.opt_str("strategy")? {
+        None | Some("rolling") => {
+            if w.has("bake_time") {
+                return Err(w.error("bake_time", "only a blue_green strategy has a bake time"));
+            }
+            None
+        }
+        Some("blue_green") => {
+            let bake = w
+                .opt_duration("bake_time")?
+                .ok_or_else(|| w.error("bake_time", "missing; a blue_green deployment needs bakeTimeInMinutes, 0 to 1440 minutes"))?;
+            if bake > SimTime::from_secs(1440 * 60) {
+                return Err(w.error("bake_time", "0 to 1440 minutes"));
+            }
+            if target_group.is_none() {
+                return Err(w.error("strategy", "a blue_green deployment shifts traffic: the service needs a `load_balancer`"));
+            }
+            Some(bake)
+        }
+        Some(other) => return Err(w.error("strategy", format!("unknown `{other}`; allowed: rolling, blue_green"))),
+    };
     let grace_period = w.opt_duration("health_check_grace_period")?.unwrap_or(SimTime::ZERO);
     if grace_period > SimTime::from_secs(2_147_483_647) {
         return Err(w.error("health_check_grace_period", "at most 2,147,483,647 s"));
@@ -158,6 +181,7 @@ pub(super) fn read_rollout(
         target_group,
         grace_period,
         health_failures,
+        blue_green_bake,
     })
 }
 

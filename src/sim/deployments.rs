@@ -106,6 +106,9 @@ pub(super) struct Deployment {
     pub reported_unplaced: bool,
     /// "unable to stop or start tasks" has been reported for this deployment.
     pub reported_stuck: bool,
+    /// Blue/green: when production traffic moved to it (every task healthy); the old tasks stop
+    /// one bake time later.
+    pub shifted_at: Option<SimTime>,
 }
 
 impl Deployment {
@@ -127,6 +130,7 @@ impl Deployment {
             ever_running: false,
             reported_unplaced: false,
             reported_stuck: false,
+            shifted_at: None,
         }
     }
 
@@ -251,6 +255,8 @@ pub(super) struct Rollout {
     pub desired: u32,
     /// Its tasks have ENIs (awsvpc or Fargate): each holds an address.
     eni: bool,
+    /// Blue/green with this bake time; `None`: a rolling update.
+    pub blue_green_bake: Option<SimTime>,
     minimum_healthy_percent: u32,
     maximum_percent: u32,
     breaker: Option<bool>,
@@ -262,6 +268,8 @@ pub(super) struct Rollout {
     addresses: u32,
     /// A step is queued for this instant.
     pub step_requested: bool,
+    /// Blue/green: the primary's bake time is over; its old tasks may stop.
+    pub baked: bool,
     /// Time-below-minimum accounting: since when, if below now; whether it ever reached it.
     below_since: Option<SimTime>,
     reached_lower: bool,
@@ -274,6 +282,7 @@ impl Rollout {
             workload,
             desired,
             eni,
+            blue_green_bake: spec.blue_green_bake,
             minimum_healthy_percent: spec.minimum_healthy_percent,
             maximum_percent: spec.maximum_percent,
             breaker: spec.circuit_breaker.map(|c| c.rollback),
@@ -281,6 +290,7 @@ impl Rollout {
             last_completed: None,
             addresses: 0,
             step_requested: false,
+            baked: false,
             below_since: None,
             reached_lower: false,
             time_below: SimTime::ZERO,
@@ -310,7 +320,40 @@ impl Rollout {
             // A failed deployment without rollback launches nothing more.
             return Plan::default();
         }
+        if self.blue_green_bake.is_some() && primary.cause != Cause::Created {
+            return self.blue_green_plan();
+        }
         plan(self.desired, self.minimum_healthy_percent, self.maximum_percent, counting, primary.counts(), self.old_counts())
+    }
+
+    /// Blue/green: the new (green) revision starts at full size, whatever `maximumPercent`
+    /// says; the old (blue) tasks all stop once the bake time after the traffic shift is over
+    /// (the coordinator marks it with [`Rollout::baked`]).
+    fn blue_green_plan(&self) -> Plan {
+        let p = self.primary().counts();
+        let old = self.old_counts();
+        let start = self.desired.saturating_sub(p.live());
+        let trim = p.live().saturating_sub(self.desired);
+        if self.baked {
+            Plan { stop_provisioning: old.provisioning, stop_unhealthy: old.running, stop_healthy: old.healthy, start, trim }
+        } else {
+            Plan { start, trim, ..Plan::default() }
+        }
+    }
+
+    /// Blue/green: every green task is healthy and blue ones remain: production traffic shifts.
+    pub fn ready_to_shift(&self) -> bool {
+        let p = self.primary();
+        self.blue_green_bake.is_some()
+            && p.cause != Cause::Created
+            && p.shifted_at.is_none()
+            && p.count(Phase::Healthy) == self.desired
+            && self.old_counts().live() > 0
+    }
+
+    /// Blue/green: traffic has shifted and the bake time is not over yet.
+    pub fn baking(&self) -> bool {
+        self.blue_green_bake.is_some() && self.primary().shifted_at.is_some() && !self.baked
     }
 
     /// Whether the primary deployment is done: its desired count healthy, nothing else left.
@@ -521,6 +564,7 @@ impl Deployments {
             previous.ended_at = Some(now);
         }
         r.desired = desired;
+        r.baked = false;
         r.deployments.push(Deployment::new(task_definition, cause, now, desired));
         let index = (r.deployments.len() - 1) as u16;
         let waiting: Vec<TaskId> = r.deployments.iter().flat_map(|d| d.tasks(Phase::Waiting).iter().copied()).collect();
@@ -670,7 +714,7 @@ impl Deployments {
     /// At the horizon: unfinished deployments with nothing in flight are stuck.
     pub fn finish(&mut self) {
         for r in self.rollouts.iter_mut().flatten() {
-            let stuck = r.only_waiting() || r.plan(self.counting).is_empty();
+            let stuck = !r.baking() && (r.only_waiting() || r.plan(self.counting).is_empty());
             let p = r.deployments.last_mut().expect("a deployment");
             if p.outcome == Outcome::InProgress && stuck {
                 p.outcome = Outcome::Stuck;

@@ -48,6 +48,14 @@ impl World<'_> {
                 self.begin_deployment(service, spec.task_definition, Cause::Update, desired);
             }
             ServiceEvent::Step { service } => self.step(service),
+            ServiceEvent::Baked { service, index } => {
+                let r = self.deployments.rollout_mut(service).expect("a rollout");
+                // A newer deployment started meanwhile: its own shift and bake decide.
+                if r.primary_index() == index {
+                    r.baked = true;
+                    self.request_step(service);
+                }
+            }
         }
     }
 
@@ -104,14 +112,31 @@ impl World<'_> {
             return;
         }
         let r = self.deployments.rollout(service).expect("a rollout");
+        if r.ready_to_shift() {
+            let bake = r.blue_green_bake.expect("blue/green");
+            let index = r.primary_index();
+            let r = self.deployments.rollout_mut(service).expect("a rollout");
+            r.deployments.last_mut().expect("a deployment").shifted_at = Some(now);
+            self.service_event(
+                service,
+                index,
+                format!("(deployment ecs-svc/{index}) production traffic shifted to the new revision; bake time {} s.", bake.as_secs_f64()),
+            );
+            self.queue.schedule(now + bake, Event::Service(ServiceEvent::Baked { service, index }));
+        }
+        let r = self.deployments.rollout(service).expect("a rollout");
         let plan = r.plan(counting);
         let primary = r.primary_index();
         // The old tasks to stop: every one not healthy, then healthy ones (newest first).
         let mut stop: Vec<(TaskId, Phase)> = Vec::new();
         let mut healthy_left = plan.stop_healthy as usize;
         for d in &r.deployments[..primary as usize] {
-            stop.extend(d.tasks(Phase::Provisioning).iter().map(|&t| (t, Phase::Provisioning)));
-            stop.extend(d.tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
+            if plan.stop_provisioning > 0 {
+                stop.extend(d.tasks(Phase::Provisioning).iter().map(|&t| (t, Phase::Provisioning)));
+            }
+            if plan.stop_unhealthy > 0 {
+                stop.extend(d.tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
+            }
         }
         for d in &r.deployments[..primary as usize] {
             let take = healthy_left.min(d.tasks(Phase::Healthy).len());
@@ -125,7 +150,7 @@ impl World<'_> {
             let left = plan.trim as usize - trim.len();
             trim.extend(p.tasks(phase).iter().rev().take(left).map(|&t| (t, phase)));
         }
-        let at_rest = r.at_rest();
+        let at_rest = r.at_rest() && !r.baking();
         let reported_stuck = p.reported_stuck;
         let mut stopped_running = Vec::new();
         for &(task, phase) in stop.iter().chain(&trim) {

@@ -89,6 +89,8 @@ pub(super) enum ServiceEvent {
     Deploy { service: u32, index: u16 },
     /// A rolling update's step: start and stop what the deployment configuration allows.
     Step { service: u32 },
+    /// Blue/green: the bake time of deployment `index` after its traffic shift is over.
+    Baked { service: u32, index: u16 },
 }
 
 /// Every service of the run, and which workload each is.
