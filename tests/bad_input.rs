@@ -870,5 +870,5 @@ fn a_service_behind_a_load_balancer_validates_and_runs() {
     let r = case.run(&scenario, &["--jobs", "1"]);
     assert_eq!(r.status.code(), Some(0), "run: {}", stderr(&r));
     let events = case.out().join("events").read_dir().unwrap().next().unwrap().unwrap().path();
-    assert!(fs::read_to_string(events).unwrap().contains("registered 1 targets"));
+    assert!(fs::read_to_string(events).unwrap().contains("targets in (target-group targetgroup/front-web)"));
 }

@@ -270,6 +270,9 @@ pub(super) struct Rollout {
     pub step_requested: bool,
     /// Blue/green: the primary's bake time is over; its old tasks may stop.
     pub baked: bool,
+    /// Serials of the tasks whose targets registered this instant, for one service event
+    /// (the buffer is kept between instants).
+    pub registered: Vec<u32>,
     /// Time-below-minimum accounting: since when, if below now; whether it ever reached it.
     below_since: Option<SimTime>,
     reached_lower: bool,
@@ -291,6 +294,7 @@ impl Rollout {
             addresses: 0,
             step_requested: false,
             baked: false,
+            registered: Vec::new(),
             below_since: None,
             reached_lower: false,
             time_below: SimTime::ZERO,
@@ -668,7 +672,7 @@ impl Deployments {
     /// `stage_two`, one of its tasks failed its health checks. Counts it and trips the circuit
     /// breaker at the threshold: launch failures count in the first stage only (no task of the
     /// deployment has reached RUNNING yet), health-check failures in the second.
-    pub fn launch_failed(&mut self, service: u32, now: SimTime, stage_two: bool) -> Breaker {
+    pub fn count_failure(&mut self, service: u32, now: SimTime, stage_two: bool) -> Breaker {
         let minimum = self.breaker_minimum;
         let Some(r) = self.rollout_mut(service) else { return Breaker::Holds };
         let threshold = r.breaker_threshold(minimum);

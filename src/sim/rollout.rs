@@ -100,6 +100,15 @@ impl World<'_> {
         let r = self.deployments.rollout_mut(service).expect("a rollout");
         r.step_requested = false;
         r.note_healthy(now);
+        if !r.registered.is_empty() {
+            let mut serials = std::mem::take(&mut r.registered);
+            let (index, name) = (r.primary_index(), self.target_group_name(service));
+            let message = format!("registered {} targets in (target-group {name}): {}.", serials.len(), task_list(&serials));
+            self.service_event(service, index, message);
+            serials.clear();
+            self.deployments.rollout_mut(service).expect("a rollout").registered = serials;
+        }
+        let r = self.deployments.rollout_mut(service).expect("a rollout");
         if r.primary_done() {
             let cause = r.primary().cause;
             let index = r.primary_index();
@@ -200,18 +209,25 @@ impl World<'_> {
                 self.stop_task(task, host, td, workload, StopReason::ServiceSchedulerInitiated, TaskState::Provisioning);
             }
             Phase::Running | Phase::Healthy => {
-                if let Some(finish) = self.tasks.deactivating(task) {
-                    self.queue.cancel(finish);
-                }
                 self.deployments.stopping(task);
-                let delay = self.scenario.workloads[workload as usize].rollout.as_ref().expect("a rollout").deregistration_delay;
-                if delay == SimTime::ZERO {
-                    self.begin_stopping(task);
-                } else {
-                    self.schedule_for_task(now + delay, Event::Task(TaskEvent::Deregistered { task }));
-                }
+                self.deactivate(task, workload, true);
             }
             Phase::Stopping => unreachable!("a stopping task is not stopped again"),
+        }
+    }
+
+    /// A running task goes DEACTIVATING: with `drain`, its target drains for the deregistration
+    /// delay before STOPPING; without (or with no delay), it goes STOPPING at once.
+    fn deactivate(&mut self, task: TaskId, workload: u32, drain: bool) {
+        if let Some(finish) = self.tasks.deactivating(task) {
+            self.queue.cancel(finish);
+        }
+        let delay = self.scenario.workloads[workload as usize].rollout.as_ref().expect("a rollout").deregistration_delay;
+        if !drain || delay == SimTime::ZERO {
+            self.begin_stopping(task);
+        } else {
+            let at = self.now() + delay;
+            self.schedule_for_task(at, Event::Task(TaskEvent::Deregistered { task }));
         }
     }
 
@@ -285,26 +301,28 @@ impl World<'_> {
         let (td, serial) = (t.task_definition, t.serial);
         let spec = self.scenario.workloads[t.workload as usize].rollout.as_ref().expect("a rollout");
         let lifecycle = &self.scenario.service_scheduler.lifecycle;
-        let failures = spec.health_failures;
-        let mut draw = |p: f64| -> Option<SimTime> {
-            let f = failures.expect("drawn only with health_failures");
-            (p > 0.0 && self.deployments.rng_health.random::<f64>() < p).then_some(f.after)
+        // Whether (and from when) its target checks and its container check fail.
+        let (target_fails, container_fails) = match spec.health_failures {
+            None => (None, None),
+            Some(f) => {
+                let rng = &mut self.deployments.rng_health;
+                let mut draw = |p: f64| (p > 0.0 && rng.random::<f64>() < p).then_some(f.after);
+                (draw(f.target), draw(f.container))
+            }
         };
-        let target_fails = failures.and_then(|f| draw(f.target));
-        let container_fails = failures.and_then(|f| draw(f.container));
         let target = spec.target_group.map(|tg| health::target_verdict(&tg.health_check, lifecycle.new_target_health, target_fails));
         let mut containers = [health::Verdict::default(); MAX_CONTAINERS_PER_TASK_DEFINITION];
         let mut n = 0;
-        for (i, hc) in self.scenario.task_definitions[td as usize].essential_health_checks().enumerate() {
+        for hc in self.scenario.task_definitions[td as usize].essential_health_checks() {
             // The first essential container with a check is the one that fails.
-            containers[n] = health::container_verdict(hc, if i == 0 { container_fails } else { None });
+            containers[n] = health::container_verdict(hc, if n == 0 { container_fails } else { None });
             n += 1;
         }
         let plan = health::plan(target, &containers[..n], lifecycle.healthy_after_running, spec.grace_period);
-        if let Some(tg) = spec.target_group {
-            let name = self.target_group_name(service, tg.load_balancer);
-            let index = self.deployments.rollout(service).expect("a rollout").primary_index();
-            self.service_event(service, index, format!("registered 1 targets in (target-group {name}) (task {serial})."));
+        if target.is_some() {
+            // Named in one event per instant, as ECS groups its registrations.
+            self.deployments.rollout_mut(service).expect("a rollout").registered.push(serial);
+            self.request_step(service);
         }
         let now = self.now();
         match plan.healthy_at {
@@ -322,44 +340,33 @@ impl World<'_> {
     }
 
     /// `targetgroup/<load balancer>-<service>`: the service's target group as events name it.
-    fn target_group_name(&self, service: u32, load_balancer: u32) -> String {
+    fn target_group_name(&self, service: u32) -> String {
         let w = &self.scenario.workloads[self.services.workload(service) as usize];
-        format!("targetgroup/{}-{}", self.scenario.load_balancers[load_balancer as usize].name, w.name)
+        let tg = w.rollout.as_ref().and_then(|r| r.target_group).expect("a target group");
+        format!("targetgroup/{}-{}", self.scenario.load_balancers[tg.load_balancer as usize].name, w.name)
     }
 
     /// ECS stops a task whose health checks failed: a failed target drains first (the
     /// deregistration delay), a failed container has nothing to drain. The circuit breaker
     /// counts it in its second stage; the next step starts a task in its place.
     fn stop_unhealthy(&mut self, service: u32, task: TaskId, container: bool) {
-        let now = self.now();
         let serial = self.tasks.get(task).serial;
         let index = self.deployments.rollout(service).expect("a rollout").primary_index();
+        let workload = self.services.workload(service);
         let reason = if container {
             self.service_event(service, index, format!("(task {serial}) failed container health checks."));
             StopReason::ContainerHealthCheck
         } else {
-            let tg = self.scenario.workloads[self.services.workload(service) as usize].rollout.as_ref().and_then(|r| r.target_group);
-            let name = self.target_group_name(service, tg.expect("a target group").load_balancer);
-            self.service_event(
-                service,
-                index,
-                format!("(task {serial}) is unhealthy in (target-group {name}) due to (reason Health checks failed)."),
-            );
+            let name = self.target_group_name(service);
+            let message = format!("(task {serial}) is unhealthy in (target-group {name}) due to (reason Health checks failed).");
+            self.service_event(service, index, message);
             StopReason::ElbHealthCheck
         };
         self.service_event(service, index, format!("has stopped 1 running tasks: (task {serial})."));
-        if let Some(finish) = self.tasks.deactivating(task) {
-            self.queue.cancel(finish);
-        }
         let in_primary = self.deployments.in_primary(task);
         self.deployments.stopping_unhealthy(task, reason);
-        let workload = self.services.workload(service);
-        let delay = self.scenario.workloads[workload as usize].rollout.as_ref().expect("a rollout").deregistration_delay;
-        if container || delay == SimTime::ZERO {
-            self.begin_stopping(task);
-        } else {
-            self.schedule_for_task(now + delay, Event::Task(TaskEvent::Deregistered { task }));
-        }
+        // A failed container has exited: there is nothing to drain.
+        self.deactivate(task, workload, !container);
         if in_primary {
             self.count_failure(service, true);
         }
@@ -406,7 +413,7 @@ impl World<'_> {
         let now = self.now();
         let r = self.deployments.rollout(service).expect("a rollout");
         let (index, desired) = (r.primary_index(), r.desired);
-        if let Breaker::Tripped { rollback_to } = self.deployments.launch_failed(service, now, health) {
+        if let Breaker::Tripped { rollback_to } = self.deployments.count_failure(service, now, health) {
             let what = if health { "tasks failed health checks" } else { "tasks failed to start" };
             self.service_event(service, index, format!("(deployment ecs-svc/{index}) deployment failed: {what}."));
             match rollback_to {
