@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
                 ports: &[],
                 eni,
                 az_mask: u32::MAX,
+                host_groups: u64::MAX,
                 group: g,
                 spec: &spec,
             };
@@ -128,6 +129,7 @@ fn bench(c: &mut Criterion) {
                 ports: &[],
                 eni: false,
                 az_mask: u32::MAX,
+                host_groups: u64::MAX,
                 group: g,
                 spec,
             };

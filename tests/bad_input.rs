@@ -872,3 +872,123 @@ fn a_service_behind_a_load_balancer_validates_and_runs() {
     let events = case.out().join("events").read_dir().unwrap().next().unwrap().unwrap().path();
     assert!(fs::read_to_string(events).unwrap().contains("targets in (target-group targetgroup/front-web)"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Capacity providers
+// ---------------------------------------------------------------------------------------------
+
+/// The base scenario with its hosts behind provider `cp` (`extra` added to the provider) and
+/// the cluster's default strategy on it.
+fn with_provider(extra: &str) -> String {
+    let text = edit(
+        BASE,
+        "reserved_memory = \"256MiB\"",
+        "reserved_memory = \"256MiB\"\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]",
+    );
+    format!("{text}\n[capacity_providers.cp]\nhost_group = \"main\"\nmax_size = 10\n{extra}\n")
+}
+
+#[test]
+fn a_scenario_with_a_capacity_provider_is_valid_and_runs() {
+    let case = Case::new();
+    let scenario = case.scenario(&with_provider("target_capacity = 90"));
+    let o = case.run(&scenario, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn capacity_provider_mistakes_name_their_key() {
+    rejects(
+        &with_provider("").replace("host_group = \"main\"", "host_group = \"nope\""),
+        "capacity_providers.cp.host_group",
+        "unknown host group `nope`",
+    );
+    rejects(&with_provider("").replace("max_size = 10\n", ""), "capacity_providers.cp.max_size", "missing (required)");
+    rejects(&with_provider("min_size = 5"), "capacity_providers.cp.max_size", "starts with 4 instances");
+    rejects(
+        &with_provider("").replace("max_size = 10", "max_size = 3"),
+        "capacity_providers.cp.max_size",
+        "outside min_size 0 to max_size 3",
+    );
+    rejects(&with_provider("target_capacity = 0"), "capacity_providers.cp.target_capacity", "allowed: 1 to 100");
+    rejects(&with_provider("instance_warmup_period = \"3h\""), "capacity_providers.cp.instance_warmup_period", "at most 10000 s");
+    rejects(
+        &with_provider("minimum_scaling_step_size = 5\nmaximum_scaling_step_size = 2"),
+        "capacity_providers.cp.maximum_scaling_step_size",
+        "must not be below",
+    );
+    rejects(
+        &with_provider("managed_scaling = false\nmanaged_termination_protection = true"),
+        "capacity_providers.cp.managed_termination_protection",
+        "needs managed_scaling",
+    );
+    rejects(
+        &with_provider("instance_launch_time = { min = \"90s\", max = \"60s\" }"),
+        "capacity_providers.cp.instance_launch_time",
+        "max must not be below min",
+    );
+    rejects(&with_provider("managed_draining = true"), "capacity_providers.cp.managed_draining", "unknown key");
+}
+
+#[test]
+fn strategy_mistakes_are_refused_as_ecs_refuses_them() {
+    let strategy = |s: &str| with_provider("").replace("[{ capacity_provider = \"cp\", weight = 1 }]", s);
+    rejects(&strategy("[{ capacity_provider = \"cp\" }]"), "cluster.default_capacity_provider_strategy", "every weight is 0");
+    rejects(
+        &strategy("[{ capacity_provider = \"other\", weight = 1 }]"),
+        "cluster.default_capacity_provider_strategy[0].capacity_provider",
+        "unknown capacity provider `other`",
+    );
+    rejects(
+        &strategy("[{ capacity_provider = \"FARGATE\", weight = 1 }]"),
+        "cluster.default_capacity_provider_strategy[0].capacity_provider",
+        "Fargate capacity providers are not simulated",
+    );
+    rejects(
+        &strategy("[{ capacity_provider = \"cp\", weight = 1 }, { capacity_provider = \"cp\", weight = 2 }]"),
+        "cluster.default_capacity_provider_strategy[1]",
+        "listed twice",
+    );
+    rejects(
+        &strategy("[{ capacity_provider = \"cp\", weight = 1001 }]"),
+        "cluster.default_capacity_provider_strategy[0].weight",
+        "allowed: 0 to 1000",
+    );
+    rejects(&strategy("[]"), "cluster.default_capacity_provider_strategy", "give 1 to 20 items");
+    let two = format!(
+        "{}\n[host_groups.more]\ninstance_type = \"m5.large\"\ncount_per_az = 1\n[capacity_providers.cp2]\nhost_group = \"more\"\nmax_size = 4\n",
+        strategy("[{ capacity_provider = \"cp\", base = 1, weight = 1 }, { capacity_provider = \"cp2\", base = 2, weight = 1 }]")
+    );
+    rejects(&two, "cluster.default_capacity_provider_strategy[1].base", "only one item of a strategy may have a base");
+    let both = edit(
+        &with_provider(""),
+        "desired_count = 3",
+        "desired_count = 3\nlaunch_type = \"EC2\"\ncapacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]",
+    );
+    rejects(&both, "workload.web.capacity_provider_strategy", "not both");
+    rejects(
+        &(with_provider("") + "\n[failures]\n[[failures.az_outage]]\naz = \"us-east-1a\"\nstart = \"1m\"\nend = \"2m\"\n"),
+        "failures",
+        "not simulated together with capacity providers",
+    );
+}
+
+#[test]
+fn an_empty_host_group_needs_a_capacity_provider() {
+    // Without a provider, an empty group is refused (count_per_az_zero_is_out_of_range).
+    let case = Case::new();
+    let scenario = case.scenario(&with_provider("").replace("count_per_az = 2", "count_per_az = 0"));
+    let o = case.clustersim(&["validate", scenario.to_str().unwrap()]);
+    assert!(o.status.success(), "an Auto Scaling group may start empty: {}", stderr(&o));
+}
+
+#[test]
+fn a_deployed_service_cannot_use_a_capacity_provider_yet() {
+    let deployed = edit(&with_provider(""), "desired_count = 3", "desired_count = 3\ndeployments = [{ at = \"5m\" }]");
+    rejects(&deployed, "workload.web.launch_type", "cannot use capacity providers in this version");
+    let fixed = edit(&deployed, "desired_count = 3", "desired_count = 3\nlaunch_type = \"EC2\"");
+    let case = Case::new();
+    let scenario = case.scenario(&fixed);
+    let o = case.run(&scenario, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -161,7 +161,7 @@ fn spec(strategies: &[&str], constraints: &[&str]) -> PlacementSpec {
 }
 
 fn request<'a>(need: Resources, ports: &'a [(Protocol, u16)], group: GroupId, spec: &'a PlacementSpec) -> PlacementRequest<'a> {
-    PlacementRequest { need, ports, eni: false, az_mask: u32::MAX, group, spec }
+    PlacementRequest { need, ports, eni: false, az_mask: u32::MAX, host_groups: u64::MAX, group, spec }
 }
 
 /// Pearson's chi-square statistic of `counts` against a uniform expectation.
@@ -758,7 +758,7 @@ proptest! {
             match op {
                 Op::Place { need, group, port, eni, az_mask } => {
                     let (cpu, mem) = NEEDS[need];
-                    let req = PlacementRequest { eni, az_mask, ..request(res(cpu, mem), ports_of(port), groups[group], &spec) };
+                    let req = PlacementRequest { eni, az_mask, host_groups: u64::MAX, ..request(res(cpu, mem), ports_of(port), groups[group], &spec) };
                     let view = ClusterView { cluster: &f.cluster, groups: &f.groups };
                     let outcome = f.placer.decide(&req, &view, &mut rng);
                     let (explanation, best) = f.placer.explain(&req, &view);

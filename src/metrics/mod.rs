@@ -52,7 +52,7 @@ metrics! {
     OutcomeRunningEnd => ("tasks_outcome_running_end", "Tasks running at the end", "tasks", Neutral, "Per task: still running at the horizon."),
     OutcomeProvisioningEnd => ("tasks_outcome_provisioning_end", "Tasks provisioning at the end", "tasks", Neutral, "Per task: placed but not yet running at the horizon."),
     OutcomeWaitingEnd => ("tasks_outcome_waiting_end", "Tasks waiting at the end", "tasks", LowerIsBetter, "Per task: a service task still waiting for placement at the horizon."),
-    TaskFailureFraction => ("task_failure_fraction", "Share of tasks that failed", "fraction", LowerIsBetter, "Per task: (not placed + throttled + failed to start) / tasks_arrived. Unlike placement_failure_rate, retries do not count: each task counts once."),
+    TaskFailureFraction => ("task_failure_fraction", "Share of tasks that failed", "fraction", LowerIsBetter, "Per task: (not placed + throttled + failed to start + gave up waiting for capacity) / tasks_arrived. Unlike placement_failure_rate, retries do not count: each task counts once."),
     PlacementAttempts => ("placement_attempts", "Placement attempts", "attempts", Neutral, "Placement decisions made (RunTask arrivals plus every service attempt, retries included): a per-attempt count, not per task."),
     PlacementFailures => ("placement_failures", "Failed placement attempts", "attempts", LowerIsBetter, "Placement decisions that found no host (per attempt: a service retrying with back-off counts every retry)."),
     PlacementFailureRate => ("placement_failure_rate", "Placement failure rate", "fraction", LowerIsBetter, "placement_failures / placement_attempts, per attempt. With RunTask only, the blocking probability; with services it follows the back-off schedule, so read task_failure_fraction for how many tasks failed."),
@@ -134,7 +134,7 @@ metrics! {
     HostFailures => ("host_failures", "Host failures", "hosts", Neutral, "EC2 instances that failed by their host group's failure process (with [failures]; AZ outages not included). Each is replaced after the group's replacement_delay."),
     TasksLostHostFailure => ("tasks_lost_host_failure", "Tasks lost to host failures", "tasks", LowerIsBetter, "Provisioning or running tasks stopped because their host failed (`Host EC2 (instance i-…) terminated`)."),
     TasksLostAzOutage => ("tasks_lost_az_outage", "Tasks lost to AZ outages", "tasks", LowerIsBetter, "Provisioning or running tasks stopped because their AZ went down: EC2 tasks on its hosts and Fargate tasks in its subnets."),
-    OutcomeLost => ("tasks_outcome_lost", "Tasks lost to failures", "tasks", LowerIsBetter, "Per task: stopped because its host or its AZ failed (a service creates a new task in its place)."),
+    OutcomeLost => ("tasks_outcome_lost", "Tasks lost to failures", "tasks", LowerIsBetter, "Per task: stopped because its host or its AZ failed, or because an Auto Scaling group terminated its instance at scale-in (a service creates a new task in its place)."),
     RecoveryEpisodes => ("recovery_episodes", "Service loss episodes", "episodes", LowerIsBetter, "Times a service fell below its desired count of running tasks, after it first reached it (with [failures])."),
     RecoveriesCensored => ("recoveries_censored", "Loss episodes open at the end", "episodes", LowerIsBetter, "Of the recovery_episodes, those still short of the desired count at the horizon (counted up to it)."),
     RecoveryTimeP50 => ("recovery_time_p50_s", "Median time to recover", "s", LowerIsBetter, "Median time from a service falling below its desired count of running tasks to running it again (open episodes counted up to the horizon); 0 without episodes. NaN without [failures]."),
@@ -155,13 +155,26 @@ metrics! {
     DeploymentTasksStarted => ("deployment_tasks_started", "Tasks started by deployments", "tasks", Neutral, "New-revision tasks the deployments launched (replacements of failed ones included)."),
     DeploymentTasksStopped => ("deployment_tasks_stopped", "Tasks stopped by deployments", "tasks", Neutral, "Old-revision tasks the deployments stopped (ServiceSchedulerInitiated)."),
     DeploymentFailedTasks => ("deployment_failed_tasks", "Failed new tasks", "tasks", LowerIsBetter, "New-revision tasks that failed to be placed or to start during a deployment: what the circuit breaker counts."),
+    OutcomeCapacityTimeout => ("tasks_outcome_capacity_timeout", "Tasks that gave up waiting for capacity", "tasks", LowerIsBetter, "Per task: waited in PROVISIONING for a capacity provider's Auto Scaling group to grow and was stopped after the provisioning timeout (a service creates a new task in its place)."),
+    CapacityWaitTasks => ("capacity_wait_tasks", "Tasks that waited for capacity", "tasks", Neutral, "Tasks that found no instance of their capacity provider and waited in PROVISIONING for managed scaling (after the warm-up; counted when the wait ended: placed or timed out). The capacity_* and instance_* columns are NaN without [capacity_providers]."),
+    CapacityWaitMean => ("capacity_wait_mean_s", "Mean wait for capacity", "s", LowerIsBetter, "Mean time those tasks waited in PROVISIONING, from the failed placement to their placement on a new or freed instance (or their timeout); NaN if none waited."),
+    CapacityWaitP95 => ("capacity_wait_p95_s", "95th-percentile wait for capacity", "s", LowerIsBetter, "95th percentile of that wait."),
+    CapacityWaitMax => ("capacity_wait_max_s", "Longest wait for capacity", "s", LowerIsBetter, "Longest of those waits."),
+    CapacityWaitRefused => ("capacity_wait_refused", "Tasks refused: too many waiting", "tasks", LowerIsBetter, "Tasks that found no instance while the cluster already had max_provisioning_tasks waiting in PROVISIONING: they failed at once, as without managed scaling."),
+    ScaleOuts => ("capacity_scale_outs", "Cluster scale-outs", "actions", Neutral, "Times managed scaling raised an Auto Scaling group's desired capacity (CapacityProviderReservation above targetCapacity, outside an instance warm-up)."),
+    ScaleIns => ("capacity_scale_ins", "Cluster scale-ins", "actions", Neutral, "Times managed scaling lowered an Auto Scaling group's desired capacity (15 minutes below targetCapacity)."),
+    InstancesLaunched => ("instances_launched", "Instances launched", "instances", Neutral, "EC2 instances the Auto Scaling groups launched during the run."),
+    InstancesTerminated => ("instances_terminated", "Instances terminated", "instances", Neutral, "Instances the Auto Scaling groups terminated at scale-in."),
+    InstanceLaunchesFailed => ("instance_launches_failed", "Instance launches failed: no address", "instances", LowerIsBetter, "Launches refused because the AZ's subnet had no free address for the instance's network interface; the group tries again a minute later."),
+    InstancesPeak => ("instances_peak", "Most instances", "instances", LowerIsBetter, "Most instances the Auto Scaling groups had at once (launching or registered), summed over the groups."),
+    InstanceHours => ("instance_hours", "Instance-hours of the Auto Scaling groups", "h", LowerIsBetter, "Hours the Auto Scaling groups' instances ran, from launch to termination (billed at their On-Demand price in cost_total_usd)."),
     TimeBelowMinimumHealthy => ("time_below_minimum_healthy_s", "Time below minimum healthy", "s", LowerIsBetter, "Time, summed over services with deployments, with fewer healthy tasks than minimumHealthyPercent of the desired count (after the service first reached it)."),
 }
 
 impl Metric {
     /// The per-task outcome counts: every task that arrived after the warm-up is counted in
     /// exactly one of them.
-    pub const OUTCOMES: [Metric; 13] = [
+    pub const OUTCOMES: [Metric; 14] = [
         Metric::OutcomeCompleted,
         Metric::OutcomeNotPlaced,
         Metric::OutcomeThrottled,
@@ -175,6 +188,7 @@ impl Metric {
         Metric::OutcomeLost,
         Metric::OutcomeReplaced,
         Metric::OutcomeUnhealthy,
+        Metric::OutcomeCapacityTimeout,
     ];
 
     pub fn name(self) -> &'static str {

@@ -98,6 +98,9 @@ pub enum StopReason {
     ElbHealthCheck,
     /// Stopped because an essential container's health check found it UNHEALTHY.
     ContainerHealthCheck,
+    /// Waited in PROVISIONING for a capacity provider's Auto Scaling group to grow, and gave up
+    /// after the provisioning timeout (docs/model.md#capacity-providers-and-cluster-auto-scaling).
+    CapacityTimeout,
 }
 
 impl StopReason {
@@ -127,6 +130,8 @@ impl StopReason {
             StopReason::ServiceSchedulerInitiated => "ServiceSchedulerInitiated: Scaling activity initiated by deployment",
             StopReason::ElbHealthCheck => "ServiceSchedulerInitiated: Task failed ELB health checks",
             StopReason::ContainerHealthCheck => "ServiceSchedulerInitiated: Task failed container health checks",
+            // ECS publishes no exact string for this; its TaskFailedToStart form is used.
+            StopReason::CapacityTimeout => "TaskFailedToStart: RESOURCE: no capacity within the provisioning timeout",
         }
     }
 

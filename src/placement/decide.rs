@@ -232,7 +232,9 @@ impl Placer {
                     cpu_units: req.need.cpu_units,
                     memory_mib: req.need.memory_mib,
                     eni: req.eni,
-                    summarised: req.ports.is_empty() && req.spec.constraints.iter().all(|c| matches!(c, Constraint::DistinctInstance)),
+                    summarised: req.ports.is_empty()
+                        && req.host_groups == u64::MAX
+                        && req.spec.constraints.iter().all(|c| matches!(c, Constraint::DistinctInstance)),
                 };
                 // Under distinctInstance only hosts without a task of the group qualify.
                 let max_count = if distinct { 0 } else { u32::MAX };
@@ -268,6 +270,10 @@ impl Placer {
     /// left, it is the reason without looking further. Only hosts that pass CPU and memory are
     /// looked at one by one, unless a `memberOf` over attributes matches none of them.
     fn failure_reason(&self, req: &PlacementRequest<'_>, view: &ClusterView<'_>) -> PlacementFailure {
+        if req.host_groups != u64::MAX {
+            // The indices count every host of an AZ; a capacity provider's task sees only its groups.
+            return self.failure_reason_by_scan(req, view);
+        }
         let reason = self.failure_reason_indexed(req, view);
         debug_assert_eq!(reason, self.failure_reason_by_scan(req, view), "indexed failure reason differs from the full scan");
         reason
@@ -403,9 +409,15 @@ fn in_mask(req: &PlacementRequest<'_>, az: AzId) -> bool {
     az.0 >= 32 || req.az_mask & (1 << az.0) != 0
 }
 
+/// Whether the host is one the task may use at all: in its AZs and its capacity provider's groups.
+fn in_scope(req: &PlacementRequest<'_>, h: &crate::model::Host) -> bool {
+    // Groups from 63 on share bit 63, which no capacity provider's group uses.
+    in_mask(req, h.az) && (req.host_groups >> h.group.min(63)) & 1 != 0
+}
+
 fn passes_resources(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostId) -> bool {
     let h = view.cluster.host(host);
-    in_mask(req, h.az) && req.need.fits_in(h.free()) && h.ports.all_free(req.ports) && (!req.eni || h.eni_tasks < h.eni_task_limit)
+    in_scope(req, h) && req.need.fits_in(h.free()) && h.ports.all_free(req.ports) && (!req.eni || h.eni_tasks < h.eni_task_limit)
 }
 
 fn passes_constraints(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostId) -> bool {
@@ -418,7 +430,7 @@ fn passes_constraints(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: 
 fn first_failure(req: &PlacementRequest<'_>, view: &ClusterView<'_>, host: HostId) -> Option<PlacementFailure> {
     let h = view.cluster.host(host);
     let free = h.free();
-    if !in_mask(req, h.az) {
+    if !in_scope(req, h) {
         return Some(PlacementFailure::Location);
     }
     if req.need.cpu_units > free.cpu_units {

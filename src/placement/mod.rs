@@ -81,6 +81,9 @@ pub struct PlacementRequest<'a> {
     /// AZs the task may go to (bit `i` = `AzId(i)`): for `awsvpc`, those of its subnets
     /// (`LOCATION`). `u32::MAX` = anywhere.
     pub az_mask: u32,
+    /// Host groups the task may go to (bit `i` = group `i`, bit 63 = groups 63 and later): a
+    /// capacity provider's Auto Scaling group. `u64::MAX` = any host.
+    pub host_groups: u64,
     pub group: GroupId,
     pub spec: &'a PlacementSpec,
 }

@@ -230,6 +230,7 @@ impl SpreadIndex {
 
     /// Re-files the hosts changed since the last call under their current counts and free
     /// resources.
+    #[inline]
     pub fn sync(&mut self, view: &ClusterView<'_>) {
         for host in self.dirty.drain(..) {
             let (az, pos) = self.az_pos[host.index()];

@@ -161,6 +161,7 @@ proptest! {
                         ports: ports(port),
                         eni,
                         az_mask,
+                        host_groups: u64::MAX,
                         group: groups[group],
                         spec: &spec,
                     };
@@ -243,6 +244,7 @@ fn member_of_matching_no_host_fails_with_member_of_when_hosts_have_room() {
         ports: &[],
         eni: false,
         az_mask: u32::MAX,
+        host_groups: u64::MAX,
         group,
         spec: &spec,
     };
@@ -276,7 +278,7 @@ fn failure_reason_counts_a_host_short_of_both_under_cpu_only() {
     take(&mut cluster, 3, 4096, 2048); // memory
     take(&mut cluster, 4, 4096, 4095); // memory
     let group = counts.intern("family:x");
-    let req = PlacementRequest { need, ports: &[], eni: false, az_mask: u32::MAX, group, spec: &spec };
+    let req = PlacementRequest { need, ports: &[], eni: false, az_mask: u32::MAX, host_groups: u64::MAX, group, spec: &spec };
     let mut placer = Placer::new(&cluster);
     let view = ClusterView { cluster: &cluster, groups: &counts };
     let mut rng: ChaCha8Rng = RngStreams::new(1).stream("placement", 0);

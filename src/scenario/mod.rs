@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+pub mod capacity;
 pub mod deployment;
 pub mod derived;
 mod egress;
@@ -164,6 +165,8 @@ pub struct Scenario {
     pub failures: Option<FailuresSpec>,
     /// `[load_balancers.<name>]`, in name order.
     pub load_balancers: Vec<load_balancer::LoadBalancerSpec>,
+    /// `[capacity_providers.<name>]` and the strategies workloads use them by.
+    pub capacity: capacity::CapacitySpec,
     pub report: ReportSpec,
 }
 
@@ -240,6 +243,7 @@ impl Scenario {
         // m4.large registers 7,985 of 8,192 MiB (docs/model.md#what-an-instance-registers-and-what-a-task-reserves).
         let registered_memory_fraction = cluster.opt_f64_in("registered_memory_fraction", 0.5, 1.0)?.unwrap_or(0.975);
         let reserved_memory_mib = cluster.opt_mib("reserved_memory")?.unwrap_or(0);
+        let cluster_capacity = capacity::read_cluster_keys(&mut cluster)?;
         cluster.finish()?;
 
         // Instance types: built-in, plus or overridden by the scenario.
@@ -287,7 +291,8 @@ impl Scenario {
         let network = network::read_network(&mut root, &azs)?;
         let fargate = network::read_fargate(&mut root)?;
 
-        // Host groups.
+        // Host groups; a capacity provider's Auto Scaling group may start empty.
+        let provider_tables = capacity::provider_tables(&mut root)?;
         let mut host_groups = Vec::new();
         for (group_name, mut g) in root.named_tables("host_groups")? {
             let type_name = g.str("instance_type")?;
@@ -300,8 +305,9 @@ impl Scenario {
                     ),
                 )
             })? as u32;
+            let least = if provider_tables.iter().any(|(_, group, _)| *group == group_name) { 0 } else { 1 };
             let count_per_az = g
-                .opt_u32_range("count_per_az", 1, MAX_HOSTS_PER_AZ)?
+                .opt_u32_range("count_per_az", least, MAX_HOSTS_PER_AZ)?
                 .ok_or_else(|| g.error("count_per_az", format!("missing (required), a whole number from 1 to {MAX_HOSTS_PER_AZ}")))?;
             let group_azs = match g.opt_strings("azs")? {
                 None => (0..azs.len() as u32).map(AzId).collect(),
@@ -348,6 +354,7 @@ impl Scenario {
                 subnets,
             });
         }
+        let (mut capacity, default_strategy) = capacity::read_providers(provider_tables, &host_groups, cluster_capacity, file)?;
         let held = match &network {
             Some(net) => check_hosts_fit_subnets(file, net, &host_groups, &instance_types)?,
             None => Vec::new(),
@@ -356,7 +363,15 @@ impl Scenario {
         let mut host_azs: Vec<AzId> = host_groups.iter().flat_map(|g| g.azs.iter().copied()).collect();
         host_azs.sort();
         host_azs.dedup();
-        let total_hosts: u64 = host_groups.iter().map(|g| u64::from(g.count_per_az) * g.azs.len() as u64).sum();
+        // An Auto Scaling group's instances may all end up in one AZ: each AZ has room for its maximum.
+        let total_hosts: u64 = host_groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let per_az = capacity.provider_of_group(i as u32).map_or(g.count_per_az, |p| capacity.providers[p as usize].max_size);
+                u64::from(per_az) * g.azs.len() as u64
+            })
+            .sum();
         if total_hosts > MAX_HOSTS {
             return Err(root.error("host_groups", format!("{total_hosts} hosts; at most {MAX_HOSTS} in one scenario")));
         }
@@ -428,7 +443,24 @@ impl Scenario {
                 host_azs: &host_azs,
                 azs: &azs,
             };
+            let explicit_launch_type = w.has("launch_type");
             let spec = read_workload(wname, &mut w, &ctx, &mut input_hash)?;
+            let own_strategy = w.has("capacity_provider_strategy");
+            let strategy = capacity::read_workload_strategy(&mut w, &capacity, &default_strategy, explicit_launch_type, spec.launch_type)?;
+            if !strategy.is_empty() && spec.rollout.as_ref().is_some_and(|r| r.is_managed()) {
+                let message = "a service with deployments, a load balancer or health failures cannot use capacity providers in this version; \
+                               set launch_type = \"EC2\" on it";
+                return Err(if own_strategy {
+                    w.error("capacity_provider_strategy", message)
+                } else {
+                    ScenarioError::new(
+                        file,
+                        format!("workload.{wname}.launch_type"),
+                        format!("{message} (the cluster's default strategy applies otherwise)"),
+                    )
+                });
+            }
+            capacity.workload_strategies.push(strategy);
             workload_egress.push(egress::read_workload_egress(&mut w, spec.launch_type == LaunchType::Fargate, !spec.subnets.is_empty())?);
             workloads.push(spec);
             w.finish()?;
@@ -473,6 +505,13 @@ impl Scenario {
         // failures model; one table, read once.
         let mut failures = None;
         if let Some(mut f) = root.opt_table("failures")? {
+            if !capacity.is_empty() {
+                return Err(ScenarioError::new(
+                    file,
+                    "failures",
+                    "host failures and AZ outages are not simulated together with capacity providers in this version; remove [failures] or [capacity_providers]",
+                ));
+            }
             let subnets = network.as_ref().map_or(&[][..], |n| n.subnets.as_slice());
             egress.nat_outages = egress::read_nat_outages(&mut f, file, &azs, subnets, horizon, egress.enabled)?;
             let spec = failures::read_failures(&mut f, &host_groups, &azs, horizon)?;
@@ -512,6 +551,7 @@ impl Scenario {
             cpu,
             failures,
             load_balancers,
+            capacity,
             report,
         };
         scenario.check_every_task_fits_some_host()?;

@@ -105,13 +105,23 @@ impl Fleet {
 
     /// A placement decision for one task of `workload` with `task_definition`; with `explain`,
     /// also the full scan of the same rule.
-    pub fn decide(&mut self, scenario: &Scenario, workload: u32, task_definition: u32, explain: bool, rng: &mut ChaCha8Rng) -> Decision {
+    /// `host_groups`: the groups of the task's capacity provider (`u64::MAX`: any host).
+    pub fn decide(
+        &mut self,
+        scenario: &Scenario,
+        workload: u32,
+        task_definition: u32,
+        host_groups: u64,
+        explain: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> Decision {
         let needs = &self.needs[task_definition as usize];
         let req = PlacementRequest {
             need: needs.need,
             ports: &needs.ports,
             eni: needs.eni,
             az_mask: self.workload_az_mask[workload as usize],
+            host_groups,
             group: self.workload_group[workload as usize],
             spec: &scenario.workloads[workload as usize].placement,
         };
@@ -188,9 +198,13 @@ pub fn build_cluster(scenario: &Scenario) -> Cluster {
         // The primary ENI takes one slot; with trunking, the trunk table applies
         // (docs/model.md#awsvpc-task-enis-eni-slots-and-trunking).
         let eni_task_limit = if trunking { itype.trunk_task_limit.unwrap_or(0) } else { itype.max_enis.saturating_sub(1) };
+        // An Auto Scaling group's group has a slot for each instance it may run in an AZ; the
+        // slots beyond its initial size start out of the cluster.
+        let slots_per_az =
+            scenario.capacity.provider_of_group(g as u32).map_or(spec.count_per_az, |p| scenario.capacity.providers[p as usize].max_size);
         for (a, &az) in spec.azs.iter().enumerate() {
             let subnet = spec.subnets.get(a).copied();
-            for _ in 0..spec.count_per_az {
+            for slot in 0..slots_per_az {
                 let id = HostId(hosts.len() as u32);
                 hosts.push(Host {
                     id,
@@ -205,7 +219,7 @@ pub fn build_cluster(scenario: &Scenario) -> Cluster {
                     subnet,
                     eni_task_limit,
                     eni_tasks: 0,
-                    active: true,
+                    active: slot < spec.count_per_az,
                 });
             }
         }

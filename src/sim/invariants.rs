@@ -77,9 +77,13 @@ impl World<'_> {
             ));
         }
         let waiting_in_services: usize = self.services.all().iter().map(|s| s.waiting.len()).sum();
-        if waiting_in_services != awaiting as usize {
-            return Err(format!("{awaiting} tasks await placement but services hold {waiting_in_services}"));
+        let waiting_for_capacity = self.capacity.as_ref().map_or(0, |c| c.asgs.iter().map(|a| a.waiting.len()).sum::<usize>());
+        if waiting_in_services + waiting_for_capacity != awaiting as usize {
+            return Err(format!(
+                "{awaiting} tasks await placement but services hold {waiting_in_services} and capacity providers {waiting_for_capacity}"
+            ));
         }
+        self.check_capacity()?;
         for (i, svc) in self.services.all().iter().enumerate() {
             if let Some((waiting, placed)) = self.deployments.check(i as u32) {
                 // A rolling update runs more or fewer tasks than desired; its part counts them.
@@ -109,6 +113,32 @@ impl World<'_> {
             return Err(format!("{} placement decisions chose a host the full-scan oracle ranks lower", self.recorder.oracle_mismatches()));
         }
         self.fleet.placer().verify(self.fleet.cluster())
+    }
+
+    /// With capacity providers: every waiting task awaits placement and is counted once; each
+    /// group's instances are its hosts in the cluster, within its maximum size.
+    fn check_capacity(&self) -> Result<(), String> {
+        let Some(c) = &self.capacity else { return Ok(()) };
+        let waiting: usize = c.asgs.iter().map(|a| a.waiting.len()).sum();
+        if waiting != c.waiting_total as usize {
+            return Err(format!("{waiting} tasks wait for capacity but the count says {}", c.waiting_total));
+        }
+        for (a, p) in c.asgs.iter().zip(&self.scenario.capacity.providers) {
+            if let Some(w) = a.waiting.iter().find(|w| self.tasks.get(w.task).state != TaskState::AwaitingPlacement) {
+                return Err(format!("task {} waits for capacity but is {:?}", self.tasks.get(w.task).serial, self.tasks.get(w.task).state));
+            }
+            let active = self.fleet.cluster().hosts.iter().filter(|h| h.group == p.host_group && h.active).count();
+            if active != a.in_service_hosts().count() || a.size() > p.max_size {
+                return Err(format!(
+                    "provider {}: {active} registered hosts, {} in service, {} in all (max {})",
+                    p.name,
+                    a.in_service_hosts().count(),
+                    a.size(),
+                    p.max_size
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// With `[failures]`: the failures part knows exactly the tasks on each host, and no task

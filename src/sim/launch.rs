@@ -24,6 +24,9 @@ pub(super) enum Launch {
     FailedToStart,
     /// Fargate's launch bucket was empty: nothing happened; try again when it refills.
     Throttled,
+    /// No instance of its capacity provider could take it: it waits in PROVISIONING for the
+    /// Auto Scaling group to grow (managed scaling).
+    WaitingForCapacity,
 }
 
 impl World<'_> {
@@ -39,7 +42,7 @@ impl World<'_> {
     /// RunTask: launch now or drop.
     pub(super) fn run_task(&mut self, task: TaskId) {
         let reason = match self.attempt(task) {
-            Launch::Started | Launch::FailedToStart => return,
+            Launch::Started | Launch::FailedToStart | Launch::WaitingForCapacity => return,
             Launch::NotPlaced => StopReason::PlacementFailed,
             Launch::Throttled => StopReason::FargateThrottled,
         };
@@ -54,7 +57,9 @@ impl World<'_> {
         if self.scenario.workloads[workload as usize].launch_type == LaunchType::Fargate {
             return self.launch_fargate(task, workload, td);
         }
-        let decision = self.fleet.decide(self.scenario, workload, td, self.options.explain, &mut self.rng_placement);
+        let provider = self.capacity.as_ref().and_then(|c| c.choose(self.scenario, workload));
+        let mask = provider.map_or(u64::MAX, |p| self.provider_mask(p));
+        let decision = self.fleet.decide(self.scenario, workload, td, mask, self.options.explain, &mut self.rng_placement);
         if let Some((explanation, agrees)) = decision.explained {
             let row = DecisionRow { time: self.now(), task: self.tasks.get(task).serial, workload, outcome: decision.outcome, explanation };
             self.recorder.decision_explained(row, agrees);
@@ -62,12 +67,18 @@ impl World<'_> {
         self.recorder.placement_decided(decision.outcome.map(|_| ()));
         match decision.outcome {
             Ok(host) => self.place(task, host, td, workload),
-            Err(_) => Launch::NotPlaced,
+            Err(_) => match provider {
+                Some(p) if self.wait_for_capacity(task, p) => Launch::WaitingForCapacity,
+                _ => Launch::NotPlaced,
+            },
         }
     }
 
-    fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
+    pub(super) fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
         let (az, was_idle) = self.fleet.reserve(host, td, workload);
+        if let Some(c) = self.capacity.as_mut() {
+            c.placed_changed(self.scenario, workload, self.fleet.cluster().host(host).group, 1);
+        }
         if let Some(failures) = self.failures.as_mut() {
             failures.task_placed(host, task, self.tasks.get(task).serial);
         }

@@ -16,11 +16,12 @@
 //! | memory | containers' memory usage processes, limits, OOM kills (with `[memory]`) | `memory.rs` |
 //! | cpu | containers' CPU shares and caps, CPU-second work (with `[cpu]`) | `cpu.rs` |
 //! | failures | host failure clocks, replacement delays, AZ outage windows (with `[failures]`) | `failures.rs` |
+//! | capacity | Auto Scaling groups' instances, managed scaling, tasks waiting for capacity (with `[capacity_providers]`) | `capacity.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
 //!
 //! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
 //! the loop and dispatch, `launch.rs` for the way into RUNNING, `stop.rs` for the way out,
-//! `outages.rs` for hosts and AZs that fail) are
+//! `outages.rs` for hosts and AZs that fail, `scaling.rs` for groups that grow and shrink) are
 //! the only code that calls more than one part; the recorder is told what happened and is never
 //! consulted by the models.
 //!
@@ -29,6 +30,7 @@
 //! deterministically.
 
 mod addresses;
+mod capacity;
 mod contention;
 mod cpu;
 mod deployments;
@@ -46,6 +48,7 @@ mod pulls;
 mod recorder;
 mod result;
 mod rollout;
+mod scaling;
 mod services;
 mod stop;
 mod workloads;

@@ -104,6 +104,10 @@ impl World<'_> {
         if let Some(failures) = self.failures.as_mut() {
             failures.task_left(host, task);
         }
+        if let Some(c) = self.capacity.as_mut() {
+            c.placed_changed(self.scenario, workload, self.fleet.cluster().host(host).group, -1);
+            self.capacity_freed(host);
+        }
     }
 
     /// A stopped task's ENI clean-up is over: the address goes back to its subnet.
@@ -139,6 +143,9 @@ impl World<'_> {
                 }
             };
             match self.attempt(task) {
+                Launch::WaitingForCapacity => {
+                    // It exists now, in PROVISIONING: the service counts it and goes on.
+                }
                 Launch::Started => {
                     self.services.reset_backoff(service);
                     self.recorder.service_task_launched(now.saturating_sub(self.tasks.get(task).arrived_at));
@@ -187,7 +194,7 @@ impl World<'_> {
     }
 
     /// The service wants a new task in place of one that stopped or failed to start.
-    fn queue_replacement(&mut self, service: u32) {
+    pub(super) fn queue_replacement(&mut self, service: u32) {
         let w = self.services.workload(service);
         let td = self.scenario.workloads[w as usize].task_definition;
         let replacement = self.new_task(w, td, None);

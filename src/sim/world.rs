@@ -11,6 +11,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::addresses::{AddressEvent, Addresses};
+use super::capacity::{Capacity, CapacityEvent};
 use super::cpu::{Cpu, CpuEvent};
 use super::deployments::Deployments;
 use super::egress::{Egress, EgressEvent};
@@ -41,6 +42,7 @@ pub(super) enum Event {
     Memory(MemoryEvent),
     Cpu(CpuEvent),
     Failure(FailureEvent),
+    Capacity(CapacityEvent),
 }
 
 impl Event {
@@ -58,6 +60,7 @@ impl Event {
                 | TaskEvent::Exited { task },
             )
             | Event::Address(AddressEvent::EniReleased { task })
+            | Event::Capacity(CapacityEvent::Timeout { task })
             | Event::Egress(
                 EgressEvent::PullsBegin { task, .. } | EgressEvent::PullTimedOut { task } | EgressEvent::PullDeadline { task },
             )
@@ -100,6 +103,8 @@ pub(super) struct World<'s> {
     pub(super) cpu: Option<Cpu>,
     /// Present when the scenario models host failures or AZ outages (`[failures]`).
     pub(super) failures: Option<Failures>,
+    /// Present when the scenario has capacity providers (`[capacity_providers]`).
+    pub(super) capacity: Option<Capacity>,
     /// The first broken invariant found during the run (checked after outage events).
     pub(super) broken: Option<String>,
     pub(super) recorder: Recorder,
@@ -131,6 +136,7 @@ impl<'s> World<'s> {
         let memory = Memory::new(scenario, fleet.cluster(), &streams);
         let cpu = Cpu::new(scenario, fleet.cluster());
         let failures = scenario.failures.as_ref().map(|f| Failures::new(f, fleet.cluster(), &streams));
+        let capacity = Capacity::new(scenario, fleet.cluster(), &streams);
         let services = Services::new(scenario);
         let deployments = Deployments::new(scenario, services.all().iter().map(|s| (s.workload, s.desired)), &streams);
         World {
@@ -155,6 +161,7 @@ impl<'s> World<'s> {
             memory,
             cpu,
             failures,
+            capacity,
             broken: None,
             recorder,
         }
@@ -214,6 +221,7 @@ impl<'s> World<'s> {
             }
         }
         self.schedule_deployments();
+        self.start_capacity();
     }
 
     fn event_loop(&mut self) {
@@ -234,6 +242,7 @@ impl<'s> World<'s> {
                 Event::Memory(e) => self.on_memory(e),
                 Event::Cpu(e) => self.on_cpu(e),
                 Event::Failure(e) => self.on_failure(e),
+                Event::Capacity(e) => self.on_capacity(e),
             }
             if let Some(task) = event.names_task() {
                 self.tasks.unpin(task);
@@ -283,7 +292,8 @@ impl<'s> World<'s> {
                 }
                 let nat = self.egress.as_ref().map(Egress::nat_load).unwrap_or_default();
                 let stopping = self.deployments.is_active().then(|| self.deployments.stopping_now());
-                self.recorder.sample(now, self.addresses.subnets(), &nat, stopping);
+                let capacity = self.capacity_sample();
+                self.recorder.sample(now, self.addresses.subnets(), &nat, stopping, &capacity);
                 let next = now + self.scenario.sample_interval;
                 if next <= self.scenario.horizon {
                     self.queue.schedule(next, Event::Recorder(RecorderEvent::Sample));
@@ -330,7 +340,7 @@ impl<'s> World<'s> {
     fn on_task(&mut self, event: TaskEvent) {
         // Only a failure or a deployment stops a task while its start is still queued (an OOM
         // kill, a failure or a deployment cancels the end of a task's run time).
-        if (self.failures.is_some() || self.deployments.is_active()) && self.stale(event) {
+        if (self.failures.is_some() || self.deployments.is_active() || self.capacity.is_some()) && self.stale(event) {
             return;
         }
         match event {
@@ -407,6 +417,10 @@ impl<'s> World<'s> {
         for (metric, value) in deployment_metrics {
             done.metrics.set(metric, value);
         }
+        if let Some(c) = &self.capacity {
+            let hours: f64 = c.asgs.iter().map(|a| a.instance_time_at(self.scenario.horizon).as_secs_f64() / 3600.0).sum();
+            done.metrics.set(crate::metrics::Metric::InstanceHours, hours);
+        }
         let subnets = free_at_end
             .iter()
             .zip(&done.min_free)
@@ -451,9 +465,17 @@ impl World<'_> {
         let mut u = crate::model::cost::Usage { run_hours: hours, ..Default::default() };
         let subnets = s.network.as_ref().map(|n| n.subnets.as_slice()).unwrap_or(&[]);
         for h in &self.fleet.cluster().hosts {
-            u.ec2_instance_usd += s.instance_types[h.instance_type as usize].hourly_usd * hours;
+            // An Auto Scaling group's instances are billed from launch to termination.
+            let h_hours = match &self.capacity {
+                Some(c) => match c.provider_of_host_group(h.group) {
+                    Some(p) => c.asgs[p as usize].instance_time_of(h.id, horizon).as_secs_f64() / 3600.0,
+                    None => hours,
+                },
+                None => hours,
+            };
+            u.ec2_instance_usd += s.instance_types[h.instance_type as usize].hourly_usd * h_hours;
             if h.subnet.is_some_and(|id| subnets[id.0 as usize].public) {
-                u.public_ipv4_hours += hours;
+                u.public_ipv4_hours += h_hours;
             }
         }
         let nats = subnets.iter().filter(|n| n.nat_gateway).count() as f64;

@@ -189,6 +189,24 @@ const PANELS: &[PanelSpec] = &[
         columns: Columns::Named(&[("hosts_used", "hosts in use")]),
     },
     PanelSpec {
+        title: "Instances per Auto Scaling group (launching or registered)",
+        y_label: "instances",
+        values: PanelValues::Count,
+        columns: Columns::Family("instances_"),
+    },
+    PanelSpec {
+        title: "Tasks waiting in PROVISIONING for capacity",
+        y_label: "tasks",
+        values: PanelValues::Count,
+        columns: Columns::Named(&[("tasks_waiting_capacity", "waiting for an instance")]),
+    },
+    PanelSpec {
+        title: "CapacityProviderReservation per capacity provider",
+        y_label: "%",
+        values: PanelValues::Level,
+        columns: Columns::Family("capacity_reservation_pct_"),
+    },
+    PanelSpec {
         title: "Fargate vCPUs in use",
         y_label: "vCPU",
         values: PanelValues::Count,

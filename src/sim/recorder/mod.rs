@@ -14,11 +14,13 @@ mod contention;
 mod egress;
 mod outcomes;
 mod recovery;
+mod scaling;
 mod tally;
 
 use contention::Contention;
 pub(super) use outcomes::{FinishContext, Finished};
 use recovery::Recovery;
+use scaling::ScalingTally;
 use tally::TaskTally;
 pub(super) use tally::{FargateShare, FargateUsage};
 
@@ -83,6 +85,8 @@ pub(super) struct Recorder {
     recovery: Option<Recovery>,
     /// What each task contributed once done with: outcome, time to running, Fargate usage.
     tally: TaskTally,
+    /// Waits for capacity and instance counts (with `[capacity_providers]`).
+    scaling: Option<ScalingTally>,
 }
 
 impl Recorder {
@@ -91,7 +95,7 @@ impl Recorder {
     pub fn new(scenario: &Scenario, cluster: &Cluster, subnets: &[Subnet], nat_azs: &[AzId]) -> Recorder {
         let azs = cluster.azs.len();
         let (mut reg_cpu, mut reg_mem) = (vec![0u64; azs], vec![0u64; azs]);
-        for h in &cluster.hosts {
+        for h in cluster.hosts.iter().filter(|h| h.active) {
             reg_cpu[h.az.0 as usize] += u64::from(h.registered.cpu_units);
             reg_mem[h.az.0 as usize] += u64::from(h.registered.memory_mib);
         }
@@ -125,9 +129,15 @@ impl Recorder {
         if deployments {
             columns.extend(["tasks_stopping".to_string(), "addresses_stopping".to_string()]);
         }
+        columns.extend(ScalingTally::columns(scenario));
+        let scaling = (!scenario.capacity.is_empty()).then(|| {
+            let groups: Vec<u32> = scenario.capacity.providers.iter().map(|p| p.host_group).collect();
+            ScalingTally::new(cluster.hosts.iter().filter(|h| h.active && groups.contains(&h.group)).count() as u32)
+        });
         let from = scenario.warmup.0;
         Recorder {
             tally: TaskTally::new(scenario.warmup, scenario.horizon),
+            scaling,
             fargate_cpu_units: fargate.then_some(0),
             warm: scenario.warmup == SimTime::ZERO,
             counts: [0; Metric::COUNT],
@@ -315,6 +325,64 @@ impl Recorder {
         self.awaiting -= 1;
     }
 
+    /// A task found no instance of its capacity provider and waits in PROVISIONING.
+    pub fn capacity_wait_refused(&mut self) {
+        self.count(Metric::CapacityWaitRefused);
+    }
+
+    /// A task's wait for capacity ended (placed, or given up); a RunTask task that gave up
+    /// counts as failed.
+    pub fn capacity_wait_ended(&mut self, wait: SimTime, gave_up_standalone: Option<bool>) {
+        if self.warm
+            && let Some(s) = self.scaling.as_mut()
+        {
+            s.wait_ended(wait);
+        }
+        match gave_up_standalone {
+            Some(true) => self.task_dropped(),
+            Some(false) => self.awaiting -= 1,
+            None => {}
+        }
+    }
+
+    pub fn scaled(&mut self, out: bool) {
+        self.count(if out { Metric::ScaleOuts } else { Metric::ScaleIns });
+    }
+
+    pub fn instance_launched(&mut self) {
+        self.count(Metric::InstancesLaunched);
+        if let Some(s) = self.scaling.as_mut() {
+            s.launched();
+        }
+    }
+
+    pub fn instance_launch_failed(&mut self) {
+        self.count(Metric::InstanceLaunchesFailed);
+    }
+
+    /// An instance registered (`joined`) or was terminated: its resources join or leave the
+    /// registered totals utilisation is measured against.
+    pub fn instance_changed(&mut self, now: SimTime, az: AzId, registered: Resources, joined: bool) {
+        let (cpu, mem) = (u64::from(registered.cpu_units), u64::from(registered.memory_mib));
+        let a = az.0 as usize;
+        if joined {
+            self.registered_cpu_by_az[a] += cpu;
+            self.registered_mem_by_az[a] += mem;
+            self.registered_total.cpu += cpu;
+            self.registered_total.mem += mem;
+        } else {
+            self.registered_cpu_by_az[a] -= cpu;
+            self.registered_mem_by_az[a] -= mem;
+            self.registered_total.cpu -= cpu;
+            self.registered_total.mem -= mem;
+            self.count(Metric::InstancesTerminated);
+            if let Some(s) = self.scaling.as_mut() {
+                s.instances -= 1;
+            }
+        }
+        self.utilisation_changed(now, 0, 0);
+    }
+
     pub fn task_dropped(&mut self) {
         self.count(Metric::TasksFailed);
         self.awaiting -= 1;
@@ -340,7 +408,9 @@ impl Recorder {
     /// `nat`: per NAT gateway, (AZ, bytes/s, utilisation), as the egress part reports them.
     /// `stopping`: with deployments, the tasks the scheduler is stopping (DEACTIVATING or
     /// STOPPING) and the addresses their ENIs hold.
-    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet], nat: &[(AzId, f64, f64)], stopping: Option<(u32, u32)>) {
+    /// `capacity`: per capacity provider, its instances and its last CapacityProviderReservation,
+    /// then the tasks waiting for capacity (empty without providers).
+    pub fn sample(&mut self, now: SimTime, subnets: &[Subnet], nat: &[(AzId, f64, f64)], stopping: Option<(u32, u32)>, capacity: &[f64]) {
         let mut row = Vec::with_capacity(self.timeseries.columns.len());
         row.push(now.as_secs_f64());
         row.push(f64::from(self.running));
@@ -383,6 +453,7 @@ impl Recorder {
         if let Some((tasks, addresses)) = stopping {
             row.extend([f64::from(tasks), f64::from(addresses)]);
         }
+        row.extend_from_slice(capacity);
         self.timeseries.push(row);
     }
 
@@ -451,6 +522,10 @@ impl Recorder {
         self.contention.finish(&mut m, self.hosts_used.mean(end), end);
         self.finish_egress(&mut m, &ctx);
         self.finish_recovery(&mut m, SimTime(end));
+        match self.scaling.as_mut() {
+            Some(s) => s.set_metrics(&mut m),
+            None => ScalingTally::set_absent(&mut m),
+        }
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }
 }

@@ -115,7 +115,7 @@ impl TaskTally {
             m.set(*metric, count as f64);
         }
         let total: u64 = n.iter().sum();
-        let failed = n[1] + n[2] + n[3] + n[4] + n[9];
+        let failed = n[1] + n[2] + n[3] + n[4] + n[9] + n[13];
         m.set(Metric::TaskFailureFraction, if total == 0 { 0.0 } else { failed as f64 / total as f64 });
     }
 
@@ -147,6 +147,7 @@ fn outcome_slot(t: &Task) -> usize {
         (TaskState::Stopped, Some(StopReason::HostTerminated | StopReason::AzUnavailable)) => 10,
         (TaskState::Stopped, Some(StopReason::ServiceSchedulerInitiated)) => 11,
         (TaskState::Stopped, Some(StopReason::ElbHealthCheck | StopReason::ContainerHealthCheck)) => 12,
+        (TaskState::Stopped, Some(StopReason::CapacityTimeout)) => 13,
         (TaskState::Running | TaskState::Deactivating | TaskState::Stopping, _) => 5,
         (TaskState::Provisioning, _) => 6,
         (TaskState::AwaitingPlacement, _) => 7,
@@ -184,7 +185,7 @@ impl CountedSamples {
 
     /// Folds the fresh samples into the runs. Sorting runs and fresh runs together costs
     /// O(m log m) for m ≤ twice the fresh samples (a merge waits for as many as there are runs).
-    fn merge(&mut self) {
+    pub fn merge(&mut self) {
         self.fresh.sort_unstable();
         self.runs.extend(self.fresh.chunk_by(|a, b| a == b).map(|same| (same[0], same.len() as u64)));
         self.fresh.clear();

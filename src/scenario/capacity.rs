@@ -1,0 +1,354 @@
+//! `[capacity_providers.<name>]` (Auto Scaling group capacity providers with managed scaling),
+//! the cluster's default capacity provider strategy, a workload's `capacity_provider_strategy`
+//! and how long tasks may wait in PROVISIONING for capacity
+//! (docs/model.md#capacity-providers-and-cluster-auto-scaling).
+
+use toml::Value;
+
+use super::reader::Table;
+use super::{HostGroupSpec, ScenarioError};
+use crate::engine::SimTime;
+
+/// Limits ECS puts on a strategy and on managed scaling.
+pub const MAX_STRATEGY_ITEMS: usize = 20;
+pub const MAX_BASE: u32 = 100_000;
+pub const MAX_WEIGHT: u32 = 1000;
+pub const MAX_SCALING_STEP: u32 = 10_000;
+pub const MAX_WARMUP_S: u64 = 10_000;
+/// Host groups a capacity provider can name: the first 63 (placement keeps them in a 64-bit
+/// mask whose last bit stands for every later group).
+pub const MAX_PROVIDER_HOST_GROUPS: usize = 63;
+
+/// One Auto Scaling group capacity provider: its group of instances and how ECS scales it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityProviderSpec {
+    pub name: String,
+    /// Index into `Scenario::host_groups`: the instances the ASG launches. Its `count_per_az` is
+    /// the group's size per AZ at the start.
+    pub host_group: u32,
+    pub min_size: u32,
+    pub max_size: u32,
+    /// Managed scaling: ECS's CapacityProviderReservation target tracking. Off: the ASG keeps its
+    /// initial size and tasks that fit nowhere fail at once.
+    pub managed_scaling: bool,
+    /// Percent, 1 to 100.
+    pub target_capacity: u32,
+    pub minimum_scaling_step_size: u32,
+    pub maximum_scaling_step_size: u32,
+    pub instance_warmup_period: SimTime,
+    /// Only instances without tasks are terminated at scale-in; without it the ASG terminates
+    /// instances by its own policy, tasks and all.
+    pub managed_termination_protection: bool,
+    /// EC2 launch to ECS registration, drawn uniformly in [min, max].
+    pub instance_launch_time: (SimTime, SimTime),
+}
+
+/// One item of a capacity provider strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrategyItem {
+    /// Index into `CapacitySpec::providers`.
+    pub provider: u32,
+    pub base: u32,
+    pub weight: u32,
+}
+
+/// Everything about capacity providers in a scenario.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CapacitySpec {
+    /// In name order.
+    pub providers: Vec<CapacityProviderSpec>,
+    /// Per workload: the strategy its tasks use (its own, or the cluster's default when it sets
+    /// no launch type); empty = launch type, no capacity provider.
+    pub workload_strategies: Vec<Vec<StrategyItem>>,
+    /// How long a task waits in PROVISIONING for capacity before ECS stops it, uniform in
+    /// [min, max].
+    pub provisioning_timeout: (SimTime, SimTime),
+    /// Tasks that may wait in PROVISIONING in the cluster at once; more fail at once.
+    pub max_provisioning_tasks: u32,
+}
+
+impl CapacitySpec {
+    pub fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+
+    /// The provider whose ASG owns host group `group`, if any.
+    pub fn provider_of_group(&self, group: u32) -> Option<u32> {
+        self.providers.iter().position(|p| p.host_group == group).map(|i| i as u32)
+    }
+}
+
+/// The cluster-level keys, read before the providers exist: kept raw and resolved later.
+pub(super) struct ClusterCapacityKeys<'a> {
+    default_strategy: Option<&'a [Value]>,
+    provisioning_timeout: Option<(SimTime, SimTime)>,
+    max_provisioning_tasks: Option<u32>,
+}
+
+/// Reads `default_capacity_provider_strategy`, `provisioning_timeout` and
+/// `max_provisioning_tasks` from `[cluster]`.
+pub(super) fn read_cluster_keys<'a>(cluster: &mut Table<'a>) -> Result<ClusterCapacityKeys<'a>, ScenarioError> {
+    let default_strategy = cluster.opt_array("default_capacity_provider_strategy")?;
+    let provisioning_timeout = read_range(cluster, "provisioning_timeout")?;
+    let max_provisioning_tasks = cluster.opt_u32_range("max_provisioning_tasks", 1, 100_000)?;
+    Ok(ClusterCapacityKeys { default_strategy, provisioning_timeout, max_provisioning_tasks })
+}
+
+/// `{ min = "10m", max = "30m" }`: a uniform range of durations.
+fn read_range(t: &mut Table<'_>, key: &str) -> Result<Option<(SimTime, SimTime)>, ScenarioError> {
+    let Some(mut r) = t.opt_table(key)? else { return Ok(None) };
+    let min = r.duration("min")?;
+    let max = r.duration("max")?;
+    r.finish()?;
+    if max < min {
+        return Err(t.error(key, "max must not be below min"));
+    }
+    Ok(Some((min, max)))
+}
+
+/// The provider tables, read before the host groups so that a provider's group may start empty.
+/// Returns each table with the host group it names.
+pub(super) fn provider_tables<'a>(root: &mut Table<'a>) -> Result<Vec<(&'a str, &'a str, Table<'a>)>, ScenarioError> {
+    let mut out = Vec::new();
+    for (name, mut t) in root.named_tables("capacity_providers")? {
+        if name.starts_with("FARGATE") {
+            return Err(t.error(
+                "host_group",
+                "FARGATE and FARGATE_SPOT are reserved provider names; Fargate workloads use launch_type = \"FARGATE\" in this version",
+            ));
+        }
+        let group = t.str("host_group")?;
+        out.push((name, group, t));
+    }
+    Ok(out)
+}
+
+/// Resolves the providers against the host groups and reads their scaling settings. Returns the
+/// spec (workload strategies still to fill in) and the cluster's default strategy.
+pub(super) fn read_providers(
+    tables: Vec<(&str, &str, Table<'_>)>,
+    groups: &[HostGroupSpec],
+    cluster: ClusterCapacityKeys<'_>,
+    file: &str,
+) -> Result<(CapacitySpec, Vec<StrategyItem>), ScenarioError> {
+    let mut providers = Vec::new();
+    for (name, group_name, mut t) in tables {
+        let host_group = groups.iter().position(|g| g.name == group_name).ok_or_else(|| {
+            let known: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            t.error("host_group", format!("unknown host group `{group_name}`; declared: {}", known.join(", ")))
+        })?;
+        if host_group >= MAX_PROVIDER_HOST_GROUPS {
+            return Err(t.error(
+                "host_group",
+                format!("a capacity provider's host group must be among the first {MAX_PROVIDER_HOST_GROUPS} (in name order)"),
+            ));
+        }
+        if let Some(other) = providers.iter().find(|p: &&CapacityProviderSpec| p.host_group == host_group as u32) {
+            return Err(
+                t.error("host_group", format!("host group `{group_name}` is already the Auto Scaling group of provider `{}`", other.name))
+            );
+        }
+        let g = &groups[host_group];
+        let initial = g.count_per_az * g.azs.len() as u32;
+        let max_size = t.opt_u32_range("max_size", 1, super::MAX_HOSTS_PER_AZ)?.ok_or_else(|| {
+            t.error("max_size", format!("missing (required): the Auto Scaling group's maximum size, 1 to {}", super::MAX_HOSTS_PER_AZ))
+        })?;
+        let min_size = t.opt_u32_range("min_size", 0, max_size)?.unwrap_or(0);
+        if initial < min_size || initial > max_size {
+            return Err(t.error(
+                "max_size",
+                format!(
+                    "host group `{group_name}` starts with {initial} instances (count_per_az × AZs), outside min_size {min_size} to max_size {max_size}"
+                ),
+            ));
+        }
+        let managed_scaling = t.opt_bool("managed_scaling")?.unwrap_or(true);
+        let target_capacity = t.opt_u32_range("target_capacity", 1, 100)?.unwrap_or(100);
+        let minimum_scaling_step_size = t.opt_u32_range("minimum_scaling_step_size", 1, MAX_SCALING_STEP)?.unwrap_or(1);
+        let maximum_scaling_step_size = t.opt_u32_range("maximum_scaling_step_size", 1, MAX_SCALING_STEP)?.unwrap_or(MAX_SCALING_STEP);
+        if maximum_scaling_step_size < minimum_scaling_step_size {
+            return Err(t.error("maximum_scaling_step_size", "must not be below minimum_scaling_step_size"));
+        }
+        let instance_warmup_period = t.opt_duration("instance_warmup_period")?.unwrap_or(SimTime::from_secs(300));
+        if instance_warmup_period > SimTime::from_secs(MAX_WARMUP_S) {
+            return Err(t.error("instance_warmup_period", format!("at most {MAX_WARMUP_S} s (ECS limit)")));
+        }
+        let managed_termination_protection = t.opt_bool("managed_termination_protection")?.unwrap_or(false);
+        if managed_termination_protection && !managed_scaling {
+            return Err(t.error("managed_termination_protection", "needs managed_scaling = true (ECS refuses it otherwise)"));
+        }
+        // [observed] EC2 launch, boot and agent registration take about a minute to a minute and a half.
+        let instance_launch_time = read_range(&mut t, "instance_launch_time")?.unwrap_or((SimTime::from_secs(60), SimTime::from_secs(90)));
+        t.finish()?;
+        providers.push(CapacityProviderSpec {
+            name: name.to_string(),
+            host_group: host_group as u32,
+            min_size,
+            max_size,
+            managed_scaling,
+            target_capacity,
+            minimum_scaling_step_size,
+            maximum_scaling_step_size,
+            instance_warmup_period,
+            managed_termination_protection,
+            instance_launch_time,
+        });
+    }
+    let default_strategy = match cluster.default_strategy {
+        None => Vec::new(),
+        Some(items) => read_strategy(items, &providers, file, "cluster.default_capacity_provider_strategy")?,
+    };
+    let spec = CapacitySpec {
+        providers,
+        workload_strategies: Vec::new(),
+        provisioning_timeout: cluster.provisioning_timeout.unwrap_or((SimTime::from_secs(600), SimTime::from_secs(1800))),
+        max_provisioning_tasks: cluster.max_provisioning_tasks.unwrap_or(300),
+    };
+    Ok((spec, default_strategy))
+}
+
+/// Reads a strategy array with ECS's rules: 1 to 20 items, known providers each once, at most
+/// one with a base, weights 0 to 1000 and not all 0.
+pub(super) fn read_strategy(
+    items: &[Value],
+    providers: &[CapacityProviderSpec],
+    file: &str,
+    key: &str,
+) -> Result<Vec<StrategyItem>, ScenarioError> {
+    let err = |k: String, m: String| ScenarioError::new(file, k, m);
+    if items.is_empty() || items.len() > MAX_STRATEGY_ITEMS {
+        return Err(err(
+            key.to_string(),
+            format!("give 1 to {MAX_STRATEGY_ITEMS} items, e.g. [{{ capacity_provider = \"asg\", weight = 1 }}]"),
+        ));
+    }
+    let mut out: Vec<StrategyItem> = Vec::new();
+    for (i, v) in items.iter().enumerate() {
+        let path = format!("{key}[{i}]");
+        let Value::Table(map) = v else {
+            return Err(err(path, format!("expected a table {{ capacity_provider, base, weight }}, found {}", v.type_str())));
+        };
+        let mut t = Table::nested(file, path.clone(), map);
+        let name = t.str("capacity_provider")?;
+        let provider = providers.iter().position(|p| p.name == name).ok_or_else(|| {
+            let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+            let hint = if name.starts_with("FARGATE") { " (Fargate capacity providers are not simulated in this version)" } else { "" };
+            t.error(
+                "capacity_provider",
+                format!(
+                    "unknown capacity provider `{name}`{hint}; declared under [capacity_providers]: {}",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+            )
+        })? as u32;
+        let base = t.opt_u32_range("base", 0, MAX_BASE)?.unwrap_or(0);
+        // The API's default weight is 0 (the console's is 1).
+        let weight = t.opt_u32_range("weight", 0, MAX_WEIGHT)?.unwrap_or(0);
+        t.finish()?;
+        if out.iter().any(|o| o.provider == provider) {
+            return Err(err(path, format!("capacity provider `{name}` is listed twice")));
+        }
+        if base > 0 && out.iter().any(|o| o.base > 0) {
+            return Err(err(format!("{path}.base"), "only one item of a strategy may have a base (ECS)".to_string()));
+        }
+        out.push(StrategyItem { provider, base, weight });
+    }
+    if out.iter().all(|o| o.weight == 0) {
+        return Err(err(
+            key.to_string(),
+            "every weight is 0: ECS refuses the strategy (RunTask and CreateService fail); give one item weight ≥ 1".to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+/// A workload's strategy: its own `capacity_provider_strategy`, else the cluster's default when
+/// it sets no launch type (an explicit launch type bypasses capacity providers, as in ECS).
+pub(super) fn read_workload_strategy(
+    w: &mut Table<'_>,
+    capacity: &CapacitySpec,
+    default_strategy: &[StrategyItem],
+    explicit_launch_type: bool,
+    launch_type: crate::workload::LaunchType,
+) -> Result<Vec<StrategyItem>, ScenarioError> {
+    let fargate = launch_type == crate::workload::LaunchType::Fargate;
+    let Some(items) = w.opt_array("capacity_provider_strategy")? else {
+        return Ok(if explicit_launch_type || fargate { Vec::new() } else { default_strategy.to_vec() });
+    };
+    if explicit_launch_type {
+        return Err(w.error(
+            "capacity_provider_strategy",
+            "a workload sets launch_type or capacity_provider_strategy, not both (ECS refuses both)",
+        ));
+    }
+    if fargate {
+        return Err(w.error(
+            "capacity_provider_strategy",
+            "the task definition runs only on Fargate; Fargate capacity providers are not simulated in this version (use launch_type = \"FARGATE\")",
+        ));
+    }
+    read_strategy(items, &capacity.providers, w.file(), &w.key("capacity_provider_strategy"))
+}
+
+/// The item of `strategy` the next task goes to, given how many of the workload's tasks each
+/// item holds now: the base first, then the item with the lowest count / weight (ties to the
+/// first listed). Items of weight 0 take only their base.
+pub fn next_item(strategy: &[StrategyItem], counts: &[u32]) -> usize {
+    debug_assert_eq!(strategy.len(), counts.len());
+    if let Some(i) = strategy.iter().position(|s| s.base > 0)
+        && counts[i] < strategy[i].base
+    {
+        return i;
+    }
+    let mut best: Option<usize> = None;
+    for (i, s) in strategy.iter().enumerate().filter(|(_, s)| s.weight > 0) {
+        // Tasks beyond the base are shared by weight.
+        let share = |j: usize| u64::from(counts[j].saturating_sub(strategy[j].base));
+        best = match best {
+            // share_i / w_i < share_b / w_b, compared without division.
+            Some(b) if share(i) * u64::from(strategy[b].weight) >= share(b) * u64::from(s.weight) => Some(b),
+            _ => Some(i),
+        };
+    }
+    best.expect("validation keeps one weight above 0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(provider: u32, base: u32, weight: u32) -> StrategyItem {
+        StrategyItem { provider, base, weight }
+    }
+
+    /// Places `n` tasks one after another and returns how many each item got, in order.
+    fn split(strategy: &[StrategyItem], n: usize) -> (Vec<u32>, Vec<usize>) {
+        let mut counts = vec![0; strategy.len()];
+        let mut order = Vec::new();
+        for _ in 0..n {
+            let i = next_item(strategy, &counts);
+            counts[i] += 1;
+            order.push(i);
+        }
+        (counts, order)
+    }
+
+    #[test]
+    fn base_2_on_a_then_weights_1_to_4() {
+        let s = [item(0, 2, 1), item(1, 0, 4)];
+        let (counts, order) = split(&s, 12);
+        assert_eq!(&order[..2], &[0, 0], "the base is filled first");
+        // After the base: 10 tasks at 1 : 4 → 2 on A, 8 on B.
+        assert_eq!(counts, vec![4, 8]);
+        let (counts, _) = split(&s, 2 + 50);
+        assert_eq!(counts, vec![2 + 10, 40]);
+    }
+
+    #[test]
+    fn weight_zero_takes_only_its_base_and_ties_go_to_the_first_item() {
+        let s = [item(0, 3, 0), item(1, 0, 1)];
+        assert_eq!(split(&s, 10).0, vec![3, 7]);
+        let s = [item(0, 0, 1), item(1, 0, 1)];
+        assert_eq!(split(&s, 3).1, vec![0, 1, 0]);
+    }
+}

@@ -1,0 +1,462 @@
+//! Capacity providers: each Auto Scaling group's instances (launching, in service), its managed
+//! scaling state (the CapacityProviderReservation metric, the alarms' datapoints, the warm-up),
+//! the tasks waiting in PROVISIONING for it, and each workload's split over its strategy.
+//!
+//! Owns: [`Asg`] per provider, the waiting queues, the `capacity` random stream (instance launch
+//! times, provisioning timeouts) and [`CapacityEvent`]. Is told: a task of a strategy was placed
+//! on or left a provider's host, a task found no instance. Decides: how many instances to launch
+//! or terminate and which; the coordinator (`scaling.rs`) makes it happen.
+//!
+//! The rules are pure functions at the bottom ([`reservation`], [`scale_out_step`],
+//! [`instances_needed`], [`scale_out_to`], [`scale_in_to`]) with closed-form tests
+//! (docs/model.md#capacity-providers-and-cluster-auto-scaling).
+
+use std::collections::VecDeque;
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use crate::engine::{RngStreams, SimTime};
+use crate::model::taskdef::Protocol;
+use crate::model::{AzId, Cluster, HostId, Resources, TaskId};
+use crate::scenario::Scenario;
+use crate::scenario::capacity::{CapacityProviderSpec, StrategyItem};
+
+/// ECS publishes the metric, and the alarms evaluate it, once a minute.
+pub(super) const METRIC_PERIOD: SimTime = SimTime::from_secs(60);
+/// Datapoints below target before the scale-in alarm fires (15 of 15 minutes).
+pub(super) const SCALE_IN_DATAPOINTS: u32 = 15;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum CapacityEvent {
+    /// The minute's metric and alarms, for every provider with managed scaling.
+    Tick,
+    /// A launched instance registered with the cluster.
+    Registered { host: HostId },
+    /// A waiting task's provisioning timeout (ignored if it was placed meanwhile).
+    Timeout { task: TaskId },
+    /// Capacity may have appeared (an instance registered, a task left): try the waiting tasks.
+    Retry { provider: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Slot {
+    Off,
+    Launching { launched_at: SimTime },
+    InService { launched_at: SimTime },
+}
+
+/// A task waiting in PROVISIONING for a provider.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Waiting {
+    pub task: TaskId,
+    pub workload: u32,
+    pub task_definition: u32,
+    pub since: SimTime,
+}
+
+/// One Auto Scaling group.
+pub(super) struct Asg {
+    /// Host ids `first .. first + slots.len()` are the group's slots.
+    first: u32,
+    slots: Vec<Slot>,
+    slot_az: Vec<AzId>,
+    /// Launching or in service, per AZ.
+    per_az: Vec<u32>,
+    launching: u32,
+    in_service: u32,
+    /// No scale-out before this time (the newest instance's warm-up).
+    warm_until: SimTime,
+    low_datapoints: u32,
+    pub waiting: VecDeque<Waiting>,
+    retry_pending: bool,
+    /// Instance time of terminated instances, in all and per slot.
+    pub instance_time: SimTime,
+    slot_time: Vec<SimTime>,
+    /// The last metric published (100 before the first).
+    pub last_metric: f64,
+}
+
+impl Asg {
+    /// Launching plus in service: N, and the group's size as the ASG counts it.
+    pub fn size(&self) -> u32 {
+        self.launching + self.in_service
+    }
+
+    pub fn in_service_hosts(&self) -> impl Iterator<Item = (HostId, SimTime)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| match *s {
+            Slot::InService { launched_at } => Some((HostId(self.first + i as u32), launched_at)),
+            _ => None,
+        })
+    }
+
+    /// The slot for a new instance in the AZ with the fewest instances (ties: the first AZ), if
+    /// any AZ has a free slot. `skip`: AZs that cannot take one now.
+    pub fn free_slot(&self, skip: u32) -> Option<HostId> {
+        let mut azs: Vec<AzId> = self.slot_az.clone();
+        azs.sort_unstable();
+        azs.dedup();
+        azs.retain(|az| az.0 >= 32 || skip & (1 << az.0) == 0);
+        azs.sort_by_key(|az| (self.per_az[az.0 as usize], az.0));
+        for az in azs {
+            if let Some(i) = (0..self.slots.len()).find(|&i| self.slot_az[i] == az && self.slots[i] == Slot::Off) {
+                return Some(HostId(self.first + i as u32));
+            }
+        }
+        None
+    }
+
+    pub fn launched(&mut self, host: HostId, now: SimTime, warmup: SimTime) {
+        let i = (host.0 - self.first) as usize;
+        debug_assert_eq!(self.slots[i], Slot::Off);
+        self.slots[i] = Slot::Launching { launched_at: now };
+        self.per_az[self.slot_az[i].0 as usize] += 1;
+        self.launching += 1;
+        self.warm_until = self.warm_until.max(now + warmup);
+    }
+
+    pub fn registered(&mut self, host: HostId) {
+        let i = (host.0 - self.first) as usize;
+        let Slot::Launching { launched_at } = self.slots[i] else { unreachable!("registered a slot that was not launching") };
+        self.slots[i] = Slot::InService { launched_at };
+        self.launching -= 1;
+        self.in_service += 1;
+    }
+
+    pub fn terminated(&mut self, host: HostId, now: SimTime) {
+        let i = (host.0 - self.first) as usize;
+        let Slot::InService { launched_at } = self.slots[i] else { unreachable!("terminated a slot not in service") };
+        self.slots[i] = Slot::Off;
+        self.per_az[self.slot_az[i].0 as usize] -= 1;
+        self.in_service -= 1;
+        let ran = now.saturating_sub(launched_at);
+        self.instance_time = self.instance_time + ran;
+        self.slot_time[i] = self.slot_time[i] + ran;
+    }
+
+    /// Time the instances of `host`'s slot ran, up to `now`.
+    pub fn instance_time_of(&self, host: HostId, now: SimTime) -> SimTime {
+        let i = (host.0 - self.first) as usize;
+        self.slot_time[i]
+            + match self.slots[i] {
+                Slot::Launching { launched_at } | Slot::InService { launched_at } => now.saturating_sub(launched_at),
+                Slot::Off => SimTime::ZERO,
+            }
+    }
+
+    /// Instance time so far, including instances still running at `now`.
+    pub fn instance_time_at(&self, now: SimTime) -> SimTime {
+        self.slots.iter().fold(self.instance_time, |t, s| match *s {
+            Slot::Launching { launched_at } | Slot::InService { launched_at } => t + now.saturating_sub(launched_at),
+            Slot::Off => t,
+        })
+    }
+
+    /// Instances to terminate at scale-in, one at a time: from the AZ with the most instances,
+    /// the longest-running first (ties: lowest id); with managed termination protection only
+    /// instances without tasks.
+    pub fn victims(&self, cluster: &Cluster, count: u32, protected_busy: bool) -> Vec<HostId> {
+        let mut per_az = self.per_az.clone();
+        let mut out = Vec::new();
+        let mut candidates: Vec<(HostId, SimTime)> =
+            self.in_service_hosts().filter(|(h, _)| !protected_busy || cluster.host(*h).task_count == 0).collect();
+        while (out.len() as u32) < count && !candidates.is_empty() {
+            let (pos, _) = candidates
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (h, at))| (std::cmp::Reverse(per_az[cluster.host(*h).az.0 as usize]), *at, h.0))
+                .expect("a candidate");
+            let (h, _) = candidates.swap_remove(pos);
+            per_az[cluster.host(h).az.0 as usize] -= 1;
+            out.push(h);
+        }
+        out.sort_unstable_by_key(|h| h.0);
+        out
+    }
+
+    pub fn warming(&self, now: SimTime) -> bool {
+        now < self.warm_until
+    }
+
+    /// Whether a retry event is pending; sets it.
+    pub fn want_retry(&mut self) -> bool {
+        !std::mem::replace(&mut self.retry_pending, true)
+    }
+
+    pub fn retried(&mut self) {
+        self.retry_pending = false;
+    }
+}
+
+/// What the minute's evaluation decided for one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scaling {
+    None,
+    /// Raise the desired capacity to this size.
+    Out(u32),
+    /// Lower it to this size.
+    In(u32),
+}
+
+pub(super) struct Capacity {
+    pub asgs: Vec<Asg>,
+    rng: ChaCha8Rng,
+    /// Per workload with a strategy of several items: its tasks placed per item.
+    placed: Vec<Vec<u32>>,
+    /// Per host group: its provider, if any.
+    provider_of_group: Vec<Option<u32>>,
+    pub waiting_total: u32,
+}
+
+impl Capacity {
+    pub fn new(scenario: &Scenario, cluster: &Cluster, streams: &RngStreams) -> Option<Capacity> {
+        let spec = &scenario.capacity;
+        if spec.is_empty() {
+            return None;
+        }
+        let mut asgs = Vec::new();
+        for p in &spec.providers {
+            let hosts: Vec<&crate::model::Host> = cluster.hosts.iter().filter(|h| h.group == p.host_group).collect();
+            let first = hosts.first().map_or(0, |h| h.id.0);
+            debug_assert!(hosts.iter().enumerate().all(|(i, h)| h.id.0 == first + i as u32), "a group's hosts are contiguous");
+            let mut per_az = vec![0; cluster.azs.len()];
+            let slots: Vec<Slot> = hosts
+                .iter()
+                .map(|h| {
+                    if h.active {
+                        per_az[h.az.0 as usize] += 1;
+                        Slot::InService { launched_at: SimTime::ZERO }
+                    } else {
+                        Slot::Off
+                    }
+                })
+                .collect();
+            let in_service = slots.iter().filter(|s| **s != Slot::Off).count() as u32;
+            asgs.push(Asg {
+                first,
+                slot_az: hosts.iter().map(|h| h.az).collect(),
+                slots,
+                per_az,
+                launching: 0,
+                in_service,
+                warm_until: SimTime::ZERO,
+                low_datapoints: 0,
+                waiting: VecDeque::new(),
+                retry_pending: false,
+                instance_time: SimTime::ZERO,
+                slot_time: vec![SimTime::ZERO; hosts.len()],
+                last_metric: 100.0,
+            });
+        }
+        let placed = spec.workload_strategies.iter().map(|s| if s.len() > 1 { vec![0; s.len()] } else { Vec::new() }).collect();
+        let provider_of_group = (0..scenario.host_groups.len() as u32).map(|g| spec.provider_of_group(g)).collect();
+        Some(Capacity { asgs, rng: streams.stream("capacity", 0), placed, provider_of_group, waiting_total: 0 })
+    }
+
+    /// Whether any provider scales (the minute's tick is needed).
+    pub fn any_managed(scenario: &Scenario) -> bool {
+        scenario.capacity.providers.iter().any(|p| p.managed_scaling)
+    }
+
+    pub fn provider_of_host_group(&self, group: u32) -> Option<u32> {
+        self.provider_of_group[group as usize]
+    }
+
+    /// The provider the workload's next task goes to (its strategy's split), or `None` for a
+    /// launch-type workload.
+    pub fn choose(&self, scenario: &Scenario, workload: u32) -> Option<u32> {
+        let strategy = &scenario.capacity.workload_strategies[workload as usize];
+        match strategy.len() {
+            0 => None,
+            1 => Some(strategy[0].provider),
+            _ => {
+                let i = crate::scenario::capacity::next_item(strategy, &self.placed[workload as usize]);
+                Some(strategy[i].provider)
+            }
+        }
+    }
+
+    /// A task of `workload` was placed on (`delta` 1) or left (-1) a host of `group`.
+    pub fn placed_changed(&mut self, scenario: &Scenario, workload: u32, group: u32, delta: i32) {
+        let counts = &mut self.placed[workload as usize];
+        if counts.is_empty() {
+            return;
+        }
+        let Some(provider) = self.provider_of_group[group as usize] else { return };
+        let strategy: &[StrategyItem] = &scenario.capacity.workload_strategies[workload as usize];
+        if let Some(i) = strategy.iter().position(|s| s.provider == provider) {
+            counts[i] = counts[i].checked_add_signed(delta).expect("placed counts stay positive");
+        }
+    }
+
+    /// How long a launched instance takes to register.
+    pub fn draw_launch_time(&mut self, p: &CapacityProviderSpec) -> SimTime {
+        draw(&mut self.rng, p.instance_launch_time)
+    }
+
+    pub fn draw_timeout(&mut self, range: (SimTime, SimTime)) -> SimTime {
+        draw(&mut self.rng, range)
+    }
+
+    /// The minute's evaluation of group `i`: publishes the metric and says what to do.
+    /// `needed`: instances the waiting tasks need (`None`: some wait but none fits an instance).
+    /// `busy`: in-service instances with at least one task.
+    pub fn evaluate(&mut self, i: usize, p: &CapacityProviderSpec, needed: Option<u32>, busy: u32, now: SimTime) -> Scaling {
+        let a = &mut self.asgs[i];
+        let n = a.size();
+        let waiting = !a.waiting.is_empty();
+        let m = match needed {
+            _ if !waiting => busy,
+            Some(est) if est > 0 => n + scale_out_step(est, p.minimum_scaling_step_size, p.maximum_scaling_step_size),
+            // Tasks wait that no instance of the group can ever take: the metric stays at 100.
+            _ => n,
+        };
+        let metric = reservation(m, n);
+        a.last_metric = metric;
+        let target = f64::from(p.target_capacity);
+        if metric > target {
+            a.low_datapoints = 0;
+            if a.warming(now) {
+                return Scaling::None;
+            }
+            let to = scale_out_to(m, n, p.target_capacity).min(p.max_size);
+            if to > n { Scaling::Out(to) } else { Scaling::None }
+        } else if metric < target {
+            a.low_datapoints += 1;
+            if a.low_datapoints < SCALE_IN_DATAPOINTS {
+                return Scaling::None;
+            }
+            let to = scale_in_to(m, n, p.target_capacity).max(p.min_size);
+            if to < n { Scaling::In(to) } else { Scaling::None }
+        } else {
+            a.low_datapoints = 0;
+            Scaling::None
+        }
+    }
+}
+
+fn draw(rng: &mut ChaCha8Rng, (min, max): (SimTime, SimTime)) -> SimTime {
+    if max <= min { min } else { SimTime(min.0 + rng.random_range(0..=max.0 - min.0)) }
+}
+
+/// CapacityProviderReservation: M / N × 100, with 100 for an empty group that needs nothing and
+/// 200 for an empty group that needs instances.
+pub fn reservation(m: u32, n: u32) -> f64 {
+    match (m, n) {
+        (0, 0) => 100.0,
+        (_, 0) => 200.0,
+        _ => 100.0 * f64::from(m) / f64::from(n),
+    }
+}
+
+/// Instances one scale-out adds for an estimate: the minimum step if the estimate is below it,
+/// else the estimate up to the maximum step.
+pub fn scale_out_step(estimate: u32, minimum: u32, maximum: u32) -> u32 {
+    if estimate < minimum { minimum } else { estimate.min(maximum) }
+}
+
+/// Target tracking's new size on a high metric: the size at which M / size = target. From an
+/// empty group the first scale-out is always 2 instances.
+pub fn scale_out_to(m: u32, n: u32, target: u32) -> u32 {
+    if n == 0 {
+        return 2;
+    }
+    (u64::from(m) * 100).div_ceil(u64::from(target)) as u32
+}
+
+/// Target tracking's new size on a low metric, removing at most half the group in one step
+/// (and at least one instance).
+pub fn scale_in_to(m: u32, n: u32, target: u32) -> u32 {
+    let tracked = (u64::from(m) * 100).div_ceil(u64::from(target)) as u32;
+    let floor = n - (n / 2).max(1).min(n);
+    tracked.max(floor)
+}
+
+/// What a task needs of an instance, for the scale-out estimate.
+#[derive(Debug, Clone, Copy)]
+pub struct Need<'a> {
+    pub resources: Resources,
+    pub eni: bool,
+    pub ports: &'a [(Protocol, u16)],
+}
+
+/// Instances of one type the waiting tasks need, first fit in queue order over fresh instances
+/// (CPU, memory, ENI slots, static ports). Tasks that fit no empty instance are left out.
+pub fn instances_needed<'a>(tasks: impl Iterator<Item = Need<'a>>, registered: Resources, eni_slots: u32) -> u32 {
+    struct Bin<'a> {
+        free: Resources,
+        enis: u32,
+        ports: Vec<&'a [(Protocol, u16)]>,
+    }
+    let fits_empty = |n: &Need<'_>| n.resources.fits_in(registered) && (!n.eni || eni_slots > 0);
+    let mut bins: Vec<Bin<'a>> = Vec::new();
+    for t in tasks.filter(fits_empty) {
+        let clash = |b: &Bin<'_>| b.ports.iter().any(|ps| ps.iter().any(|p| t.ports.contains(p)));
+        let slot = bins.iter_mut().find(|b| t.resources.fits_in(b.free) && (!t.eni || b.enis < eni_slots) && !clash(b));
+        let b = match slot {
+            Some(b) => b,
+            None => {
+                bins.push(Bin { free: registered, enis: 0, ports: Vec::new() });
+                bins.last_mut().expect("just pushed")
+            }
+        };
+        b.free.cpu_units -= t.resources.cpu_units;
+        b.free.memory_mib -= t.resources.memory_mib;
+        b.enis += u32::from(t.eni);
+        if !t.ports.is_empty() {
+            b.ports.push(t.ports);
+        }
+    }
+    bins.len() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reservation_metric_and_its_special_cases() {
+        assert_eq!(reservation(0, 0), 100.0, "nothing needed, nothing running");
+        assert_eq!(reservation(3, 0), 200.0, "tasks wait on an empty group");
+        assert_eq!(reservation(10, 8), 125.0, "10 instances needed on 8");
+        assert_eq!(reservation(49, 50), 98.0, "one empty instance out of 50");
+        assert_eq!(reservation(50, 50), 100.0);
+    }
+
+    #[test]
+    fn steps_are_clamped_to_the_minimum_and_maximum() {
+        assert_eq!(scale_out_step(1, 3, 10), 3);
+        assert_eq!(scale_out_step(5, 3, 10), 5);
+        assert_eq!(scale_out_step(50, 3, 10), 10);
+    }
+
+    #[test]
+    fn target_tracking_sizes() {
+        assert_eq!(scale_out_to(5, 0, 100), 2, "the first step from zero is two instances");
+        assert_eq!(scale_out_to(10, 8, 100), 10);
+        // Ten busy instances at target 90: ceil(10 / 0.9) = 12.
+        assert_eq!(scale_out_to(10, 10, 90), 12);
+        assert_eq!(scale_in_to(49, 50, 100), 49);
+        // 2 busy of 40: at most half goes in one step.
+        assert_eq!(scale_in_to(2, 40, 100), 20);
+        assert_eq!(scale_in_to(0, 1, 100), 0);
+        assert_eq!(scale_in_to(0, 3, 100), 2);
+    }
+
+    #[test]
+    fn first_fit_counts_instances_for_the_waiting_tasks() {
+        let reg = Resources { cpu_units: 4096, memory_mib: 8192 };
+        let task = |cpu, mem| Need { resources: Resources { cpu_units: cpu, memory_mib: mem }, eni: false, ports: &[] };
+        // Ten 1-vCPU tasks on 4-vCPU instances: 3.
+        assert_eq!(instances_needed((0..10).map(|_| task(1024, 1024)), reg, 3), 3);
+        // One that fits no instance is left out.
+        assert_eq!(instances_needed([task(8192, 512), task(1024, 512)].into_iter(), reg, 3), 1);
+        // awsvpc: 3 ENI slots per instance.
+        let eni = Need { eni: true, ..task(256, 256) };
+        assert_eq!(instances_needed((0..7).map(|_| eni), reg, 3), 3);
+        // The same static port twice never shares an instance.
+        let port = [(Protocol::Tcp, 80)];
+        let web = Need { ports: &port, ..task(256, 256) };
+        assert_eq!(instances_needed((0..4).map(|_| web), reg, 3), 4);
+    }
+}

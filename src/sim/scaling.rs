@@ -1,0 +1,283 @@
+//! Cluster auto scaling, as the coordinator sees it: a task of a capacity provider that fits no
+//! instance waits in PROVISIONING (with managed scaling) until an instance registers or frees
+//! room, or until its provisioning timeout; every minute each group's
+//! CapacityProviderReservation is computed and the group grows (launch, then registration after
+//! the launch time) or shrinks (termination: of empty instances only with managed termination
+//! protection, else by the group's own choice, tasks and all)
+//! (docs/model.md#capacity-providers-and-cluster-auto-scaling).
+
+use super::addresses::host_ips;
+use super::capacity::{CapacityEvent, METRIC_PERIOD, Need, Scaling, Waiting, instances_needed};
+use super::launch::Launch;
+use super::world::{Event, World};
+use crate::model::{HostId, StopReason, TaskId, TaskState};
+
+impl World<'_> {
+    /// The first minute's evaluation, if any provider scales.
+    pub(super) fn start_capacity(&mut self) {
+        if self.capacity.is_some() && super::capacity::Capacity::any_managed(self.scenario) {
+            self.queue.schedule(crate::engine::SimTime::ZERO, Event::Capacity(CapacityEvent::Tick));
+        }
+    }
+
+    pub(super) fn on_capacity(&mut self, event: CapacityEvent) {
+        match event {
+            CapacityEvent::Tick => self.capacity_tick(),
+            CapacityEvent::Registered { host } => self.instance_registered(host),
+            CapacityEvent::Timeout { task } => self.capacity_timeout(task),
+            CapacityEvent::Retry { provider } => {
+                self.capacity_mut().asgs[provider as usize].retried();
+                self.retry_waiting(provider);
+            }
+        }
+    }
+
+    fn capacity_mut(&mut self) -> &mut super::capacity::Capacity {
+        self.capacity.as_mut().expect("capacity events need the capacity part")
+    }
+
+    /// The host groups a task of `provider` may be placed on.
+    pub(super) fn provider_mask(&self, provider: u32) -> u64 {
+        1u64 << self.scenario.capacity.providers[provider as usize].host_group
+    }
+
+    /// A task of `provider` found no instance. With managed scaling and room in the cluster's
+    /// PROVISIONING limit it waits (true); otherwise it fails as without capacity providers.
+    pub(super) fn wait_for_capacity(&mut self, task: TaskId, provider: u32) -> bool {
+        let s = self.scenario;
+        if !s.capacity.providers[provider as usize].managed_scaling {
+            return false;
+        }
+        let now = self.now();
+        let t = self.tasks.get(task);
+        let waiting = Waiting { task, workload: t.workload, task_definition: t.task_definition, since: now };
+        let c = self.capacity.as_mut().expect("a provider implies the capacity part");
+        if c.waiting_total >= s.capacity.max_provisioning_tasks {
+            self.recorder.capacity_wait_refused();
+            return false;
+        }
+        c.waiting_total += 1;
+        c.asgs[provider as usize].waiting.push_back(waiting);
+        let at = now + c.draw_timeout(s.capacity.provisioning_timeout);
+        if at <= s.horizon {
+            self.schedule_for_task(at, Event::Capacity(CapacityEvent::Timeout { task }));
+        }
+        true
+    }
+
+    /// A host of a provider's group freed room: its waiting tasks get another try in this
+    /// instant, once.
+    pub(super) fn capacity_freed(&mut self, host: HostId) {
+        let group = self.fleet.cluster().host(host).group;
+        let c = self.capacity.as_mut().expect("checked by the caller");
+        let Some(provider) = c.provider_of_host_group(group) else { return };
+        let asg = &mut c.asgs[provider as usize];
+        if !asg.waiting.is_empty() && asg.want_retry() {
+            let now = self.now();
+            self.queue.schedule(now, Event::Capacity(CapacityEvent::Retry { provider }));
+        }
+    }
+
+    /// Tries every waiting task of `provider` once, oldest first; after one of a workload finds
+    /// no instance, the workload's later tasks are not tried (they need the same).
+    fn retry_waiting(&mut self, provider: u32) {
+        let n = self.capacity_mut().asgs[provider as usize].waiting.len();
+        let mut blocked: Vec<u32> = Vec::new();
+        let mask = self.provider_mask(provider);
+        for _ in 0..n {
+            let w = self.capacity_mut().asgs[provider as usize].waiting.pop_front().expect("n entries");
+            if blocked.contains(&w.workload) {
+                self.capacity_mut().asgs[provider as usize].waiting.push_back(w);
+                continue;
+            }
+            let decision = self.fleet.decide(self.scenario, w.workload, w.task_definition, mask, false, &mut self.rng_placement);
+            let Ok(host) = decision.outcome else {
+                blocked.push(w.workload);
+                self.capacity_mut().asgs[provider as usize].waiting.push_back(w);
+                continue;
+            };
+            self.capacity_mut().waiting_total -= 1;
+            let now = self.now();
+            self.recorder.capacity_wait_ended(now.saturating_sub(w.since), None);
+            let launch = self.place(w.task, host, w.task_definition, w.workload);
+            let Some(service) = self.services.of_workload(w.workload) else { continue };
+            match launch {
+                Launch::Started => {
+                    let arrived = self.tasks.get(w.task).arrived_at;
+                    self.recorder.service_task_launched(now.saturating_sub(arrived));
+                }
+                _ => self.service_start_failed(service),
+            }
+        }
+    }
+
+    /// A service task taken for a launch failed to start (or gave up waiting): the service
+    /// wants a new one and backs off.
+    fn service_start_failed(&mut self, service: u32) {
+        self.services.start_failed(service);
+        self.queue_replacement(service);
+        let backoff = self.services.back_off(service);
+        let now = self.now();
+        self.schedule_check(service, now + backoff);
+    }
+
+    /// A waiting task's provisioning timeout: if it still waits, ECS stops it.
+    fn capacity_timeout(&mut self, task: TaskId) {
+        if self.tasks.get(task).state != TaskState::AwaitingPlacement {
+            return; // placed meanwhile
+        }
+        let c = self.capacity_mut();
+        let Some((provider, pos)) =
+            c.asgs.iter().enumerate().find_map(|(i, a)| a.waiting.iter().position(|w| w.task == task).map(|p| (i, p)))
+        else {
+            return;
+        };
+        let w = c.asgs[provider].waiting.remove(pos).expect("found");
+        c.waiting_total -= 1;
+        let now = self.now();
+        let service = self.services.of_workload(w.workload);
+        self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(service.is_none()));
+        self.tasks.dropped(task, now, StopReason::CapacityTimeout);
+        if let Some(service) = service {
+            self.service_start_failed(service);
+        }
+    }
+
+    /// The minute's metric and alarms for every group with managed scaling.
+    fn capacity_tick(&mut self) {
+        let s = self.scenario;
+        let now = self.now();
+        for (i, p) in s.capacity.providers.iter().enumerate().filter(|(_, p)| p.managed_scaling) {
+            let group = &s.host_groups[p.host_group as usize];
+            let itype = &s.instance_types[group.instance_type as usize];
+            let registered = s.registered(itype);
+            let cluster = self.fleet.cluster();
+            let asg = &self.capacity.as_ref().expect("ticking").asgs[i];
+            let eni_slots = cluster.hosts.iter().find(|h| h.group == p.host_group).map_or(0, |h| h.eni_task_limit);
+            let busy = asg.in_service_hosts().filter(|(h, _)| cluster.host(*h).task_count > 0).count() as u32;
+            let fleet = &self.fleet;
+            let needed = (!asg.waiting.is_empty()).then(|| {
+                let needs = asg.waiting.iter().map(|w| {
+                    let n = fleet.needs(w.task_definition);
+                    Need { resources: n.need, eni: n.eni, ports: &n.ports }
+                });
+                instances_needed(needs, registered, eni_slots)
+            });
+            match self.capacity_mut().evaluate(i, p, needed, busy, now) {
+                Scaling::None => {}
+                Scaling::Out(to) => {
+                    self.recorder.scaled(true);
+                    let size = self.capacity_mut().asgs[i].size();
+                    self.launch_instances(i as u32, to - size);
+                }
+                Scaling::In(to) => {
+                    let c = self.capacity.as_ref().expect("ticking");
+                    let asg = &c.asgs[i];
+                    let victims = asg.victims(self.fleet.cluster(), asg.size() - to, p.managed_termination_protection);
+                    if !victims.is_empty() {
+                        self.recorder.scaled(false);
+                    }
+                    for host in victims {
+                        self.terminate_instance(i as u32, host);
+                    }
+                }
+            }
+        }
+        let next = now + METRIC_PERIOD;
+        if next <= s.horizon {
+            self.queue.schedule(next, Event::Capacity(CapacityEvent::Tick));
+        }
+    }
+
+    /// Launches up to `count` instances, each in the AZ with the fewest; an AZ whose subnet has
+    /// no address for one takes no more this minute.
+    fn launch_instances(&mut self, provider: u32, count: u32) {
+        let s = self.scenario;
+        let p = &s.capacity.providers[provider as usize];
+        let now = self.now();
+        let mut skip = 0u32;
+        let mut launched = 0;
+        while launched < count {
+            let Some(host) = self.capacity_mut().asgs[provider as usize].free_slot(skip) else { break };
+            let h = self.fleet.cluster().host(host);
+            if let Some(subnet) = h.subnet {
+                let n = host_ips(s, self.fleet.cluster(), host);
+                if !self.addresses.host_joins(subnet, n) {
+                    self.recorder.instance_launch_failed();
+                    skip |= if h.az.0 < 32 { 1 << h.az.0 } else { 0 };
+                    continue;
+                }
+            }
+            let c = self.capacity_mut();
+            c.asgs[provider as usize].launched(host, now, p.instance_warmup_period);
+            let at = now + c.draw_launch_time(p);
+            self.recorder.instance_launched();
+            if at <= s.horizon {
+                self.queue.schedule(at, Event::Capacity(CapacityEvent::Registered { host }));
+            }
+            launched += 1;
+        }
+    }
+
+    /// A launched instance registered: placement sees it, and the waiting tasks try it.
+    fn instance_registered(&mut self, host: HostId) {
+        let now = self.now();
+        let group = self.fleet.cluster().host(host).group;
+        let provider = self.capacity_mut().provider_of_host_group(group).expect("an Auto Scaling group's host");
+        self.capacity_mut().asgs[provider as usize].registered(host);
+        self.fleet.host_joins(host);
+        let h = self.fleet.cluster().host(host);
+        self.recorder.instance_changed(now, h.az, h.registered, true);
+        if let Some(egress) = self.egress.as_mut() {
+            egress.host_replaced(host);
+        }
+        self.retry_waiting(provider);
+        self.check_after_capacity_event();
+    }
+
+    /// The conservation checks after an instance joins or leaves, in every build (a few times
+    /// a minute at most): a broken invariant is kept and returned by the run.
+    fn check_after_capacity_event(&mut self) {
+        if let Err(e) = self.check_invariants() {
+            self.broken.get_or_insert(e);
+        }
+    }
+
+    /// Terminates an instance in service: it leaves placement, its tasks stop (`Host EC2
+    /// (instance …) terminated`) and their services replace them elsewhere, its addresses go
+    /// back to the subnet.
+    fn terminate_instance(&mut self, provider: u32, host: HostId) {
+        let now = self.now();
+        self.fleet.host_leaves(host);
+        if self.fleet.cluster().host(host).task_count > 0 {
+            let tasks: Vec<(TaskId, u32, u32, TaskState)> = self
+                .tasks
+                .live()
+                .filter(|t| t.host == Some(host) && t.state.is_placed())
+                .map(|t| (t.id, t.task_definition, t.workload, t.state))
+                .collect();
+            for (task, td, workload, state) in tasks {
+                self.stop_task(task, host, td, workload, StopReason::HostTerminated, state);
+            }
+        }
+        let h = self.fleet.cluster().host(host);
+        assert!(h.task_count == 0 && h.eni_tasks == 0, "instance {} still holds tasks after terminating", host.0);
+        let (az, registered, subnet) = (h.az, h.registered, h.subnet);
+        if let Some(subnet) = subnet {
+            let n = host_ips(self.scenario, self.fleet.cluster(), host);
+            self.addresses.host_left(subnet, n);
+        }
+        self.capacity_mut().asgs[provider as usize].terminated(host, now);
+        self.recorder.instance_changed(now, az, registered, false);
+        self.check_after_capacity_event();
+    }
+
+    /// Instance-hours of the Auto Scaling groups up to `end`, and the per-group instance counts
+    /// and metrics for a time-series row.
+    pub(super) fn capacity_sample(&self) -> Vec<f64> {
+        let Some(c) = &self.capacity else { return Vec::new() };
+        let mut row: Vec<f64> = c.asgs.iter().flat_map(|a| [f64::from(a.size()), a.last_metric]).collect();
+        row.push(f64::from(c.waiting_total));
+        row
+    }
+}

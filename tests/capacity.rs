@@ -1,0 +1,281 @@
+//! Capacity providers and cluster auto scaling in whole runs: the first step from an empty
+//! group, the warm-up that holds the next one, scale-in of empty instances, instance-hours and
+//! their cost computed by hand, the provisioning timeout, the PROVISIONING limit, base and
+//! weight across two providers, and the conservation checks while instances come and go.
+
+use std::fs;
+
+use clustersim::engine::SimTime;
+use clustersim::metrics::Metric;
+use clustersim::model::StopReason;
+use clustersim::placement::StrategyRegistry;
+use clustersim::scenario::RawScenario;
+use clustersim::scenario::sweep::Plan;
+use clustersim::sim::{RunOptions, RunResult, run};
+use proptest::prelude::*;
+
+/// One vCPU and 1 GiB, bridge mode: four fit an m5.xlarge by CPU.
+const JOB: &str = r#"{ "family": "job", "networkMode": "bridge", "requiresCompatibilities": ["EC2"],
+  "containerDefinitions": [{ "name": "job", "image": "job:1", "cpu": 1024, "memory": 1024, "essential": true }] }"#;
+
+fn plan_text(body: &str) -> Result<Plan, String> {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("job.json"), JOB).unwrap();
+    let path = dir.path().join("s.toml");
+    fs::write(&path, format!("name = \"cas\"\nseed = 7\ntask_definitions = [\"job.json\"]\n{body}")).unwrap();
+    let raw = RawScenario::read(&path).unwrap();
+    Plan::build(&raw, None, &StrategyRegistry::new()).map_err(|e| e.to_string())
+}
+
+fn run_text(body: &str) -> RunResult {
+    let plan = plan_text(body).unwrap_or_else(|e| panic!("{e}"));
+    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
+    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+}
+
+/// One AZ, an empty m5.xlarge group behind provider `cp` (`provider` adds keys), the cluster's
+/// default strategy on it, and `jobs` as the workloads.
+fn scenario(horizon: &str, provider: &str, jobs: &str) -> String {
+    format!(
+        r#"horizon = "{horizon}"
+sample_interval = "1m"
+[cluster]
+azs = ["a"]
+default_capacity_provider_strategy = [{{ capacity_provider = "cp", weight = 1 }}]
+[host_groups.asg]
+instance_type = "m5.xlarge"
+count_per_az = 0
+[capacity_providers.cp]
+host_group = "asg"
+max_size = 20
+instance_launch_time = {{ min = "30s", max = "30s" }}
+{provider}
+{jobs}
+"#
+    )
+}
+
+fn metric(r: &RunResult, m: Metric) -> f64 {
+    r.metrics.get(m)
+}
+
+/// The `instances_cp` column of the time series, by sample time in seconds.
+fn instances(r: &RunResult) -> Vec<(u64, f64)> {
+    let col = r.timeseries.columns.iter().position(|c| c == "instances_cp").expect("instances column");
+    r.timeseries.rows.iter().map(|row| (row[0] as u64, row[col])).collect()
+}
+
+#[test]
+fn from_zero_the_first_scale_out_adds_two_instances_and_the_next_waits_for_the_warm_up() {
+    // 40 one-vCPU jobs at t = 0 need 10 instances; the group is empty.
+    let jobs = "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 40\nrun_time = \"2h\"";
+    let r = run_text(&scenario("30m", "", jobs));
+    let n = instances(&r);
+    // Samples come before the minute's evaluation at the same instant.
+    let at = |t: u64| n.iter().find(|(s, _)| *s == t).map(|(_, v)| *v).unwrap();
+    assert_eq!(at(0), 0.0);
+    assert_eq!(at(60), 2.0, "the first step from an empty group is 2 instances");
+    for t in [120, 180, 240, 300] {
+        assert_eq!(at(t), 2.0, "no scale-out within the 300 s warm-up (t = {t})");
+    }
+    // At 300 s: 32 jobs still wait, 8 instances' worth: 2 + 8 = 10.
+    assert_eq!(at(360), 10.0, "the second step, once the warm-up is over, adds what the waiting tasks need");
+    assert_eq!(metric(&r, Metric::ScaleOuts), 2.0);
+    // The last 32 jobs waited from 0 to the registration at 330 s.
+    assert_eq!(metric(&r, Metric::CapacityWaitMax), 330.0);
+    assert_eq!(metric(&r, Metric::CapacityWaitTasks), 40.0);
+    assert_eq!(metric(&r, Metric::OutcomeRunningEnd), 40.0);
+}
+
+#[test]
+fn a_shorter_warm_up_lets_the_second_step_come_sooner() {
+    let jobs = "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 40\nrun_time = \"2h\"";
+    let r = run_text(&scenario("30m", "instance_warmup_period = \"60s\"", jobs));
+    // At 60 s the two new instances are out of their warm-up: 32 jobs left → +8.
+    assert_eq!(instances(&r).iter().find(|(t, _)| *t == 120).unwrap().1, 10.0);
+    assert_eq!(metric(&r, Metric::CapacityWaitMax), 90.0);
+}
+
+#[test]
+fn empty_instances_go_after_fifteen_low_minutes_and_instance_hours_are_billed_by_hand() {
+    // One job of 1 h at t = 0. Two instances launch at 0 and register at 30 s; the job runs on
+    // one. The other is empty: the metric is 1/2 = 50 from 60 s, the 15th low datapoint is at
+    // 900 s, and it is terminated then. The job ends at 3630 s; its instance is empty from
+    // the evaluation at 3660 s and goes at 3660 + 14 min = 4500 s. 900 + 4500 s = 1.5 h.
+    let jobs = "[workload.one]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 1\nrun_time = \"1h\"";
+    let r = run_text(&scenario("2h", "managed_termination_protection = true", jobs));
+    assert_eq!(metric(&r, Metric::InstanceHours), 1.5);
+    assert_eq!(metric(&r, Metric::InstancesLaunched), 2.0);
+    assert_eq!(metric(&r, Metric::InstancesTerminated), 2.0);
+    assert_eq!((metric(&r, Metric::ScaleOuts), metric(&r, Metric::ScaleIns)), (1.0, 2.0));
+    assert_eq!(metric(&r, Metric::OutcomeCompleted), 1.0);
+    assert_eq!(metric(&r, Metric::OutcomeLost), 0.0, "managed termination protection: only empty instances go");
+    // m5.xlarge at 0.192 USD per hour.
+    assert!((metric(&r, Metric::CostRunTotal) - 1.5 * 0.192).abs() < 1e-9, "{}", metric(&r, Metric::CostRunTotal));
+    let n = instances(&r);
+    assert_eq!(n.iter().find(|(t, _)| *t == 960).unwrap().1, 1.0);
+    assert_eq!(n.iter().find(|(t, _)| *t == 4560).unwrap().1, 0.0);
+    assert_eq!(n.iter().find(|(t, _)| *t == 4440).unwrap().1, 1.0);
+}
+
+#[test]
+fn without_termination_protection_scale_in_terminates_instances_with_their_tasks() {
+    // A 3-hour job and 16 short ones wait at 0; the long one is placed first, on one of the two
+    // instances of the first step. When the short ones are done, 1 of 5 instances is busy; the
+    // ASG's own choice (the longest-running first) terminates it, job and all. With managed
+    // termination protection only empty instances go.
+    let jobs = "[workload.a_long]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 1\nrun_time = \"3h\"\n\
+                [workload.short]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 16\nrun_time = \"20m\"";
+    let protected = run_text(&scenario("2h", "managed_termination_protection = true", jobs));
+    let unprotected = run_text(&scenario("2h", "", jobs));
+    assert_eq!(metric(&protected, Metric::OutcomeLost), 0.0);
+    assert_eq!(metric(&protected, Metric::OutcomeRunningEnd), 1.0);
+    assert_eq!(metric(&unprotected, Metric::OutcomeLost), 1.0, "the ASG's own choice terminates the busy instance");
+    let lost = unprotected.tasks.iter().find(|t| t.stop_reason == Some(StopReason::HostTerminated)).unwrap();
+    assert_eq!(lost.workload, 0, "the long job");
+}
+
+#[test]
+fn a_task_that_waits_too_long_stops_after_the_provisioning_timeout() {
+    // max_size 1: the second job never fits (4 vCPU each) and gives up after exactly 10 minutes.
+    let big = r#"[workload.big]
+kind = "batch"
+task_definition = "job"
+at = "0s"
+count = 5
+run_time = "2h"
+"#;
+    let body = scenario("1h", "max_size = 1", big).replace("max_size = 20\n", "");
+    let body = body.replace("[cluster]\n", "[cluster]\nprovisioning_timeout = { min = \"10m\", max = \"10m\" }\n");
+    let r = run_text(&body);
+    assert_eq!(metric(&r, Metric::OutcomeRunningEnd), 4.0, "one instance takes four jobs");
+    assert_eq!(metric(&r, Metric::OutcomeCapacityTimeout), 1.0);
+    let gave_up = r.tasks.iter().find(|t| t.stop_reason == Some(StopReason::CapacityTimeout)).unwrap();
+    assert_eq!(gave_up.stopped_at.unwrap().saturating_sub(gave_up.arrived_at), SimTime::from_secs(600));
+    assert_eq!(metric(&r, Metric::TasksFailed), 1.0, "a RunTask task that gave up counts as failed");
+}
+
+#[test]
+fn beyond_the_provisioning_limit_and_without_managed_scaling_tasks_fail_at_once() {
+    let jobs = "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 10\nrun_time = \"1h\"";
+    let limited = scenario("30m", "", jobs).replace("[cluster]\n", "[cluster]\nmax_provisioning_tasks = 6\n");
+    let r = run_text(&limited);
+    assert_eq!(metric(&r, Metric::CapacityWaitRefused), 4.0);
+    assert_eq!(metric(&r, Metric::OutcomeNotPlaced), 4.0);
+    assert_eq!(metric(&r, Metric::OutcomeRunningEnd), 6.0);
+    let fixed = scenario("30m", "managed_scaling = false", jobs).replace("count_per_az = 0", "count_per_az = 1");
+    let r = run_text(&fixed);
+    assert_eq!((metric(&r, Metric::OutcomeRunningEnd), metric(&r, Metric::OutcomeNotPlaced)), (4.0, 6.0));
+    assert_eq!(metric(&r, Metric::InstancesLaunched), 0.0);
+    assert_eq!(metric(&r, Metric::InstanceHours), 0.5);
+}
+
+#[test]
+fn base_2_then_weights_1_and_4_split_a_service_across_two_providers() {
+    let body = r#"horizon = "10m"
+[cluster]
+azs = ["a"]
+[host_groups.ga]
+instance_type = "m5.xlarge"
+count_per_az = 10
+[host_groups.gb]
+instance_type = "m5.xlarge"
+count_per_az = 10
+[capacity_providers.a]
+host_group = "ga"
+max_size = 10
+managed_scaling = false
+[capacity_providers.b]
+host_group = "gb"
+max_size = 10
+managed_scaling = false
+[workload.svc]
+kind = "service"
+task_definition = "job"
+desired_count = 12
+capacity_provider_strategy = [{ capacity_provider = "a", base = 2, weight = 1 }, { capacity_provider = "b", weight = 4 }]
+"#;
+    let r = run_text(body);
+    // Hosts 0–9 are group ga, 10–19 gb.
+    let mut on = [0, 0];
+    for t in &r.tasks {
+        on[usize::from(t.host.unwrap().0 >= 10)] += 1;
+    }
+    assert_eq!(on, [4, 8], "2 on a for the base, then 10 at 1 : 4");
+    let first_two: Vec<bool> = r.tasks.iter().take(2).map(|t| t.host.unwrap().0 < 10).collect();
+    assert_eq!(first_two, vec![true, true], "the base is placed first");
+}
+
+#[test]
+fn launch_type_tasks_ignore_the_default_strategy_and_never_wait() {
+    let jobs =
+        "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 3\nrun_time = \"1h\"\nlaunch_type = \"EC2\"";
+    let r = run_text(&scenario("10m", "", jobs));
+    assert_eq!(metric(&r, Metric::OutcomeNotPlaced), 3.0);
+    assert_eq!(metric(&r, Metric::InstancesLaunched), 0.0);
+}
+
+#[test]
+fn a_service_waits_for_capacity_and_keeps_its_desired_count() {
+    let svc = "[workload.svc]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 30";
+    let r = run_text(&scenario("1h", "target_capacity = 100", svc));
+    assert_eq!(metric(&r, Metric::OutcomeRunningEnd), 30.0);
+    // 30 one-vCPU tasks on 4-vCPU instances: 8 instances.
+    assert_eq!(instances(&r).last().unwrap().1, 8.0);
+    assert_eq!(metric(&r, Metric::ServiceTasksUnplaced), 0.0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    /// Arrivals that rise and fall against groups that grow and shrink: the conservation checks
+    /// (run after every instance that joins or leaves, and at the end) always hold, and every
+    /// task is counted once.
+    #[test]
+    fn conservation_holds_while_instances_join_and_leave(
+        rate in 0.005f64..0.08,
+        mean_min in 2u32..40,
+        max_size in 1u32..12,
+        target in prop::sample::select(vec![50u32, 75, 90, 100]),
+        protection in any::<bool>(),
+        warmup_s in prop::sample::select(vec![0u32, 60, 300]),
+        azs in 1usize..4,
+        seed in 0u64..1000,
+    ) {
+        let az_list = ["a", "b", "c"][..azs].iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
+        let body = format!(
+            r#"horizon = "4h"
+[cluster]
+azs = [{az_list}]
+default_capacity_provider_strategy = [{{ capacity_provider = "cp", weight = 1 }}]
+provisioning_timeout = {{ min = "5m", max = "20m" }}
+[host_groups.asg]
+instance_type = "m5.xlarge"
+count_per_az = 0
+[capacity_providers.cp]
+host_group = "asg"
+max_size = {max_size}
+target_capacity = {target}
+managed_termination_protection = {protection}
+instance_warmup_period = "{warmup_s}s"
+[workload.jobs]
+kind = "poisson"
+task_definition = "job"
+run_time = {{ distribution = "exponential", mean = "{mean_min}m" }}
+[workload.jobs.arrival]
+schedule = [{{ from = "0h", rate_per_s = {rate} }}, {{ from = "1h", rate_per_s = {low} }}, {{ from = "2h", rate_per_s = {rate} }}]
+[workload.svc]
+kind = "service"
+task_definition = "job"
+desired_count = 3
+"#,
+            low = rate / 10.0
+        );
+        let plan = plan_text(&body).unwrap();
+        let spec = plan.run(0).unwrap();
+        let r = run(&spec.scenario, seed, RunOptions { record_tasks: false, explain: false });
+        let r = r.map_err(TestCaseError::fail)?;
+        let outcomes: f64 = Metric::OUTCOMES.iter().map(|m| r.metrics.get(*m)).sum();
+        prop_assert_eq!(outcomes, r.metrics.get(Metric::TasksArrived));
+        prop_assert!(r.metrics.get(Metric::InstancesPeak) <= f64::from(max_size));
+    }
+}
