@@ -992,3 +992,41 @@ fn a_deployed_service_cannot_use_a_capacity_provider_yet() {
     let o = case.run(&scenario, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn service_auto_scaling_mistakes_name_their_key() {
+    let scaled = |t: &str| edit(BASE, "desired_count = 3", &format!("desired_count = 3\n[workload.web.auto_scaling]\n{t}"));
+    let ok = "min_capacity = 1\nmax_capacity = 10\nload = { rate_per_s = 50 }\ncpu_seconds_per_request = 0.01\npolicies = [{ metric = \"cpu\", target = 60 }]";
+    let case = Case::new();
+    let scenario = case.scenario(&scaled(ok));
+    let o = case.run(&scenario, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    rejects(
+        &scaled(&ok.replace("max_capacity = 10", "max_capacity = 2")),
+        "workload.web.desired_count",
+        "outside auto_scaling's min_capacity 1 to max_capacity 2",
+    );
+    rejects(&scaled(&ok.replace("max_capacity = 10\n", "")), "workload.web.auto_scaling.max_capacity", "missing (required)");
+    rejects(
+        &scaled(&ok.replace("\"cpu\"", "\"memory\"")),
+        "workload.web.auto_scaling.policies[0].metric",
+        "allowed: cpu, requests_per_target",
+    );
+    rejects(&scaled(&ok.replace("target = 60", "target = 150")), "workload.web.auto_scaling.policies[0].target", "at most 100");
+    rejects(
+        &scaled(&ok.replace("cpu_seconds_per_request = 0.01\n", "")),
+        "workload.web.auto_scaling.policies[0].metric",
+        "cpu_seconds_per_request > 0",
+    );
+    rejects(
+        &scaled(&ok.replace("policies = [{ metric = \"cpu\", target = 60 }]", "policies = []")),
+        "workload.web.auto_scaling.policies",
+        "give 1 to 50",
+    );
+    rejects(&scaled(&ok.replace("load = { rate_per_s = 50 }\n", "")), "workload.web.auto_scaling.load", "missing (required table)");
+    let jobs =
+        edit(BASE, "arrival = { rate_per_s = 0.05 }", &format!("arrival = {{ rate_per_s = 0.05 }}\n[workload.jobs.auto_scaling]\n{ok}"));
+    rejects(&jobs, "workload.jobs.auto_scaling", "this workload is not a service");
+    let deployed = edit(&scaled(ok), "desired_count = 3", "desired_count = 3\ndeployments = [{ at = \"5m\" }]");
+    rejects(&deployed, "workload.web.auto_scaling", "not simulated together with deployments");
+}

@@ -168,13 +168,17 @@ metrics! {
     InstanceLaunchesFailed => ("instance_launches_failed", "Instance launches failed: no address", "instances", LowerIsBetter, "Launches refused because the AZ's subnet had no free address for the instance's network interface; the group tries again a minute later."),
     InstancesPeak => ("instances_peak", "Most instances", "instances", LowerIsBetter, "Most instances the Auto Scaling groups had at once (launching or registered), summed over the groups."),
     InstanceHours => ("instance_hours", "Instance-hours of the Auto Scaling groups", "h", LowerIsBetter, "Hours the Auto Scaling groups' instances ran, from launch to termination (billed at their On-Demand price in cost_total_usd)."),
+    OutcomeScaledIn => ("tasks_outcome_scaled_in", "Tasks stopped by service scale-in", "tasks", Neutral, "Per task: a service task stopped (or never placed) because service auto scaling lowered the desired count."),
+    ServiceScaleOuts => ("service_scale_outs", "Service scale-outs", "actions", Neutral, "Times service auto scaling raised a service's desired count (target tracking: 3 datapoints above target, outside the scale-out cooldown unless larger than the last). NaN without [workload.<name>.auto_scaling]."),
+    ServiceScaleIns => ("service_scale_ins", "Service scale-ins", "actions", Neutral, "Times service auto scaling lowered a service's desired count (15 datapoints below 90 % of every policy's target, outside the scale-in cooldown)."),
+    ServiceDesiredMax => ("service_desired_max", "Largest desired count", "tasks", Neutral, "Largest desired count a scaled service reached (summed over the scaled services at each change; per service over time: desired_<workload> in the time series)."),
     TimeBelowMinimumHealthy => ("time_below_minimum_healthy_s", "Time below minimum healthy", "s", LowerIsBetter, "Time, summed over services with deployments, with fewer healthy tasks than minimumHealthyPercent of the desired count (after the service first reached it)."),
 }
 
 impl Metric {
     /// The per-task outcome counts: every task that arrived after the warm-up is counted in
     /// exactly one of them.
-    pub const OUTCOMES: [Metric; 14] = [
+    pub const OUTCOMES: [Metric; 15] = [
         Metric::OutcomeCompleted,
         Metric::OutcomeNotPlaced,
         Metric::OutcomeThrottled,
@@ -189,6 +193,7 @@ impl Metric {
         Metric::OutcomeReplaced,
         Metric::OutcomeUnhealthy,
         Metric::OutcomeCapacityTimeout,
+        Metric::OutcomeScaledIn,
     ];
 
     pub fn name(self) -> &'static str {

@@ -101,6 +101,8 @@ pub enum StopReason {
     /// Waited in PROVISIONING for a capacity provider's Auto Scaling group to grow, and gave up
     /// after the provisioning timeout (docs/model.md#capacity-providers-and-cluster-auto-scaling).
     CapacityTimeout,
+    /// Stopped by the service scheduler because service auto scaling lowered the desired count.
+    ScaledIn,
 }
 
 impl StopReason {
@@ -132,6 +134,8 @@ impl StopReason {
             StopReason::ContainerHealthCheck => "ServiceSchedulerInitiated: Task failed container health checks",
             // ECS publishes no exact string for this; its TaskFailedToStart form is used.
             StopReason::CapacityTimeout => "TaskFailedToStart: RESOURCE: no capacity within the provisioning timeout",
+            // A lower desired count is applied by the service's deployment, in ECS's words.
+            StopReason::ScaledIn => "ServiceSchedulerInitiated: Scaling activity initiated by deployment",
         }
     }
 

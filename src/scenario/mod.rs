@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: `scenario` knows nothing of the event loop; it produces plain data.
 
+pub mod autoscaling;
 pub mod capacity;
 pub mod deployment;
 pub mod derived;
@@ -167,6 +168,8 @@ pub struct Scenario {
     pub load_balancers: Vec<load_balancer::LoadBalancerSpec>,
     /// `[capacity_providers.<name>]` and the strategies workloads use them by.
     pub capacity: capacity::CapacitySpec,
+    /// Per workload: its service auto scaling (`[workload.<name>.auto_scaling]`).
+    pub auto_scaling: Vec<Option<autoscaling::ServiceAutoScaling>>,
     pub report: ReportSpec,
 }
 
@@ -430,6 +433,7 @@ impl Scenario {
         // Workloads.
         let mut workloads = Vec::new();
         let mut workload_egress = Vec::new();
+        let mut auto_scaling = Vec::new();
         for (wname, mut w) in root.named_tables("workload")? {
             let ctx = WorkloadContext {
                 raw,
@@ -445,6 +449,18 @@ impl Scenario {
             };
             let explicit_launch_type = w.has("launch_type");
             let spec = read_workload(wname, &mut w, &ctx, &mut input_hash)?;
+            let desired = match spec.arrivals {
+                Arrivals::Service { desired_count } => Some(desired_count),
+                _ => None,
+            };
+            let scaling = autoscaling::read_auto_scaling(&mut w, desired)?;
+            if scaling.is_some() && spec.rollout.as_ref().is_some_and(|r| r.is_managed()) {
+                return Err(w.error(
+                    "auto_scaling",
+                    "service auto scaling is not simulated together with deployments, a load balancer or health failures in this version",
+                ));
+            }
+            auto_scaling.push(scaling);
             let own_strategy = w.has("capacity_provider_strategy");
             let strategy = capacity::read_workload_strategy(&mut w, &capacity, &default_strategy, explicit_launch_type, spec.launch_type)?;
             if !strategy.is_empty() && spec.rollout.as_ref().is_some_and(|r| r.is_managed()) {
@@ -505,6 +521,16 @@ impl Scenario {
         // failures model; one table, read once.
         let mut failures = None;
         if let Some(mut f) = root.opt_table("failures")? {
+            if let Some(w) = workloads.iter().zip(&auto_scaling).find(|(_, a)| a.is_some()).map(|(w, _)| w) {
+                return Err(ScenarioError::new(
+                    file,
+                    "failures",
+                    format!(
+                        "host failures and AZ outages are not simulated together with service auto scaling (workload `{}`) in this version",
+                        w.name
+                    ),
+                ));
+            }
             if !capacity.is_empty() {
                 return Err(ScenarioError::new(
                     file,
@@ -552,6 +578,7 @@ impl Scenario {
             failures,
             load_balancers,
             capacity,
+            auto_scaling,
             report,
         };
         scenario.check_every_task_fits_some_host()?;

@@ -220,47 +220,7 @@ pub(super) fn read_workload(
         }
         "poisson" => {
             let mut a = w.table("arrival")?;
-            let schedule = if a.has("schedule") {
-                let steps = a.opt_array("schedule")?.expect("checked");
-                let mut out = Vec::new();
-                for (i, step) in steps.iter().enumerate() {
-                    let key = format!("schedule[{i}]");
-                    let st = step.as_table().ok_or_else(|| a.error(&key, "expected a table { from = \"8h\", rate_per_s = 2.0 }"))?;
-                    let from = st
-                        .get("from")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| a.error(&format!("{key}.from"), "missing; a duration such as \"8h\""))?;
-                    let from = units::parse_duration(from).map_err(|m| a.error(&format!("{key}.from"), m))?;
-                    let rate = st
-                        .get("rate_per_s")
-                        .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
-                        .ok_or_else(|| a.error(&format!("{key}.rate_per_s"), "missing; a number ≥ 0"))?;
-                    if !(rate.is_finite() && rate >= 0.0) {
-                        return Err(a.error(&format!("{key}.rate_per_s"), "must be a number ≥ 0"));
-                    }
-                    if let Some(extra) = st.keys().find(|k| *k != "from" && *k != "rate_per_s") {
-                        return Err(a.error(&key, format!("unknown key `{extra}`; allowed: from, rate_per_s")));
-                    }
-                    out.push((from, rate));
-                }
-                if out.first().map(|s| s.0) != Some(SimTime::ZERO) || out.windows(2).any(|p| p[1].0 <= p[0].0) {
-                    return Err(a.error("schedule", "steps must start at \"0s\" and be in increasing `from` order"));
-                }
-                let period = a.opt_duration("period")?;
-                if let Some(p) = period
-                    && out.last().is_some_and(|s| s.0 >= p)
-                {
-                    return Err(a.error("period", "every step must start before the period ends"));
-                }
-                RateSchedule { steps: out, period }
-            } else {
-                let rate =
-                    a.opt_f64("rate_per_s")?.ok_or_else(|| a.error("rate_per_s", "missing; give rate_per_s, or a schedule of steps"))?;
-                if rate <= 0.0 {
-                    return Err(a.error("rate_per_s", "must be greater than zero"));
-                }
-                RateSchedule::constant(rate)
-            };
+            let schedule = read_rate_schedule(&mut a)?;
             a.finish()?;
             (Arrivals::Poisson(schedule), {
                 let fam = w.str("task_definition")?;
@@ -455,6 +415,52 @@ pub(super) fn read_workload(
         subnets,
         rollout,
     })
+}
+
+/// A rate: `rate_per_s`, or `schedule`, steps `{ from = "0h", rate_per_s = … }` starting at 0 with
+/// an optional `period` after which they repeat.
+pub(super) fn read_rate_schedule(a: &mut Table<'_>) -> Result<RateSchedule, ScenarioError> {
+    let schedule = if a.has("schedule") {
+        let steps = a.opt_array("schedule")?.expect("checked");
+        let mut out = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let key = format!("schedule[{i}]");
+            let st = step.as_table().ok_or_else(|| a.error(&key, "expected a table { from = \"8h\", rate_per_s = 2.0 }"))?;
+            let from = st
+                .get("from")
+                .and_then(Value::as_str)
+                .ok_or_else(|| a.error(&format!("{key}.from"), "missing; a duration such as \"8h\""))?;
+            let from = units::parse_duration(from).map_err(|m| a.error(&format!("{key}.from"), m))?;
+            let rate = st
+                .get("rate_per_s")
+                .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+                .ok_or_else(|| a.error(&format!("{key}.rate_per_s"), "missing; a number ≥ 0"))?;
+            if !(rate.is_finite() && rate >= 0.0) {
+                return Err(a.error(&format!("{key}.rate_per_s"), "must be a number ≥ 0"));
+            }
+            if let Some(extra) = st.keys().find(|k| *k != "from" && *k != "rate_per_s") {
+                return Err(a.error(&key, format!("unknown key `{extra}`; allowed: from, rate_per_s")));
+            }
+            out.push((from, rate));
+        }
+        if out.first().map(|s| s.0) != Some(SimTime::ZERO) || out.windows(2).any(|p| p[1].0 <= p[0].0) {
+            return Err(a.error("schedule", "steps must start at \"0s\" and be in increasing `from` order"));
+        }
+        let period = a.opt_duration("period")?;
+        if let Some(p) = period
+            && out.last().is_some_and(|s| s.0 >= p)
+        {
+            return Err(a.error("period", "every step must start before the period ends"));
+        }
+        RateSchedule { steps: out, period }
+    } else {
+        let rate = a.opt_f64("rate_per_s")?.ok_or_else(|| a.error("rate_per_s", "missing; give rate_per_s, or a schedule of steps"))?;
+        if rate <= 0.0 {
+            return Err(a.error("rate_per_s", "must be greater than zero"));
+        }
+        RateSchedule::constant(rate)
+    };
+    Ok(schedule)
 }
 
 fn default_for(arrivals: &Arrivals) -> PlacementSpec {

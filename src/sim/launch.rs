@@ -233,6 +233,9 @@ impl World<'_> {
             ends_at = Some(at);
         }
         self.start_containers(task);
+        if self.autoscaling.is_some() {
+            self.service_running_count(self.tasks.get(task).workload, 1);
+        }
         if let Some(egress) = self.egress.as_mut() {
             egress.task_running(now, task, self.tasks.get(task).task_definition, ends_at);
             self.apply_flow_changes();

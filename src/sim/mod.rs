@@ -16,12 +16,14 @@
 //! | memory | containers' memory usage processes, limits, OOM kills (with `[memory]`) | `memory.rs` |
 //! | cpu | containers' CPU shares and caps, CPU-second work (with `[cpu]`) | `cpu.rs` |
 //! | failures | host failure clocks, replacement delays, AZ outage windows (with `[failures]`) | `failures.rs` |
+//! | autoscaling | scaled services' alarms and cooldowns, their RUNNING counts (with `auto_scaling`) | `autoscaling.rs` |
 //! | capacity | Auto Scaling groups' instances, managed scaling, tasks waiting for capacity (with `[capacity_providers]`) | `capacity.rs` |
 //! | recorder | every metric accumulator, the time series, the decision log | `recorder.rs` |
 //!
 //! None of the parts reaches into another's fields. The coordinator's handlers (`world.rs` for
 //! the loop and dispatch, `launch.rs` for the way into RUNNING, `stop.rs` for the way out,
-//! `outages.rs` for hosts and AZs that fail, `scaling.rs` for groups that grow and shrink) are
+//! `outages.rs` for hosts and AZs that fail, `scaling.rs` for groups that grow and shrink, `service_scaling.rs` for desired counts that
+//! move) are
 //! the only code that calls more than one part; the recorder is told what happened and is never
 //! consulted by the models.
 //!
@@ -30,6 +32,7 @@
 //! deterministically.
 
 mod addresses;
+mod autoscaling;
 mod capacity;
 mod contention;
 mod cpu;
@@ -49,6 +52,7 @@ mod recorder;
 mod result;
 mod rollout;
 mod scaling;
+mod service_scaling;
 mod services;
 mod stop;
 mod workloads;

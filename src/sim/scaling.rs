@@ -272,12 +272,20 @@ impl World<'_> {
         self.check_after_capacity_event();
     }
 
-    /// Instance-hours of the Auto Scaling groups up to `end`, and the per-group instance counts
-    /// and metrics for a time-series row.
+    /// A time-series row's capacity columns: each group's instances and metric, the tasks
+    /// waiting for capacity, each scaled service's desired count and first policy's metric.
     pub(super) fn capacity_sample(&self) -> Vec<f64> {
-        let Some(c) = &self.capacity else { return Vec::new() };
-        let mut row: Vec<f64> = c.asgs.iter().flat_map(|a| [f64::from(a.size()), a.last_metric]).collect();
-        row.push(f64::from(c.waiting_total));
+        let mut row = Vec::new();
+        if let Some(c) = &self.capacity {
+            row.extend(c.asgs.iter().flat_map(|a| [f64::from(a.size()), a.last_metric]));
+            row.push(f64::from(c.waiting_total));
+        }
+        if let Some(a) = &self.autoscaling {
+            for (i, &(service, _, _)) in a.scaled.iter().enumerate() {
+                row.push(f64::from(self.services.all()[service as usize].desired));
+                row.push(a.last_metric[i]);
+            }
+        }
         row
     }
 }

@@ -200,6 +200,12 @@ impl Services {
         backoff
     }
 
+    /// Whether the service has fewer tasks (active and waiting) than it desires.
+    pub fn wants_more(&self, service: u32) -> bool {
+        let s = &self.states[service as usize];
+        (s.active as usize + s.waiting.len()) < s.desired as usize
+    }
+
     /// An active task stopped.
     pub fn task_stopped(&mut self, service: u32) {
         self.states[service as usize].active -= 1;

@@ -22,6 +22,9 @@ impl World<'_> {
     pub(super) fn stop_task(&mut self, task: TaskId, host: HostId, td: u32, workload: u32, reason: StopReason, was: TaskState) {
         if was.has_containers() {
             self.stop_containers(task, host, workload, reason);
+            if self.autoscaling.is_some() {
+                self.service_running_count(workload, -1);
+            }
         }
         let now = self.now();
         if let Some(egress) = self.egress.as_mut() {
@@ -84,8 +87,12 @@ impl World<'_> {
             }
         } else if !launch_failure {
             // The service scheduler replaces a stopped task; one that failed in PENDING (its
-            // images could not be pulled) counts as a failed launch and backs off.
+            // images could not be pulled) counts as a failed launch and backs off. A task
+            // stopped because the desired count went down is not replaced.
             self.services.task_stopped(service);
+            if !self.services.wants_more(service) {
+                return;
+            }
             self.queue_replacement(service);
             if matches!(reason, StopReason::PullFailed(_)) {
                 let backoff = self.services.back_off(service);

@@ -11,6 +11,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::addresses::{AddressEvent, Addresses};
+use super::autoscaling::{AutoScaling, AutoScalingEvent};
 use super::capacity::{Capacity, CapacityEvent};
 use super::cpu::{Cpu, CpuEvent};
 use super::deployments::Deployments;
@@ -43,6 +44,7 @@ pub(super) enum Event {
     Cpu(CpuEvent),
     Failure(FailureEvent),
     Capacity(CapacityEvent),
+    AutoScaling(AutoScalingEvent),
 }
 
 impl Event {
@@ -105,6 +107,8 @@ pub(super) struct World<'s> {
     pub(super) failures: Option<Failures>,
     /// Present when the scenario has capacity providers (`[capacity_providers]`).
     pub(super) capacity: Option<Capacity>,
+    /// Present when a service has `auto_scaling`.
+    pub(super) autoscaling: Option<AutoScaling>,
     /// The first broken invariant found during the run (checked after outage events).
     pub(super) broken: Option<String>,
     pub(super) recorder: Recorder,
@@ -138,6 +142,7 @@ impl<'s> World<'s> {
         let failures = scenario.failures.as_ref().map(|f| Failures::new(f, fleet.cluster(), &streams));
         let capacity = Capacity::new(scenario, fleet.cluster(), &streams);
         let services = Services::new(scenario);
+        let autoscaling = AutoScaling::new(scenario, |w| services.of_workload(w));
         let deployments = Deployments::new(scenario, services.all().iter().map(|s| (s.workload, s.desired)), &streams);
         World {
             scenario,
@@ -162,6 +167,7 @@ impl<'s> World<'s> {
             cpu,
             failures,
             capacity,
+            autoscaling,
             broken: None,
             recorder,
         }
@@ -222,6 +228,7 @@ impl<'s> World<'s> {
         }
         self.schedule_deployments();
         self.start_capacity();
+        self.start_service_scaling();
     }
 
     fn event_loop(&mut self) {
@@ -243,6 +250,7 @@ impl<'s> World<'s> {
                 Event::Cpu(e) => self.on_cpu(e),
                 Event::Failure(e) => self.on_failure(e),
                 Event::Capacity(e) => self.on_capacity(e),
+                Event::AutoScaling(e) => self.on_auto_scaling(e),
             }
             if let Some(task) = event.names_task() {
                 self.tasks.unpin(task);
@@ -340,7 +348,9 @@ impl<'s> World<'s> {
     fn on_task(&mut self, event: TaskEvent) {
         // Only a failure or a deployment stops a task while its start is still queued (an OOM
         // kill, a failure or a deployment cancels the end of a task's run time).
-        if (self.failures.is_some() || self.deployments.is_active() || self.capacity.is_some()) && self.stale(event) {
+        if (self.failures.is_some() || self.deployments.is_active() || self.capacity.is_some() || self.autoscaling.is_some())
+            && self.stale(event)
+        {
             return;
         }
         match event {

@@ -19,6 +19,11 @@ impl RateSchedule {
         RateSchedule { steps: vec![(SimTime::ZERO, rate_per_s)], period: None }
     }
 
+    /// Rate in force at `t`.
+    pub fn rate_at(&self, t: SimTime) -> f64 {
+        self.step_at(t).0
+    }
+
     /// Rate in force at `t`, and when that step ends (`SimTime::MAX` if never).
     fn step_at(&self, t: SimTime) -> (f64, SimTime) {
         let (offset, base) = match self.period {

@@ -35,6 +35,14 @@ impl Arrivals {
         matches!(self, Arrivals::Service { .. })
     }
 
+    /// A service's initial desired count (0 for other kinds).
+    pub fn desired(&self) -> u32 {
+        match self {
+            Arrivals::Service { desired_count } => *desired_count,
+            _ => 0,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Arrivals::Service { .. } => "service",

@@ -183,6 +183,24 @@ const PANELS: &[PanelSpec] = &[
         columns: Columns::Family("running_pct_"),
     },
     PanelSpec {
+        title: "Desired count per auto-scaled service",
+        y_label: "tasks",
+        values: PanelValues::Count,
+        columns: Columns::Family("desired_"),
+    },
+    PanelSpec {
+        title: "Service CPU utilisation the scaling policy tracks",
+        y_label: "% of the tasks' CPU",
+        values: PanelValues::Percent,
+        columns: Columns::Family("scaling_cpu_"),
+    },
+    PanelSpec {
+        title: "Requests per target per minute the scaling policy tracks",
+        y_label: "requests / target / min",
+        values: PanelValues::Level,
+        columns: Columns::Family("scaling_requests_per_target_"),
+    },
+    PanelSpec {
         title: "EC2 hosts running at least one task",
         y_label: "hosts",
         values: PanelValues::Count,

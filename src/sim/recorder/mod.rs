@@ -87,6 +87,8 @@ pub(super) struct Recorder {
     tally: TaskTally,
     /// Waits for capacity and instance counts (with `[capacity_providers]`).
     scaling: Option<ScalingTally>,
+    /// With service auto scaling: the largest total desired count of the scaled services.
+    desired_peak: Option<u32>,
 }
 
 impl Recorder {
@@ -138,6 +140,9 @@ impl Recorder {
         Recorder {
             tally: TaskTally::new(scenario.warmup, scenario.horizon),
             scaling,
+            desired_peak: scenario.auto_scaling.iter().any(Option::is_some).then(|| {
+                scenario.workloads.iter().zip(&scenario.auto_scaling).filter(|(_, a)| a.is_some()).map(|(w, _)| w.arrivals.desired()).sum()
+            }),
             fargate_cpu_units: fargate.then_some(0),
             warm: scenario.warmup == SimTime::ZERO,
             counts: [0; Metric::COUNT],
@@ -345,6 +350,19 @@ impl Recorder {
         }
     }
 
+    /// Service auto scaling changed a desired count; `total`: the scaled services' sum now.
+    pub fn service_scaled(&mut self, out: bool, total: u32) {
+        self.count(if out { Metric::ServiceScaleOuts } else { Metric::ServiceScaleIns });
+        if let Some(p) = self.desired_peak.as_mut() {
+            *p = (*p).max(total);
+        }
+    }
+
+    /// A waiting service task is no longer wanted (the desired count went down).
+    pub fn task_unwanted(&mut self) {
+        self.awaiting -= 1;
+    }
+
     pub fn scaled(&mut self, out: bool) {
         self.count(if out { Metric::ScaleOuts } else { Metric::ScaleIns });
     }
@@ -525,6 +543,14 @@ impl Recorder {
         match self.scaling.as_mut() {
             Some(s) => s.set_metrics(&mut m),
             None => ScalingTally::set_absent(&mut m),
+        }
+        match self.desired_peak {
+            Some(p) => m.set(Metric::ServiceDesiredMax, f64::from(p)),
+            None => {
+                for metric in [Metric::ServiceScaleOuts, Metric::ServiceScaleIns, Metric::ServiceDesiredMax] {
+                    m.set(metric, f64::NAN);
+                }
+            }
         }
         Finished { metrics: m, timeseries: self.timeseries, decisions: self.decisions, min_free: self.min_free }
     }

@@ -32,6 +32,12 @@ impl ScalingTally {
         if !scenario.capacity.is_empty() {
             out.push("tasks_waiting_capacity".into());
         }
+        for (w, spec) in scenario.workloads.iter().zip(&scenario.auto_scaling) {
+            if let Some(spec) = spec {
+                out.push(format!("desired_{}", w.name));
+                out.push(format!("scaling_{}_{}", spec.policies[0].metric.as_str(), w.name));
+            }
+        }
         out
     }
 

@@ -148,6 +148,7 @@ fn outcome_slot(t: &Task) -> usize {
         (TaskState::Stopped, Some(StopReason::ServiceSchedulerInitiated)) => 11,
         (TaskState::Stopped, Some(StopReason::ElbHealthCheck | StopReason::ContainerHealthCheck)) => 12,
         (TaskState::Stopped, Some(StopReason::CapacityTimeout)) => 13,
+        (TaskState::Stopped, Some(StopReason::ScaledIn)) => 14,
         (TaskState::Running | TaskState::Deactivating | TaskState::Stopping, _) => 5,
         (TaskState::Provisioning, _) => 6,
         (TaskState::AwaitingPlacement, _) => 7,

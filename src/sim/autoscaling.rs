@@ -1,0 +1,286 @@
+//! Service auto scaling: each scaled service's target-tracking alarms (datapoints above and
+//! below target per policy), its cooldowns, and the metrics it follows (requests per target and
+//! CPU utilisation from the request load).
+//!
+//! Owns: [`Scaler`] per scaled service, RUNNING counts of those services, and the
+//! [`AutoScalingEvent`]. Decides: the service's new desired count ([`decide`], a pure function
+//! with closed-form tests); the coordinator (`service_scaling.rs`) changes the count
+//! (docs/model.md#service-auto-scaling).
+
+use crate::engine::SimTime;
+use crate::scenario::autoscaling::{ScalingMetric, ServiceAutoScaling, TargetTracking};
+
+/// Datapoints above target before the scale-out alarm fires (3 of 3).
+pub const HIGH_DATAPOINTS: u32 = 3;
+/// Datapoints below the scale-in threshold before the scale-in alarm fires (15 of 15).
+pub const LOW_DATAPOINTS: u32 = 15;
+/// The scale-in alarm's threshold as a fraction of the target.
+pub const LOW_FRACTION: f64 = 0.9;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum AutoScalingEvent {
+    /// The period's metrics and alarms of every scaled service.
+    Tick,
+}
+
+/// The alarms and cooldowns of one service's scalable target.
+#[derive(Debug, Clone, Default)]
+pub struct Alarms {
+    /// Per policy: consecutive datapoints above target, and below the scale-in threshold.
+    pub high: Vec<u32>,
+    pub low: Vec<u32>,
+    /// The last scale-out: when, and the capacity it set.
+    pub last_out: Option<(SimTime, u32)>,
+    /// The last scale-in, while its cooldown may apply (a scale-out clears it).
+    pub last_in: Option<SimTime>,
+}
+
+impl Alarms {
+    pub fn new(policies: usize) -> Alarms {
+        Alarms { high: vec![0; policies], low: vec![0; policies], last_out: None, last_in: None }
+    }
+}
+
+/// The metric of one policy, given the load and the tasks running; `None` without data (no task
+/// runs).
+pub fn metric_value(metric: ScalingMetric, rps: f64, cpu_s_per_request: f64, running: u32, task_vcpus: f64) -> Option<f64> {
+    if running == 0 {
+        return None;
+    }
+    let n = f64::from(running);
+    Some(match metric {
+        ScalingMetric::RequestsPerTarget => rps * 60.0 / n,
+        // Tasks cannot use more CPU than they have: the metric saturates at 100 %.
+        ScalingMetric::Cpu => (100.0 * rps * cpu_s_per_request / (n * task_vcpus)).min(100.0),
+    })
+}
+
+/// Target tracking's capacity for one policy: the capacity at which the metric would be at
+/// target, rounded up.
+pub fn tracked_capacity(current: u32, value: f64, target: f64) -> u32 {
+    let c = f64::from(current) * value / target;
+    // Rounding noise must not add a task: 10 × 60 / 60 is 10.
+    (c - 1e-9).ceil().max(0.0) as u32
+}
+
+/// One period: updates the alarms with this datapoint of each policy and returns the new
+/// desired count, if the service scales. A policy's capacity is worked out from the tasks the
+/// metric was measured on (`running`), so tasks already added but not yet running count toward
+/// the desired count instead of being asked for again. Several policies: out if any policy's high alarm is
+/// in ALARM (the largest capacity wins); in only if every policy that may scale in is in its low
+/// alarm (and to the largest capacity any policy asks for). Cooldowns: within the scale-out
+/// cooldown only a larger scale-out than the last; no scale-in within the scale-in cooldown; a
+/// scale-out ends the scale-in cooldown.
+pub fn decide(a: &mut Alarms, spec: &ServiceAutoScaling, values: &[Option<f64>], current: u32, running: u32, now: SimTime) -> Option<u32> {
+    let policies: &[TargetTracking] = &spec.policies;
+    let mut out: Option<u32> = None;
+    let mut in_ok = policies.iter().any(|p| !p.disable_scale_in);
+    let mut wanted = 0u32;
+    for (i, (p, v)) in policies.iter().zip(values).enumerate() {
+        let Some(v) = *v else {
+            // INSUFFICIENT_DATA: this policy neither scales out nor agrees to scale in.
+            a.high[i] = 0;
+            a.low[i] = 0;
+            in_ok = false;
+            continue;
+        };
+        a.high[i] = if v > p.target { a.high[i] + 1 } else { 0 };
+        a.low[i] = if v < LOW_FRACTION * p.target { a.low[i] + 1 } else { 0 };
+        let cap = tracked_capacity(running, v, p.target);
+        wanted = wanted.max(cap);
+        if a.high[i] >= HIGH_DATAPOINTS && cap > current {
+            out = Some(out.map_or(cap, |o| o.max(cap)));
+        }
+        if !p.disable_scale_in && a.low[i] < LOW_DATAPOINTS {
+            in_ok = false;
+        }
+    }
+    if let Some(to) = out {
+        let to = to.clamp(spec.min_capacity, spec.max_capacity);
+        let in_cooldown = a.last_out.filter(|&(at, _)| now < at + spec.scale_out_cooldown);
+        if let Some((_, reached)) = in_cooldown
+            && to <= reached
+        {
+            return None;
+        }
+        if to <= current {
+            return None;
+        }
+        a.last_out = Some((now, to));
+        a.last_in = None;
+        return Some(to);
+    }
+    if in_ok {
+        if a.last_in.is_some_and(|at| now < at + spec.scale_in_cooldown) {
+            return None;
+        }
+        let to = wanted.clamp(spec.min_capacity, spec.max_capacity);
+        if to < current {
+            a.last_in = Some(now);
+            return Some(to);
+        }
+    }
+    None
+}
+
+/// The per-run state of service auto scaling.
+pub(super) struct AutoScaling {
+    /// (service, workload, alarms) per scaled service.
+    pub scaled: Vec<(u32, u32, Alarms)>,
+    /// Per workload: tasks RUNNING (or stopping) now.
+    pub running: Vec<u32>,
+    /// Per scaled service: the first policy's last value, for the time series.
+    pub last_metric: Vec<f64>,
+    pub period: SimTime,
+}
+
+impl AutoScaling {
+    pub fn new(scenario: &crate::scenario::Scenario, service_of: impl Fn(u32) -> Option<u32>) -> Option<AutoScaling> {
+        let mut scaled = Vec::new();
+        let mut period = SimTime::from_secs(60);
+        for (w, spec) in scenario.auto_scaling.iter().enumerate() {
+            if let Some(spec) = spec {
+                let service = service_of(w as u32).expect("auto scaling is read for services only");
+                scaled.push((service, w as u32, Alarms::new(spec.policies.len())));
+                period = period.min(spec.period());
+            }
+        }
+        if scaled.is_empty() {
+            return None;
+        }
+        let n = scaled.len();
+        Some(AutoScaling { scaled, running: vec![0; scenario.workloads.len()], last_metric: vec![f64::NAN; n], period })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::RateSchedule;
+
+    fn spec(policies: Vec<TargetTracking>) -> ServiceAutoScaling {
+        ServiceAutoScaling {
+            min_capacity: 1,
+            max_capacity: 100,
+            policies,
+            scale_out_cooldown: SimTime::from_secs(300),
+            scale_in_cooldown: SimTime::from_secs(300),
+            load: RateSchedule::constant(1.0),
+            cpu_seconds_per_request: 0.01,
+            high_resolution: false,
+        }
+    }
+
+    fn cpu(target: f64) -> TargetTracking {
+        TargetTracking { metric: ScalingMetric::Cpu, target, disable_scale_in: false }
+    }
+
+    fn minute(m: u64) -> SimTime {
+        SimTime::from_secs(60 * m)
+    }
+
+    #[test]
+    fn metrics_from_the_load() {
+        // 100 requests/s at 10 ms of CPU each on 4 tasks of 0.5 vCPU: 1 vCPU used of 2 = 50 %.
+        assert_eq!(metric_value(ScalingMetric::Cpu, 100.0, 0.01, 4, 0.5), Some(50.0));
+        assert_eq!(metric_value(ScalingMetric::Cpu, 1000.0, 0.01, 4, 0.5), Some(100.0), "saturates");
+        assert_eq!(metric_value(ScalingMetric::RequestsPerTarget, 50.0, 0.0, 3, 1.0), Some(1000.0));
+        assert_eq!(metric_value(ScalingMetric::Cpu, 100.0, 0.01, 0, 0.5), None);
+    }
+
+    #[test]
+    fn a_step_in_cpu_scales_out_at_the_third_datapoint_to_the_tracked_count() {
+        let s = spec(vec![cpu(60.0)]);
+        let mut a = Alarms::new(1);
+        // 10 tasks at 90 % against a 60 % target: ceil(10 × 90 / 60) = 15, at the third minute.
+        assert_eq!(decide(&mut a, &s, &[Some(90.0)], 10, 10, minute(1)), None);
+        assert_eq!(decide(&mut a, &s, &[Some(90.0)], 10, 10, minute(2)), None);
+        assert_eq!(decide(&mut a, &s, &[Some(90.0)], 10, 10, minute(3)), Some(15));
+        assert_eq!(tracked_capacity(10, 60.0, 60.0), 10);
+    }
+
+    #[test]
+    fn within_the_scale_out_cooldown_only_a_larger_scale_out_goes_ahead() {
+        let s = spec(vec![cpu(50.0)]);
+        let mut a = Alarms::new(1);
+        for m in 1..3 {
+            decide(&mut a, &s, &[Some(100.0)], 10, 10, minute(m));
+        }
+        assert_eq!(decide(&mut a, &s, &[Some(100.0)], 10, 10, minute(3)), Some(20));
+        // 10 of the 20 are running a minute later, still at 100 %: they ask for 20 again, which
+        // the added capacity already covers.
+        let mut d = a.clone();
+        assert_eq!(decide(&mut d, &s, &[Some(100.0)], 20, 10, minute(4)), None);
+        // One minute later, 20 tasks at 60 %: 24 > 20, allowed within the cooldown.
+        assert_eq!(decide(&mut a, &s, &[Some(60.0)], 20, 20, minute(4)), Some(24));
+        // A smaller one is not: the last reached 24; a reading asking 22 is refused.
+        let mut b = a.clone();
+        assert_eq!(decide(&mut b, &s, &[Some(55.0)], 20, 20, minute(5)), None, "22 ≤ 24 reached by the last scale-out");
+        // After the cooldown, the same reading scales out.
+        let mut c = a.clone();
+        assert_eq!(decide(&mut c, &s, &[Some(55.0)], 20, 20, minute(10)), Some(22));
+    }
+
+    #[test]
+    fn scale_in_waits_fifteen_low_datapoints_and_its_cooldown_and_a_scale_out_ends_the_cooldown() {
+        let s = spec(vec![cpu(60.0)]);
+        let mut a = Alarms::new(1);
+        // 20 tasks at 30 % (< 54): scale in at the 15th datapoint to ceil(20 × 30 / 60) = 10.
+        for m in 1..15 {
+            assert_eq!(decide(&mut a, &s, &[Some(30.0)], 20, 20, minute(m)), None, "minute {m}");
+        }
+        assert_eq!(decide(&mut a, &s, &[Some(30.0)], 20, 20, minute(15)), Some(10));
+        // Still low a minute later: blocked by the 300 s scale-in cooldown.
+        assert_eq!(decide(&mut a, &s, &[Some(20.0)], 10, 10, minute(16)), None);
+        assert_eq!(decide(&mut a, &s, &[Some(20.0)], 10, 10, minute(20)), Some(4), "cooldown over at 20 min");
+        // A scale-out ends the scale-in cooldown.
+        let mut b = Alarms::new(1);
+        b.last_in = Some(minute(30));
+        b.high[0] = 2;
+        assert_eq!(decide(&mut b, &s, &[Some(90.0)], 4, 4, minute(31)), Some(6));
+        assert_eq!(b.last_in, None);
+        // Readings between 90 % of the target and the target move nothing.
+        let mut c = Alarms::new(1);
+        for m in 1..40 {
+            assert_eq!(decide(&mut c, &s, &[Some(55.0)], 10, 10, minute(m)), None);
+        }
+    }
+
+    #[test]
+    fn several_policies_out_if_any_in_only_if_all_the_largest_capacity_wins() {
+        let requests = TargetTracking { metric: ScalingMetric::RequestsPerTarget, target: 1000.0, disable_scale_in: false };
+        let s = spec(vec![cpu(50.0), requests]);
+        let mut a = Alarms::new(2);
+        // CPU low, requests high: out to ceil(10 × 1500 / 1000) = 15.
+        for m in 1..3 {
+            decide(&mut a, &s, &[Some(20.0), Some(1500.0)], 10, 10, minute(m));
+        }
+        assert_eq!(decide(&mut a, &s, &[Some(20.0), Some(1500.0)], 10, 10, minute(3)), Some(15));
+        // Both low for 15 minutes: in to the larger of ceil(10 × 20 / 50) = 4 and ceil(10 × 500 / 1000) = 5.
+        let mut b = Alarms::new(2);
+        let mut got = None;
+        for m in 1..=15 {
+            got = decide(&mut b, &s, &[Some(20.0), Some(500.0)], 10, 10, minute(m));
+        }
+        assert_eq!(got, Some(5));
+        // A policy with scale-in disabled need not be low: the other decides, and the largest
+        // capacity still wins (ceil(10 × 20 / 50) = 4 against ceil(10 × 300 / 1000) = 3).
+        let s2 = spec(vec![cpu(50.0), TargetTracking { disable_scale_in: true, ..requests }]);
+        let mut c = Alarms::new(2);
+        let mut got = None;
+        for m in 1..=15 {
+            got = decide(&mut c, &s2, &[Some(20.0), Some(300.0)], 10, 10, minute(m));
+        }
+        assert_eq!(got, Some(4));
+        // Without the switch the requests policy must be low too: 950 is not below 900.
+        let mut e = Alarms::new(2);
+        for m in 1..=20 {
+            assert_eq!(decide(&mut e, &s, &[Some(20.0), Some(950.0)], 10, 10, minute(m)), None);
+        }
+        // Missing data blocks scale-in.
+        let mut d = Alarms::new(2);
+        for m in 1..=20 {
+            assert_eq!(decide(&mut d, &s, &[Some(20.0), None], 10, 10, minute(m)), None);
+        }
+    }
+}

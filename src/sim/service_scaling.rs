@@ -1,0 +1,181 @@
+//! Service auto scaling, as the coordinator sees it: every metric period each scaled service's
+//! policies read the request load and its RUNNING tasks, the alarms decide, and the desired
+//! count moves. A higher count creates tasks the scheduler launches at its usual rate (they may
+//! wait for capacity); a lower one drops tasks not yet placed first, then stops placed ones
+//! from the AZ with the most of the service's tasks, the instance with the most of them first
+//! (docs/model.md#service-auto-scaling).
+
+use super::autoscaling::{AutoScalingEvent, decide, metric_value};
+use super::lifecycle::FARGATE;
+use super::world::{Event, World};
+use crate::model::{AzId, HostId, StopReason, TaskId, TaskState};
+
+impl World<'_> {
+    pub(super) fn start_service_scaling(&mut self) {
+        if self.autoscaling.is_some() {
+            self.queue.schedule(crate::engine::SimTime::ZERO, Event::AutoScaling(AutoScalingEvent::Tick));
+        }
+    }
+
+    pub(super) fn on_auto_scaling(&mut self, event: AutoScalingEvent) {
+        match event {
+            AutoScalingEvent::Tick => self.service_scaling_tick(),
+        }
+    }
+
+    /// A task of `workload` entered RUNNING (`delta` 1) or left it (-1).
+    pub(super) fn service_running_count(&mut self, workload: u32, delta: i32) {
+        if let Some(a) = self.autoscaling.as_mut() {
+            let r = &mut a.running[workload as usize];
+            *r = r.checked_add_signed(delta).expect("running counts stay positive");
+        }
+    }
+
+    fn service_scaling_tick(&mut self) {
+        let s = self.scenario;
+        let now = self.now();
+        let a = self.autoscaling.as_ref().expect("ticking");
+        let period = a.period;
+        for i in 0..a.scaled.len() {
+            let a = self.autoscaling.as_mut().expect("ticking");
+            let (service, workload) = (a.scaled[i].0, a.scaled[i].1);
+            let spec = s.auto_scaling[workload as usize].as_ref().expect("a scaled service");
+            if !now.0.is_multiple_of(spec.period().0) {
+                continue; // a 60 s service when another scales at 20 s
+            }
+            let td = &s.task_definitions[s.workloads[workload as usize].task_definition as usize];
+            let vcpus = f64::from(td.reserved_cpu_units().max(1)) / 1024.0;
+            let rps = spec.load.rate_at(now);
+            let running = a.running[workload as usize];
+            let values: Vec<Option<f64>> =
+                spec.policies.iter().map(|p| metric_value(p.metric, rps, spec.cpu_seconds_per_request, running, vcpus)).collect();
+            a.last_metric[i] = values[0].unwrap_or(f64::NAN);
+            let current = self.services.all()[service as usize].desired;
+            let a = self.autoscaling.as_mut().expect("ticking");
+            if let Some(to) = decide(&mut a.scaled[i].2, spec, &values, current, running, now) {
+                self.set_service_desired(service, to);
+                let total: u32 = self
+                    .autoscaling
+                    .as_ref()
+                    .expect("ticking")
+                    .scaled
+                    .iter()
+                    .map(|&(svc, _, _)| self.services.all()[svc as usize].desired)
+                    .sum();
+                self.recorder.service_scaled(to > current, total);
+            }
+        }
+        let next = now + period;
+        if next <= s.horizon {
+            self.queue.schedule(next, Event::AutoScaling(AutoScalingEvent::Tick));
+        }
+    }
+
+    /// Moves a service's desired count to `to`.
+    fn set_service_desired(&mut self, service: u32, to: u32) {
+        let workload = self.services.workload(service);
+        let from = self.services.all()[service as usize].desired;
+        self.services.set_desired(service, to);
+        if to > from {
+            let td = self.scenario.workloads[workload as usize].task_definition;
+            for _ in from..to {
+                let task = self.new_task(workload, td, None);
+                self.services.want(service, task);
+            }
+            if !self.services.check_pending(service) {
+                self.service_launch(service);
+            }
+            return;
+        }
+        let now = self.now();
+        let mut excess = from - to;
+        // Tasks not placed yet go first: the newest waiting ones, then those waiting for capacity.
+        while excess > 0 {
+            let Some(&task) = self.services.waiting(service).back() else { break };
+            self.services.unwant(service, task);
+            self.recorder.task_unwanted();
+            self.tasks.dropped(task, now, StopReason::ScaledIn);
+            excess -= 1;
+        }
+        while excess > 0 {
+            let Some(task) = self.take_capacity_waiter(workload) else { break };
+            self.services.start_failed(service);
+            self.tasks.dropped(task, now, StopReason::ScaledIn);
+            excess -= 1;
+        }
+        if excess == 0 {
+            return;
+        }
+        // Then placed tasks, keeping the AZs balanced.
+        let mut placed: Vec<(TaskId, u32, HostId, AzId, TaskState)> = Vec::new();
+        let subnets = self.addresses.subnets();
+        for t in self.tasks.live().filter(|t| t.workload == workload && t.state.is_placed()) {
+            let az = match (t.host, t.subnet) {
+                (Some(h), _) => self.fleet.cluster().host(h).az,
+                (None, Some(s)) => subnets[s.0 as usize].az,
+                (None, None) => AzId(0),
+            };
+            placed.push((t.id, t.serial, t.host.unwrap_or(FARGATE), az, t.state));
+        }
+        let victims = scale_in_victims(&mut placed, excess as usize);
+        for (task, host, state) in victims {
+            let t = self.tasks.get(task);
+            let (td, w) = (t.task_definition, t.workload);
+            self.stop_task(task, host, td, w, StopReason::ScaledIn, state);
+        }
+    }
+
+    /// Takes a waiting-for-capacity task of `workload` out of its queue (the newest), if any.
+    fn take_capacity_waiter(&mut self, workload: u32) -> Option<TaskId> {
+        let now = self.now();
+        let c = self.capacity.as_mut()?;
+        for asg in c.asgs.iter_mut() {
+            if let Some(pos) = asg.waiting.iter().rposition(|w| w.workload == workload) {
+                let w = asg.waiting.remove(pos).expect("found");
+                c.waiting_total -= 1;
+                self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(false));
+                return Some(w.task);
+            }
+        }
+        None
+    }
+}
+
+/// The tasks a scale-in stops, one at a time: from the AZ with the most of the service's
+/// tasks, on the instance with the most of them, the newest first (ties: lowest AZ, lowest
+/// host). Each entry: (task, serial, host, AZ, state).
+fn scale_in_victims(placed: &mut Vec<(TaskId, u32, HostId, AzId, TaskState)>, count: usize) -> Vec<(TaskId, HostId, TaskState)> {
+    let mut out = Vec::new();
+    while out.len() < count && !placed.is_empty() {
+        let in_az = |az: AzId, p: &[(TaskId, u32, HostId, AzId, TaskState)]| p.iter().filter(|t| t.3 == az).count();
+        let on_host = |h: HostId, p: &[(TaskId, u32, HostId, AzId, TaskState)]| {
+            if h == FARGATE { 0 } else { p.iter().filter(|t| t.2 == h).count() }
+        };
+        let pos = (0..placed.len())
+            .max_by_key(|&i| {
+                let t = placed[i];
+                (in_az(t.3, placed), std::cmp::Reverse(t.3.0), on_host(t.2, placed), std::cmp::Reverse(t.2.0), t.1)
+            })
+            .expect("not empty");
+        let (task, _, host, _, state) = placed.swap_remove(pos);
+        out.push((task, host, state));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_in_keeps_the_azs_balanced_and_empties_the_fullest_instance_first() {
+        let t = |id: u32, host: u32, az: u32| (TaskId(id), id, HostId(host), AzId(az), TaskState::Running);
+        // AZ 0: 3 tasks (two on host 1); AZ 1: 1 task.
+        let mut placed = vec![t(0, 0, 0), t(1, 1, 0), t(2, 1, 0), t(3, 5, 1)];
+        let v = scale_in_victims(&mut placed, 2);
+        let ids: Vec<u32> = v.iter().map(|x| x.0.0).collect();
+        // First the newest on host 1 (AZ 0 has most, host 1 has most), then AZ 0 still has 2
+        // against 1: host 0 and host 1 have one each, the lower host id goes.
+        assert_eq!(ids, vec![2, 0]);
+    }
+}

@@ -1,0 +1,122 @@
+//! Service auto scaling in whole runs: a step in the request load scales out at the third
+//! datapoint to the tracked count, a drop scales in after fifteen and stops tasks without
+//! replacing them, the bounds hold, and a scaled service on a capacity provider makes its Auto
+//! Scaling group grow.
+
+use std::fs;
+
+use clustersim::metrics::Metric;
+use clustersim::placement::StrategyRegistry;
+use clustersim::scenario::RawScenario;
+use clustersim::scenario::sweep::Plan;
+use clustersim::sim::{RunOptions, RunResult, run};
+
+/// A quarter vCPU, 512 MiB.
+const WEB: &str = r#"{ "family": "web", "networkMode": "bridge", "requiresCompatibilities": ["EC2"],
+  "containerDefinitions": [{ "name": "web", "image": "web:1", "cpu": 256, "memory": 512, "essential": true }] }"#;
+
+fn run_text(body: &str) -> RunResult {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("web.json"), WEB).unwrap();
+    let path = dir.path().join("s.toml");
+    fs::write(&path, format!("name = \"sas\"\nseed = 5\nsample_interval = \"1m\"\ntask_definitions = [\"web.json\"]\n{body}")).unwrap();
+    let raw = RawScenario::read(&path).unwrap();
+    let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
+    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
+    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+}
+
+/// `hosts` m5.xlarge in one AZ; service `web` of 10 tasks tracking CPU at 60 % (`policy`) under
+/// `load`.
+fn scenario(horizon: &str, load: &str, policy: &str, extra: &str) -> String {
+    format!(
+        r#"horizon = "{horizon}"
+[cluster]
+azs = ["a"]
+[host_groups.main]
+instance_type = "m5.xlarge"
+count_per_az = 10
+[workload.web]
+kind = "service"
+task_definition = "web"
+desired_count = 10
+[workload.web.auto_scaling]
+min_capacity = 2
+max_capacity = 40
+cpu_seconds_per_request = 0.01
+policies = [{policy}]
+load = {load}
+{extra}
+"#
+    )
+}
+
+fn column(r: &RunResult, name: &str) -> Vec<(u64, f64)> {
+    let col = r.timeseries.columns.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name}"));
+    r.timeseries.rows.iter().map(|row| (row[0] as u64, row[col])).collect()
+}
+
+fn at(series: &[(u64, f64)], t: u64) -> f64 {
+    series.iter().find(|(s, _)| *s == t).map(|(_, v)| *v).unwrap_or_else(|| panic!("no sample at {t}"))
+}
+
+#[test]
+fn a_step_in_load_scales_out_at_the_third_datapoint_to_the_tracked_count() {
+    // 10 tasks of 0.25 vCPU; 150 requests/s of 10 ms = 1.5 vCPU = 60 % until 10 min, then 225/s
+    // = 90 %: datapoints at 11, 12 and 13 min are above 60, so at 13 min the count goes to
+    // ceil(10 × 90 / 60) = 15. (Readings at the 10-minute mark still see 60 %: not above.)
+    let load = r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "630s", rate_per_s = 225 }] }"#;
+    let r = run_text(&scenario("30m", load, r#"{ metric = "cpu", target = 60 }"#, ""));
+    let desired = column(&r, "desired_web");
+    // Samples come before the minute's evaluation at the same instant.
+    assert_eq!(at(&desired, 13 * 60), 10.0);
+    assert_eq!(at(&desired, 14 * 60), 15.0);
+    // With 15 tasks the load is 60 %: no further step.
+    assert_eq!(desired.last().unwrap().1, 15.0);
+    assert_eq!(r.metrics.get(Metric::ServiceScaleOuts), 1.0);
+    assert_eq!(r.metrics.get(Metric::OutcomeRunningEnd), 15.0);
+    let cpu = column(&r, "scaling_cpu_web");
+    assert!((at(&cpu, 12 * 60) - 90.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_drop_in_load_scales_in_after_fifteen_datapoints_without_replacements() {
+    // 150/s until 30 s, then 50/s: 20 % on 10 tasks, below 54 from the first minute; the 15th
+    // low datapoint is at 15 min: ceil(10 × 20 / 60) = 4 tasks.
+    let load = r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "30s", rate_per_s = 50 }] }"#;
+    let r = run_text(&scenario("40m", load, r#"{ metric = "cpu", target = 60 }"#, ""));
+    let desired = column(&r, "desired_web");
+    assert_eq!(at(&desired, 15 * 60), 10.0);
+    assert_eq!(at(&desired, 16 * 60), 4.0);
+    assert_eq!(r.metrics.get(Metric::OutcomeScaledIn), 6.0);
+    assert_eq!(r.metrics.get(Metric::OutcomeRunningEnd), 4.0, "stopped tasks are not replaced");
+    // 4 tasks at 50 %: between 54 and 60, nothing more.
+    assert_eq!(r.metrics.get(Metric::ServiceScaleIns), 1.0);
+}
+
+#[test]
+fn requests_per_target_and_the_bounds() {
+    // 1,000 requests per target per minute wanted; 50/s on 10 tasks is 300: scale in, but not
+    // below min_capacity 2 … ceil(10 × 300 / 1000) = 3.
+    let load = r#"{ rate_per_s = 50 }"#;
+    let r = run_text(&scenario("30m", load, r#"{ metric = "requests_per_target", target = 1000 }"#, ""));
+    assert_eq!(column(&r, "desired_web").last().unwrap().1, 3.0);
+    // 2,000/s on 10 tasks: 12,000 per target; ceil(10 × 12) = 120, capped at max_capacity 40.
+    let r = run_text(&scenario("10m", r#"{ rate_per_s = 2000 }"#, r#"{ metric = "requests_per_target", target = 1000 }"#, ""));
+    assert_eq!(r.metrics.get(Metric::ServiceDesiredMax), 40.0);
+}
+
+#[test]
+fn a_scaled_service_on_a_capacity_provider_grows_its_auto_scaling_group() {
+    // 1,600 requests/s at 10 ms = 16 vCPU; at 60 %: 107 tasks of 0.25 vCPU, capped at 40;
+    // 40 tasks need 3 m5.xlarge by CPU (16 per instance); the group starts with 1.
+    let body = scenario("1h", r#"{ rate_per_s = 1600 }"#, r#"{ metric = "cpu", target = 60 }"#, "")
+        .replace("count_per_az = 10", "count_per_az = 1")
+        .replace("[cluster]\n", "[cluster]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]\n")
+        + "[capacity_providers.cp]\nhost_group = \"main\"\nmax_size = 10\n";
+    let r = run_text(&body);
+    assert_eq!(r.metrics.get(Metric::ServiceDesiredMax), 40.0);
+    assert_eq!(r.metrics.get(Metric::OutcomeRunningEnd), 40.0);
+    assert_eq!(column(&r, "instances_cp").last().unwrap().1, 3.0);
+    assert!(r.metrics.get(Metric::CapacityWaitTasks) > 0.0, "the new tasks waited for instances");
+}
