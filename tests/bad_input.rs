@@ -68,7 +68,7 @@ impl Case {
         let dir = tempfile::tempdir().expect("tempdir");
         let taskdefs = dir.path().join("taskdefs");
         fs::create_dir(&taskdefs).expect("mkdir taskdefs");
-        for name in ["web.json", "worker.json", "scorekeep.json"] {
+        for name in ["web.json", "worker.json", "scorekeep.json", "api-fargate.json"] {
             fs::copy(Path::new(REPO).join("scenarios/taskdefs").join(name), taskdefs.join(name)).expect("copy task definition");
         }
         Case { dir }
@@ -941,8 +941,8 @@ fn strategy_mistakes_are_refused_as_ecs_refuses_them() {
     );
     rejects(
         &strategy("[{ capacity_provider = \"FARGATE\", weight = 1 }]"),
-        "cluster.default_capacity_provider_strategy[0].capacity_provider",
-        "Fargate capacity providers are not simulated",
+        "workload.jobs.launch_type",
+        "names Fargate providers, but this workload runs on EC2",
     );
     rejects(
         &strategy("[{ capacity_provider = \"cp\", weight = 1 }, { capacity_provider = \"cp\", weight = 2 }]"),
@@ -1029,4 +1029,48 @@ fn service_auto_scaling_mistakes_name_their_key() {
     rejects(&jobs, "workload.jobs.auto_scaling", "this workload is not a service");
     let deployed = edit(&scaled(ok), "desired_count = 3", "desired_count = 3\ndeployments = [{ at = \"5m\" }]");
     rejects(&deployed, "workload.web.auto_scaling", "not simulated together with deployments");
+}
+
+#[test]
+fn fargate_capacity_provider_mistakes_are_refused() {
+    // A Fargate-only cluster: no host groups.
+    let fargate = |extra: &str| {
+        format!(
+            "name = \"spot\"\nseed = 1\nhorizon = \"10m\"\ntask_definitions = [\"taskdefs/api-fargate.json\"]\n[cluster]\nazs = [\"us-east-1a\"]\n\
+             [network]\n[network.subnets.a]\naz = \"us-east-1a\"\ncidr = \"10.0.1.0/24\"\n[workload.api]\nkind = \"service\"\n\
+             task_definition = \"api-fargate\"\ndesired_count = 2\nsubnets = [\"a\"]\n{extra}\n"
+        )
+    };
+    let spot = "capacity_provider_strategy = [{ capacity_provider = \"FARGATE\", base = 1, weight = 1 }, { capacity_provider = \"FARGATE_SPOT\", weight = 1 }]";
+    let case = Case::new();
+    let scenario = case.scenario(&(fargate(spot) + "[fargate_spot]\ninterruptions_per_task_hour = 0.1\n"));
+    let o = case.run(&scenario, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let on_ec2 = edit(
+        BASE,
+        "desired_count = 3",
+        "desired_count = 3\ncapacity_provider_strategy = [{ capacity_provider = \"FARGATE\", weight = 1 }]",
+    );
+    rejects(&on_ec2, "workload.web.capacity_provider_strategy", "need a task definition that runs only on Fargate");
+    rejects(
+        &fargate("capacity_provider_strategy = [{ capacity_provider = \"FARGATE\", weight = 0 }]"),
+        "workload.api.capacity_provider_strategy",
+        "every weight is 0",
+    );
+    rejects(
+        &(fargate("") + "[fargate_spot]\ninterruptions_per_task_hour = 0.1\n"),
+        "fargate_spot",
+        "no workload's capacity_provider_strategy names FARGATE_SPOT",
+    );
+    rejects(
+        &(fargate(spot) + "[fargate_spot]\ncapacity_shortages = [{ az = \"nowhere\", start = \"1m\", end = \"2m\" }]\n"),
+        "fargate_spot.capacity_shortages[0].az",
+        "not one of cluster.azs",
+    );
+    rejects(
+        &(fargate(spot) + "[fargate_spot]\ncapacity_shortages = [{ az = \"us-east-1a\", start = \"2m\", end = \"1m\" }]\n"),
+        "fargate_spot.capacity_shortages[0].end",
+        "must be after start",
+    );
+    rejects(&(fargate(spot) + "[prices]\nfargate_spot_discount = 1.5\n"), "prices.fargate_spot_discount", "allowed");
 }

@@ -172,13 +172,16 @@ metrics! {
     ServiceScaleOuts => ("service_scale_outs", "Service scale-outs", "actions", Neutral, "Times service auto scaling raised a service's desired count (target tracking: 3 datapoints above target, outside the scale-out cooldown unless larger than the last). NaN without [workload.<name>.auto_scaling]."),
     ServiceScaleIns => ("service_scale_ins", "Service scale-ins", "actions", Neutral, "Times service auto scaling lowered a service's desired count (15 datapoints below 90 % of every policy's target, outside the scale-in cooldown)."),
     ServiceDesiredMax => ("service_desired_max", "Largest desired count", "tasks", Neutral, "Largest desired count a scaled service reached (summed over the scaled services at each change; per service over time: desired_<workload> in the time series)."),
+    OutcomeSpotInterrupted => ("tasks_outcome_spot_interrupted", "Tasks interrupted by Fargate Spot", "tasks", LowerIsBetter, "Per task: a FARGATE_SPOT task stopped by a Spot interruption (`Your Spot Task was interrupted.`); a service starts its replacement at the notice."),
+    SpotInterruptions => ("spot_interruptions", "Fargate Spot interruptions", "tasks", LowerIsBetter, "Interruption notices Fargate Spot sent to running tasks (SIGTERM; the task stops when its containers exit, at most min(stopTimeout, 120 s) later). NaN without a FARGATE_SPOT strategy."),
+    SpotCapacityUnavailable => ("spot_capacity_unavailable", "Spot launches refused: no capacity", "attempts", LowerIsBetter, "FARGATE_SPOT launches refused because every AZ of the task's subnets had a Spot capacity shortage (`Capacity is unavailable at this time…`); RunTask fails, a service retries with back-off. There is no On-Demand fallback."),
     TimeBelowMinimumHealthy => ("time_below_minimum_healthy_s", "Time below minimum healthy", "s", LowerIsBetter, "Time, summed over services with deployments, with fewer healthy tasks than minimumHealthyPercent of the desired count (after the service first reached it)."),
 }
 
 impl Metric {
     /// The per-task outcome counts: every task that arrived after the warm-up is counted in
     /// exactly one of them.
-    pub const OUTCOMES: [Metric; 15] = [
+    pub const OUTCOMES: [Metric; 16] = [
         Metric::OutcomeCompleted,
         Metric::OutcomeNotPlaced,
         Metric::OutcomeThrottled,
@@ -194,6 +197,7 @@ impl Metric {
         Metric::OutcomeUnhealthy,
         Metric::OutcomeCapacityTimeout,
         Metric::OutcomeScaledIn,
+        Metric::OutcomeSpotInterrupted,
     ];
 
     pub fn name(self) -> &'static str {

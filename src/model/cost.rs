@@ -33,6 +33,9 @@ pub struct Prices {
     /// Fargate Linux/Arm (Graviton): 20 % below x86.
     pub fargate_arm_vcpu_hour: f64,
     pub fargate_arm_gb_hour: f64,
+    /// Fargate Spot's discount off the x86 On-Demand rates: "up to 70 %"
+    /// (https://aws.amazon.com/fargate/pricing/); Spot rates move with supply and demand.
+    pub fargate_spot_discount: f64,
 }
 
 impl Default for Prices {
@@ -49,6 +52,7 @@ impl Default for Prices {
             fargate_x86_gb_hour: 0.004445,
             fargate_arm_vcpu_hour: 0.03238,
             fargate_arm_gb_hour: 0.00356,
+            fargate_spot_discount: 0.7,
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct Usage {
     pub fargate_x86_gb_hours: f64,
     pub fargate_arm_vcpu_hours: f64,
     pub fargate_arm_gb_hours: f64,
+    /// Fargate Spot (x86 only).
+    pub fargate_spot_vcpu_hours: f64,
+    pub fargate_spot_gb_hours: f64,
 }
 
 /// One line of the bill.
@@ -152,10 +159,14 @@ pub fn bill(prices: &Prices, usage: &Usage) -> Bill {
             CostItem::InternetEgress => gb(usage.internet_egress_bytes) * prices.internet_egress_gb,
             CostItem::Ec2Instances => usage.ec2_instance_usd,
             CostItem::FargateVcpu => {
-                usage.fargate_x86_vcpu_hours * prices.fargate_x86_vcpu_hour + usage.fargate_arm_vcpu_hours * prices.fargate_arm_vcpu_hour
+                usage.fargate_x86_vcpu_hours * prices.fargate_x86_vcpu_hour
+                    + usage.fargate_arm_vcpu_hours * prices.fargate_arm_vcpu_hour
+                    + usage.fargate_spot_vcpu_hours * prices.fargate_x86_vcpu_hour * (1.0 - prices.fargate_spot_discount)
             }
             CostItem::FargateMemory => {
-                usage.fargate_x86_gb_hours * prices.fargate_x86_gb_hour + usage.fargate_arm_gb_hours * prices.fargate_arm_gb_hour
+                usage.fargate_x86_gb_hours * prices.fargate_x86_gb_hour
+                    + usage.fargate_arm_gb_hours * prices.fargate_arm_gb_hour
+                    + usage.fargate_spot_gb_hours * prices.fargate_x86_gb_hour * (1.0 - prices.fargate_spot_discount)
             }
         }
     };

@@ -103,6 +103,8 @@ pub enum StopReason {
     CapacityTimeout,
     /// Stopped by the service scheduler because service auto scaling lowered the desired count.
     ScaledIn,
+    /// Fargate Spot took its capacity back: SIGTERM with the two-minute notice, then the kill.
+    SpotInterrupted,
 }
 
 impl StopReason {
@@ -136,6 +138,7 @@ impl StopReason {
             StopReason::CapacityTimeout => "TaskFailedToStart: RESOURCE: no capacity within the provisioning timeout",
             // A lower desired count is applied by the service's deployment, in ECS's words.
             StopReason::ScaledIn => "ServiceSchedulerInitiated: Scaling activity initiated by deployment",
+            StopReason::SpotInterrupted => "TerminationNotice: Your Spot Task was interrupted.",
         }
     }
 
@@ -161,6 +164,10 @@ pub struct Task {
     pub pins: u8,
     /// The slot is free: its task was folded into the totals and is gone.
     pub recycled: bool,
+    /// It runs on FARGATE_SPOT.
+    pub spot: bool,
+    /// Its Spot interruption notice came: its service has already replaced it.
+    pub interrupted: bool,
     /// Index of the workload that launched it.
     pub workload: u32,
     /// Index of its task definition in the scenario.

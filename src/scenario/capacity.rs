@@ -43,10 +43,14 @@ pub struct CapacityProviderSpec {
     pub instance_launch_time: (SimTime, SimTime),
 }
 
+/// The reserved Fargate capacity providers, as `StrategyItem::provider` values.
+pub const FARGATE: u32 = u32::MAX;
+pub const FARGATE_SPOT: u32 = u32::MAX - 1;
+
 /// One item of a capacity provider strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrategyItem {
-    /// Index into `CapacitySpec::providers`.
+    /// Index into `CapacitySpec::providers`, or [`FARGATE`] / [`FARGATE_SPOT`].
     pub provider: u32,
     pub base: u32,
     pub weight: u32,
@@ -65,11 +69,28 @@ pub struct CapacitySpec {
     pub provisioning_timeout: (SimTime, SimTime),
     /// Tasks that may wait in PROVISIONING in the cluster at once; more fail at once.
     pub max_provisioning_tasks: u32,
+    /// `[fargate_spot]`: interruptions and capacity shortages of FARGATE_SPOT.
+    pub fargate_spot: FargateSpotSpec,
+}
+
+/// How Fargate Spot takes capacity back.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FargateSpotSpec {
+    /// Each running Spot task is interrupted at this rate (per task-hour; exponential times).
+    pub interruptions_per_task_hour: f64,
+    /// Windows (AZ, start, end) in which Fargate Spot has no capacity in an AZ.
+    pub shortages: Vec<(crate::model::AzId, SimTime, SimTime)>,
 }
 
 impl CapacitySpec {
+    /// No Auto Scaling group provider and no workload with a strategy: nothing to simulate.
     pub fn is_empty(&self) -> bool {
-        self.providers.is_empty()
+        self.providers.is_empty() && self.workload_strategies.iter().all(Vec::is_empty)
+    }
+
+    /// Whether any workload uses FARGATE_SPOT.
+    pub fn uses_spot(&self) -> bool {
+        self.workload_strategies.iter().flatten().any(|s| s.provider == FARGATE_SPOT)
     }
 
     /// The provider whose ASG owns host group `group`, if any.
@@ -203,6 +224,7 @@ pub(super) fn read_providers(
         workload_strategies: Vec::new(),
         provisioning_timeout: cluster.provisioning_timeout.unwrap_or((SimTime::from_secs(600), SimTime::from_secs(1800))),
         max_provisioning_tasks: cluster.max_provisioning_tasks.unwrap_or(300),
+        fargate_spot: FargateSpotSpec::default(),
     };
     Ok((spec, default_strategy))
 }
@@ -230,17 +252,20 @@ pub(super) fn read_strategy(
         };
         let mut t = Table::nested(file, path.clone(), map);
         let name = t.str("capacity_provider")?;
-        let provider = providers.iter().position(|p| p.name == name).ok_or_else(|| {
-            let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
-            let hint = if name.starts_with("FARGATE") { " (Fargate capacity providers are not simulated in this version)" } else { "" };
-            t.error(
-                "capacity_provider",
-                format!(
-                    "unknown capacity provider `{name}`{hint}; declared under [capacity_providers]: {}",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                ),
-            )
-        })? as u32;
+        let provider = match name {
+            "FARGATE" => FARGATE,
+            "FARGATE_SPOT" => FARGATE_SPOT,
+            _ => providers.iter().position(|p| p.name == name).ok_or_else(|| {
+                let known: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+                t.error(
+                    "capacity_provider",
+                    format!(
+                        "unknown capacity provider `{name}`; declared under [capacity_providers]: {}, or FARGATE, FARGATE_SPOT",
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ),
+                )
+            })? as u32,
+        };
         let base = t.opt_u32_range("base", 0, MAX_BASE)?.unwrap_or(0);
         // The API's default weight is 0 (the console's is 1).
         let weight = t.opt_u32_range("weight", 0, MAX_WEIGHT)?.unwrap_or(0);
@@ -252,6 +277,10 @@ pub(super) fn read_strategy(
             return Err(err(format!("{path}.base"), "only one item of a strategy may have a base (ECS)".to_string()));
         }
         out.push(StrategyItem { provider, base, weight });
+    }
+    let fargate = |o: &StrategyItem| o.provider == FARGATE || o.provider == FARGATE_SPOT;
+    if out.iter().any(fargate) && !out.iter().all(fargate) {
+        return Err(err(key.to_string(), "a strategy holds Auto Scaling group providers or Fargate providers, not both (ECS)".to_string()));
     }
     if out.iter().all(|o| o.weight == 0) {
         return Err(err(
@@ -272,8 +301,24 @@ pub(super) fn read_workload_strategy(
     launch_type: crate::workload::LaunchType,
 ) -> Result<Vec<StrategyItem>, ScenarioError> {
     let fargate = launch_type == crate::workload::LaunchType::Fargate;
+    let is_fargate_item = |s: &StrategyItem| s.provider == FARGATE || s.provider == FARGATE_SPOT;
     let Some(items) = w.opt_array("capacity_provider_strategy")? else {
-        return Ok(if explicit_launch_type || fargate { Vec::new() } else { default_strategy.to_vec() });
+        if explicit_launch_type || default_strategy.is_empty() {
+            return Ok(Vec::new());
+        }
+        if default_strategy.iter().all(is_fargate_item) != fargate {
+            return Err(ScenarioError::new(
+                w.file(),
+                w.key("launch_type"),
+                format!(
+                    "the cluster's default_capacity_provider_strategy names {} providers, but this workload runs on {}; \
+                     set its launch_type or its own capacity_provider_strategy",
+                    if fargate { "Auto Scaling group" } else { "Fargate" },
+                    if fargate { "Fargate" } else { "EC2" }
+                ),
+            ));
+        }
+        return Ok(default_strategy.to_vec());
     };
     if explicit_launch_type {
         return Err(w.error(
@@ -281,13 +326,47 @@ pub(super) fn read_workload_strategy(
             "a workload sets launch_type or capacity_provider_strategy, not both (ECS refuses both)",
         ));
     }
-    if fargate {
+    let strategy = read_strategy(items, &capacity.providers, w.file(), &w.key("capacity_provider_strategy"))?;
+    let fargate_items = strategy.iter().all(is_fargate_item);
+    if fargate_items != fargate {
         return Err(w.error(
             "capacity_provider_strategy",
-            "the task definition runs only on Fargate; Fargate capacity providers are not simulated in this version (use launch_type = \"FARGATE\")",
+            if fargate {
+                "the task definition runs only on Fargate: its strategy names FARGATE and FARGATE_SPOT"
+            } else {
+                "FARGATE and FARGATE_SPOT need a task definition that runs only on Fargate (requiresCompatibilities [\"FARGATE\"])"
+            },
         ));
     }
-    read_strategy(items, &capacity.providers, w.file(), &w.key("capacity_provider_strategy"))
+    Ok(strategy)
+}
+
+/// Reads `[fargate_spot]`.
+pub(super) fn read_fargate_spot(root: &mut Table<'_>, azs: &[String], horizon: SimTime) -> Result<FargateSpotSpec, ScenarioError> {
+    let Some(mut t) = root.opt_table("fargate_spot")? else { return Ok(FargateSpotSpec::default()) };
+    let interruptions_per_task_hour = t.opt_f64_in("interruptions_per_task_hour", 0.0, 3600.0)?.unwrap_or(0.0);
+    let mut shortages = Vec::new();
+    if let Some(items) = t.opt_array("capacity_shortages")? {
+        for (i, v) in items.iter().enumerate() {
+            let key = t.key(&format!("capacity_shortages[{i}]"));
+            let map = v.as_table().ok_or_else(|| ScenarioError::new(t.file(), &key, "expected a table { az, start, end }"))?;
+            let mut s = Table::nested(t.file(), key, map);
+            let az = s.str("az")?;
+            let az = azs
+                .iter()
+                .position(|a| a == az)
+                .ok_or_else(|| s.error("az", format!("`{az}` is not one of cluster.azs ({})", azs.join(", "))))?;
+            let start = s.duration("start")?;
+            let end = s.duration("end")?;
+            if end <= start || start > horizon {
+                return Err(s.error("end", "must be after start, with start within the horizon"));
+            }
+            s.finish()?;
+            shortages.push((crate::model::AzId(az as u32), start, end));
+        }
+    }
+    t.finish()?;
+    Ok(FargateSpotSpec { interruptions_per_task_hour, shortages })
 }
 
 /// The item of `strategy` the next task goes to, given how many of the workload's tasks each

@@ -448,6 +448,9 @@ pub fn read_egress(root: &mut Table<'_>) -> Result<EgressSpec, ScenarioError> {
                 *slot = v;
             }
         }
+        if let Some(v) = t.opt_f64_in("fargate_spot_discount", 0.0, 1.0)? {
+            p.fargate_spot_discount = v;
+        }
         t.finish()?;
     }
     Ok(spec)

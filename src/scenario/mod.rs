@@ -179,6 +179,19 @@ impl Scenario {
         self.workloads.iter().any(|w| w.rollout.as_ref().is_some_and(|r| r.has_deployments()))
     }
 
+    /// With host failures, AZ outages or Fargate Spot interruptions and shortages: services'
+    /// running counts are followed against their desired counts, and this is the share below
+    /// which a service counts as degraded (`failures.degraded_below`, default 0.9).
+    pub fn recovery_threshold(&self) -> Option<f64> {
+        match &self.failures {
+            Some(f) => Some(f.degraded_below),
+            None => {
+                let spot = &self.capacity.fargate_spot;
+                (spot.interruptions_per_task_hour > 0.0 || !spot.shortages.is_empty()).then_some(0.9)
+            }
+        }
+    }
+
     /// Addresses load-balancer nodes hold in `subnet` for the whole run.
     pub fn load_balancer_addresses(&self, subnet: crate::model::SubnetId) -> u32 {
         self.load_balancers.iter().filter(|l| l.subnets.contains(&subnet)).map(|l| l.addresses_per_az).sum()
@@ -544,6 +557,31 @@ impl Scenario {
             failures::check_outages_apart(&f, &spec, &egress.nat_outages, &azs)?;
             f.finish()?;
             failures = Some(spec);
+        }
+        capacity.fargate_spot = capacity::read_fargate_spot(&mut root, &azs, horizon)?;
+        if capacity.fargate_spot != capacity::FargateSpotSpec::default() && !capacity.uses_spot() {
+            return Err(root.error("fargate_spot", "no workload's capacity_provider_strategy names FARGATE_SPOT"));
+        }
+        if let Some(w) = workloads.iter().zip(&capacity.workload_strategies).find(|(w, s)| {
+            s.iter().any(|i| i.provider == capacity::FARGATE_SPOT)
+                && task_definitions[w.task_definition as usize].cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64
+        }) {
+            return Err(ScenarioError::new(
+                file,
+                format!("workload.{}.capacity_provider_strategy", w.0.name),
+                "Fargate Spot runs only Linux x86_64 tasks; the task definition is ARM64",
+            ));
+        }
+        if capacity.fargate_spot != capacity::FargateSpotSpec::default()
+            && let Some((w, _)) = workloads.iter().zip(&auto_scaling).find(|(_, a)| a.is_some())
+        {
+            return Err(root.error(
+                "fargate_spot",
+                format!(
+                    "Spot interruptions and shortages are not simulated together with service auto scaling (workload `{}`) in this version",
+                    w.name
+                ),
+            ));
         }
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;

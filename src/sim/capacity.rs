@@ -206,6 +206,8 @@ pub(super) struct Capacity {
     /// Per host group: its provider, if any.
     provider_of_group: Vec<Option<u32>>,
     pub waiting_total: u32,
+    /// Fargate Spot interruption times: the `spot` stream.
+    spot_rng: ChaCha8Rng,
 }
 
 impl Capacity {
@@ -250,7 +252,14 @@ impl Capacity {
         }
         let placed = spec.workload_strategies.iter().map(|s| if s.len() > 1 { vec![0; s.len()] } else { Vec::new() }).collect();
         let provider_of_group = (0..scenario.host_groups.len() as u32).map(|g| spec.provider_of_group(g)).collect();
-        Some(Capacity { asgs, rng: streams.stream("capacity", 0), placed, provider_of_group, waiting_total: 0 })
+        Some(Capacity {
+            asgs,
+            rng: streams.stream("capacity", 0),
+            placed,
+            provider_of_group,
+            waiting_total: 0,
+            spot_rng: streams.stream("spot", 0),
+        })
     }
 
     /// Whether any provider scales (the minute's tick is needed).
@@ -287,6 +296,25 @@ impl Capacity {
         if let Some(i) = strategy.iter().position(|s| s.provider == provider) {
             counts[i] = counts[i].checked_add_signed(delta).expect("placed counts stay positive");
         }
+    }
+
+    /// A Fargate task of `workload` started (`delta` 1) or stopped (-1) on FARGATE or FARGATE_SPOT.
+    pub fn fargate_placed_changed(&mut self, scenario: &Scenario, workload: u32, spot: bool, delta: i32) {
+        let counts = &mut self.placed[workload as usize];
+        if counts.is_empty() {
+            return;
+        }
+        let provider = if spot { crate::scenario::capacity::FARGATE_SPOT } else { crate::scenario::capacity::FARGATE };
+        let strategy: &[StrategyItem] = &scenario.capacity.workload_strategies[workload as usize];
+        if let Some(i) = strategy.iter().position(|s| s.provider == provider) {
+            counts[i] = counts[i].checked_add_signed(delta).expect("placed counts stay positive");
+        }
+    }
+
+    /// Time from a Spot task's start to its interruption notice (exponential, `rate` per hour).
+    pub fn draw_interruption(&mut self, rate_per_hour: f64) -> SimTime {
+        let hours: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.spot_rng);
+        SimTime::from_secs_f64(hours / rate_per_hour * 3600.0)
     }
 
     /// How long a launched instance takes to register.

@@ -11,6 +11,7 @@ use super::result::DecisionRow;
 use super::world::{Event, World};
 use crate::engine::SimTime;
 use crate::model::{HostId, StopReason, SubnetId, TaskId, TaskState};
+use crate::scenario::capacity::FARGATE_SPOT;
 use crate::workload::LaunchType;
 
 /// How one launch attempt ended.
@@ -55,7 +56,8 @@ impl World<'_> {
         let t = self.tasks.get(task);
         let (workload, td) = (t.workload, t.task_definition);
         if self.scenario.workloads[workload as usize].launch_type == LaunchType::Fargate {
-            return self.launch_fargate(task, workload, td);
+            let spot = self.capacity.as_ref().and_then(|c| c.choose(self.scenario, workload)) == Some(FARGATE_SPOT);
+            return self.launch_fargate(task, workload, td, spot);
         }
         let provider = self.capacity.as_ref().and_then(|c| c.choose(self.scenario, workload));
         let mask = provider.map_or(u64::MAX, |p| self.provider_mask(p));
@@ -112,12 +114,23 @@ impl World<'_> {
     /// A Fargate launch: the account's launch bucket, the vCPU quota, then an address in one of
     /// the workload's subnets, AZs with the fewest tasks of the group first (Fargate keeps a
     /// service balanced across its subnets' AZs).
-    fn launch_fargate(&mut self, task: TaskId, workload: u32, td: u32) -> Launch {
+    /// `spot`: on FARGATE_SPOT, whose capacity can be short in an AZ (no On-Demand fallback).
+    fn launch_fargate(&mut self, task: TaskId, workload: u32, td: u32, spot: bool) -> Launch {
         let now = self.now();
         let scenario = self.scenario;
         let mut candidates: &[SubnetId] = &scenario.workloads[workload as usize].subnets;
         let usable: Vec<SubnetId>;
-        if self.failures.is_some() {
+        if spot && !scenario.capacity.fargate_spot.shortages.is_empty() {
+            let short = |az| scenario.capacity.fargate_spot.shortages.iter().any(|&(a, from, to)| a == az && from <= now && now < to);
+            usable = candidates.iter().copied().filter(|&s| !short(self.addresses.subnet(s).az)).collect();
+            if usable.is_empty() {
+                // "Capacity is unavailable at this time. Please try again later or in a different
+                // availability zone."
+                self.recorder.spot_capacity_unavailable();
+                return Launch::NotPlaced;
+            }
+            candidates = &usable;
+        } else if self.failures.is_some() {
             // Subnets of an AZ that is down take no new ENI; with none left ECS cannot launch.
             usable = candidates.iter().copied().filter(|&s| self.subnet_usable(s)).collect();
             if usable.is_empty() {
@@ -158,6 +171,12 @@ impl World<'_> {
         };
         assert!(self.take_ip(task, subnet), "the subnet had a free address");
         self.fleet.hostless_task_started(workload, self.addresses.subnet(subnet).az);
+        if let Some(c) = self.capacity.as_mut() {
+            c.fargate_placed_changed(scenario, workload, spot, 1);
+            if spot {
+                self.tasks.set_spot(task);
+            }
+        }
         self.fargate.started(cpu);
         self.recorder.fargate_started(cpu);
         self.begin_provisioning(task, workload, true, super::lifecycle::FARGATE);
@@ -221,7 +240,7 @@ impl World<'_> {
     pub(super) fn start_task(&mut self, task: TaskId) {
         let now = self.now();
         self.recorder.task_running();
-        if self.failures.is_some()
+        if self.tracks_recovery
             && let Some(service) = self.services.of_workload(self.tasks.get(task).workload)
         {
             self.recorder.service_running_changed(service, 1, now);
@@ -235,6 +254,9 @@ impl World<'_> {
         self.start_containers(task);
         if self.autoscaling.is_some() {
             self.service_running_count(self.tasks.get(task).workload, 1);
+        }
+        if self.spot_interrupts {
+            self.schedule_spot_interruption(task, ends_at);
         }
         if let Some(egress) = self.egress.as_mut() {
             egress.task_running(now, task, self.tasks.get(task).task_definition, ends_at);

@@ -40,6 +40,10 @@ pub(super) enum TaskEvent {
     Deregistered { task: TaskId },
     /// A stopping task's containers exited (SIGTERM handled, or SIGKILL at the stop timeout).
     Exited { task: TaskId },
+    /// Fargate Spot's two-minute interruption notice (SIGTERM) to a running Spot task.
+    SpotWarning { task: TaskId },
+    /// The interrupted Spot task's containers exited or were killed.
+    SpotKill { task: TaskId },
 }
 
 impl TaskEvent {
@@ -51,7 +55,9 @@ impl TaskEvent {
             | TaskEvent::Healthy { task }
             | TaskEvent::Unhealthy { task, .. }
             | TaskEvent::Deregistered { task }
-            | TaskEvent::Exited { task } => task,
+            | TaskEvent::Exited { task }
+            | TaskEvent::SpotWarning { task }
+            | TaskEvent::SpotKill { task } => task,
         }
     }
 }
@@ -162,6 +168,8 @@ impl Lifecycle {
             serial,
             pins: 0,
             recycled: false,
+            spot: false,
+            interrupted: false,
             workload,
             task_definition,
             arrived_at: now,
@@ -181,6 +189,19 @@ impl Lifecycle {
             None => self.tasks.push(record),
         }
         id
+    }
+
+    /// The task runs on FARGATE_SPOT.
+    pub fn set_spot(&mut self, task: TaskId) {
+        self.tasks[task.index()].spot = true;
+    }
+
+    /// The task's Spot interruption notice came; returns whether it was still RUNNING.
+    pub fn interrupt(&mut self, task: TaskId) -> bool {
+        let t = &mut self.tasks[task.index()];
+        let running = t.state == TaskState::Running && !t.interrupted;
+        t.interrupted |= running;
+        running
     }
 
     /// Placed on `host` (EC2) or accepted by Fargate (`None`): PROVISIONING.

@@ -289,3 +289,55 @@ impl World<'_> {
         row
     }
 }
+
+/// Fargate Spot interruptions: at the notice the task gets SIGTERM and its service starts a
+/// replacement at once; the task stops when its containers exit, at most min(stopTimeout, 120 s)
+/// later (docs/model.md#fargate-spot).
+impl World<'_> {
+    /// Draws when a Spot task that just started is interrupted; schedules the notice if it comes
+    /// before the task's own end (`ends_at`) and the horizon.
+    pub(super) fn schedule_spot_interruption(&mut self, task: TaskId, ends_at: Option<crate::engine::SimTime>) {
+        if !self.tasks.get(task).spot {
+            return;
+        }
+        let rate = self.scenario.capacity.fargate_spot.interruptions_per_task_hour;
+        let now = self.now();
+        let at = now + self.capacity_mut().draw_interruption(rate);
+        if at <= self.scenario.horizon && ends_at.is_none_or(|end| at < end) {
+            self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::SpotWarning { task }));
+        }
+    }
+
+    pub(super) fn spot_warning(&mut self, task: TaskId) {
+        if !self.tasks.interrupt(task) {
+            return;
+        }
+        self.recorder.spot_interrupted();
+        let (td, workload) = (self.tasks.get(task).task_definition, self.tasks.get(task).workload);
+        if let Some(service) = self.services.of_workload(workload) {
+            self.services.task_stopped(service);
+            self.queue_replacement(service);
+            if !self.services.check_pending(service) {
+                self.service_launch(service);
+            }
+        }
+        let s = self.scenario;
+        let timeout = s.task_definitions[td as usize].stop_timeout(s.service_scheduler.lifecycle.container_stop_timeout);
+        let exits = s.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
+        let after = exits.map_or(timeout, |e| e.min(timeout)).min(SPOT_NOTICE);
+        let at = self.now() + after;
+        self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::SpotKill { task }));
+    }
+
+    pub(super) fn spot_kill(&mut self, task: TaskId) {
+        let t = self.tasks.get(task);
+        if t.state != TaskState::Running {
+            return; // it ended by itself first
+        }
+        let (td, workload) = (t.task_definition, t.workload);
+        self.stop_task(task, super::lifecycle::FARGATE, td, workload, StopReason::SpotInterrupted, TaskState::Running);
+    }
+}
+
+/// Fargate Spot's notice: the task is stopped two minutes after it at the latest.
+const SPOT_NOTICE: crate::engine::SimTime = crate::engine::SimTime::from_secs(120);

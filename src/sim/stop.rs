@@ -52,6 +52,9 @@ impl World<'_> {
                 self.recorder.fargate_stopped(need.cpu_units);
                 let az = self.addresses.subnet(subnet.expect("an ENI has a subnet")).az;
                 self.fleet.hostless_task_stopped(workload, az);
+                if let Some(c) = self.capacity.as_mut() {
+                    c.fargate_placed_changed(self.scenario, workload, self.tasks.get(task).spot, -1);
+                }
             }
         } else if !(was == TaskState::Stopping && self.scenario.service_scheduler.lifecycle.release_resources_at == ReleaseAt::Stopping) {
             self.release_host(task, host, td, workload);
@@ -67,8 +70,12 @@ impl World<'_> {
         let service = self.services.of_workload(workload);
         self.recorder.task_stopped(was, reason, service.is_none());
         let Some(service) = service else { return };
-        if was.has_containers() && self.failures.is_some() {
+        if was.has_containers() && self.tracks_recovery {
             self.recorder.service_running_changed(service, -1, now);
+        }
+        if self.spot_interrupts && self.tasks.get(task).interrupted {
+            // Its service replaced it at the interruption notice.
+            return;
         }
         // A start that failed during its own launch is handled by `service_launch`, which also
         // backs off.

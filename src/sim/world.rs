@@ -59,7 +59,9 @@ impl Event {
                 | TaskEvent::Healthy { task }
                 | TaskEvent::Unhealthy { task, .. }
                 | TaskEvent::Deregistered { task }
-                | TaskEvent::Exited { task },
+                | TaskEvent::Exited { task }
+                | TaskEvent::SpotWarning { task }
+                | TaskEvent::SpotKill { task },
             )
             | Event::Address(AddressEvent::EniReleased { task })
             | Event::Capacity(CapacityEvent::Timeout { task })
@@ -109,6 +111,10 @@ pub(super) struct World<'s> {
     pub(super) capacity: Option<Capacity>,
     /// Present when a service has `auto_scaling`.
     pub(super) autoscaling: Option<AutoScaling>,
+    /// Fargate Spot tasks are interrupted (`[fargate_spot] interruptions_per_task_hour` > 0).
+    pub(super) spot_interrupts: bool,
+    /// Services' running counts are followed against their desired counts (`recovery_threshold`).
+    pub(super) tracks_recovery: bool,
     /// The first broken invariant found during the run (checked after outage events).
     pub(super) broken: Option<String>,
     pub(super) recorder: Recorder,
@@ -168,6 +174,8 @@ impl<'s> World<'s> {
             failures,
             capacity,
             autoscaling,
+            spot_interrupts: scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
+            tracks_recovery: scenario.recovery_threshold().is_some(),
             broken: None,
             recorder,
         }
@@ -358,6 +366,8 @@ impl<'s> World<'s> {
                 self.on_rollout_task(event)
             }
             TaskEvent::Started { task } => self.start_task(task),
+            TaskEvent::SpotWarning { task } => self.spot_warning(task),
+            TaskEvent::SpotKill { task } => self.spot_kill(task),
             TaskEvent::StartFailed { task, host, task_definition, workload } => self.stop_task(
                 task,
                 host,
@@ -462,6 +472,7 @@ fn fargate_share(s: &Scenario, t: &crate::model::Task) -> Option<FargateShare> {
         memory_mib: td.memory_mib.unwrap_or(0),
         arm: td.cpu_architecture == crate::model::taskdef::CpuArchitecture::Arm64,
         public_ip: s.egress.workloads[t.workload as usize].assign_public_ip,
+        spot: t.spot,
     })
 }
 
@@ -502,6 +513,8 @@ impl World<'_> {
         u.fargate_x86_gb_hours = f.x86_gb_hours();
         u.fargate_arm_vcpu_hours = f.arm_vcpu_hours();
         u.fargate_arm_gb_hours = f.arm_gb_hours();
+        u.fargate_spot_vcpu_hours = f.spot_vcpu_hours();
+        u.fargate_spot_gb_hours = f.spot_gb_hours();
         u.public_ipv4_hours += f.public_ip_hours();
         if let Some(e) = totals {
             u.nat_processed_bytes = e.nat_bytes;

@@ -89,6 +89,8 @@ pub(super) struct Recorder {
     scaling: Option<ScalingTally>,
     /// With service auto scaling: the largest total desired count of the scaled services.
     desired_peak: Option<u32>,
+    /// Some workload runs on FARGATE_SPOT.
+    spot: bool,
 }
 
 impl Recorder {
@@ -140,6 +142,7 @@ impl Recorder {
         Recorder {
             tally: TaskTally::new(scenario.warmup, scenario.horizon),
             scaling,
+            spot: scenario.capacity.uses_spot(),
             desired_peak: scenario.auto_scaling.iter().any(Option::is_some).then(|| {
                 scenario.workloads.iter().zip(&scenario.auto_scaling).filter(|(_, a)| a.is_some()).map(|(w, _)| w.arrivals.desired()).sum()
             }),
@@ -358,6 +361,14 @@ impl Recorder {
         }
     }
 
+    pub fn spot_interrupted(&mut self) {
+        self.count(Metric::SpotInterruptions);
+    }
+
+    pub fn spot_capacity_unavailable(&mut self) {
+        self.count(Metric::SpotCapacityUnavailable);
+    }
+
     /// A waiting service task is no longer wanted (the desired count went down).
     pub fn task_unwanted(&mut self) {
         self.awaiting -= 1;
@@ -543,6 +554,10 @@ impl Recorder {
         match self.scaling.as_mut() {
             Some(s) => s.set_metrics(&mut m),
             None => ScalingTally::set_absent(&mut m),
+        }
+        if !self.spot {
+            m.set(Metric::SpotInterruptions, f64::NAN);
+            m.set(Metric::SpotCapacityUnavailable, f64::NAN);
         }
         match self.desired_peak {
             Some(p) => m.set(Metric::ServiceDesiredMax, f64::from(p)),

@@ -76,7 +76,7 @@ impl ServiceRecord {
 impl Recovery {
     /// `None` without `[failures]`: nothing is tracked, and the recovery metrics are NaN.
     pub(super) fn new(scenario: &Scenario) -> Option<Recovery> {
-        let f = scenario.failures.as_ref()?;
+        let degraded_below = scenario.recovery_threshold()?;
         let services = scenario
             .workloads
             .iter()
@@ -94,12 +94,12 @@ impl Recovery {
                 _ => None,
             })
             .collect();
-        Some(Recovery { degraded_below: f.degraded_below, warmup: scenario.warmup, services, episodes_s: Vec::new() })
+        Some(Recovery { degraded_below, warmup: scenario.warmup, services, episodes_s: Vec::new() })
     }
 
     /// Time-series columns: each service's running tasks as a percentage of its desired count.
     pub(super) fn columns(scenario: &Scenario) -> Vec<String> {
-        if scenario.failures.is_none() {
+        if scenario.recovery_threshold().is_none() {
             return Vec::new();
         }
         scenario

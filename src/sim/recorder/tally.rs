@@ -19,6 +19,8 @@ pub(crate) struct FargateShare {
     pub arm: bool,
     /// Its ENI has a public IPv4 address (`assignPublicIp`).
     pub public_ip: bool,
+    /// It ran on FARGATE_SPOT.
+    pub spot: bool,
 }
 
 /// Σ over Fargate tasks of resources × microseconds from acceptance to stop (or the horizon).
@@ -28,6 +30,8 @@ pub(crate) struct FargateUsage {
     pub x86_mib_us: u128,
     pub arm_cpu_unit_us: u128,
     pub arm_mib_us: u128,
+    pub spot_cpu_unit_us: u128,
+    pub spot_mib_us: u128,
     pub public_ip_us: u128,
 }
 
@@ -45,6 +49,12 @@ impl FargateUsage {
     }
     pub fn arm_gb_hours(&self) -> f64 {
         self.arm_mib_us as f64 / 1024.0 / US_PER_HOUR
+    }
+    pub fn spot_vcpu_hours(&self) -> f64 {
+        self.spot_cpu_unit_us as f64 / 1024.0 / US_PER_HOUR
+    }
+    pub fn spot_gb_hours(&self) -> f64 {
+        self.spot_mib_us as f64 / 1024.0 / US_PER_HOUR
     }
     pub fn public_ip_hours(&self) -> f64 {
         self.public_ip_us as f64 / US_PER_HOUR
@@ -81,7 +91,10 @@ impl TaskTally {
     pub fn add(&mut self, t: &Task, fargate: Option<FargateShare>) {
         if let (Some(f), Some(placed)) = (fargate, t.placed_at) {
             let us = u128::from(t.stopped_at.unwrap_or(self.horizon).min(self.horizon).saturating_sub(placed).0);
-            if f.arm {
+            if f.spot {
+                self.fargate.spot_cpu_unit_us += u128::from(f.cpu_units) * us;
+                self.fargate.spot_mib_us += u128::from(f.memory_mib) * us;
+            } else if f.arm {
                 self.fargate.arm_cpu_unit_us += u128::from(f.cpu_units) * us;
                 self.fargate.arm_mib_us += u128::from(f.memory_mib) * us;
             } else {
@@ -149,6 +162,7 @@ fn outcome_slot(t: &Task) -> usize {
         (TaskState::Stopped, Some(StopReason::ElbHealthCheck | StopReason::ContainerHealthCheck)) => 12,
         (TaskState::Stopped, Some(StopReason::CapacityTimeout)) => 13,
         (TaskState::Stopped, Some(StopReason::ScaledIn)) => 14,
+        (TaskState::Stopped, Some(StopReason::SpotInterrupted)) => 15,
         (TaskState::Running | TaskState::Deactivating | TaskState::Stopping, _) => 5,
         (TaskState::Provisioning, _) => 6,
         (TaskState::AwaitingPlacement, _) => 7,
