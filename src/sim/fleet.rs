@@ -106,6 +106,7 @@ impl Fleet {
     /// A placement decision for one task of `workload` with `task_definition`; with `explain`,
     /// also the full scan of the same rule.
     /// `host_groups`: the groups of the task's capacity provider (`u64::MAX`: any host).
+    #[inline]
     pub fn decide(
         &mut self,
         scenario: &Scenario,
@@ -137,6 +138,7 @@ impl Fleet {
 
     /// Reserves a task's resources, ports and ENI slot on `host`. Returns the host's AZ and
     /// whether the host was empty before.
+    #[inline]
     pub fn reserve(&mut self, host: HostId, task_definition: u32, workload: u32) -> (AzId, bool) {
         let needs = &self.needs[task_definition as usize];
         let h = self.cluster.host(host);
@@ -156,6 +158,7 @@ impl Fleet {
     }
 
     /// Gives back what `reserve` took. Returns the host's AZ and whether it is now empty.
+    #[inline]
     pub fn release(&mut self, host: HostId, task_definition: u32, workload: u32) -> (AzId, bool) {
         let needs = &self.needs[task_definition as usize];
         let az = self.cluster.host(host).az;

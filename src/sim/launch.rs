@@ -76,6 +76,7 @@ impl World<'_> {
         }
     }
 
+    #[inline]
     pub(super) fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
         let (az, was_idle) = self.fleet.reserve(host, td, workload);
         if let Some(c) = self.capacity.as_mut() {
@@ -237,6 +238,17 @@ impl World<'_> {
         }
     }
 
+    /// Service auto scaling counts the task as running; Fargate Spot may interrupt it.
+    #[cold]
+    fn on_running_hooks(&mut self, task: TaskId, ends_at: Option<SimTime>) {
+        if self.autoscaling.is_some() {
+            self.service_running_count(self.tasks.get(task).workload, 1);
+        }
+        if self.spot_interrupts {
+            self.schedule_spot_interruption(task, ends_at);
+        }
+    }
+
     pub(super) fn start_task(&mut self, task: TaskId) {
         let now = self.now();
         self.recorder.task_running();
@@ -252,11 +264,8 @@ impl World<'_> {
             ends_at = Some(at);
         }
         self.start_containers(task);
-        if self.autoscaling.is_some() {
-            self.service_running_count(self.tasks.get(task).workload, 1);
-        }
-        if self.spot_interrupts {
-            self.schedule_spot_interruption(task, ends_at);
+        if self.running_hooks {
+            self.on_running_hooks(task, ends_at);
         }
         if let Some(egress) = self.egress.as_mut() {
             egress.task_running(now, task, self.tasks.get(task).task_definition, ends_at);

@@ -115,6 +115,11 @@ pub(super) struct World<'s> {
     pub(super) spot_interrupts: bool,
     /// Services' running counts are followed against their desired counts (`recovery_threshold`).
     pub(super) tracks_recovery: bool,
+    /// Failures, capacity providers or service auto scaling can stop a task while one of its
+    /// lifecycle events is queued.
+    stops_tasks_early: bool,
+    /// Service auto scaling or Spot interruptions act when a task starts running.
+    pub(super) running_hooks: bool,
     /// The first broken invariant found during the run (checked after outage events).
     pub(super) broken: Option<String>,
     pub(super) recorder: Recorder,
@@ -176,6 +181,8 @@ impl<'s> World<'s> {
             autoscaling,
             spot_interrupts: scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
             tracks_recovery: scenario.recovery_threshold().is_some(),
+            stops_tasks_early: scenario.failures.is_some() || !scenario.capacity.is_empty() || scenario.auto_scaling.iter().any(Option::is_some),
+            running_hooks: scenario.auto_scaling.iter().any(Option::is_some) || scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
             broken: None,
             recorder,
         }
@@ -356,9 +363,7 @@ impl<'s> World<'s> {
     fn on_task(&mut self, event: TaskEvent) {
         // Only a failure or a deployment stops a task while its start is still queued (an OOM
         // kill, a failure or a deployment cancels the end of a task's run time).
-        if (self.failures.is_some() || self.deployments.is_active() || self.capacity.is_some() || self.autoscaling.is_some())
-            && self.stale(event)
-        {
+        if (self.stops_tasks_early || self.deployments.is_active()) && self.stale(event) {
             return;
         }
         match event {
