@@ -1074,3 +1074,36 @@ fn fargate_capacity_provider_mistakes_are_refused() {
     );
     rejects(&(fargate(spot) + "[prices]\nfargate_spot_discount = 1.5\n"), "prices.fargate_spot_discount", "allowed");
 }
+
+#[test]
+fn scheduled_actions_and_the_scale_out_estimate_name_their_key() {
+    let scaled = |t: &str| {
+        edit(
+            BASE,
+            "desired_count = 3",
+            &format!(
+                "desired_count = 3\n[workload.web.auto_scaling]\nmin_capacity = 1\nmax_capacity = 10\nload = {{ rate_per_s = 5 }}\npolicies = [{{ metric = \"requests_per_target\", target = 100 }}]\n{t}"
+            ),
+        )
+    };
+    rejects(
+        &scaled("scheduled_actions = [{ at = \"1m\" }]"),
+        "workload.web.auto_scaling.scheduled_actions[0].min_capacity",
+        "give min_capacity, max_capacity or both",
+    );
+    rejects(
+        &scaled("scheduled_actions = [{ at = \"1m\", min_capacity = 5, max_capacity = 2 }]"),
+        "workload.web.auto_scaling.scheduled_actions[0].min_capacity",
+        "must not be above",
+    );
+    rejects(
+        &scaled("scheduled_actions = [{ at = \"5m\", min_capacity = 2 }, { at = \"1m\", min_capacity = 3 }]"),
+        "workload.web.auto_scaling.scheduled_actions[1].at",
+        "increasing time order",
+    );
+    rejects(
+        &with_provider("scale_out_estimate = \"guess\""),
+        "capacity_providers.cp.scale_out_estimate",
+        "allowed: bin_pack, minimum_step",
+    );
+}

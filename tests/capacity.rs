@@ -279,3 +279,14 @@ desired_count = 3
         prop_assert!(r.metrics.get(Metric::InstancesPeak) <= f64::from(max_size));
     }
 }
+
+#[test]
+fn the_minimum_step_estimate_adds_one_instance_per_warm_up() {
+    // The older multi-AZ behaviour: 40 jobs need 10 instances, the group grows by 2 (from
+    // empty), then by 1 per 300 s warm-up.
+    let jobs = "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 40\nrun_time = \"2h\"";
+    let r = run_text(&scenario("30m", "scale_out_estimate = \"minimum_step\"", jobs));
+    let n = instances(&r);
+    let at = |t: u64| n.iter().find(|(s, _)| *s == t).map(|(_, v)| *v).unwrap();
+    assert_eq!((at(60), at(360), at(660), at(960)), (2.0, 3.0, 4.0, 5.0));
+}

@@ -120,3 +120,22 @@ fn a_scaled_service_on_a_capacity_provider_grows_its_auto_scaling_group() {
     assert_eq!(column(&r, "instances_cp").last().unwrap().1, 3.0);
     assert!(r.metrics.get(Metric::CapacityWaitTasks) > 0.0, "the new tasks waited for instances");
 }
+
+#[test]
+fn scheduled_actions_move_the_bounds_and_the_count_at_their_time() {
+    // 50 requests/s on 10 tasks is 300 per target per minute: at target, no tracking step.
+    let body = scenario(
+        "40m",
+        r#"{ rate_per_s = 50 }"#,
+        r#"{ metric = "requests_per_target", target = 300 }"#,
+        r#"scheduled_actions = [{ at = "10m", min_capacity = 20 }, { at = "25m", max_capacity = 12 }]"#,
+    );
+    let r = run_text(&body);
+    let desired = column(&r, "desired_web");
+    assert_eq!(at(&desired, 540), 10.0);
+    assert_eq!(at(&desired, 660), 20.0, "the new minimum applies at 10 min, whatever the cooldown");
+    // 20 tasks at 150 per target are low, but the minimum holds them at 20 until 25 min.
+    assert_eq!(at(&desired, 1440), 20.0);
+    assert_eq!(at(&desired, 1560), 12.0);
+    assert_eq!(desired.last().unwrap().1, 12.0);
+}

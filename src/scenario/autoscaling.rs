@@ -51,7 +51,20 @@ pub struct ServiceAutoScaling {
     pub cpu_seconds_per_request: f64,
     /// The 20-second metrics (the `…HighResolution` predefined types) instead of 1-minute ones.
     pub high_resolution: bool,
+    /// Scheduled actions, in time order: at each, new bounds (either may be left as it is).
+    pub scheduled: Vec<ScheduledAction>,
 }
+
+/// A scheduled action: from `at`, the scalable target's bounds change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScheduledAction {
+    pub at: SimTime,
+    pub min_capacity: Option<u32>,
+    pub max_capacity: Option<u32>,
+}
+
+/// Most scheduled actions per scalable target (Application Auto Scaling quota).
+pub const MAX_SCHEDULED_ACTIONS: usize = 200;
 
 impl ServiceAutoScaling {
     /// The metrics' period: 60 s, or 20 s with high resolution.
@@ -122,6 +135,34 @@ pub(super) fn read_auto_scaling(w: &mut Table<'_>, desired: Option<u32>) -> Resu
     let scale_out_cooldown = t.opt_duration("scale_out_cooldown")?.unwrap_or(SimTime::from_secs(300));
     let scale_in_cooldown = t.opt_duration("scale_in_cooldown")?.unwrap_or(SimTime::from_secs(300));
     let high_resolution = t.opt_bool("high_resolution")?.unwrap_or(false);
+    let mut scheduled = Vec::new();
+    if let Some(items) = t.opt_array("scheduled_actions")? {
+        if items.len() > MAX_SCHEDULED_ACTIONS {
+            return Err(t.error("scheduled_actions", format!("at most {MAX_SCHEDULED_ACTIONS} scheduled actions per service")));
+        }
+        for (i, v) in items.iter().enumerate() {
+            let key = t.key(&format!("scheduled_actions[{i}]"));
+            let map =
+                v.as_table().ok_or_else(|| ScenarioError::new(t.file(), &key, "expected a table { at, min_capacity, max_capacity }"))?;
+            let mut a = Table::nested(t.file(), key, map);
+            let at = a.duration("at")?;
+            let min = a.opt_u32_range("min_capacity", 0, 5000)?;
+            let max = a.opt_u32_range("max_capacity", 1, 5000)?;
+            if min.is_none() && max.is_none() {
+                return Err(a.error("min_capacity", "give min_capacity, max_capacity or both"));
+            }
+            if let (Some(lo), Some(hi)) = (min, max)
+                && lo > hi
+            {
+                return Err(a.error("min_capacity", "must not be above max_capacity"));
+            }
+            if scheduled.last().is_some_and(|p: &ScheduledAction| p.at >= at) {
+                return Err(a.error("at", "scheduled actions must be in increasing time order"));
+            }
+            a.finish()?;
+            scheduled.push(ScheduledAction { at, min_capacity: min, max_capacity: max });
+        }
+    }
     t.finish()?;
     Ok(Some(ServiceAutoScaling {
         min_capacity,
@@ -132,5 +173,6 @@ pub(super) fn read_auto_scaling(w: &mut Table<'_>, desired: Option<u32>) -> Resu
         load,
         cpu_seconds_per_request,
         high_resolution,
+        scheduled,
     }))
 }

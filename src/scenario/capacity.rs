@@ -36,6 +36,8 @@ pub struct CapacityProviderSpec {
     pub minimum_scaling_step_size: u32,
     pub maximum_scaling_step_size: u32,
     pub instance_warmup_period: SimTime,
+    /// A scale-out's size when tasks wait: what they need (`true`), or always the minimum step.
+    pub bin_pack_estimate: bool,
     /// Only instances without tasks are terminated at scale-in; without it the ASG terminates
     /// instances by its own policy, tasks and all.
     pub managed_termination_protection: bool,
@@ -194,6 +196,11 @@ pub(super) fn read_providers(
         if instance_warmup_period > SimTime::from_secs(MAX_WARMUP_S) {
             return Err(t.error("instance_warmup_period", format!("at most {MAX_WARMUP_S} s (ECS limit)")));
         }
+        let bin_pack_estimate = match t.opt_str("scale_out_estimate")? {
+            None | Some("bin_pack") => true,
+            Some("minimum_step") => false,
+            Some(other) => return Err(t.error("scale_out_estimate", format!("unknown value `{other}`; allowed: bin_pack, minimum_step"))),
+        };
         let managed_termination_protection = t.opt_bool("managed_termination_protection")?.unwrap_or(false);
         if managed_termination_protection && !managed_scaling {
             return Err(t.error("managed_termination_protection", "needs managed_scaling = true (ECS refuses it otherwise)"));
@@ -211,6 +218,7 @@ pub(super) fn read_providers(
             minimum_scaling_step_size,
             maximum_scaling_step_size,
             instance_warmup_period,
+            bin_pack_estimate,
             managed_termination_protection,
             instance_launch_time,
         });

@@ -21,6 +21,8 @@ pub const LOW_FRACTION: f64 = 0.9;
 pub(super) enum AutoScalingEvent {
     /// The period's metrics and alarms of every scaled service.
     Tick,
+    /// Scheduled action `action` of the `scaled`-th scaled service.
+    Scheduled { scaled: u32, action: u32 },
 }
 
 /// The alarms and cooldowns of one service's scalable target.
@@ -33,11 +35,37 @@ pub struct Alarms {
     pub last_out: Option<(SimTime, u32)>,
     /// The last scale-in, while its cooldown may apply (a scale-out clears it).
     pub last_in: Option<SimTime>,
+    /// The scalable target's bounds now (scheduled actions move them).
+    pub min: u32,
+    pub max: u32,
 }
 
 impl Alarms {
-    pub fn new(policies: usize) -> Alarms {
-        Alarms { high: vec![0; policies], low: vec![0; policies], last_out: None, last_in: None }
+    pub fn new(spec: &ServiceAutoScaling) -> Alarms {
+        let policies = spec.policies.len();
+        Alarms {
+            high: vec![0; policies],
+            low: vec![0; policies],
+            last_out: None,
+            last_in: None,
+            min: spec.min_capacity,
+            max: spec.max_capacity,
+        }
+    }
+
+    /// A scheduled action: new bounds, and the desired count they force (if it is outside
+    /// them). Cooldowns do not apply.
+    pub fn apply_scheduled(&mut self, min: Option<u32>, max: Option<u32>, current: u32) -> Option<u32> {
+        if let Some(m) = min {
+            self.min = m;
+            self.max = self.max.max(m);
+        }
+        if let Some(m) = max {
+            self.max = m;
+            self.min = self.min.min(m);
+        }
+        let to = current.clamp(self.min, self.max);
+        (to != current).then_some(to)
     }
 }
 
@@ -96,7 +124,7 @@ pub fn decide(a: &mut Alarms, spec: &ServiceAutoScaling, values: &[Option<f64>],
         }
     }
     if let Some(to) = out {
-        let to = to.clamp(spec.min_capacity, spec.max_capacity);
+        let to = to.clamp(a.min, a.max);
         let in_cooldown = a.last_out.filter(|&(at, _)| now < at + spec.scale_out_cooldown);
         if let Some((_, reached)) = in_cooldown
             && to <= reached
@@ -114,7 +142,7 @@ pub fn decide(a: &mut Alarms, spec: &ServiceAutoScaling, values: &[Option<f64>],
         if a.last_in.is_some_and(|at| now < at + spec.scale_in_cooldown) {
             return None;
         }
-        let to = wanted.clamp(spec.min_capacity, spec.max_capacity);
+        let to = wanted.clamp(a.min, a.max);
         if to < current {
             a.last_in = Some(now);
             return Some(to);
@@ -141,7 +169,7 @@ impl AutoScaling {
         for (w, spec) in scenario.auto_scaling.iter().enumerate() {
             if let Some(spec) = spec {
                 let service = service_of(w as u32).expect("auto scaling is read for services only");
-                scaled.push((service, w as u32, Alarms::new(spec.policies.len())));
+                scaled.push((service, w as u32, Alarms::new(spec)));
                 period = period.min(spec.period());
             }
         }
@@ -168,6 +196,7 @@ mod tests {
             load: RateSchedule::constant(1.0),
             cpu_seconds_per_request: 0.01,
             high_resolution: false,
+            scheduled: Vec::new(),
         }
     }
 
@@ -177,6 +206,22 @@ mod tests {
 
     fn minute(m: u64) -> SimTime {
         SimTime::from_secs(60 * m)
+    }
+
+    #[test]
+    fn scheduled_actions_move_the_bounds_and_force_the_count_into_them() {
+        let s = spec(vec![cpu(60.0)]);
+        let mut a = Alarms::new(&s);
+        assert_eq!(a.apply_scheduled(Some(20), None, 10), Some(20), "a higher minimum scales out");
+        assert_eq!((a.min, a.max), (20, 100));
+        assert_eq!(a.apply_scheduled(None, Some(15), 20), Some(15), "a lower maximum scales in");
+        assert_eq!((a.min, a.max), (15, 15));
+        assert_eq!(a.apply_scheduled(Some(2), Some(40), 15), None, "inside the new bounds: no change");
+        // Target tracking then works within them.
+        for m in 1..3 {
+            decide(&mut a, &s, &[Some(100.0)], 30, 30, minute(m));
+        }
+        assert_eq!(decide(&mut a, &s, &[Some(100.0)], 30, 30, minute(3)), Some(40), "capped at the scheduled maximum");
     }
 
     #[test]
@@ -191,7 +236,7 @@ mod tests {
     #[test]
     fn a_step_in_cpu_scales_out_at_the_third_datapoint_to_the_tracked_count() {
         let s = spec(vec![cpu(60.0)]);
-        let mut a = Alarms::new(1);
+        let mut a = Alarms::new(&s);
         // 10 tasks at 90 % against a 60 % target: ceil(10 × 90 / 60) = 15, at the third minute.
         assert_eq!(decide(&mut a, &s, &[Some(90.0)], 10, 10, minute(1)), None);
         assert_eq!(decide(&mut a, &s, &[Some(90.0)], 10, 10, minute(2)), None);
@@ -202,7 +247,7 @@ mod tests {
     #[test]
     fn within_the_scale_out_cooldown_only_a_larger_scale_out_goes_ahead() {
         let s = spec(vec![cpu(50.0)]);
-        let mut a = Alarms::new(1);
+        let mut a = Alarms::new(&s);
         for m in 1..3 {
             decide(&mut a, &s, &[Some(100.0)], 10, 10, minute(m));
         }
@@ -224,7 +269,7 @@ mod tests {
     #[test]
     fn scale_in_waits_fifteen_low_datapoints_and_its_cooldown_and_a_scale_out_ends_the_cooldown() {
         let s = spec(vec![cpu(60.0)]);
-        let mut a = Alarms::new(1);
+        let mut a = Alarms::new(&s);
         // 20 tasks at 30 % (< 54): scale in at the 15th datapoint to ceil(20 × 30 / 60) = 10.
         for m in 1..15 {
             assert_eq!(decide(&mut a, &s, &[Some(30.0)], 20, 20, minute(m)), None, "minute {m}");
@@ -234,13 +279,13 @@ mod tests {
         assert_eq!(decide(&mut a, &s, &[Some(20.0)], 10, 10, minute(16)), None);
         assert_eq!(decide(&mut a, &s, &[Some(20.0)], 10, 10, minute(20)), Some(4), "cooldown over at 20 min");
         // A scale-out ends the scale-in cooldown.
-        let mut b = Alarms::new(1);
+        let mut b = Alarms::new(&s);
         b.last_in = Some(minute(30));
         b.high[0] = 2;
         assert_eq!(decide(&mut b, &s, &[Some(90.0)], 4, 4, minute(31)), Some(6));
         assert_eq!(b.last_in, None);
         // Readings between 90 % of the target and the target move nothing.
-        let mut c = Alarms::new(1);
+        let mut c = Alarms::new(&s);
         for m in 1..40 {
             assert_eq!(decide(&mut c, &s, &[Some(55.0)], 10, 10, minute(m)), None);
         }
@@ -250,14 +295,14 @@ mod tests {
     fn several_policies_out_if_any_in_only_if_all_the_largest_capacity_wins() {
         let requests = TargetTracking { metric: ScalingMetric::RequestsPerTarget, target: 1000.0, disable_scale_in: false };
         let s = spec(vec![cpu(50.0), requests]);
-        let mut a = Alarms::new(2);
+        let mut a = Alarms::new(&s);
         // CPU low, requests high: out to ceil(10 × 1500 / 1000) = 15.
         for m in 1..3 {
             decide(&mut a, &s, &[Some(20.0), Some(1500.0)], 10, 10, minute(m));
         }
         assert_eq!(decide(&mut a, &s, &[Some(20.0), Some(1500.0)], 10, 10, minute(3)), Some(15));
         // Both low for 15 minutes: in to the larger of ceil(10 × 20 / 50) = 4 and ceil(10 × 500 / 1000) = 5.
-        let mut b = Alarms::new(2);
+        let mut b = Alarms::new(&s);
         let mut got = None;
         for m in 1..=15 {
             got = decide(&mut b, &s, &[Some(20.0), Some(500.0)], 10, 10, minute(m));
@@ -266,19 +311,19 @@ mod tests {
         // A policy with scale-in disabled need not be low: the other decides, and the largest
         // capacity still wins (ceil(10 × 20 / 50) = 4 against ceil(10 × 300 / 1000) = 3).
         let s2 = spec(vec![cpu(50.0), TargetTracking { disable_scale_in: true, ..requests }]);
-        let mut c = Alarms::new(2);
+        let mut c = Alarms::new(&s);
         let mut got = None;
         for m in 1..=15 {
             got = decide(&mut c, &s2, &[Some(20.0), Some(300.0)], 10, 10, minute(m));
         }
         assert_eq!(got, Some(4));
         // Without the switch the requests policy must be low too: 950 is not below 900.
-        let mut e = Alarms::new(2);
+        let mut e = Alarms::new(&s);
         for m in 1..=20 {
             assert_eq!(decide(&mut e, &s, &[Some(20.0), Some(950.0)], 10, 10, minute(m)), None);
         }
         // Missing data blocks scale-in.
-        let mut d = Alarms::new(2);
+        let mut d = Alarms::new(&s);
         for m in 1..=20 {
             assert_eq!(decide(&mut d, &s, &[Some(20.0), None], 10, 10, minute(m)), None);
         }

@@ -335,6 +335,7 @@ impl Capacity {
         let waiting = !a.waiting.is_empty();
         let m = match needed {
             _ if !waiting => busy,
+            Some(est) if est > 0 && !p.bin_pack_estimate => n + p.minimum_scaling_step_size,
             Some(est) if est > 0 => n + scale_out_step(est, p.minimum_scaling_step_size, p.maximum_scaling_step_size),
             // Tasks wait that no instance of the group can ever take: the metric stays at 100.
             _ => n,

@@ -12,15 +12,46 @@ use crate::model::{AzId, HostId, StopReason, TaskId, TaskState};
 
 impl World<'_> {
     pub(super) fn start_service_scaling(&mut self) {
-        if self.autoscaling.is_some() {
-            self.queue.schedule(crate::engine::SimTime::ZERO, Event::AutoScaling(AutoScalingEvent::Tick));
+        let Some(a) = &self.autoscaling else { return };
+        self.queue.schedule(crate::engine::SimTime::ZERO, Event::AutoScaling(AutoScalingEvent::Tick));
+        let s = self.scenario;
+        let mut actions = Vec::new();
+        for (i, &(_, workload, _)) in a.scaled.iter().enumerate() {
+            let spec = s.auto_scaling[workload as usize].as_ref().expect("a scaled service");
+            for (j, action) in spec.scheduled.iter().enumerate().filter(|(_, x)| x.at <= s.horizon) {
+                actions.push((action.at, AutoScalingEvent::Scheduled { scaled: i as u32, action: j as u32 }));
+            }
+        }
+        for (at, e) in actions {
+            self.queue.schedule(at, Event::AutoScaling(e));
         }
     }
 
     pub(super) fn on_auto_scaling(&mut self, event: AutoScalingEvent) {
         match event {
             AutoScalingEvent::Tick => self.service_scaling_tick(),
+            AutoScalingEvent::Scheduled { scaled, action } => self.scheduled_action(scaled as usize, action as usize),
         }
+    }
+
+    /// A scheduled action sets the scalable target's bounds; a desired count outside them moves
+    /// into them at once, whatever the cooldowns.
+    fn scheduled_action(&mut self, i: usize, action: usize) {
+        let a = self.autoscaling.as_mut().expect("scheduled actions need auto scaling");
+        let (service, workload) = (a.scaled[i].0, a.scaled[i].1);
+        let x = self.scenario.auto_scaling[workload as usize].as_ref().expect("a scaled service").scheduled[action];
+        let current = self.services.all()[service as usize].desired;
+        let a = self.autoscaling.as_mut().expect("scheduled actions need auto scaling");
+        if let Some(to) = a.scaled[i].2.apply_scheduled(x.min_capacity, x.max_capacity, current) {
+            self.set_service_desired(service, to);
+            self.record_service_scaled(to > current);
+        }
+    }
+
+    fn record_service_scaled(&mut self, out: bool) {
+        let a = self.autoscaling.as_ref().expect("auto scaling");
+        let total: u32 = a.scaled.iter().map(|&(svc, _, _)| self.services.all()[svc as usize].desired).sum();
+        self.recorder.service_scaled(out, total);
     }
 
     /// A task of `workload` entered RUNNING (`delta` 1) or left it (-1).
@@ -54,15 +85,7 @@ impl World<'_> {
             let a = self.autoscaling.as_mut().expect("ticking");
             if let Some(to) = decide(&mut a.scaled[i].2, spec, &values, current, running, now) {
                 self.set_service_desired(service, to);
-                let total: u32 = self
-                    .autoscaling
-                    .as_ref()
-                    .expect("ticking")
-                    .scaled
-                    .iter()
-                    .map(|&(svc, _, _)| self.services.all()[svc as usize].desired)
-                    .sum();
-                self.recorder.service_scaled(to > current, total);
+                self.record_service_scaled(to > current);
             }
         }
         let next = now + period;

@@ -181,8 +181,11 @@ impl<'s> World<'s> {
             autoscaling,
             spot_interrupts: scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
             tracks_recovery: scenario.recovery_threshold().is_some(),
-            stops_tasks_early: scenario.failures.is_some() || !scenario.capacity.is_empty() || scenario.auto_scaling.iter().any(Option::is_some),
-            running_hooks: scenario.auto_scaling.iter().any(Option::is_some) || scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
+            stops_tasks_early: scenario.failures.is_some()
+                || !scenario.capacity.is_empty()
+                || scenario.auto_scaling.iter().any(Option::is_some),
+            running_hooks: scenario.auto_scaling.iter().any(Option::is_some)
+                || scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
             broken: None,
             recorder,
         }
