@@ -129,3 +129,14 @@ fn validate_json_prints_the_same_for_scripts() {
     assert_eq!(v["derived"]["subnets"][3]["free_for_tasks"], 10);
     assert_eq!(v["derived"]["fargate"][0]["memory_mib"], 1024);
 }
+
+#[test]
+fn capacity_providers_show_their_group_bounds_and_workloads() {
+    let d = derive(&shipped("cluster-autoscaling.toml"));
+    let p = &d.capacity_providers[0];
+    assert_eq!((p.name.as_str(), p.instance_type.as_str(), p.start_size, p.min_size, p.max_size), ("workers", "m5.xlarge", 3, 3, 150));
+    assert_eq!(p.workloads, ["jobs", "web"]);
+    let out = Command::new(BIN).args(["validate", &format!("{REPO}/scenarios/cluster-autoscaling.toml")]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Capacity providers (Auto Scaling groups)") && text.contains("target 100 %, warm-up 300 s"), "{text}");
+}

@@ -178,6 +178,25 @@ fn render(d: &Derived) -> String {
         });
         out += &table(&["subnet", "az", "cidr", "usable", "held by hosts/NAT", "held by load balancers", "free for tasks"], rows);
     }
+    if !d.capacity_providers.is_empty() {
+        out += "\nCapacity providers (Auto Scaling groups): the group's size moves between min and max with managed scaling\n";
+        let rows = d.capacity_providers.iter().map(|p| {
+            vec![
+                p.name.clone(),
+                p.host_group.clone(),
+                p.instance_type.clone(),
+                p.start_size.to_string(),
+                format!("{}–{}", p.min_size, p.max_size),
+                if p.managed_scaling { format!("target {} %, warm-up {} s", p.target_capacity, p.instance_warmup_s) } else { "off".into() },
+                if p.managed_termination_protection { "yes".into() } else { "no".into() },
+                if p.workloads.is_empty() { "-".into() } else { p.workloads.join(", ") },
+            ]
+        });
+        out += &table(
+            &["provider", "host group", "instance type", "at start", "min–max", "managed scaling", "termination protection", "workloads"],
+            rows,
+        );
+    }
     if !d.fargate.is_empty() {
         out += "\nFargate task sizes\n";
         let rows = d

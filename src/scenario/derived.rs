@@ -24,6 +24,26 @@ pub struct Derived {
     pub fits: Vec<FitRow>,
     pub subnets: Vec<SubnetRow>,
     pub fargate: Vec<FargateRow>,
+    /// Auto Scaling group capacity providers, in name order.
+    pub capacity_providers: Vec<ProviderRow>,
+}
+
+/// One Auto Scaling group capacity provider.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderRow {
+    pub name: String,
+    pub host_group: String,
+    pub instance_type: String,
+    /// Instances at the start (count_per_az × AZs).
+    pub start_size: u32,
+    pub min_size: u32,
+    pub max_size: u32,
+    pub managed_scaling: bool,
+    pub target_capacity: u32,
+    pub instance_warmup_s: f64,
+    pub managed_termination_protection: bool,
+    /// Workloads whose strategy names it.
+    pub workloads: Vec<String>,
 }
 
 /// One instance type that a host group launches.
@@ -251,5 +271,33 @@ pub fn derive(scenario: &Scenario) -> Derived {
         })
         .collect();
 
-    Derived { host_types, fits, subnets, fargate }
+    let capacity_providers = scenario
+        .capacity
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let g = &scenario.host_groups[p.host_group as usize];
+            ProviderRow {
+                name: p.name.clone(),
+                host_group: g.name.clone(),
+                instance_type: scenario.instance_types[g.instance_type as usize].name.clone(),
+                start_size: g.count_per_az * g.azs.len() as u32,
+                min_size: p.min_size,
+                max_size: p.max_size,
+                managed_scaling: p.managed_scaling,
+                target_capacity: p.target_capacity,
+                instance_warmup_s: p.instance_warmup_period.as_secs_f64(),
+                managed_termination_protection: p.managed_termination_protection,
+                workloads: scenario
+                    .workloads
+                    .iter()
+                    .zip(&scenario.capacity.workload_strategies)
+                    .filter(|(_, st)| st.iter().any(|item| item.provider == i as u32))
+                    .map(|(w, _)| w.name.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    Derived { host_types, fits, subnets, fargate, capacity_providers }
 }
