@@ -927,7 +927,7 @@ fn capacity_provider_mistakes_name_their_key() {
         "capacity_providers.cp.instance_launch_time",
         "max must not be below min",
     );
-    rejects(&with_provider("managed_draining = true"), "capacity_providers.cp.managed_draining", "unknown key");
+    rejects(&with_provider("managed_draining = 1"), "capacity_providers.cp.managed_draining", "expected true or false");
 }
 
 #[test]

@@ -119,7 +119,7 @@ fn empty_instances_go_after_fifteen_low_minutes_and_instance_hours_are_billed_by
 }
 
 #[test]
-fn without_termination_protection_scale_in_terminates_instances_with_their_tasks() {
+fn without_termination_protection_or_draining_scale_in_terminates_instances_with_their_tasks() {
     // A 3-hour job and 16 short ones wait at 0; the long one is placed first, on one of the two
     // instances of the first step. When the short ones are done, 1 of 5 instances is busy; the
     // ASG's own choice (the longest-running first) terminates it, job and all. With managed
@@ -127,7 +127,7 @@ fn without_termination_protection_scale_in_terminates_instances_with_their_tasks
     let jobs = "[workload.a_long]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 1\nrun_time = \"3h\"\n\
                 [workload.short]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 16\nrun_time = \"20m\"";
     let protected = run_text(&scenario("2h", "managed_termination_protection = true", jobs));
-    let unprotected = run_text(&scenario("2h", "", jobs));
+    let unprotected = run_text(&scenario("2h", "managed_draining = false", jobs));
     assert_eq!(metric(&protected, Metric::OutcomeLost), 0.0);
     assert_eq!(metric(&protected, Metric::OutcomeRunningEnd), 1.0);
     assert_eq!(metric(&unprotected, Metric::OutcomeLost), 1.0, "the ASG's own choice terminates the busy instance");
@@ -289,4 +289,30 @@ fn the_minimum_step_estimate_adds_one_instance_per_warm_up() {
     let n = instances(&r);
     let at = |t: u64| n.iter().find(|(s, _)| *s == t).map(|(_, v)| *v).unwrap();
     assert_eq!((at(60), at(360), at(660), at(960)), (2.0, 3.0, 4.0, 5.0));
+}
+
+#[test]
+fn managed_draining_replaces_service_tasks_first_and_lets_standalone_tasks_finish() {
+    // The same shape as above, plus a 2-task service. Without termination protection the group
+    // picks the two oldest instances; with managed draining (the default) they leave
+    // placement, the service tasks on them are replaced elsewhere at once and stop at their
+    // 30 s stop timeout, and the 3-hour job keeps its instance until it ends.
+    let jobs = "[workload.a_long]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 1\nrun_time = \"3h\"\n\
+                [workload.short]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 16\nrun_time = \"20m\"\n\
+                [workload.a_svc]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 2";
+    let r = run_text(&scenario("2h", "", jobs));
+    assert_eq!(r.metrics.get(Metric::OutcomeLost), 0.0, "nothing is killed by the termination");
+    let long = r.tasks.iter().find(|t| t.workload == 0).unwrap();
+    assert_eq!(long.stop_reason, None, "the job runs on while its instance drains");
+    assert_eq!(r.metrics.get(Metric::OutcomeRunningEnd), 1.0 + 2.0);
+    let drained: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::InstanceDraining)).collect();
+    assert!(!drained.is_empty(), "a service task sat on a drained instance");
+    for t in &drained {
+        // Its replacement was created 30 s before it stopped.
+        let at = t.stopped_at.unwrap().saturating_sub(SimTime::from_secs(30));
+        assert!(r.tasks.iter().any(|o| o.workload == t.workload && o.arrived_at == at && o.task != t.task));
+    }
+    // The draining instance with the job is not terminated: the group's instance count stays
+    // above what the service needs alone.
+    assert!(metric(&r, Metric::InstancesTerminated) >= 1.0);
 }

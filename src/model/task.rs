@@ -105,6 +105,8 @@ pub enum StopReason {
     ScaledIn,
     /// Fargate Spot took its capacity back: SIGTERM with the two-minute notice, then the kill.
     SpotInterrupted,
+    /// Its instance drained before an Auto Scaling group terminated it (managed draining).
+    InstanceDraining,
 }
 
 impl StopReason {
@@ -139,6 +141,7 @@ impl StopReason {
             // A lower desired count is applied by the service's deployment, in ECS's words.
             StopReason::ScaledIn => "ServiceSchedulerInitiated: Scaling activity initiated by deployment",
             StopReason::SpotInterrupted => "TerminationNotice: Your Spot Task was interrupted.",
+            StopReason::InstanceDraining => "ServiceSchedulerInitiated: Container instance is draining",
         }
     }
 
@@ -166,7 +169,8 @@ pub struct Task {
     pub recycled: bool,
     /// It runs on FARGATE_SPOT.
     pub spot: bool,
-    /// Its Spot interruption notice came: its service has already replaced it.
+    /// Its service has already replaced it (a Spot notice, an instance drain) and is not told of
+    /// its stop.
     pub interrupted: bool,
     /// Index of the workload that launched it.
     pub workload: u32,

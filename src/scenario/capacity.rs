@@ -39,8 +39,12 @@ pub struct CapacityProviderSpec {
     /// A scale-out's size when tasks wait: what they need (`true`), or always the minimum step.
     pub bin_pack_estimate: bool,
     /// Only instances without tasks are terminated at scale-in; without it the ASG terminates
-    /// instances by its own policy, tasks and all.
+    /// instances by its own policy.
     pub managed_termination_protection: bool,
+    /// Managed instance draining: an instance chosen for termination drains first (its service
+    /// tasks are replaced elsewhere, the others run to their end) and terminates once empty.
+    /// Off: it terminates at once, tasks and all.
+    pub managed_draining: bool,
     /// EC2 launch to ECS registration, drawn uniformly in [min, max].
     pub instance_launch_time: (SimTime, SimTime),
 }
@@ -202,6 +206,7 @@ pub(super) fn read_providers(
             Some(other) => return Err(t.error("scale_out_estimate", format!("unknown value `{other}`; allowed: bin_pack, minimum_step"))),
         };
         let managed_termination_protection = t.opt_bool("managed_termination_protection")?.unwrap_or(false);
+        let managed_draining = t.opt_bool("managed_draining")?.unwrap_or(true);
         if managed_termination_protection && !managed_scaling {
             return Err(t.error("managed_termination_protection", "needs managed_scaling = true (ECS refuses it otherwise)"));
         }
@@ -220,6 +225,7 @@ pub(super) fn read_providers(
             instance_warmup_period,
             bin_pack_estimate,
             managed_termination_protection,
+            managed_draining,
             instance_launch_time,
         });
     }

@@ -37,13 +37,23 @@ pub(super) enum CapacityEvent {
     Timeout { task: TaskId },
     /// Capacity may have appeared (an instance registered, a task left): try the waiting tasks.
     Retry { provider: u32 },
+    /// A draining instance's last task left: the group terminates it.
+    Drained { host: HostId },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Slot {
     Off,
-    Launching { launched_at: SimTime },
-    InService { launched_at: SimTime },
+    Launching {
+        launched_at: SimTime,
+    },
+    InService {
+        launched_at: SimTime,
+    },
+    /// Chosen for scale-in with managed draining: out of placement, terminated once empty.
+    Draining {
+        launched_at: SimTime,
+    },
 }
 
 /// A task waiting in PROVISIONING for a provider.
@@ -123,12 +133,32 @@ impl Asg {
         self.in_service += 1;
     }
 
-    pub fn terminated(&mut self, host: HostId, now: SimTime) {
+    /// Whether `host` is one of this group's draining instances.
+    pub fn is_draining(&self, host: HostId) -> bool {
+        host.0 >= self.first && matches!(self.slots.get((host.0 - self.first) as usize), Some(Slot::Draining { .. }))
+    }
+
+    /// An instance in service starts draining: it leaves the group's size at once.
+    pub fn draining(&mut self, host: HostId) {
         let i = (host.0 - self.first) as usize;
-        let Slot::InService { launched_at } = self.slots[i] else { unreachable!("terminated a slot not in service") };
-        self.slots[i] = Slot::Off;
+        let Slot::InService { launched_at } = self.slots[i] else { unreachable!("drained a slot not in service") };
+        self.slots[i] = Slot::Draining { launched_at };
         self.per_az[self.slot_az[i].0 as usize] -= 1;
         self.in_service -= 1;
+    }
+
+    pub fn terminated(&mut self, host: HostId, now: SimTime) {
+        let i = (host.0 - self.first) as usize;
+        let launched_at = match self.slots[i] {
+            Slot::InService { launched_at } => {
+                self.per_az[self.slot_az[i].0 as usize] -= 1;
+                self.in_service -= 1;
+                launched_at
+            }
+            Slot::Draining { launched_at } => launched_at,
+            _ => unreachable!("terminated a slot not in service"),
+        };
+        self.slots[i] = Slot::Off;
         let ran = now.saturating_sub(launched_at);
         self.instance_time = self.instance_time + ran;
         self.slot_time[i] = self.slot_time[i] + ran;
@@ -139,7 +169,9 @@ impl Asg {
         let i = (host.0 - self.first) as usize;
         self.slot_time[i]
             + match self.slots[i] {
-                Slot::Launching { launched_at } | Slot::InService { launched_at } => now.saturating_sub(launched_at),
+                Slot::Launching { launched_at } | Slot::InService { launched_at } | Slot::Draining { launched_at } => {
+                    now.saturating_sub(launched_at)
+                }
                 Slot::Off => SimTime::ZERO,
             }
     }
@@ -147,7 +179,9 @@ impl Asg {
     /// Instance time so far, including instances still running at `now`.
     pub fn instance_time_at(&self, now: SimTime) -> SimTime {
         self.slots.iter().fold(self.instance_time, |t, s| match *s {
-            Slot::Launching { launched_at } | Slot::InService { launched_at } => t + now.saturating_sub(launched_at),
+            Slot::Launching { launched_at } | Slot::InService { launched_at } | Slot::Draining { launched_at } => {
+                t + now.saturating_sub(launched_at)
+            }
             Slot::Off => t,
         })
     }
@@ -269,6 +303,11 @@ impl Capacity {
 
     pub fn provider_of_host_group(&self, group: u32) -> Option<u32> {
         self.provider_of_group[group as usize]
+    }
+
+    /// Whether `host` is draining before its termination.
+    pub fn is_draining(&self, host: HostId) -> bool {
+        self.asgs.iter().any(|a| a.is_draining(host))
     }
 
     /// The provider the workload's next task goes to (its strategy's split), or `None` for a

@@ -46,7 +46,8 @@ impl World<'_> {
             }
         }
         for h in &self.fleet.cluster().hosts {
-            if !h.active && per_host[h.id.index()] > 0 {
+            let draining = self.capacity.as_ref().is_some_and(|c| c.is_draining(h.id));
+            if !h.active && per_host[h.id.index()] > 0 && !draining {
                 return Err(format!("host {} failed but {} of its tasks still provision or run", h.id.0, per_host[h.id.index()]));
             }
             if h.reserved != reserved[h.id.index()] || h.task_count != per_host[h.id.index()] {

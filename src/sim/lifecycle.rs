@@ -44,6 +44,9 @@ pub(super) enum TaskEvent {
     SpotWarning { task: TaskId },
     /// The interrupted Spot task's containers exited or were killed.
     SpotKill { task: TaskId },
+    /// A service task on a draining instance: its containers exited (its replacement started at
+    /// the drain).
+    Drained { task: TaskId },
 }
 
 impl TaskEvent {
@@ -57,7 +60,8 @@ impl TaskEvent {
             | TaskEvent::Deregistered { task }
             | TaskEvent::Exited { task }
             | TaskEvent::SpotWarning { task }
-            | TaskEvent::SpotKill { task } => task,
+            | TaskEvent::SpotKill { task }
+            | TaskEvent::Drained { task } => task,
         }
     }
 }
@@ -196,8 +200,9 @@ impl Lifecycle {
         self.tasks[task.index()].spot = true;
     }
 
-    /// The task's Spot interruption notice came; returns whether it was still RUNNING.
-    pub fn interrupt(&mut self, task: TaskId) -> bool {
+    /// The task's service replaces it now, before it stops (a Spot notice, an instance drain);
+    /// returns whether it was RUNNING and not replaced already.
+    pub fn replace_early(&mut self, task: TaskId) -> bool {
         let t = &mut self.tasks[task.index()];
         let running = t.state == TaskState::Running && !t.interrupted;
         t.interrupted |= running;

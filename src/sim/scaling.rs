@@ -25,6 +25,13 @@ impl World<'_> {
             CapacityEvent::Tick => self.capacity_tick(),
             CapacityEvent::Registered { host } => self.instance_registered(host),
             CapacityEvent::Timeout { task } => self.capacity_timeout(task),
+            CapacityEvent::Drained { host } => {
+                let group = self.fleet.cluster().host(host).group;
+                let provider = self.capacity_mut().provider_of_host_group(group).expect("an Auto Scaling group's host");
+                if self.fleet.cluster().host(host).task_count == 0 && self.capacity_mut().asgs[provider as usize].is_draining(host) {
+                    self.finish_termination(provider, host);
+                }
+            }
             CapacityEvent::Retry { provider } => {
                 self.capacity_mut().asgs[provider as usize].retried();
                 self.retry_waiting(provider);
@@ -69,9 +76,17 @@ impl World<'_> {
     /// instant, once.
     pub(super) fn capacity_freed(&mut self, host: HostId) {
         let group = self.fleet.cluster().host(host).group;
+        let empty = self.fleet.cluster().host(host).task_count == 0;
+        let now = self.now();
         let c = self.capacity.as_mut().expect("checked by the caller");
         let Some(provider) = c.provider_of_host_group(group) else { return };
         let asg = &mut c.asgs[provider as usize];
+        if asg.is_draining(host) {
+            if empty {
+                self.queue.schedule(now, Event::Capacity(CapacityEvent::Drained { host }));
+            }
+            return;
+        }
         if !asg.waiting.is_empty() && asg.want_retry() {
             let now = self.now();
             self.queue.schedule(now, Event::Capacity(CapacityEvent::Retry { provider }));
@@ -243,12 +258,14 @@ impl World<'_> {
         }
     }
 
-    /// Terminates an instance in service: it leaves placement, its tasks stop (`Host EC2
-    /// (instance …) terminated`) and their services replace them elsewhere, its addresses go
-    /// back to the subnet.
+    /// Terminates an instance in service: it leaves placement; with managed draining it drains
+    /// first, without it its tasks stop at once (`Host EC2 (instance …) terminated`) and their
+    /// services replace them elsewhere; then its addresses go back to the subnet.
     fn terminate_instance(&mut self, provider: u32, host: HostId) {
-        let now = self.now();
         self.fleet.host_leaves(host);
+        if self.scenario.capacity.providers[provider as usize].managed_draining && self.fleet.cluster().host(host).task_count > 0 {
+            return self.drain_instance(provider, host);
+        }
         if self.fleet.cluster().host(host).task_count > 0 {
             let tasks: Vec<(TaskId, u32, u32, TaskState)> = self
                 .tasks
@@ -260,6 +277,43 @@ impl World<'_> {
                 self.stop_task(task, host, td, workload, StopReason::HostTerminated, state);
             }
         }
+        self.finish_termination(provider, host);
+    }
+
+    /// Managed draining: the instance has left placement; its service tasks get SIGTERM and
+    /// their services start replacements at once (the old task stops at its stop timeout); its
+    /// other tasks run to their end. It terminates when the last one is gone.
+    fn drain_instance(&mut self, provider: u32, host: HostId) {
+        self.capacity_mut().asgs[provider as usize].draining(host);
+        let stop_timeout = self.scenario.service_scheduler.lifecycle.container_stop_timeout;
+        let tasks: Vec<(TaskId, u32, u32)> = self
+            .tasks
+            .live()
+            .filter(|t| t.host == Some(host) && t.state.is_placed() && self.services.of_workload(t.workload).is_some())
+            .map(|t| (t.id, t.workload, t.task_definition))
+            .collect();
+        for (task, workload, td) in tasks {
+            if !self.tasks.replace_early(task) {
+                continue;
+            }
+            let service = self.services.of_workload(workload).expect("a service task");
+            self.services.task_stopped(service);
+            self.queue_replacement(service);
+            if !self.services.check_pending(service) {
+                self.service_launch(service);
+            }
+            let timeout = self.scenario.task_definitions[td as usize].stop_timeout(stop_timeout);
+            let exits = self.scenario.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
+            let at = self.now() + exits.map_or(timeout, |e| e.min(timeout));
+            self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::Drained { task }));
+        }
+        self.check_after_capacity_event();
+    }
+
+    /// The instance is out of placement and empty: its addresses go back, the group counts it
+    /// gone.
+    fn finish_termination(&mut self, provider: u32, host: HostId) {
+        let now = self.now();
         let h = self.fleet.cluster().host(host);
         assert!(h.task_count == 0 && h.eni_tasks == 0, "instance {} still holds tasks after terminating", host.0);
         let (az, registered, subnet) = (h.az, h.registered, h.subnet);
@@ -309,7 +363,7 @@ impl World<'_> {
     }
 
     pub(super) fn spot_warning(&mut self, task: TaskId) {
-        if !self.tasks.interrupt(task) {
+        if !self.tasks.replace_early(task) {
             return;
         }
         self.recorder.spot_interrupted();
@@ -327,6 +381,16 @@ impl World<'_> {
         let after = exits.map_or(timeout, |e| e.min(timeout)).min(SPOT_NOTICE);
         let at = self.now() + after;
         self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::SpotKill { task }));
+    }
+
+    /// A draining instance's service task stops once its containers have exited.
+    pub(super) fn drained_task_stops(&mut self, task: TaskId) {
+        let t = self.tasks.get(task);
+        if !t.state.is_placed() {
+            return;
+        }
+        let (td, workload, host, state) = (t.task_definition, t.workload, t.host.expect("an EC2 task"), t.state);
+        self.stop_task(task, host, td, workload, StopReason::InstanceDraining, state);
     }
 
     pub(super) fn spot_kill(&mut self, task: TaskId) {

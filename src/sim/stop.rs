@@ -73,8 +73,8 @@ impl World<'_> {
         if was.has_containers() && self.tracks_recovery {
             self.recorder.service_running_changed(service, -1, now);
         }
-        if self.spot_interrupts && self.tasks.get(task).interrupted {
-            // Its service replaced it at the interruption notice.
+        if self.replaced_early && self.tasks.get(task).interrupted {
+            // Its service replaced it at the Spot notice or the instance drain.
             return;
         }
         // A start that failed during its own launch is handled by `service_launch`, which also

@@ -158,7 +158,7 @@ fn outcome_slot(t: &Task) -> usize {
         (TaskState::Stopped, Some(StopReason::OutOfMemory)) => 8,
         (TaskState::Stopped, Some(StopReason::PullFailed(_))) => 9,
         (TaskState::Stopped, Some(StopReason::HostTerminated | StopReason::AzUnavailable)) => 10,
-        (TaskState::Stopped, Some(StopReason::ServiceSchedulerInitiated)) => 11,
+        (TaskState::Stopped, Some(StopReason::ServiceSchedulerInitiated | StopReason::InstanceDraining)) => 11,
         (TaskState::Stopped, Some(StopReason::ElbHealthCheck | StopReason::ContainerHealthCheck)) => 12,
         (TaskState::Stopped, Some(StopReason::CapacityTimeout)) => 13,
         (TaskState::Stopped, Some(StopReason::ScaledIn)) => 14,
