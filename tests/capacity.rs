@@ -3,13 +3,11 @@
 //! their cost computed by hand, the provisioning timeout, the PROVISIONING limit, base and
 //! weight across two providers, and the conservation checks while instances come and go.
 
-use std::fs;
+mod common;
 
 use clustersim::engine::SimTime;
 use clustersim::metrics::Metric;
 use clustersim::model::StopReason;
-use clustersim::placement::StrategyRegistry;
-use clustersim::scenario::RawScenario;
 use clustersim::scenario::sweep::Plan;
 use clustersim::sim::{RunOptions, RunResult, run};
 use proptest::prelude::*;
@@ -19,18 +17,11 @@ const JOB: &str = r#"{ "family": "job", "networkMode": "bridge", "requiresCompat
   "containerDefinitions": [{ "name": "job", "image": "job:1", "cpu": 1024, "memory": 1024, "essential": true }] }"#;
 
 fn plan_text(body: &str) -> Result<Plan, String> {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("job.json"), JOB).unwrap();
-    let path = dir.path().join("s.toml");
-    fs::write(&path, format!("name = \"cas\"\nseed = 7\ntask_definitions = [\"job.json\"]\n{body}")).unwrap();
-    let raw = RawScenario::read(&path).unwrap();
-    Plan::build(&raw, None, &StrategyRegistry::new()).map_err(|e| e.to_string())
+    common::plan(&[("job.json", JOB)], &format!("name = \"cas\"\nseed = 7\ntask_definitions = [\"job.json\"]\n{body}"))
 }
 
 fn run_text(body: &str) -> RunResult {
-    let plan = plan_text(body).unwrap_or_else(|e| panic!("{e}"));
-    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
-    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+    common::run_first(plan_text(body))
 }
 
 /// One AZ, an empty m5.xlarge group behind provider `cp` (`provider` adds keys), the cluster's

@@ -3,15 +3,12 @@
 //! 120 s) after the notice while the replacement starts at the notice, and a Spot capacity
 //! shortage with no On-Demand fallback.
 
-use std::fs;
+mod common;
 
 use clustersim::engine::SimTime;
 use clustersim::metrics::Metric;
 use clustersim::model::StopReason;
-use clustersim::placement::StrategyRegistry;
-use clustersim::scenario::RawScenario;
-use clustersim::scenario::sweep::Plan;
-use clustersim::sim::{RunOptions, RunResult, run};
+use clustersim::sim::RunResult;
 
 /// Half a vCPU, 1 GiB; its container has a stopTimeout of `{stop}` seconds.
 fn taskdef(stop: u32) -> String {
@@ -22,14 +19,8 @@ fn taskdef(stop: u32) -> String {
 }
 
 fn run_text(body: &str, stop: u32) -> RunResult {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("fg.json"), taskdef(stop)).unwrap();
-    let path = dir.path().join("s.toml");
-    fs::write(&path, format!("name = \"spot\"\nseed = 9\ntask_definitions = [\"fg.json\"]\n{body}")).unwrap();
-    let raw = RawScenario::read(&path).unwrap();
-    let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
-    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+    let text = format!("name = \"spot\"\nseed = 9\ntask_definitions = [\"fg.json\"]\n{body}");
+    common::run_first(common::plan(&[("fg.json", &taskdef(stop))], &text))
 }
 
 /// One AZ with a /24, service `web` of `desired` tasks on `strategy`, and `extra` tables.

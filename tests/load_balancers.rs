@@ -3,15 +3,13 @@
 //! how ECS stops tasks that fail their target-group or container health checks (with the
 //! circuit breaker's second stage).
 
-use std::fs;
+mod common;
 
 use clustersim::engine::SimTime;
 use clustersim::metrics::Metric;
 use clustersim::model::StopReason;
-use clustersim::placement::StrategyRegistry;
-use clustersim::scenario::RawScenario;
 use clustersim::scenario::sweep::Plan;
-use clustersim::sim::{RunOptions, RunResult, run};
+use clustersim::sim::RunResult;
 
 const FG: &str = r#"{ "family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "1024",
   "containerDefinitions": [{ "name": "app", "image": "app:1", "essential": true }] }"#;
@@ -21,19 +19,12 @@ const FG_CHECKED: &str = r#"{ "family": "fg-checked", "networkMode": "awsvpc", "
     "healthCheck": { "command": ["CMD-SHELL", "curl -f http://localhost/ || exit 1"] } }] }"#;
 
 fn plan_text(body: &str) -> Result<Plan, String> {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("fg.json"), FG).unwrap();
-    fs::write(dir.path().join("fgc.json"), FG_CHECKED).unwrap();
-    let path = dir.path().join("s.toml");
-    fs::write(&path, format!("name = \"lb\"\nseed = 1\ntask_definitions = [\"fg.json\", \"fgc.json\"]\n{body}")).unwrap();
-    let raw = RawScenario::read(&path).unwrap();
-    Plan::build(&raw, None, &StrategyRegistry::new()).map_err(|e| e.to_string())
+    let text = format!("name = \"lb\"\nseed = 1\ntask_definitions = [\"fg.json\", \"fgc.json\"]\n{body}");
+    common::plan(&[("fg.json", FG), ("fgc.json", FG_CHECKED)], &text)
 }
 
 fn run_text(body: &str) -> RunResult {
-    let plan = plan_text(body).unwrap_or_else(|e| panic!("{e}"));
-    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
-    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+    common::run_first(plan_text(body))
 }
 
 /// Two AZs with a /24 each, an ALB (or what `lb` says) and a Fargate service `web` behind it.

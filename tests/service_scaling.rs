@@ -3,27 +3,18 @@
 //! replacing them, the bounds hold, and a scaled service on a capacity provider makes its Auto
 //! Scaling group grow.
 
-use std::fs;
+mod common;
 
 use clustersim::metrics::Metric;
-use clustersim::placement::StrategyRegistry;
-use clustersim::scenario::RawScenario;
-use clustersim::scenario::sweep::Plan;
-use clustersim::sim::{RunOptions, RunResult, run};
+use clustersim::sim::RunResult;
 
 /// A quarter vCPU, 512 MiB.
 const WEB: &str = r#"{ "family": "web", "networkMode": "bridge", "requiresCompatibilities": ["EC2"],
   "containerDefinitions": [{ "name": "web", "image": "web:1", "cpu": 256, "memory": 512, "essential": true }] }"#;
 
 fn run_text(body: &str) -> RunResult {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("web.json"), WEB).unwrap();
-    let path = dir.path().join("s.toml");
-    fs::write(&path, format!("name = \"sas\"\nseed = 5\nsample_interval = \"1m\"\ntask_definitions = [\"web.json\"]\n{body}")).unwrap();
-    let raw = RawScenario::read(&path).unwrap();
-    let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
-    let spec = plan.run(0).unwrap_or_else(|e| panic!("{e}"));
-    run(&spec.scenario, spec.seed, RunOptions { record_tasks: true, explain: false }).unwrap_or_else(|e| panic!("invariant: {e}"))
+    let text = format!("name = \"sas\"\nseed = 5\nsample_interval = \"1m\"\ntask_definitions = [\"web.json\"]\n{body}");
+    common::run_first(common::plan(&[("web.json", WEB)], &text))
 }
 
 /// `hosts` m5.xlarge in one AZ; service `web` of 10 tasks tracking CPU at 60 % (`policy`) under

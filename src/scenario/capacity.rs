@@ -53,6 +53,11 @@ pub struct CapacityProviderSpec {
 pub const FARGATE: u32 = u32::MAX;
 pub const FARGATE_SPOT: u32 = u32::MAX - 1;
 
+/// The Fargate provider a task ran on.
+pub fn fargate_provider(spot: bool) -> u32 {
+    if spot { FARGATE_SPOT } else { FARGATE }
+}
+
 /// One item of a capacity provider strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrategyItem {

@@ -56,6 +56,16 @@ pub(super) enum Slot {
     },
 }
 
+impl Slot {
+    /// When the slot's instance was launched; `None` when the slot is empty.
+    fn launched_at(self) -> Option<SimTime> {
+        match self {
+            Slot::Launching { launched_at } | Slot::InService { launched_at } | Slot::Draining { launched_at } => Some(launched_at),
+            Slot::Off => None,
+        }
+    }
+}
+
 /// A task waiting in PROVISIONING for a provider.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Waiting {
@@ -80,8 +90,7 @@ pub(super) struct Asg {
     low_datapoints: u32,
     pub waiting: VecDeque<Waiting>,
     retry_pending: bool,
-    /// Instance time of terminated instances, in all and per slot.
-    pub instance_time: SimTime,
+    /// Per slot: the time its terminated instances ran.
     slot_time: Vec<SimTime>,
     /// The last metric published (100 before the first).
     pub last_metric: f64,
@@ -159,31 +168,26 @@ impl Asg {
             _ => unreachable!("terminated a slot not in service"),
         };
         self.slots[i] = Slot::Off;
-        let ran = now.saturating_sub(launched_at);
-        self.instance_time = self.instance_time + ran;
-        self.slot_time[i] = self.slot_time[i] + ran;
+        self.slot_time[i] = self.slot_time[i] + now.saturating_sub(launched_at);
     }
 
     /// Time the instances of `host`'s slot ran, up to `now`.
     pub fn instance_time_of(&self, host: HostId, now: SimTime) -> SimTime {
-        let i = (host.0 - self.first) as usize;
-        self.slot_time[i]
-            + match self.slots[i] {
-                Slot::Launching { launched_at } | Slot::InService { launched_at } | Slot::Draining { launched_at } => {
-                    now.saturating_sub(launched_at)
-                }
-                Slot::Off => SimTime::ZERO,
-            }
+        self.slot_time_at((host.0 - self.first) as usize, now)
+    }
+
+    fn slot_time_at(&self, i: usize, now: SimTime) -> SimTime {
+        self.slot_time[i] + self.slots[i].launched_at().map_or(SimTime::ZERO, |at| now.saturating_sub(at))
     }
 
     /// Instance time so far, including instances still running at `now`.
     pub fn instance_time_at(&self, now: SimTime) -> SimTime {
-        self.slots.iter().fold(self.instance_time, |t, s| match *s {
-            Slot::Launching { launched_at } | Slot::InService { launched_at } | Slot::Draining { launched_at } => {
-                t + now.saturating_sub(launched_at)
-            }
-            Slot::Off => t,
-        })
+        (0..self.slots.len()).fold(SimTime::ZERO, |t, i| t + self.slot_time_at(i, now))
+    }
+
+    /// The group's first host: every slot has its instance type and ENI limits.
+    pub fn first_host(&self) -> HostId {
+        HostId(self.first)
     }
 
     /// Instances to terminate at scale-in, one at a time: from the AZ with the most instances,
@@ -239,7 +243,6 @@ pub(super) struct Capacity {
     placed: Vec<Vec<u32>>,
     /// Per host group: its provider, if any.
     provider_of_group: Vec<Option<u32>>,
-    pub waiting_total: u32,
     /// Fargate Spot interruption times: the `spot` stream.
     spot_rng: ChaCha8Rng,
 }
@@ -279,21 +282,18 @@ impl Capacity {
                 low_datapoints: 0,
                 waiting: VecDeque::new(),
                 retry_pending: false,
-                instance_time: SimTime::ZERO,
                 slot_time: vec![SimTime::ZERO; hosts.len()],
                 last_metric: 100.0,
             });
         }
         let placed = spec.workload_strategies.iter().map(|s| if s.len() > 1 { vec![0; s.len()] } else { Vec::new() }).collect();
         let provider_of_group = (0..scenario.host_groups.len() as u32).map(|g| spec.provider_of_group(g)).collect();
-        Some(Capacity {
-            asgs,
-            rng: streams.stream("capacity", 0),
-            placed,
-            provider_of_group,
-            waiting_total: 0,
-            spot_rng: streams.stream("spot", 0),
-        })
+        Some(Capacity { asgs, rng: streams.stream("capacity", 0), placed, provider_of_group, spot_rng: streams.stream("spot", 0) })
+    }
+
+    /// Tasks waiting in PROVISIONING in the cluster.
+    pub fn waiting_total(&self) -> u32 {
+        self.asgs.iter().map(|a| a.waiting.len() as u32).sum()
     }
 
     /// Whether any provider scales (the minute's tick is needed).
@@ -324,26 +324,16 @@ impl Capacity {
         }
     }
 
-    /// A task of `workload` was placed on (`delta` 1) or left (-1) a host of `group`.
-    pub fn placed_changed(&mut self, scenario: &Scenario, workload: u32, group: u32, delta: i32) {
-        let counts = &mut self.placed[workload as usize];
-        if counts.is_empty() {
-            return;
-        }
-        let Some(provider) = self.provider_of_group[group as usize] else { return };
-        let strategy: &[StrategyItem] = &scenario.capacity.workload_strategies[workload as usize];
-        if let Some(i) = strategy.iter().position(|s| s.provider == provider) {
-            counts[i] = counts[i].checked_add_signed(delta).expect("placed counts stay positive");
-        }
+    /// Whether `workload` splits its tasks over several providers (its counts are kept).
+    pub fn splits(&self, workload: u32) -> bool {
+        !self.placed[workload as usize].is_empty()
     }
 
-    /// A Fargate task of `workload` started (`delta` 1) or stopped (-1) on FARGATE or FARGATE_SPOT.
-    pub fn fargate_placed_changed(&mut self, scenario: &Scenario, workload: u32, spot: bool, delta: i32) {
+    /// A task of `workload` started on (`delta` 1) or left (-1) `provider`: an Auto Scaling
+    /// group's provider (`provider_of_host_group`), FARGATE or FARGATE_SPOT.
+    pub fn placed_changed(&mut self, scenario: &Scenario, workload: u32, provider: Option<u32>, delta: i32) {
         let counts = &mut self.placed[workload as usize];
-        if counts.is_empty() {
-            return;
-        }
-        let provider = if spot { crate::scenario::capacity::FARGATE_SPOT } else { crate::scenario::capacity::FARGATE };
+        let Some(provider) = provider.filter(|_| !counts.is_empty()) else { return };
         let strategy: &[StrategyItem] = &scenario.capacity.workload_strategies[workload as usize];
         if let Some(i) = strategy.iter().position(|s| s.provider == provider) {
             counts[i] = counts[i].checked_add_signed(delta).expect("placed counts stay positive");
@@ -366,18 +356,20 @@ impl Capacity {
     }
 
     /// The minute's evaluation of group `i`: publishes the metric and says what to do.
-    /// `needed`: instances the waiting tasks need (`None`: some wait but none fits an instance).
+    /// `needed`: instances the waiting tasks need (0: none waits, or none fits an instance).
     /// `busy`: in-service instances with at least one task.
-    pub fn evaluate(&mut self, i: usize, p: &CapacityProviderSpec, needed: Option<u32>, busy: u32, now: SimTime) -> Scaling {
+    pub fn evaluate(&mut self, i: usize, p: &CapacityProviderSpec, needed: u32, busy: u32, now: SimTime) -> Scaling {
         let a = &mut self.asgs[i];
         let n = a.size();
-        let waiting = !a.waiting.is_empty();
-        let m = match needed {
-            _ if !waiting => busy,
-            Some(est) if est > 0 && !p.bin_pack_estimate => n + p.minimum_scaling_step_size,
-            Some(est) if est > 0 => n + scale_out_step(est, p.minimum_scaling_step_size, p.maximum_scaling_step_size),
+        let m = if a.waiting.is_empty() {
+            busy
+        } else if needed == 0 {
             // Tasks wait that no instance of the group can ever take: the metric stays at 100.
-            _ => n,
+            n
+        } else if p.bin_pack_estimate {
+            n + scale_out_step(needed, p.minimum_scaling_step_size, p.maximum_scaling_step_size)
+        } else {
+            n + p.minimum_scaling_step_size
         };
         let metric = reservation(m, n);
         a.last_metric = metric;

@@ -11,7 +11,7 @@ use super::result::DecisionRow;
 use super::world::{Event, World};
 use crate::engine::SimTime;
 use crate::model::{HostId, StopReason, SubnetId, TaskId, TaskState};
-use crate::scenario::capacity::FARGATE_SPOT;
+use crate::scenario::capacity::{FARGATE_SPOT, fargate_provider};
 use crate::workload::LaunchType;
 
 /// How one launch attempt ended.
@@ -80,7 +80,8 @@ impl World<'_> {
     pub(super) fn place(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) -> Launch {
         let (az, was_idle) = self.fleet.reserve(host, td, workload);
         if let Some(c) = self.capacity.as_mut() {
-            c.placed_changed(self.scenario, workload, self.fleet.cluster().host(host).group, 1);
+            let provider = c.provider_of_host_group(self.fleet.cluster().host(host).group);
+            c.placed_changed(self.scenario, workload, provider, 1);
         }
         if let Some(failures) = self.failures.as_mut() {
             failures.task_placed(host, task, self.tasks.get(task).serial);
@@ -121,8 +122,8 @@ impl World<'_> {
         let scenario = self.scenario;
         let mut candidates: &[SubnetId] = &scenario.workloads[workload as usize].subnets;
         let usable: Vec<SubnetId>;
-        if spot && !scenario.capacity.fargate_spot.shortages.is_empty() {
-            let short = |az| scenario.capacity.fargate_spot.shortages.iter().any(|&(a, from, to)| a == az && from <= now && now < to);
+        let short = |az| scenario.capacity.fargate_spot.shortages.iter().any(|&(a, from, to)| a == az && from <= now && now < to);
+        if spot && candidates.iter().any(|&s| short(self.addresses.subnet(s).az)) {
             usable = candidates.iter().copied().filter(|&s| !short(self.addresses.subnet(s).az)).collect();
             if usable.is_empty() {
                 // "Capacity is unavailable at this time. Please try again later or in a different
@@ -173,7 +174,7 @@ impl World<'_> {
         assert!(self.take_ip(task, subnet), "the subnet had a free address");
         self.fleet.hostless_task_started(workload, self.addresses.subnet(subnet).az);
         if let Some(c) = self.capacity.as_mut() {
-            c.fargate_placed_changed(scenario, workload, spot, 1);
+            c.placed_changed(scenario, workload, Some(fargate_provider(spot)), 1);
             if spot {
                 self.tasks.set_spot(task);
             }

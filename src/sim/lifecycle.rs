@@ -42,11 +42,9 @@ pub(super) enum TaskEvent {
     Exited { task: TaskId },
     /// Fargate Spot's two-minute interruption notice (SIGTERM) to a running Spot task.
     SpotWarning { task: TaskId },
-    /// The interrupted Spot task's containers exited or were killed.
-    SpotKill { task: TaskId },
-    /// A service task on a draining instance: its containers exited (its replacement started at
-    /// the drain).
-    Drained { task: TaskId },
+    /// A task told to stop early (a Spot notice, an instance drain; its replacement started
+    /// then): its containers exited or were killed.
+    ExitsAfterNotice { task: TaskId },
 }
 
 impl TaskEvent {
@@ -60,8 +58,7 @@ impl TaskEvent {
             | TaskEvent::Deregistered { task }
             | TaskEvent::Exited { task }
             | TaskEvent::SpotWarning { task }
-            | TaskEvent::SpotKill { task }
-            | TaskEvent::Drained { task } => task,
+            | TaskEvent::ExitsAfterNotice { task } => task,
         }
     }
 }

@@ -244,13 +244,11 @@ impl World<'_> {
         {
             self.release_host(task, host, td, workload);
         }
-        let timeout = self.scenario.task_definitions[td as usize].stop_timeout(lifecycle.container_stop_timeout);
-        let exits = self.scenario.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
         // A task whose essential container failed its health check has exited already.
         let after = if self.deployments.stop_reason(task) == StopReason::ContainerHealthCheck {
             SimTime::ZERO
         } else {
-            exits.map_or(timeout, |e| e.min(timeout))
+            self.sigterm_exit_delay(td, workload)
         };
         let at = self.now() + after;
         self.schedule_for_task(at, Event::Task(TaskEvent::Exited { task }));

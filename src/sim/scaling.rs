@@ -59,11 +59,10 @@ impl World<'_> {
         let t = self.tasks.get(task);
         let waiting = Waiting { task, workload: t.workload, task_definition: t.task_definition, since: now };
         let c = self.capacity.as_mut().expect("a provider implies the capacity part");
-        if c.waiting_total >= s.capacity.max_provisioning_tasks {
+        if c.waiting_total() >= s.capacity.max_provisioning_tasks {
             self.recorder.capacity_wait_refused();
             return false;
         }
-        c.waiting_total += 1;
         c.asgs[provider as usize].waiting.push_back(waiting);
         let at = now + c.draw_timeout(s.capacity.provisioning_timeout);
         if at <= s.horizon {
@@ -88,7 +87,6 @@ impl World<'_> {
             return;
         }
         if !asg.waiting.is_empty() && asg.want_retry() {
-            let now = self.now();
             self.queue.schedule(now, Event::Capacity(CapacityEvent::Retry { provider }));
         }
     }
@@ -111,7 +109,6 @@ impl World<'_> {
                 self.capacity_mut().asgs[provider as usize].waiting.push_back(w);
                 continue;
             };
-            self.capacity_mut().waiting_total -= 1;
             let now = self.now();
             self.recorder.capacity_wait_ended(now.saturating_sub(w.since), None);
             let launch = self.place(w.task, host, w.task_definition, w.workload);
@@ -126,16 +123,6 @@ impl World<'_> {
         }
     }
 
-    /// A service task taken for a launch failed to start (or gave up waiting): the service
-    /// wants a new one and backs off.
-    fn service_start_failed(&mut self, service: u32) {
-        self.services.start_failed(service);
-        self.queue_replacement(service);
-        let backoff = self.services.back_off(service);
-        let now = self.now();
-        self.schedule_check(service, now + backoff);
-    }
-
     /// A waiting task's provisioning timeout: if it still waits, ECS stops it.
     fn capacity_timeout(&mut self, task: TaskId) {
         if self.tasks.get(task).state != TaskState::AwaitingPlacement {
@@ -148,7 +135,6 @@ impl World<'_> {
             return;
         };
         let w = c.asgs[provider].waiting.remove(pos).expect("found");
-        c.waiting_total -= 1;
         let now = self.now();
         let service = self.services.of_workload(w.workload);
         self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(service.is_none()));
@@ -168,16 +154,14 @@ impl World<'_> {
             let registered = s.registered(itype);
             let cluster = self.fleet.cluster();
             let asg = &self.capacity.as_ref().expect("ticking").asgs[i];
-            let eni_slots = cluster.hosts.iter().find(|h| h.group == p.host_group).map_or(0, |h| h.eni_task_limit);
+            let eni_slots = cluster.host(asg.first_host()).eni_task_limit;
             let busy = asg.in_service_hosts().filter(|(h, _)| cluster.host(*h).task_count > 0).count() as u32;
             let fleet = &self.fleet;
-            let needed = (!asg.waiting.is_empty()).then(|| {
-                let needs = asg.waiting.iter().map(|w| {
-                    let n = fleet.needs(w.task_definition);
-                    Need { resources: n.need, eni: n.eni, ports: &n.ports }
-                });
-                instances_needed(needs, registered, eni_slots)
+            let needs = asg.waiting.iter().map(|w| {
+                let n = fleet.needs(w.task_definition);
+                Need { resources: n.need, eni: n.eni, ports: &n.ports }
             });
+            let needed = instances_needed(needs, registered, eni_slots);
             match self.capacity_mut().evaluate(i, p, needed, busy, now) {
                 Scaling::None => {}
                 Scaling::Out(to) => {
@@ -247,15 +231,7 @@ impl World<'_> {
             egress.host_replaced(host);
         }
         self.retry_waiting(provider);
-        self.check_after_capacity_event();
-    }
-
-    /// The conservation checks after an instance joins or leaves, in every build (a few times
-    /// a minute at most): a broken invariant is kept and returned by the run.
-    fn check_after_capacity_event(&mut self) {
-        if let Err(e) = self.check_invariants() {
-            self.broken.get_or_insert(e);
-        }
+        self.check_after_rare_event();
     }
 
     /// Terminates an instance in service: it leaves placement; with managed draining it drains
@@ -285,7 +261,6 @@ impl World<'_> {
     /// other tasks run to their end. It terminates when the last one is gone.
     fn drain_instance(&mut self, provider: u32, host: HostId) {
         self.capacity_mut().asgs[provider as usize].draining(host);
-        let stop_timeout = self.scenario.service_scheduler.lifecycle.container_stop_timeout;
         let tasks: Vec<(TaskId, u32, u32)> = self
             .tasks
             .live()
@@ -293,21 +268,12 @@ impl World<'_> {
             .map(|t| (t.id, t.workload, t.task_definition))
             .collect();
         for (task, workload, td) in tasks {
-            if !self.tasks.replace_early(task) {
-                continue;
+            if self.replace_before_stop(task, workload) {
+                let at = self.now() + self.sigterm_exit_delay(td, workload);
+                self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::ExitsAfterNotice { task }));
             }
-            let service = self.services.of_workload(workload).expect("a service task");
-            self.services.task_stopped(service);
-            self.queue_replacement(service);
-            if !self.services.check_pending(service) {
-                self.service_launch(service);
-            }
-            let timeout = self.scenario.task_definitions[td as usize].stop_timeout(stop_timeout);
-            let exits = self.scenario.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
-            let at = self.now() + exits.map_or(timeout, |e| e.min(timeout));
-            self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::Drained { task }));
         }
-        self.check_after_capacity_event();
+        self.check_after_rare_event();
     }
 
     /// The instance is out of placement and empty: its addresses go back, the group counts it
@@ -323,7 +289,7 @@ impl World<'_> {
         }
         self.capacity_mut().asgs[provider as usize].terminated(host, now);
         self.recorder.instance_changed(now, az, registered, false);
-        self.check_after_capacity_event();
+        self.check_after_rare_event();
     }
 
     /// A time-series row's capacity columns: each group's instances and metric, the tasks
@@ -332,7 +298,7 @@ impl World<'_> {
         let mut row = Vec::new();
         if let Some(c) = &self.capacity {
             row.extend(c.asgs.iter().flat_map(|a| [f64::from(a.size()), a.last_metric]));
-            row.push(f64::from(c.waiting_total));
+            row.push(f64::from(c.waiting_total()));
         }
         if let Some(a) = &self.autoscaling {
             for (i, &(service, _, _)) in a.scaled.iter().enumerate() {
@@ -363,11 +329,24 @@ impl World<'_> {
     }
 
     pub(super) fn spot_warning(&mut self, task: TaskId) {
-        if !self.tasks.replace_early(task) {
+        let (td, workload) = (self.tasks.get(task).task_definition, self.tasks.get(task).workload);
+        if !self.replace_before_stop(task, workload) {
             return;
         }
         self.recorder.spot_interrupted();
-        let (td, workload) = (self.tasks.get(task).task_definition, self.tasks.get(task).workload);
+        let after = self.sigterm_exit_delay(td, workload).min(SPOT_NOTICE);
+        let at = self.now() + after;
+        self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::ExitsAfterNotice { task }));
+    }
+
+    /// A RUNNING task is told to stop (a Spot notice, an instance drain) and its service, if it
+    /// has one, starts its replacement now; the task stops later, when its containers exit.
+    /// Returns false if the task was not RUNNING or was replaced already.
+    fn replace_before_stop(&mut self, task: TaskId, workload: u32) -> bool {
+        if !self.tasks.replace_early(task) {
+            return false;
+        }
+        self.replaced_early += 1;
         if let Some(service) = self.services.of_workload(workload) {
             self.services.task_stopped(service);
             self.queue_replacement(service);
@@ -375,31 +354,18 @@ impl World<'_> {
                 self.service_launch(service);
             }
         }
-        let s = self.scenario;
-        let timeout = s.task_definitions[td as usize].stop_timeout(s.service_scheduler.lifecycle.container_stop_timeout);
-        let exits = s.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
-        let after = exits.map_or(timeout, |e| e.min(timeout)).min(SPOT_NOTICE);
-        let at = self.now() + after;
-        self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::SpotKill { task }));
+        true
     }
 
-    /// A draining instance's service task stops once its containers have exited.
-    pub(super) fn drained_task_stops(&mut self, task: TaskId) {
-        let t = self.tasks.get(task);
-        if !t.state.is_placed() {
-            return;
-        }
-        let (td, workload, host, state) = (t.task_definition, t.workload, t.host.expect("an EC2 task"), t.state);
-        self.stop_task(task, host, td, workload, StopReason::InstanceDraining, state);
-    }
-
-    pub(super) fn spot_kill(&mut self, task: TaskId) {
+    /// A task told to stop (Spot notice, instance drain) stops once its containers have exited.
+    pub(super) fn exits_after_notice(&mut self, task: TaskId) {
         let t = self.tasks.get(task);
         if t.state != TaskState::Running {
             return; // it ended by itself first
         }
-        let (td, workload) = (t.task_definition, t.workload);
-        self.stop_task(task, super::lifecycle::FARGATE, td, workload, StopReason::SpotInterrupted, TaskState::Running);
+        let reason = if t.spot { StopReason::SpotInterrupted } else { StopReason::InstanceDraining };
+        let (td, workload, host) = (t.task_definition, t.workload, t.host.unwrap_or(super::lifecycle::FARGATE));
+        self.stop_task(task, host, td, workload, reason, TaskState::Running);
     }
 }
 

@@ -37,7 +37,7 @@ impl World<'_> {
     /// A scheduled action sets the scalable target's bounds; a desired count outside them moves
     /// into them at once, whatever the cooldowns.
     fn scheduled_action(&mut self, i: usize, action: usize) {
-        let a = self.autoscaling.as_mut().expect("scheduled actions need auto scaling");
+        let a = self.autoscaling.as_ref().expect("scheduled actions need auto scaling");
         let (service, workload) = (a.scaled[i].0, a.scaled[i].1);
         let x = self.scenario.auto_scaling[workload as usize].as_ref().expect("a scaled service").scheduled[action];
         let current = self.services.all()[service as usize].desired;
@@ -155,7 +155,6 @@ impl World<'_> {
         for asg in c.asgs.iter_mut() {
             if let Some(pos) = asg.waiting.iter().rposition(|w| w.workload == workload) {
                 let w = asg.waiting.remove(pos).expect("found");
-                c.waiting_total -= 1;
                 self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(false));
                 return Some(w.task);
             }
@@ -166,21 +165,31 @@ impl World<'_> {
 
 /// The tasks a scale-in stops, one at a time: from the AZ with the most of the service's
 /// tasks, on the instance with the most of them, the newest first (ties: lowest AZ, lowest
-/// host). Each entry: (task, serial, host, AZ, state).
+/// host). Each entry: (task, serial, host, AZ, state). The counts per AZ and per host are kept
+/// as tasks are picked, so each pick is one pass over the tasks left.
 fn scale_in_victims(placed: &mut Vec<(TaskId, u32, HostId, AzId, TaskState)>, count: usize) -> Vec<(TaskId, HostId, TaskState)> {
+    let mut in_az: std::collections::BTreeMap<AzId, usize> = std::collections::BTreeMap::new();
+    let mut on_host: std::collections::BTreeMap<HostId, usize> = std::collections::BTreeMap::new();
+    for t in placed.iter() {
+        *in_az.entry(t.3).or_default() += 1;
+        if t.2 != FARGATE {
+            *on_host.entry(t.2).or_default() += 1;
+        }
+    }
     let mut out = Vec::new();
     while out.len() < count && !placed.is_empty() {
-        let in_az = |az: AzId, p: &[(TaskId, u32, HostId, AzId, TaskState)]| p.iter().filter(|t| t.3 == az).count();
-        let on_host = |h: HostId, p: &[(TaskId, u32, HostId, AzId, TaskState)]| {
-            if h == FARGATE { 0 } else { p.iter().filter(|t| t.2 == h).count() }
-        };
         let pos = (0..placed.len())
             .max_by_key(|&i| {
                 let t = placed[i];
-                (in_az(t.3, placed), std::cmp::Reverse(t.3.0), on_host(t.2, placed), std::cmp::Reverse(t.2.0), t.1)
+                let host_count = on_host.get(&t.2).copied().unwrap_or(0);
+                (in_az[&t.3], std::cmp::Reverse(t.3.0), host_count, std::cmp::Reverse(t.2.0), t.1)
             })
             .expect("not empty");
-        let (task, _, host, _, state) = placed.swap_remove(pos);
+        let (task, _, host, az, state) = placed.swap_remove(pos);
+        *in_az.get_mut(&az).expect("counted") -= 1;
+        if let Some(n) = on_host.get_mut(&host) {
+            *n -= 1;
+        }
         out.push((task, host, state));
     }
     out

@@ -9,6 +9,7 @@ use super::services::ServiceEvent;
 use super::world::{Event, World};
 use crate::engine::SimTime;
 use crate::model::{HostId, StopReason, TaskId, TaskIp, TaskState};
+use crate::scenario::capacity::fargate_provider;
 use crate::scenario::deployment::ReleaseAt;
 
 impl World<'_> {
@@ -52,8 +53,10 @@ impl World<'_> {
                 self.recorder.fargate_stopped(need.cpu_units);
                 let az = self.addresses.subnet(subnet.expect("an ENI has a subnet")).az;
                 self.fleet.hostless_task_stopped(workload, az);
-                if let Some(c) = self.capacity.as_mut() {
-                    c.fargate_placed_changed(self.scenario, workload, self.tasks.get(task).spot, -1);
+                if let Some(c) = self.capacity.as_mut()
+                    && c.splits(workload)
+                {
+                    c.placed_changed(self.scenario, workload, Some(fargate_provider(self.tasks.get(task).spot)), -1);
                 }
             }
         } else if !(was == TaskState::Stopping && self.scenario.service_scheduler.lifecycle.release_resources_at == ReleaseAt::Stopping) {
@@ -73,8 +76,9 @@ impl World<'_> {
         if was.has_containers() && self.tracks_recovery {
             self.recorder.service_running_changed(service, -1, now);
         }
-        if self.replaced_early && self.tasks.get(task).interrupted {
+        if self.replaced_early > 0 && self.tasks.get(task).interrupted {
             // Its service replaced it at the Spot notice or the instance drain.
+            self.replaced_early -= 1;
             return;
         }
         // A start that failed during its own launch is handled by `service_launch`, which also
@@ -110,6 +114,15 @@ impl World<'_> {
         }
     }
 
+    /// How long a task's containers take to exit after SIGTERM: the workload's
+    /// `exit_after_sigterm`, at most the task definition's stop timeout (SIGKILL then).
+    pub(super) fn sigterm_exit_delay(&self, td: u32, workload: u32) -> SimTime {
+        let s = self.scenario;
+        let timeout = s.task_definitions[td as usize].stop_timeout(s.service_scheduler.lifecycle.container_stop_timeout);
+        let exits = s.workloads[workload as usize].rollout.as_ref().and_then(|r| r.exit_after_sigterm);
+        exits.map_or(timeout, |e| e.min(timeout))
+    }
+
     /// Gives an EC2 task's CPU, memory, ports and ENI slot back to its host.
     pub(super) fn release_host(&mut self, task: TaskId, host: HostId, td: u32, workload: u32) {
         let need = self.fleet.needs(td).need;
@@ -119,7 +132,8 @@ impl World<'_> {
             failures.task_left(host, task);
         }
         if let Some(c) = self.capacity.as_mut() {
-            c.placed_changed(self.scenario, workload, self.fleet.cluster().host(host).group, -1);
+            let provider = c.provider_of_host_group(self.fleet.cluster().host(host).group);
+            c.placed_changed(self.scenario, workload, provider, -1);
             self.capacity_freed(host);
         }
     }
@@ -185,17 +199,17 @@ impl World<'_> {
                     self.schedule_check(service, now + backoff);
                     break;
                 }
-                Launch::FailedToStart => {
+                Launch::FailedToStart if rollout => {
                     self.services.start_failed(service);
-                    if rollout {
-                        self.deployments.left(task);
-                        self.new_task_failed(service);
-                        self.request_step(service);
-                    } else {
-                        self.queue_replacement(service);
-                    }
+                    self.deployments.left(task);
+                    self.new_task_failed(service);
+                    self.request_step(service);
                     let backoff = self.services.back_off(service);
                     self.schedule_check(service, now + backoff);
+                    break;
+                }
+                Launch::FailedToStart => {
+                    self.service_start_failed(service);
                     break;
                 }
             }
@@ -205,6 +219,16 @@ impl World<'_> {
             started.clear();
         }
         self.started_serials = started;
+    }
+
+    /// A service task taken for a launch failed to start (or gave up waiting for capacity):
+    /// the service wants a new one and backs off.
+    pub(super) fn service_start_failed(&mut self, service: u32) {
+        self.services.start_failed(service);
+        self.queue_replacement(service);
+        let backoff = self.services.back_off(service);
+        let now = self.now();
+        self.schedule_check(service, now + backoff);
     }
 
     /// The service wants a new task in place of one that stopped or failed to start.

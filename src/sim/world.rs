@@ -61,8 +61,7 @@ impl Event {
                 | TaskEvent::Deregistered { task }
                 | TaskEvent::Exited { task }
                 | TaskEvent::SpotWarning { task }
-                | TaskEvent::SpotKill { task }
-                | TaskEvent::Drained { task },
+                | TaskEvent::ExitsAfterNotice { task },
             )
             | Event::Address(AddressEvent::EniReleased { task })
             | Event::Capacity(CapacityEvent::Timeout { task })
@@ -114,8 +113,9 @@ pub(super) struct World<'s> {
     pub(super) autoscaling: Option<AutoScaling>,
     /// Fargate Spot tasks are interrupted (`[fargate_spot] interruptions_per_task_hour` > 0).
     pub(super) spot_interrupts: bool,
-    /// Services may replace tasks before they stop (Spot notices, instance drains).
-    pub(super) replaced_early: bool,
+    /// Tasks replaced by their services before they stop (Spot notices, instance drains) and
+    /// not stopped yet: while there are any, a stop checks whether its service was told.
+    pub(super) replaced_early: u32,
     /// Services' running counts are followed against their desired counts (`recovery_threshold`).
     pub(super) tracks_recovery: bool,
     /// Failures, capacity providers or service auto scaling can stop a task while one of its
@@ -183,8 +183,7 @@ impl<'s> World<'s> {
             capacity,
             autoscaling,
             spot_interrupts: scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0,
-            replaced_early: scenario.capacity.fargate_spot.interruptions_per_task_hour > 0.0
-                || scenario.capacity.providers.iter().any(|p| p.managed_draining),
+            replaced_early: 0,
             tracks_recovery: scenario.recovery_threshold().is_some(),
             stops_tasks_early: scenario.failures.is_some()
                 || !scenario.capacity.is_empty()
@@ -380,8 +379,7 @@ impl<'s> World<'s> {
             }
             TaskEvent::Started { task } => self.start_task(task),
             TaskEvent::SpotWarning { task } => self.spot_warning(task),
-            TaskEvent::SpotKill { task } => self.spot_kill(task),
-            TaskEvent::Drained { task } => self.drained_task_stops(task),
+            TaskEvent::ExitsAfterNotice { task } => self.exits_after_notice(task),
             TaskEvent::StartFailed { task, host, task_definition, workload } => self.stop_task(
                 task,
                 host,
