@@ -216,6 +216,8 @@ impl World<'_> {
             }
             launched += 1;
         }
+        let total = self.capacity_mut().asgs.iter().map(|a| a.size()).sum();
+        self.recorder.group_sizes(total);
     }
 
     /// A launched instance registered: placement sees it, and the waiting tasks try it.

@@ -380,8 +380,13 @@ impl Recorder {
 
     pub fn instance_launched(&mut self) {
         self.count(Metric::InstancesLaunched);
+    }
+
+    /// The Auto Scaling groups' sizes (launching or in service; a draining instance has left
+    /// its group's size) add up to `total` now.
+    pub fn group_sizes(&mut self, total: u32) {
         if let Some(s) = self.scaling.as_mut() {
-            s.launched();
+            s.sized(total);
         }
     }
 
@@ -405,9 +410,6 @@ impl Recorder {
             self.registered_total.cpu -= cpu;
             self.registered_total.mem -= mem;
             self.count(Metric::InstancesTerminated);
-            if let Some(s) = self.scaling.as_mut() {
-                s.instances -= 1;
-            }
         }
         self.utilisation_changed(now, 0, 0);
     }

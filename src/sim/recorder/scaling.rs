@@ -11,14 +11,13 @@ pub(super) struct ScalingTally {
     waits: CountedSamples,
     wait_max: SimTime,
     wait_sum_us: u128,
-    /// Instances launching or registered, over every group, and the most at once.
-    pub instances: u32,
+    /// The most instances the groups' sizes added up to at once.
     instances_peak: u32,
 }
 
 impl ScalingTally {
     pub fn new(instances: u32) -> ScalingTally {
-        ScalingTally { waits: CountedSamples::default(), wait_max: SimTime::ZERO, wait_sum_us: 0, instances, instances_peak: instances }
+        ScalingTally { waits: CountedSamples::default(), wait_max: SimTime::ZERO, wait_sum_us: 0, instances_peak: instances }
     }
 
     /// The time-series columns: each group's instances and its CapacityProviderReservation,
@@ -47,9 +46,8 @@ impl ScalingTally {
         self.wait_sum_us += u128::from(wait.0);
     }
 
-    pub fn launched(&mut self) {
-        self.instances += 1;
-        self.instances_peak = self.instances_peak.max(self.instances);
+    pub fn sized(&mut self, total: u32) {
+        self.instances_peak = self.instances_peak.max(total);
     }
 
     pub fn set_metrics(&mut self, m: &mut MetricValues) {
