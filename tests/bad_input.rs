@@ -853,7 +853,41 @@ fn load_balancers_and_health_checks_elb_or_ecs_refuses_are_refused() {
     );
     rejects(&with_load_balancer(alb, "health_failures = { target = 0.5 }"), "workload.web.health_failures.target", "no `load_balancer`");
     rejects(&with_load_balancer(alb, "health_failures = { container = 0.5 }"), "workload.web.health_failures.container", "healthCheck");
-    rejects(&with_load_balancer(alb, "strategy = \"canary\""), "workload.web.strategy", "rolling, blue_green");
+    rejects(&with_load_balancer(alb, "strategy = \"dark_launch\""), "workload.web.strategy", "rolling, blue_green, linear, canary");
+    rejects(&with_load_balancer(alb, "strategy = \"canary\"\nbake_time = \"5m\""), "workload.web.strategy", "load_balancer");
+    let lb = "load_balancer = \"front\"\n";
+    let linear = format!("{lb}strategy = \"linear\"\nbake_time = \"5m\"\nlinear = {{ step_percent = 2.5 }}");
+    rejects(&with_load_balancer(alb, &linear), "workload.web.linear.step_percent", "multiple of 0.1 from 3 to 100");
+    let canary = format!("{lb}strategy = \"canary\"\nbake_time = \"5m\"\ncanary = {{ canary_percent = 10.05 }}");
+    rejects(&with_load_balancer(alb, &canary), "workload.web.canary.canary_percent", "multiple of 0.1");
+    let canary = format!("{lb}strategy = \"canary\"\nbake_time = \"5m\"\ncanary = {{ canary_bake_time = \"90s\" }}");
+    rejects(&with_load_balancer(alb, &canary), "workload.web.canary.canary_bake_time", "whole minutes from 0 to 1440");
+    let wrong_table = format!("{lb}strategy = \"blue_green\"\nbake_time = \"5m\"\nlinear = {{ step_percent = 10 }}");
+    rejects(&with_load_balancer(alb, &wrong_table), "workload.web.linear", "only a linear strategy");
+    let cd = format!("{lb}deployment_controller = \"code_deploy\"");
+    rejects(&with_load_balancer(alb, &cd), "workload.web.code_deploy", "missing");
+    let cd_config = |config: &str| format!("{cd}\ncode_deploy = {{ config = {config}, termination_wait = \"5m\" }}");
+    rejects(&with_load_balancer(alb, &cd_config("\"ECSLinear\"")), "workload.web.code_deploy.config", "CodeDeployDefault.ECSAllAtOnce");
+    let nlb = "type = \"nlb\"\nsubnets = [\"a\", \"b\"]";
+    let linear_config = cd_config("\"CodeDeployDefault.ECSLinear10PercentEvery1Minutes\"");
+    rejects(&with_load_balancer(nlb, &linear_config), "workload.web.code_deploy.config", "only all at once");
+    rejects(
+        &with_load_balancer(alb, &cd_config("{ type = \"canary\", percent = 10 }")),
+        "workload.web.code_deploy.config.interval",
+        "missing",
+    );
+    rejects(
+        &with_load_balancer(alb, &format!("{linear_config}\nstrategy = \"linear\"")),
+        "workload.web.strategy",
+        "ECS deployment controller",
+    );
+    rejects(&with_load_balancer(alb, &format!("{linear_config}\nmaximum_percent = 150")), "workload.web.maximum_percent", "CODE_DEPLOY");
+    rejects(
+        &with_load_balancer(alb, &format!("{linear_config}\ndeployment_circuit_breaker = {{ enable = true }}")),
+        "workload.web.deployment_circuit_breaker",
+        "rolling update",
+    );
+    rejects(&with_load_balancer(alb, "code_deploy = { termination_wait = \"5m\" }"), "workload.web.code_deploy", "deployment_controller");
     rejects(&with_load_balancer(alb, "strategy = \"blue_green\"\nbake_time = \"5m\""), "workload.web.strategy", "load_balancer");
     rejects(&with_load_balancer(alb, "bake_time = \"5m\""), "workload.web.bake_time", "blue_green");
 }

@@ -161,3 +161,67 @@ deployments = [{ at = \"10m\" }]";
     }
     assert!(plan_text(&scenario(ALB, "desired_count = 1\nstrategy = \"blue_green\"", "")).unwrap_err().contains("bake_time"));
 }
+
+/// The blue/green family with traffic shifted by `shift` (service keys): when every green task
+/// is healthy, the times of the shift's events after that, and the blue tasks' stop time.
+fn shift_timeline(shift: &str) -> (SimTime, Vec<(SimTime, String)>, Vec<SimTime>) {
+    let service = format!("desired_count = 4\n{shift}\ndeployments = [{{ at = \"10m\" }}]");
+    let r = run_text(&scenario(ALB, &service, ""));
+    let d = &r.deployments[1];
+    assert_eq!(d.outcome, "completed");
+    assert_eq!((d.peak_tasks, d.peak_addresses), (8, 8), "both revisions at full size");
+    let green_healthy = r.tasks.iter().filter(|t| t.arrived_at >= SimTime::from_secs(600)).map(|t| t.running_at.unwrap()).max().unwrap()
+        + SimTime::from_secs(150);
+    let shifts = r
+        .service_events
+        .iter()
+        .filter(|e| e.message.contains("production traffic"))
+        .map(|e| (e.time.saturating_sub(green_healthy), e.message.clone()))
+        .collect();
+    let blue = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ServiceSchedulerInitiated)).map(|t| t.stopped_at.unwrap());
+    (green_healthy, shifts, blue.map(|t| t.saturating_sub(green_healthy)).collect())
+}
+
+fn secs(s: u64) -> SimTime {
+    SimTime::from_secs(s)
+}
+
+#[test]
+fn a_linear_deployment_shifts_equal_steps_with_a_wait_between_them_and_then_bakes() {
+    // 30 % every 2 minutes: 30, 60, 90 and 100 %, three waits (none after the last step).
+    let (_, shifts, blue) =
+        shift_timeline("strategy = \"linear\"\nbake_time = \"10m\"\nlinear = { step_percent = 30, step_bake_time = \"2m\" }");
+    let times: Vec<SimTime> = shifts.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times, vec![secs(0), secs(120), secs(240), secs(360)]);
+    assert!(shifts[0].1.contains("shifted 30 % of production traffic") && shifts[0].1.contains("next step in 120 s"), "{}", shifts[0].1);
+    assert!(shifts[2].1.contains("shifted 90 %"), "{}", shifts[2].1);
+    assert!(shifts[3].1.contains("production traffic shifted to the new revision; bake time 600 s"), "{}", shifts[3].1);
+    // Blue stops after the last step, the bake time, its 300 s deregistration and 30 s to stop.
+    assert_eq!(blue, vec![secs(360 + 600 + 300 + 30); 4]);
+}
+
+#[test]
+fn a_canary_deployment_shifts_its_share_then_the_rest_after_the_canary_bake_time() {
+    // ECS's defaults: 5 % for 10 minutes.
+    let (_, shifts, blue) = shift_timeline("strategy = \"canary\"\nbake_time = \"0m\"");
+    let times: Vec<SimTime> = shifts.iter().map(|(t, _)| *t).collect();
+    assert_eq!(times, vec![secs(0), secs(600)]);
+    assert!(shifts[0].1.contains("shifted 5 % of production traffic"), "{}", shifts[0].1);
+    assert_eq!(blue, vec![secs(600 + 300 + 30); 4]);
+}
+
+#[test]
+fn code_deploy_shifts_by_its_predefined_configuration_and_waits_before_terminating_the_original_set() {
+    let cd = "deployment_controller = \"code_deploy\"
+code_deploy = { config = \"CodeDeployDefault.ECSLinear10PercentEvery1Minutes\", termination_wait = \"5m\" }";
+    let (_, shifts, blue) = shift_timeline(cd);
+    // Ten steps of 10 %, a minute apart: all traffic moves 9 minutes after the first.
+    assert_eq!(shifts.len(), 10);
+    assert_eq!(shifts.last().unwrap().0, secs(540));
+    assert_eq!(blue, vec![secs(540 + 300 + 300 + 30); 4]);
+    let custom = "deployment_controller = \"code_deploy\"
+code_deploy = { config = { type = \"canary\", percent = 20, interval = \"3m\" }, termination_wait = \"0m\" }";
+    let (_, shifts, blue) = shift_timeline(custom);
+    assert_eq!(shifts.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![secs(0), secs(180)]);
+    assert_eq!(blue, vec![secs(180 + 300 + 30); 4]);
+}

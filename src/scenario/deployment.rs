@@ -5,7 +5,7 @@
 use toml::Value;
 
 use super::ScenarioError;
-use super::load_balancer::{HealthFailures, TargetGroupSpec};
+use super::load_balancer::{HealthFailures, LbType, TargetGroupSpec};
 use super::reader::Table;
 use crate::engine::SimTime;
 use crate::model::taskdef::TaskDefinition;
@@ -51,8 +51,87 @@ pub struct RolloutSpec {
     pub grace_period: SimTime,
     /// Which of its tasks fail their health checks, and from when.
     pub health_failures: Option<HealthFailures>,
-    /// `strategy = "blue_green"`: ECS-native blue/green with this bake time; `None`: rolling.
-    pub blue_green_bake: Option<SimTime>,
+    /// A blue/green, linear or canary deployment (ECS-native or through CodeDeploy); `None`:
+    /// a rolling update.
+    pub blue_green: Option<BlueGreenSpec>,
+}
+
+/// Who drives a service's deployments (`deploymentController.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// `ECS`: rolling updates, or ECS-native blue/green, linear and canary deployments.
+    Ecs,
+    /// `CODE_DEPLOY`: a replacement task set, traffic shifted by a CodeDeploy configuration.
+    CodeDeploy,
+}
+
+/// How production traffic moves from the old revision to the new one. Percentages are in
+/// tenths of a percent (ECS takes multiples of 0.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrafficShift {
+    AllAtOnce,
+    /// `step` of the traffic every `wait`, until all of it has moved.
+    Linear {
+        step: u16,
+        wait: SimTime,
+    },
+    /// `first` of the traffic, then the rest `wait` later.
+    Canary {
+        first: u16,
+        wait: SimTime,
+    },
+}
+
+/// Tenths of a percent: all the traffic.
+pub const ALL_TRAFFIC: u16 = 1000;
+
+impl TrafficShift {
+    /// The shift's steps: when each happens after the shift begins, and the share of production
+    /// traffic on the new revision from then on (tenths of a percent, the last one 1000). No
+    /// wait follows the last step.
+    pub fn steps(self) -> impl Iterator<Item = (SimTime, u16)> {
+        let (count, wait) = match self {
+            TrafficShift::AllAtOnce => (1, SimTime::ZERO),
+            TrafficShift::Linear { step, wait } => (u32::from(ALL_TRAFFIC).div_ceil(u32::from(step)), wait),
+            TrafficShift::Canary { first, wait } => (if first < ALL_TRAFFIC { 2 } else { 1 }, wait),
+        };
+        (0..count).map(move |k| (SimTime(wait.0 * u64::from(k)), self.share_after(k, count)))
+    }
+
+    /// The new revision's share after step `k` of `count`.
+    fn share_after(self, k: u32, count: u32) -> u16 {
+        match self {
+            _ if k + 1 == count => ALL_TRAFFIC,
+            TrafficShift::Linear { step, .. } => (u32::from(step) * (k + 1)) as u16,
+            TrafficShift::Canary { first, .. } => first,
+            TrafficShift::AllAtOnce => ALL_TRAFFIC,
+        }
+    }
+
+    /// From the first step to the last.
+    pub fn duration(self) -> SimTime {
+        self.steps().last().map_or(SimTime::ZERO, |(at, _)| at)
+    }
+
+    pub fn describe(self) -> String {
+        let pct = |t: u16| format!("{}", f64::from(t) / 10.0);
+        match self {
+            TrafficShift::AllAtOnce => "all at once".to_string(),
+            TrafficShift::Linear { step, wait } => format!("linear, {} % every {} s", pct(step), wait.as_secs_f64()),
+            TrafficShift::Canary { first, wait } => format!("canary, {} % then the rest after {} s", pct(first), wait.as_secs_f64()),
+        }
+    }
+}
+
+/// A deployment that starts the new revision at full size beside the old one, shifts traffic,
+/// waits, and then stops the old revision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlueGreenSpec {
+    pub controller: Controller,
+    pub shift: TrafficShift,
+    /// After all traffic has moved, how long both revisions still run: ECS's `bakeTimeInMinutes`,
+    /// CodeDeploy's `terminationWaitTimeInMinutes`.
+    pub bake: SimTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,27 +222,7 @@ pub(super) fn read_rollout(
         d.finish()?;
         deployments.push(DeploymentSpec { at, task_definition, desired_count });
     }
-    let blue_green_bake = match w.opt_str("strategy")? {
-        None | Some("rolling") => {
-            if w.has("bake_time") {
-                return Err(w.error("bake_time", "only a blue_green strategy has a bake time"));
-            }
-            None
-        }
-        Some("blue_green") => {
-            let bake = w
-                .opt_duration("bake_time")?
-                .ok_or_else(|| w.error("bake_time", "missing; a blue_green deployment needs bakeTimeInMinutes, 0 to 1440 minutes"))?;
-            if bake > SimTime::from_secs(1440 * 60) {
-                return Err(w.error("bake_time", "0 to 1440 minutes"));
-            }
-            if target_group.is_none() {
-                return Err(w.error("strategy", "a blue_green deployment shifts traffic: the service needs a `load_balancer`"));
-            }
-            Some(bake)
-        }
-        Some(other) => return Err(w.error("strategy", format!("unknown `{other}`; allowed: rolling, blue_green"))),
-    };
+    let blue_green = read_blue_green(w, target_group.as_ref(), circuit_breaker.is_some())?;
     let grace_period = w.opt_duration("health_check_grace_period")?.unwrap_or(SimTime::ZERO);
     if grace_period > SimTime::from_secs(2_147_483_647) {
         return Err(w.error("health_check_grace_period", "at most 2,147,483,647 s"));
@@ -181,8 +240,181 @@ pub(super) fn read_rollout(
         target_group,
         grace_period,
         health_failures,
-        blue_green_bake,
+        blue_green,
     })
+}
+
+/// Minutes from 0 to `max`, as ECS and CodeDeploy take them.
+fn whole_minutes(t: &mut Table<'_>, key: &str, max_minutes: u64, what: &str) -> Result<Option<SimTime>, ScenarioError> {
+    match t.opt_duration(key)? {
+        Some(d) if d > SimTime::from_secs(max_minutes * 60) || d.0 % SimTime::from_secs(60).0 != 0 => {
+            Err(t.error(key, format!("{what}: whole minutes from 0 to {max_minutes}")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// A percentage in tenths, a multiple of 0.1 in `[min, 100]`.
+fn tenths(t: &mut Table<'_>, key: &str, min: f64, default: u16) -> Result<u16, ScenarioError> {
+    match t.opt_f64(key)? {
+        None => Ok(default),
+        Some(v) => {
+            let tenths = (v * 10.0).round();
+            if !(min..=100.0).contains(&v) || (v * 10.0 - tenths).abs() > 1e-6 {
+                return Err(t.error(key, format!("{v} is not allowed: a multiple of 0.1 from {min} to 100")));
+            }
+            Ok(tenths as u16)
+        }
+    }
+}
+
+/// `strategy`, `bake_time`, `linear`, `canary`, `deployment_controller` and `code_deploy`.
+fn read_blue_green(
+    w: &mut Table<'_>,
+    target_group: Option<&TargetGroupSpec>,
+    breaker: bool,
+) -> Result<Option<BlueGreenSpec>, ScenarioError> {
+    let controller = match w.opt_str("deployment_controller")? {
+        None | Some("ecs") | Some("ECS") => Controller::Ecs,
+        Some("code_deploy") | Some("CODE_DEPLOY") => Controller::CodeDeploy,
+        Some(other) => return Err(w.error("deployment_controller", format!("unknown `{other}`; allowed: ecs, code_deploy"))),
+    };
+    let needs_lb = |w: &Table<'_>, key: &str, what: &str| -> Result<(), ScenarioError> {
+        if target_group.is_none() {
+            return Err(w.error(key, format!("{what} shifts traffic: the service needs a `load_balancer`")));
+        }
+        Ok(())
+    };
+    if controller == Controller::CodeDeploy {
+        for key in ["strategy", "bake_time", "linear", "canary"] {
+            if w.has(key) {
+                return Err(w.error(
+                    key,
+                    "belongs to the ECS deployment controller; with code_deploy, set `code_deploy = { config, termination_wait }`",
+                ));
+            }
+        }
+        if w.has("maximum_percent") {
+            return Err(w.error("maximum_percent", "a CODE_DEPLOY service cannot set a custom maximumPercent"));
+        }
+        if breaker {
+            return Err(w.error("deployment_circuit_breaker", "only the rolling update (ECS) deployment type has a circuit breaker"));
+        }
+        needs_lb(w, "deployment_controller", "a CodeDeploy deployment")?;
+        let mut c = w.opt_table("code_deploy")?.ok_or_else(|| {
+            w.error(
+                "code_deploy",
+                "missing; e.g. `code_deploy = { config = \"CodeDeployDefault.ECSAllAtOnce\", termination_wait = \"5m\" }`",
+            )
+        })?;
+        let shift = match c.opt_value("config") {
+            None => TrafficShift::AllAtOnce,
+            Some(Value::String(name)) => code_deploy_config(name).ok_or_else(|| {
+                c.error(
+                    "config",
+                    format!(
+                        "unknown `{name}`; allowed: {}, or a table {{ type = \"linear\" | \"canary\", percent, interval }}",
+                        CODE_DEPLOY_CONFIGS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+            Some(Value::Table(t)) => {
+                let mut t = Table::nested(c.file(), c.key("config"), t);
+                let kind = t.str("type")?;
+                let percent = tenths(&mut t, "percent", 1.0, 0)?;
+                if percent == 0 || percent % 10 != 0 {
+                    return Err(t.error("percent", "required: a whole percentage from 1 to 100"));
+                }
+                let wait = whole_minutes(&mut t, "interval", 2880, "the interval")?
+                    .ok_or_else(|| t.error("interval", "missing; whole minutes, e.g. \"3m\""))?;
+                let shift = match kind {
+                    "linear" | "TimeBasedLinear" => TrafficShift::Linear { step: percent, wait },
+                    "canary" | "TimeBasedCanary" => TrafficShift::Canary { first: percent, wait },
+                    other => return Err(t.error("type", format!("unknown `{other}`; allowed: linear, canary"))),
+                };
+                t.finish()?;
+                shift
+            }
+            Some(_) => return Err(c.error("config", "a predefined configuration's name, or a table { type, percent, interval }")),
+        };
+        if target_group.is_some_and(|tg| tg.kind == LbType::Network) && shift != TrafficShift::AllAtOnce {
+            return Err(c.error(
+                "config",
+                "with a Network Load Balancer CodeDeploy shifts traffic only all at once (CodeDeployDefault.ECSAllAtOnce)",
+            ));
+        }
+        let bake = whole_minutes(&mut c, "termination_wait", 2880, "terminationWaitTimeInMinutes")?.ok_or_else(|| {
+            c.error(
+                "termination_wait",
+                "missing; terminationWaitTimeInMinutes, how long the original task set runs after the shift (0 to 2880 minutes)",
+            )
+        })?;
+        c.finish()?;
+        return Ok(Some(BlueGreenSpec { controller, shift, bake }));
+    }
+    if w.has("code_deploy") {
+        return Err(w.error("code_deploy", "needs `deployment_controller = \"code_deploy\"`"));
+    }
+    let strategy = w.opt_str("strategy")?.unwrap_or("rolling");
+    let shift = match strategy {
+        "rolling" | "ROLLING" => {
+            for key in ["bake_time", "linear", "canary"] {
+                if w.has(key) {
+                    return Err(w.error(key, "only a blue_green, linear or canary strategy has it"));
+                }
+            }
+            return Ok(None);
+        }
+        "blue_green" | "BLUE_GREEN" => TrafficShift::AllAtOnce,
+        "linear" | "LINEAR" => {
+            let (step, wait) = read_steps(w, "linear", ("step_percent", 3.0, 100), ("step_bake_time", "stepBakeTimeInMinutes", 6))?;
+            TrafficShift::Linear { step, wait }
+        }
+        "canary" | "CANARY" => {
+            let (first, wait) = read_steps(w, "canary", ("canary_percent", 0.1, 50), ("canary_bake_time", "canaryBakeTimeInMinutes", 10))?;
+            TrafficShift::Canary { first, wait }
+        }
+        other => return Err(w.error("strategy", format!("unknown `{other}`; allowed: rolling, blue_green, linear, canary"))),
+    };
+    for (key, owner) in [("linear", "linear"), ("canary", "canary")] {
+        if w.has(key) && strategy.to_ascii_lowercase() != owner {
+            return Err(w.error(key, format!("only a {owner} strategy has it")));
+        }
+    }
+    needs_lb(w, "strategy", &format!("a {} deployment", strategy.to_ascii_lowercase()))?;
+    let bake = whole_minutes(w, "bake_time", 1440, "bakeTimeInMinutes")?.ok_or_else(|| {
+        w.error("bake_time", "missing; bakeTimeInMinutes, how long both revisions run after the traffic shift (0 to 1440 minutes)")
+    })?;
+    Ok(Some(BlueGreenSpec { controller, shift, bake }))
+}
+
+/// A `linear` or `canary` table: its share (key, lowest, default in tenths) and its wait (key,
+/// ECS's name for it, default in minutes).
+fn read_steps(
+    w: &mut Table<'_>,
+    table: &str,
+    (share_key, lowest, default_share): (&str, f64, u16),
+    (wait_key, wait_name, default_minutes): (&str, &str, u64),
+) -> Result<(u16, SimTime), ScenarioError> {
+    let default_wait = SimTime::from_secs(default_minutes * 60);
+    let Some(mut t) = w.opt_table(table)? else { return Ok((default_share, default_wait)) };
+    let share = tenths(&mut t, share_key, lowest, default_share)?;
+    let wait = whole_minutes(&mut t, wait_key, 1440, wait_name)?.unwrap_or(default_wait);
+    t.finish()?;
+    Ok((share, wait))
+}
+
+/// CodeDeploy's predefined deployment configurations for ECS.
+const CODE_DEPLOY_CONFIGS: [(&str, TrafficShift); 5] = [
+    ("CodeDeployDefault.ECSAllAtOnce", TrafficShift::AllAtOnce),
+    ("CodeDeployDefault.ECSLinear10PercentEvery1Minutes", TrafficShift::Linear { step: 100, wait: SimTime::from_secs(60) }),
+    ("CodeDeployDefault.ECSLinear10PercentEvery3Minutes", TrafficShift::Linear { step: 100, wait: SimTime::from_secs(180) }),
+    ("CodeDeployDefault.ECSCanary10Percent5Minutes", TrafficShift::Canary { first: 100, wait: SimTime::from_secs(300) }),
+    ("CodeDeployDefault.ECSCanary10Percent15Minutes", TrafficShift::Canary { first: 100, wait: SimTime::from_secs(900) }),
+];
+
+fn code_deploy_config(name: &str) -> Option<TrafficShift> {
+    CODE_DEPLOY_CONFIGS.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)
 }
 
 /// The scheduler-wide lifecycle settings of `[service_scheduler]`.
@@ -262,4 +494,38 @@ pub(super) fn read_lifecycle(s: &mut Table<'_>) -> Result<LifecycleSpec, Scenari
         circuit_breaker_minimum,
         container_stop_timeout: s.opt_duration("container_stop_timeout")?.unwrap_or(d.container_stop_timeout),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shares(shift: TrafficShift) -> Vec<(u64, u16)> {
+        shift.steps().map(|(at, share)| (at.0 / SimTime::from_secs(60).0, share)).collect()
+    }
+
+    #[test]
+    fn linear_steps_are_equal_and_the_last_one_takes_the_rest() {
+        let minute = SimTime::from_secs(60);
+        // 10 %: ten steps and nine waits (100 / 10 - 1, as CloudFormation counts them).
+        let ten = shares(TrafficShift::Linear { step: 100, wait: minute });
+        assert_eq!(ten.len(), 10);
+        assert_eq!(ten[0], (0, 100));
+        assert_eq!(ten[9], (9, 1000));
+        // 11 %: nine steps of 11 and a last one to 100: nine waits (the floor of 100 / 11).
+        let eleven = shares(TrafficShift::Linear { step: 110, wait: minute });
+        assert_eq!(eleven.len(), 10);
+        assert_eq!(eleven[8], (8, 990));
+        assert_eq!(eleven[9], (9, 1000));
+        assert_eq!(TrafficShift::Linear { step: 110, wait: minute }.duration(), SimTime::from_secs(540));
+    }
+
+    #[test]
+    fn canary_is_two_steps_and_all_at_once_is_one() {
+        let wait = SimTime::from_secs(600);
+        assert_eq!(shares(TrafficShift::Canary { first: 50, wait }), vec![(0, 50), (10, 1000)]);
+        assert_eq!(shares(TrafficShift::Canary { first: 1000, wait }), vec![(0, 1000)]);
+        assert_eq!(shares(TrafficShift::AllAtOnce), vec![(0, 1000)]);
+        assert_eq!(TrafficShift::AllAtOnce.duration(), SimTime::ZERO);
+    }
 }

@@ -79,6 +79,8 @@ impl TargetHealthCheck {
 pub struct TargetGroupSpec {
     /// Index into `Scenario::load_balancers`.
     pub load_balancer: u32,
+    /// The load balancer's type (CodeDeploy shifts an NLB's traffic only all at once).
+    pub kind: LbType,
     pub health_check: TargetHealthCheck,
 }
 
@@ -245,7 +247,7 @@ pub(super) fn read_target_group(
     if hc.timeout >= hc.interval {
         return Err(w.error("target_health_check.timeout", "must be shorter than the interval"));
     }
-    Ok(Some(TargetGroupSpec { load_balancer: index as u32, health_check: hc }))
+    Ok(Some(TargetGroupSpec { load_balancer: index as u32, kind: lb.kind, health_check: hc }))
 }
 
 /// Reads a service's `health_failures = { target, container, after }`.

@@ -15,7 +15,7 @@ use super::result::EventRow;
 use crate::engine::SimTime;
 use crate::model::{StopReason, TaskId};
 use crate::scenario::Scenario;
-use crate::scenario::deployment::{MaximumCounts, RolloutSpec};
+use crate::scenario::deployment::{BlueGreenSpec, MaximumCounts, RolloutSpec};
 
 /// Where a member task is, as a deployment counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,8 +255,8 @@ pub(super) struct Rollout {
     pub desired: u32,
     /// Its tasks have ENIs (awsvpc or Fargate): each holds an address.
     eni: bool,
-    /// Blue/green with this bake time; `None`: a rolling update.
-    pub blue_green_bake: Option<SimTime>,
+    /// Blue/green, linear or canary; `None`: a rolling update.
+    pub blue_green: Option<BlueGreenSpec>,
     minimum_healthy_percent: u32,
     maximum_percent: u32,
     breaker: Option<bool>,
@@ -285,7 +285,7 @@ impl Rollout {
             workload,
             desired,
             eni,
-            blue_green_bake: spec.blue_green_bake,
+            blue_green: spec.blue_green,
             minimum_healthy_percent: spec.minimum_healthy_percent,
             maximum_percent: spec.maximum_percent,
             breaker: spec.circuit_breaker.map(|c| c.rollback),
@@ -324,7 +324,7 @@ impl Rollout {
             // A failed deployment without rollback launches nothing more.
             return Plan::default();
         }
-        if self.blue_green_bake.is_some() && primary.cause != Cause::Created {
+        if self.blue_green.is_some() && primary.cause != Cause::Created {
             return self.blue_green_plan();
         }
         plan(self.desired, self.minimum_healthy_percent, self.maximum_percent, counting, primary.counts(), self.old_counts())
@@ -348,7 +348,7 @@ impl Rollout {
     /// Blue/green: every green task is healthy and blue ones remain: production traffic shifts.
     pub fn ready_to_shift(&self) -> bool {
         let p = self.primary();
-        self.blue_green_bake.is_some()
+        self.blue_green.is_some()
             && p.cause != Cause::Created
             && p.shifted_at.is_none()
             && p.count(Phase::Healthy) == self.desired
@@ -357,7 +357,7 @@ impl Rollout {
 
     /// Blue/green: traffic has shifted and the bake time is not over yet.
     pub fn baking(&self) -> bool {
-        self.blue_green_bake.is_some() && self.primary().shifted_at.is_some() && !self.baked
+        self.blue_green.is_some() && self.primary().shifted_at.is_some() && !self.baked
     }
 
     /// Whether the primary deployment is done: its desired count healthy, nothing else left.

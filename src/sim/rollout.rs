@@ -48,6 +48,7 @@ impl World<'_> {
                 self.begin_deployment(service, spec.task_definition, Cause::Update, desired);
             }
             ServiceEvent::Step { service } => self.step(service),
+            ServiceEvent::Shift { service, index, step } => self.shift_traffic(service, index, step),
             ServiceEvent::Baked { service, index } => {
                 let r = self.deployments.rollout_mut(service).expect("a rollout");
                 // A newer deployment started meanwhile: its own shift and bake decide.
@@ -93,6 +94,39 @@ impl World<'_> {
         }
     }
 
+    /// Blue/green, linear or canary: step `step` of the `index`-th deployment's traffic shift.
+    /// After the last, both revisions run for the bake time.
+    fn shift_traffic(&mut self, service: u32, index: u16, step: u16) {
+        let r = self.deployments.rollout(service).expect("a rollout");
+        // A newer deployment started meanwhile: its own shift decides.
+        if r.primary_index() != index {
+            return;
+        }
+        let spec = r.blue_green.expect("a traffic shift");
+        let mut steps = spec.shift.steps().skip(step as usize);
+        let (at, share) = steps.next().expect("a step of the shift");
+        let now = self.now();
+        let message = match steps.next() {
+            None => {
+                self.queue.schedule(now + spec.bake, Event::Service(ServiceEvent::Baked { service, index }));
+                format!(
+                    "(deployment ecs-svc/{index}) production traffic shifted to the new revision; bake time {} s.",
+                    spec.bake.as_secs_f64()
+                )
+            }
+            Some((next, _)) => {
+                let wait = next.saturating_sub(at);
+                self.queue.schedule(now + wait, Event::Service(ServiceEvent::Shift { service, index, step: step + 1 }));
+                format!(
+                    "(deployment ecs-svc/{index}) shifted {} % of production traffic to the new revision; next step in {} s.",
+                    f64::from(share) / 10.0,
+                    wait.as_secs_f64()
+                )
+            }
+        };
+        self.service_event(service, index, message);
+    }
+
     /// One step of the rolling update.
     fn step(&mut self, service: u32) {
         let now = self.now();
@@ -122,16 +156,10 @@ impl World<'_> {
         }
         let r = self.deployments.rollout(service).expect("a rollout");
         if r.ready_to_shift() {
-            let bake = r.blue_green_bake.expect("blue/green");
             let index = r.primary_index();
             let r = self.deployments.rollout_mut(service).expect("a rollout");
             r.deployments.last_mut().expect("a deployment").shifted_at = Some(now);
-            self.service_event(
-                service,
-                index,
-                format!("(deployment ecs-svc/{index}) production traffic shifted to the new revision; bake time {} s.", bake.as_secs_f64()),
-            );
-            self.queue.schedule(now + bake, Event::Service(ServiceEvent::Baked { service, index }));
+            self.shift_traffic(service, index, 0);
         }
         let r = self.deployments.rollout(service).expect("a rollout");
         let plan = r.plan(counting);

@@ -91,6 +91,9 @@ pub(super) enum ServiceEvent {
     Step { service: u32 },
     /// Blue/green: the bake time of deployment `index` after its traffic shift is over.
     Baked { service: u32, index: u16 },
+    /// Blue/green, linear or canary: the `index`-th deployment's traffic shift takes its
+    /// `step`-th step.
+    Shift { service: u32, index: u16, step: u16 },
 }
 
 /// Every service of the run, and which workload each is.
