@@ -60,6 +60,7 @@ load_balancer = "front"
 }
 
 const ALB: &str = "type = \"alb\"\nsubnets = [\"sa\", \"sb\"]";
+const STOP_FIRST: &str = "unhealthy_tasks = \"stop_first\"";
 
 #[test]
 fn elastic_load_balancing_refuses_an_alb_in_one_az_a_small_subnet_and_an_uncovered_az() {
@@ -108,7 +109,9 @@ fn a_new_target_turns_healthy_after_five_checks_then_the_old_one_drains_300_s() 
 
 #[test]
 fn a_failing_target_is_stopped_after_the_grace_period_and_drained() {
-    let r = run_text(&scenario(ALB, "desired_count = 1\nhealth_check_grace_period = \"120s\"\nhealth_failures = { target = 1.0 }", ""));
+    // The earlier behaviour: an unhealthy task is stopped at once and replaced afterwards.
+    let service = "desired_count = 1\nhealth_check_grace_period = \"120s\"\nhealth_failures = { target = 1.0 }";
+    let r = run_text(&scenario(ALB, service, STOP_FIRST));
     let first = r.tasks.iter().filter(|t| t.running_at.is_some()).min_by_key(|t| t.running_at).unwrap();
     assert_eq!(first.stop_reason, Some(StopReason::ElbHealthCheck));
     // Unhealthy at 60 s (2 × 30 s) but ignored until 120 s; then 300 s of draining, 30 s to stop.
@@ -125,7 +128,7 @@ fn failing_container_health_checks_trip_the_circuit_breaker_in_its_second_stage(
 deployment_circuit_breaker = { enable = true, rollback = true }
 deployments = [{ at = \"10m\", task_definition = \"fg-checked\" }]
 health_failures = { container = 1.0 }";
-    let r = run_text(&scenario(ALB, service, ""));
+    let r = run_text(&scenario(ALB, service, STOP_FIRST));
     // Only the new revision has a container check; each of its tasks fails it at 90 s and stops
     // at once. Desired 1: the breaker trips at 3 and rolls back.
     let failed: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ContainerHealthCheck)).collect();
@@ -224,4 +227,40 @@ code_deploy = { config = { type = \"canary\", percent = 20, interval = \"3m\" },
     let (_, shifts, blue) = shift_timeline(custom);
     assert_eq!(shifts.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![secs(0), secs(180)]);
     assert_eq!(blue, vec![secs(180 + 300 + 30); 4]);
+}
+
+/// Desired 1 behind the ALB, every task failing its target checks 30 minutes after RUNNING
+/// (found at the second failed check, 30 s later): the first task and the one that replaced it.
+fn first_failure(service: &str) -> (clustersim::sim::TaskRow, clustersim::sim::TaskRow) {
+    let body = format!("desired_count = 1\nhealth_failures = {{ target = 1.0, after = \"30m\" }}\n{service}");
+    let r = run_text(&scenario(ALB, &body, ""));
+    let mut placed: Vec<_> = r.tasks.iter().filter(|t| t.running_at.is_some()).cloned().collect();
+    placed.sort_by_key(|t| t.running_at);
+    assert_eq!(placed[0].stop_reason, Some(StopReason::ElbHealthCheck));
+    (placed[0].clone(), placed[1].clone())
+}
+
+#[test]
+fn an_unhealthy_task_runs_until_its_replacement_is_healthy_when_the_maximum_allows() {
+    let (first, second) = first_failure("");
+    let failed = first.running_at.unwrap() + secs(1800 + 30);
+    // Its replacement is created when it fails (maximumPercent 200 leaves room for it) ...
+    assert_eq!(second.arrived_at, failed);
+    // ... and it drains (300 s) and stops (30 s) only once the replacement is healthy (5 × 30 s).
+    assert_eq!(first.stopped_at.unwrap(), second.running_at.unwrap() + secs(150 + 300 + 30));
+}
+
+#[test]
+fn an_unhealthy_task_stops_first_when_the_maximum_leaves_no_room() {
+    let (first, second) = first_failure("maximum_percent = 100\nminimum_healthy_percent = 0");
+    let failed = first.running_at.unwrap() + secs(1800 + 30);
+    assert_eq!(first.stopped_at.unwrap(), failed + secs(300 + 30));
+    // The stopping task counts toward the maximum until it is STOPPED.
+    assert_eq!(second.arrived_at, first.stopped_at.unwrap());
+}
+
+#[test]
+fn an_unknown_unhealthy_task_rule_is_refused_with_the_two_allowed() {
+    let e = plan_text(&scenario(ALB, "desired_count = 1", "unhealthy_tasks = \"ignore\"")).unwrap_err();
+    assert!(e.contains("service_scheduler.unhealthy_tasks") && e.contains("replace_first, stop_first"), "{e}");
 }

@@ -430,6 +430,19 @@ pub struct LifecycleSpec {
     pub container_stop_timeout: SimTime,
     /// When a newly registered target turns healthy.
     pub new_target_health: NewTargetHealth,
+    /// What the scheduler does with a task that failed its health checks.
+    pub unhealthy_tasks: UnhealthyTasks,
+}
+
+/// How the service scheduler replaces a task that failed its health checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnhealthyTasks {
+    /// Start a replacement first (within `maximumPercent`), stop the unhealthy task once a
+    /// replacement is healthy; when the maximum leaves no room, stop unhealthy tasks one at a
+    /// time (ECS's current documentation; the default).
+    ReplaceFirst,
+    /// Stop it at once and start a replacement afterwards (the earlier behaviour).
+    StopFirst,
 }
 
 /// When a new target passes its target group's health check: the two documented readings.
@@ -451,6 +464,7 @@ impl Default for LifecycleSpec {
             circuit_breaker_minimum: 3,
             container_stop_timeout: SimTime::from_secs(30),
             new_target_health: NewTargetHealth::Threshold,
+            unhealthy_tasks: UnhealthyTasks::ReplaceFirst,
         }
     }
 }
@@ -486,8 +500,15 @@ pub(super) fn read_lifecycle(s: &mut Table<'_>) -> Result<LifecycleSpec, Scenari
         Some("one_check") => NewTargetHealth::OneCheck,
         Some(other) => return Err(s.error("new_target_health", format!("unknown `{other}`; allowed: threshold, one_check"))),
     };
+    let unhealthy_tasks = match s.opt_str("unhealthy_tasks")? {
+        None => d.unhealthy_tasks,
+        Some("replace_first") => UnhealthyTasks::ReplaceFirst,
+        Some("stop_first") => UnhealthyTasks::StopFirst,
+        Some(other) => return Err(s.error("unhealthy_tasks", format!("unknown `{other}`; allowed: replace_first, stop_first"))),
+    };
     Ok(LifecycleSpec {
         new_target_health,
+        unhealthy_tasks,
         release_resources_at,
         maximum_counts,
         healthy_after_running: s.opt_duration("healthy_after_running")?.unwrap_or(d.healthy_after_running),

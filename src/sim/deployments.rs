@@ -28,9 +28,12 @@ pub(super) enum Phase {
     Healthy = 3,
     /// Stopped by the scheduler: DEACTIVATING or STOPPING.
     Stopping = 4,
+    /// RUNNING but failed its health checks: it counts toward `maximumPercent`, not toward the
+    /// desired count, and stops once a replacement is healthy.
+    Unhealthy = 5,
 }
 
-const PHASES: usize = 5;
+const PHASES: usize = 6;
 
 #[derive(Debug, Clone, Copy)]
 struct Member {
@@ -39,8 +42,11 @@ struct Member {
     phase: Phase,
     /// Index in its deployment's list for its phase.
     slot: u32,
-    /// Why the scheduler is stopping it (phase Stopping).
+    /// Why the scheduler is stopping it (phase Stopping), or will (phase Unhealthy).
     reason: StopReason,
+    /// Its failed essential container has exited already (`unhealthy_tasks = "stop_first"`):
+    /// nothing to drain, nothing left to signal.
+    exited: bool,
 }
 
 /// Why a deployment exists.
@@ -145,6 +151,7 @@ impl Deployment {
             running: self.count(Phase::Running),
             healthy: self.count(Phase::Healthy),
             stopping: self.count(Phase::Stopping),
+            unhealthy: self.count(Phase::Unhealthy),
         }
     }
 
@@ -161,10 +168,12 @@ pub struct Counts {
     pub running: u32,
     pub healthy: u32,
     pub stopping: u32,
+    pub unhealthy: u32,
 }
 
 impl Counts {
     fn add(&mut self, o: Counts) {
+        self.unhealthy += o.unhealthy;
         self.waiting += o.waiting;
         self.provisioning += o.provisioning;
         self.running += o.running;
@@ -172,13 +181,19 @@ impl Counts {
         self.stopping += o.stopping;
     }
 
-    /// Not stopping: waiting, provisioning, running or healthy.
+    /// Toward the desired count: waiting, provisioning, running or healthy.
     fn live(&self) -> u32 {
         self.waiting + self.provisioning + self.running + self.healthy
     }
 
     fn total(&self) -> u32 {
-        self.live() + self.stopping
+        self.live() + self.unhealthy + self.stopping
+    }
+
+    /// Replacements on their way, or stops under way: waiting, provisioning, running (not yet
+    /// healthy) or stopping.
+    fn in_motion(&self) -> u32 {
+        self.waiting + self.provisioning + self.running + self.stopping
     }
 }
 
@@ -187,8 +202,11 @@ impl Counts {
 pub struct Plan {
     /// Old tasks still provisioning: stopped (they never served).
     pub stop_provisioning: u32,
-    /// Old tasks running but not healthy yet: stopped first.
+    /// Old tasks running but not healthy yet (or failed): stopped first.
     pub stop_unhealthy: u32,
+    /// The primary's tasks that failed their health checks, to stop now that replacements are
+    /// healthy (or, when the maximum leaves no room for a replacement, one of them).
+    pub stop_failed: u32,
     /// Old healthy tasks: stopped down to the lower limit.
     pub stop_healthy: u32,
     /// New tasks to create.
@@ -235,11 +253,21 @@ pub fn plan(
     // stopping tasks count toward the maximum.
     let counted_after = match counting {
         MaximumCounts::RunningPendingStopping => all.total() - old.provisioning,
-        MaximumCounts::RunningPending => all.live() - old.provisioning - old.running - stop_healthy,
+        MaximumCounts::RunningPending => all.live() + all.unhealthy - old.provisioning - old.running - old.unhealthy - stop_healthy,
     };
     let start = upper.saturating_sub(counted_after).min(desired.saturating_sub(primary.live()));
     let trim = primary.live().saturating_sub(desired);
-    Plan { stop_provisioning: old.provisioning, stop_unhealthy: old.running, stop_healthy, start, trim }
+    let stop_failed = replaced_failures(desired, healthy, primary, start);
+    Plan { stop_provisioning: old.provisioning, stop_unhealthy: old.running + old.unhealthy, stop_failed, stop_healthy, start, trim }
+}
+
+/// How many of the primary's failed tasks stop this step: as many as healthy tasks stand beyond
+/// the desired count (their replacements are healthy); when no replacement can start and
+/// nothing is on its way, one, to make room.
+fn replaced_failures(desired: u32, healthy: u32, primary: Counts, start: u32) -> u32 {
+    let replaced = (healthy + primary.unhealthy).saturating_sub(desired);
+    let make_room = u32::from(start == 0 && primary.in_motion() == 0);
+    primary.unhealthy.min(replaced.max(make_room))
 }
 
 /// The circuit breaker's failure threshold: half the desired count, rounded up, clamped to
@@ -338,10 +366,18 @@ impl Rollout {
         let old = self.old_counts();
         let start = self.desired.saturating_sub(p.live());
         let trim = p.live().saturating_sub(self.desired);
+        let stop_failed = replaced_failures(self.desired, p.healthy, p, start);
         if self.baked {
-            Plan { stop_provisioning: old.provisioning, stop_unhealthy: old.running, stop_healthy: old.healthy, start, trim }
+            Plan {
+                stop_provisioning: old.provisioning,
+                stop_unhealthy: old.running + old.unhealthy,
+                stop_failed,
+                stop_healthy: old.healthy,
+                start,
+                trim,
+            }
         } else {
-            Plan { start, trim, ..Plan::default() }
+            Plan { start, trim, stop_failed, ..Plan::default() }
         }
     }
 
@@ -377,7 +413,7 @@ impl Rollout {
     /// not yet healthy, or stops.
     pub fn only_waiting(&self) -> bool {
         let c = self.all_counts();
-        c.provisioning + c.running + c.stopping == 0
+        c.provisioning + c.running + c.unhealthy + c.stopping == 0
     }
 
     /// Nothing at all is on its way that could change the plan (not even a waiting task).
@@ -542,7 +578,7 @@ impl Deployments {
         }
         debug_assert!(self.members[task.index()].is_none(), "task {} is already a member", task.0);
         self.members[task.index()] =
-            Some(Member { service, deployment, phase: Phase::Waiting, slot, reason: StopReason::ServiceSchedulerInitiated });
+            Some(Member { service, deployment, phase: Phase::Waiting, slot, reason: StopReason::ServiceSchedulerInitiated, exited: false });
     }
 
     /// Moves a member to another phase (and, for a waiting task, possibly another deployment).
@@ -617,12 +653,26 @@ impl Deployments {
         r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
     }
 
+    /// A running member failed its health checks: it waits for its replacement.
+    pub fn failed_checks(&mut self, task: TaskId, reason: StopReason) {
+        let m = self.member(task).expect("a member");
+        self.move_to(task, m.deployment, Phase::Unhealthy);
+        self.members[task.index()].as_mut().expect("a member").reason = reason;
+    }
+
     /// The scheduler stops a running member that failed its health checks (not counted as a
-    /// deployment's stop).
-    pub fn stopping_unhealthy(&mut self, task: TaskId, reason: StopReason) {
+    /// deployment's stop). `exited`: its failed container has exited already.
+    pub fn stopping_unhealthy(&mut self, task: TaskId, reason: StopReason, exited: bool) {
         let m = self.member(task).expect("a member");
         self.move_to(task, m.deployment, Phase::Stopping);
-        self.members[task.index()].as_mut().expect("a member").reason = reason;
+        let m = self.members[task.index()].as_mut().expect("a member");
+        m.reason = reason;
+        m.exited = exited;
+    }
+
+    /// The member's failed container has exited already: nothing to drain or signal.
+    pub fn exited(&self, task: TaskId) -> bool {
+        self.member(task).is_some_and(|m| m.exited)
     }
 
     /// Why the scheduler is stopping `task`.
@@ -766,6 +816,28 @@ mod tests {
         let p = plan(6, 50, 100, MaximumCounts::RunningPending, Counts::default(), old);
         // Only the 3 healthy still count.
         assert_eq!(p.start, 3);
+    }
+
+    #[test]
+    fn a_failed_task_is_replaced_first_and_stops_once_the_replacement_is_healthy() {
+        let none = Counts::default();
+        // Desired 4 at (100, 200), one task failed: a replacement starts, nothing stops yet.
+        let failed = Counts { healthy: 3, unhealthy: 1, ..none };
+        let p = plan(4, 100, 200, RPS, failed, none);
+        assert_eq!((p.start, p.stop_failed), (1, 0));
+        // The replacement runs but is not healthy yet: still nothing stops.
+        let p = plan(4, 100, 200, RPS, Counts { running: 1, ..failed }, none);
+        assert_eq!((p.start, p.stop_failed), (0, 0));
+        // It is healthy: the failed task stops.
+        let p = plan(4, 100, 200, RPS, Counts { healthy: 4, ..failed }, none);
+        assert_eq!((p.start, p.stop_failed), (0, 1));
+        // At (100, 100) there is no room: one failed task stops to make some, then the next
+        // only after the replacement is up and nothing is on its way.
+        let two_failed = Counts { healthy: 2, unhealthy: 2, ..none };
+        assert_eq!(plan(4, 100, 100, RPS, two_failed, none).stop_failed, 1);
+        assert_eq!(plan(4, 100, 100, RPS, Counts { stopping: 1, healthy: 2, unhealthy: 1, ..none }, none).stop_failed, 0);
+        assert_eq!(plan(4, 100, 100, RPS, Counts { running: 1, healthy: 2, unhealthy: 1, ..none }, none).stop_failed, 0);
+        assert_eq!(plan(4, 100, 100, RPS, Counts { healthy: 3, unhealthy: 1, ..none }, none).stop_failed, 1);
     }
 
     #[test]

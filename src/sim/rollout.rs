@@ -18,7 +18,7 @@ use crate::engine::SimTime;
 use crate::metrics::Metric;
 use crate::model::taskdef::MAX_CONTAINERS_PER_TASK_DEFINITION;
 use crate::model::{StopReason, TaskId, TaskState};
-use crate::scenario::deployment::ReleaseAt;
+use crate::scenario::deployment::{ReleaseAt, UnhealthyTasks};
 
 /// Task serials named in one service event, at most (ECS lists a few and counts the rest).
 const NAMED_TASKS: usize = 10;
@@ -173,6 +173,7 @@ impl World<'_> {
             }
             if plan.stop_unhealthy > 0 {
                 stop.extend(d.tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
+                stop.extend(d.tasks(Phase::Unhealthy).iter().map(|&t| (t, Phase::Unhealthy)));
             }
         }
         for d in &r.deployments[..primary as usize] {
@@ -180,8 +181,14 @@ impl World<'_> {
             stop.extend(d.tasks(Phase::Healthy).iter().rev().take(take).map(|&t| (t, Phase::Healthy)));
             healthy_left -= take;
         }
-        // A lowered desired count: the new deployment's extra tasks go, waiting ones first.
+        // The primary's failed tasks whose replacements are healthy, the oldest first.
         let p = r.primary();
+        if plan.stop_failed > 0 {
+            let mut failed: Vec<TaskId> = p.tasks(Phase::Unhealthy).to_vec();
+            failed.sort_by_key(|&t| self.tasks.get(t).serial);
+            stop.extend(failed.into_iter().take(plan.stop_failed as usize).map(|t| (t, Phase::Unhealthy)));
+        }
+        // A lowered desired count: the new deployment's extra tasks go, waiting ones first.
         let mut trim: Vec<(TaskId, Phase)> = Vec::new();
         for phase in [Phase::Waiting, Phase::Provisioning, Phase::Running, Phase::Healthy] {
             let left = plan.trim as usize - trim.len();
@@ -240,6 +247,11 @@ impl World<'_> {
                 self.deployments.stopping(task);
                 self.deactivate(task, workload, true);
             }
+            Phase::Unhealthy => {
+                let reason = self.deployments.stop_reason(task);
+                self.deployments.stopping_unhealthy(task, reason, false);
+                self.deactivate(task, workload, true);
+            }
             Phase::Stopping => unreachable!("a stopping task is not stopped again"),
         }
     }
@@ -272,12 +284,8 @@ impl World<'_> {
         {
             self.release_host(task, host, td, workload);
         }
-        // A task whose essential container failed its health check has exited already.
-        let after = if self.deployments.stop_reason(task) == StopReason::ContainerHealthCheck {
-            SimTime::ZERO
-        } else {
-            self.sigterm_exit_delay(td, workload)
-        };
+        // A task whose essential container failed its health check may have exited already.
+        let after = if self.deployments.exited(task) { SimTime::ZERO } else { self.sigterm_exit_delay(td, workload) };
         let at = self.now() + after;
         self.schedule_for_task(at, Event::Task(TaskEvent::Exited { task }));
     }
@@ -298,7 +306,10 @@ impl World<'_> {
             TaskEvent::Unhealthy { container, .. } => {
                 if t.state == TaskState::Running && matches!(self.deployments.phase(task), Some(Phase::Running | Phase::Healthy)) {
                     let service = self.deployments.service_of(task).expect("a member");
-                    self.stop_unhealthy(service, task, container);
+                    match self.scenario.service_scheduler.lifecycle.unhealthy_tasks {
+                        UnhealthyTasks::ReplaceFirst => self.failed_checks(service, task, container),
+                        UnhealthyTasks::StopFirst => self.stop_unhealthy(service, task, container),
+                    }
                 }
             }
             TaskEvent::Deregistered { .. } => {
@@ -372,14 +383,11 @@ impl World<'_> {
         format!("targetgroup/{}-{}", self.scenario.load_balancers[tg.load_balancer as usize].name, w.name)
     }
 
-    /// ECS stops a task whose health checks failed: a failed target drains first (the
-    /// deregistration delay), a failed container has nothing to drain. The circuit breaker
-    /// counts it in its second stage; the next step starts a task in its place.
-    fn stop_unhealthy(&mut self, service: u32, task: TaskId, container: bool) {
+    /// A task failed its health checks: the service says so. Returns why it will stop.
+    fn report_unhealthy(&mut self, service: u32, task: TaskId, container: bool) -> StopReason {
         let serial = self.tasks.get(task).serial;
         let index = self.deployments.rollout(service).expect("a rollout").primary_index();
-        let workload = self.services.workload(service);
-        let reason = if container {
+        if container {
             self.service_event(service, index, format!("(task {serial}) failed container health checks."));
             StopReason::ContainerHealthCheck
         } else {
@@ -387,11 +395,33 @@ impl World<'_> {
             let message = format!("(task {serial}) is unhealthy in (target-group {name}) due to (reason Health checks failed).");
             self.service_event(service, index, message);
             StopReason::ElbHealthCheck
-        };
+        }
+    }
+
+    /// Replacement first: the failed task runs on, counted toward the maximum but not toward the
+    /// desired count, so the next step starts its replacement; it stops once a replacement is
+    /// healthy, or first when the maximum leaves no room.
+    fn failed_checks(&mut self, service: u32, task: TaskId, container: bool) {
+        let reason = self.report_unhealthy(service, task, container);
+        let in_primary = self.deployments.in_primary(task);
+        self.deployments.failed_checks(task, reason);
+        // The circuit breaker counts it in its second stage.
+        if in_primary {
+            self.count_failure(service, true);
+        }
+        self.request_step(service);
+    }
+
+    /// Stop first (the earlier behaviour): a failed target drains (the deregistration delay), a
+    /// failed container has exited and has nothing to drain; the next step starts a task in its
+    /// place.
+    fn stop_unhealthy(&mut self, service: u32, task: TaskId, container: bool) {
+        let reason = self.report_unhealthy(service, task, container);
+        let (serial, workload) = (self.tasks.get(task).serial, self.services.workload(service));
+        let index = self.deployments.rollout(service).expect("a rollout").primary_index();
         self.service_event(service, index, format!("has stopped 1 running tasks: (task {serial})."));
         let in_primary = self.deployments.in_primary(task);
-        self.deployments.stopping_unhealthy(task, reason);
-        // A failed container has exited: there is nothing to drain.
+        self.deployments.stopping_unhealthy(task, reason, container);
         self.deactivate(task, workload, !container);
         if in_primary {
             self.count_failure(service, true);
