@@ -264,3 +264,57 @@ fn an_unknown_unhealthy_task_rule_is_refused_with_the_two_allowed() {
     let e = plan_text(&scenario(ALB, "desired_count = 1", "unhealthy_tasks = \"ignore\"")).unwrap_err();
     assert!(e.contains("service_scheduler.unhealthy_tasks") && e.contains("replace_first, stop_first"), "{e}");
 }
+
+/// Four tasks, blue/green with a 10-minute bake time, updated at 10 minutes.
+const BLUE_GREEN_UPDATE: &str = "desired_count = 4
+strategy = \"blue_green\"
+bake_time = \"10m\"
+deployments = [{ at = \"10m\" }]";
+
+#[test]
+fn lifecycle_hooks_hold_their_stage_until_they_report_polled_every_30_s() {
+    let hooks = "lifecycle_hooks = [
+  { stages = [\"PRE_SCALE_UP\"], duration = \"70s\" },
+  { stages = [\"POST_SCALE_UP\", \"POST_PRODUCTION_TRAFFIC_SHIFT\"], duration = \"2m\" },
+]";
+    let r = run_text(&scenario(ALB, &format!("{BLUE_GREEN_UPDATE}\n{hooks}"), ""));
+    assert_eq!(r.deployments[1].outcome, "completed");
+    // PRE_SCALE_UP answers IN_PROGRESS at 0, 30 and 60 s and SUCCEEDED at 90 s: green starts then.
+    let green: Vec<_> = r.tasks.iter().filter(|t| t.arrived_at >= secs(600)).collect();
+    assert_eq!(green.len(), 4);
+    assert!(green.iter().all(|t| t.arrived_at == secs(600 + 90)), "{:?}", green.iter().map(|t| t.arrived_at).collect::<Vec<_>>());
+    let green_healthy = green.iter().map(|t| t.running_at.unwrap()).max().unwrap() + secs(150);
+    // POST_SCALE_UP holds the shift 120 s; POST_PRODUCTION_TRAFFIC_SHIFT holds the bake 120 s.
+    let shifted = r.service_events.iter().find(|e| e.message.contains("production traffic shifted")).unwrap().time;
+    assert_eq!(shifted, green_healthy + secs(120));
+    let blue = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ServiceSchedulerInitiated));
+    assert!(blue.map(|t| t.stopped_at.unwrap()).all(|t| t == shifted + secs(120 + 600 + 300 + 30)));
+}
+
+#[test]
+fn a_failed_lifecycle_hook_rolls_back_to_the_old_tasks_which_kept_running() {
+    let hooks = "lifecycle_hooks = [{ stages = [\"POST_SCALE_UP\"], duration = \"1m\", result = \"failed\" }]";
+    let r = run_text(&scenario(ALB, &format!("{BLUE_GREEN_UPDATE}\n{hooks}"), ""));
+    assert_eq!(r.deployments[1].outcome, "rolled_back");
+    assert_eq!(r.deployments[2].outcome, "completed");
+    // No third set: the original four run on, the four green ones stop after their drain.
+    assert_eq!(r.tasks.len(), 8);
+    let green: Vec<_> = r.tasks.iter().filter(|t| t.arrived_at >= secs(600)).collect();
+    let green_healthy = green.iter().map(|t| t.running_at.unwrap()).max().unwrap() + secs(150);
+    assert!(green.iter().all(|t| t.stopped_at == Some(green_healthy + secs(60 + 300 + 30))));
+    assert!(r.tasks.iter().filter(|t| t.arrived_at < secs(600)).all(|t| t.stopped_at.is_none()));
+    assert!(r.service_events.iter().any(|e| e.message.contains("a lifecycle hook for POST_SCALE_UP returned FAILED")));
+}
+
+#[test]
+fn lifecycle_hooks_need_an_ecs_native_traffic_shift_and_a_known_stage() {
+    let hooks = |extra: &str, stages: &str| format!("desired_count = 1\n{extra}\nlifecycle_hooks = [{{ stages = [{stages}] }}]");
+    let e = plan_text(&scenario(ALB, &hooks("", "\"POST_SCALE_UP\""), "")).unwrap_err();
+    assert!(e.contains("workload.web.lifecycle_hooks") && e.contains("strategy"), "{e}");
+    let bg = "strategy = \"blue_green\"\nbake_time = \"0m\"";
+    let e = plan_text(&scenario(ALB, &hooks(bg, "\"RECONCILE_SERVICE\""), "")).unwrap_err();
+    assert!(e.contains("lifecycle_hooks[0].stages") && e.contains("not modelled"), "{e}");
+    let e = plan_text(&scenario(ALB, &hooks(bg, "\"BEFORE_INSTALL\""), "")).unwrap_err();
+    assert!(e.contains("PRE_SCALE_UP, POST_SCALE_UP"), "{e}");
+    assert!(plan_text(&scenario(ALB, &hooks(bg, "\"TEST_TRAFFIC_SHIFT\""), "")).is_ok());
+}

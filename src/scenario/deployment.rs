@@ -108,6 +108,13 @@ impl TrafficShift {
         }
     }
 
+    /// The wait between step `step` and the next; `None` after the last.
+    pub fn wait_after(self, step: u16) -> Option<SimTime> {
+        let mut steps = self.steps().skip(step as usize);
+        let (at, _) = steps.next()?;
+        steps.next().map(|(next, _)| next.saturating_sub(at))
+    }
+
     /// From the first step to the last.
     pub fn duration(self) -> SimTime {
         self.steps().last().map_or(SimTime::ZERO, |(at, _)| at)
@@ -132,6 +139,62 @@ pub struct BlueGreenSpec {
     /// After all traffic has moved, how long both revisions still run: ECS's `bakeTimeInMinutes`,
     /// CodeDeploy's `terminationWaitTimeInMinutes`.
     pub bake: SimTime,
+    /// What the lifecycle hooks of each stage do (ECS-native only).
+    pub hooks: [StageHooks; STAGES],
+}
+
+/// The deployment lifecycle stages a hook can run at, in the order a deployment passes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Before the new revision starts.
+    PreScaleUp = 0,
+    /// The new revision is up (every task healthy); the old one still takes all traffic.
+    PostScaleUp = 1,
+    TestTrafficShift = 2,
+    PostTestTrafficShift = 3,
+    /// At each step of the production traffic shift.
+    ProductionTrafficShift = 4,
+    /// All production traffic has moved; before the bake time.
+    PostProductionTrafficShift = 5,
+}
+
+pub const STAGES: usize = 6;
+
+impl Stage {
+    pub const ALL: [Stage; STAGES] = [
+        Stage::PreScaleUp,
+        Stage::PostScaleUp,
+        Stage::TestTrafficShift,
+        Stage::PostTestTrafficShift,
+        Stage::ProductionTrafficShift,
+        Stage::PostProductionTrafficShift,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::PreScaleUp => "PRE_SCALE_UP",
+            Stage::PostScaleUp => "POST_SCALE_UP",
+            Stage::TestTrafficShift => "TEST_TRAFFIC_SHIFT",
+            Stage::PostTestTrafficShift => "POST_TEST_TRAFFIC_SHIFT",
+            Stage::ProductionTrafficShift => "PRODUCTION_TRAFFIC_SHIFT",
+            Stage::PostProductionTrafficShift => "POST_PRODUCTION_TRAFFIC_SHIFT",
+        }
+    }
+}
+
+/// The hooks of one stage, summed up: the deployment waits `done_after` (the last hook's
+/// SUCCEEDED), unless one reports FAILED first, `failed_after` the stage began.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageHooks {
+    pub any: bool,
+    pub done_after: SimTime,
+    pub failed_after: Option<SimTime>,
+}
+
+/// When a hook that needs `duration` reports its result: it is invoked at once and again every
+/// `callback_delay` while it answers IN_PROGRESS.
+pub fn hook_reports_after(duration: SimTime, callback_delay: SimTime) -> SimTime {
+    SimTime(duration.0.div_ceil(callback_delay.0) * callback_delay.0)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +285,19 @@ pub(super) fn read_rollout(
         d.finish()?;
         deployments.push(DeploymentSpec { at, task_definition, desired_count });
     }
-    let blue_green = read_blue_green(w, target_group.as_ref(), circuit_breaker.is_some())?;
+    let mut blue_green = read_blue_green(w, target_group.as_ref(), circuit_breaker.is_some())?;
+    let hooks = read_hooks(w)?;
+    if hooks.iter().any(|h| h.any) {
+        match blue_green.as_mut() {
+            Some(b) if b.controller == Controller::Ecs => b.hooks = hooks,
+            _ => {
+                return Err(w.error(
+                    "lifecycle_hooks",
+                    "lifecycle hooks run in ECS-native blue_green, linear and canary deployments: set `strategy`",
+                ));
+            }
+        }
+    }
     let grace_period = w.opt_duration("health_check_grace_period")?.unwrap_or(SimTime::ZERO);
     if grace_period > SimTime::from_secs(2_147_483_647) {
         return Err(w.error("health_check_grace_period", "at most 2,147,483,647 s"));
@@ -350,7 +425,7 @@ fn read_blue_green(
             )
         })?;
         c.finish()?;
-        return Ok(Some(BlueGreenSpec { controller, shift, bake }));
+        return Ok(Some(BlueGreenSpec { controller, shift, bake, hooks: Default::default() }));
     }
     if w.has("code_deploy") {
         return Err(w.error("code_deploy", "needs `deployment_controller = \"code_deploy\"`"));
@@ -385,7 +460,53 @@ fn read_blue_green(
     let bake = whole_minutes(w, "bake_time", 1440, "bakeTimeInMinutes")?.ok_or_else(|| {
         w.error("bake_time", "missing; bakeTimeInMinutes, how long both revisions run after the traffic shift (0 to 1440 minutes)")
     })?;
-    Ok(Some(BlueGreenSpec { controller, shift, bake }))
+    Ok(Some(BlueGreenSpec { controller, shift, bake, hooks: Default::default() }))
+}
+
+/// `lifecycle_hooks = [{ stages = [...], duration = "2m", callback_delay = "30s", result = "succeeded" }]`.
+fn read_hooks(w: &mut Table<'_>) -> Result<[StageHooks; STAGES], ScenarioError> {
+    let mut by_stage = [StageHooks::default(); STAGES];
+    for (i, v) in w.opt_array("lifecycle_hooks")?.unwrap_or(&[]).iter().enumerate() {
+        let key = format!("lifecycle_hooks[{i}]");
+        let Value::Table(t) = v else {
+            return Err(w.error(&key, "expected a table such as { stages = [\"POST_SCALE_UP\"], duration = \"2m\" }"));
+        };
+        let mut h = Table::nested(w.file(), w.key(&key), t);
+        let allowed = || Stage::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
+        let names = h.opt_strings("stages")?.ok_or_else(|| h.error("stages", format!("missing; one or more of {}", allowed())))?;
+        if names.is_empty() {
+            return Err(h.error("stages", format!("empty; one or more of {}", allowed())));
+        }
+        let duration = h.opt_duration("duration")?.unwrap_or(SimTime::ZERO);
+        let callback = h.opt_duration("callback_delay")?.unwrap_or(SimTime::from_secs(30));
+        if callback == SimTime::ZERO || callback > SimTime::from_secs(900) {
+            return Err(h.error("callback_delay", "more than 0 and at most 15 minutes"));
+        }
+        let fails = match h.opt_str("result")?.unwrap_or("succeeded") {
+            "succeeded" | "SUCCEEDED" => false,
+            "failed" | "FAILED" => true,
+            other => return Err(h.error("result", format!("unknown `{other}`; allowed: succeeded, failed"))),
+        };
+        let after = hook_reports_after(duration, callback);
+        for name in names {
+            let stage = match Stage::ALL.iter().find(|s| s.name() == name) {
+                Some(&s) => s,
+                None if name == "RECONCILE_SERVICE" => {
+                    return Err(h.error("stages", "RECONCILE_SERVICE is not modelled (it needs several active revisions at the start)"));
+                }
+                None => return Err(h.error("stages", format!("unknown `{name}`; allowed: {}", allowed()))),
+            };
+            let s = &mut by_stage[stage as usize];
+            s.any = true;
+            if fails {
+                s.failed_after = Some(s.failed_after.map_or(after, |f| f.min(after)));
+            } else {
+                s.done_after = s.done_after.max(after);
+            }
+        }
+        h.finish()?;
+    }
+    Ok(by_stage)
 }
 
 /// A `linear` or `canary` table: its share (key, lowest, default in tenths) and its wait (key,
@@ -539,6 +660,15 @@ mod tests {
         assert_eq!(eleven[8], (8, 990));
         assert_eq!(eleven[9], (9, 1000));
         assert_eq!(TrafficShift::Linear { step: 110, wait: minute }.duration(), SimTime::from_secs(540));
+    }
+
+    #[test]
+    fn a_hook_reports_at_the_first_invocation_after_its_work_is_done() {
+        let (s, cb) = (SimTime::from_secs, SimTime::from_secs(30));
+        assert_eq!(hook_reports_after(s(0), cb), s(0));
+        assert_eq!(hook_reports_after(s(60), cb), s(60));
+        assert_eq!(hook_reports_after(s(70), cb), s(90));
+        assert_eq!(hook_reports_after(s(70), s(100)), s(100));
     }
 
     #[test]

@@ -298,6 +298,8 @@ pub(super) struct Rollout {
     pub step_requested: bool,
     /// Blue/green: the primary's bake time is over; its old tasks may stop.
     pub baked: bool,
+    /// Blue/green: the new revision waits for its PRE_SCALE_UP hooks.
+    pub scale_up_held: bool,
     /// Serials of the tasks whose targets registered this instant, for one service event
     /// (the buffer is kept between instants).
     pub registered: Vec<u32>,
@@ -322,6 +324,7 @@ impl Rollout {
             addresses: 0,
             step_requested: false,
             baked: false,
+            scale_up_held: false,
             registered: Vec::new(),
             below_since: None,
             reached_lower: false,
@@ -364,7 +367,7 @@ impl Rollout {
     fn blue_green_plan(&self) -> Plan {
         let p = self.primary().counts();
         let old = self.old_counts();
-        let start = self.desired.saturating_sub(p.live());
+        let start = if self.scale_up_held { 0 } else { self.desired.saturating_sub(p.live()) };
         let trim = p.live().saturating_sub(self.desired);
         let stop_failed = replaced_failures(self.desired, p.healthy, p, start);
         if self.baked {
@@ -605,6 +608,7 @@ impl Deployments {
         }
         r.desired = desired;
         r.baked = false;
+        r.scale_up_held = false;
         r.deployments.push(Deployment::new(task_definition, cause, now, desired));
         let index = (r.deployments.len() - 1) as u16;
         let waiting: Vec<TaskId> = r.deployments.iter().flat_map(|d| d.tasks(Phase::Waiting).iter().copied()).collect();
@@ -749,6 +753,36 @@ impl Deployments {
             }
             _ => Breaker::Holds,
         }
+    }
+
+    /// A lifecycle hook failed: the primary fails and rolls back to the last completed
+    /// deployment, whose index and revision this returns (none: it just fails).
+    pub fn fail_primary(&mut self, service: u32, now: SimTime) -> Option<(u16, u32)> {
+        let r = self.rollout_mut(service).expect("a rollout");
+        let target = r.last_completed.map(|i| (i, r.deployments[i as usize].task_definition));
+        let p = r.deployments.last_mut().expect("a deployment");
+        p.outcome = if target.is_some() { Outcome::RolledBack } else { Outcome::Failed };
+        p.ended_at = Some(now);
+        target
+    }
+
+    /// Blue/green rollback: the new primary (the old revision again) takes over the tasks of
+    /// deployment `from`, which still run, and traffic is back on them: the failed revision's
+    /// tasks stop at once.
+    pub fn adopt(&mut self, service: u32, from: u16, now: SimTime) {
+        let r = self.rollout(service).expect("a rollout");
+        let index = r.primary_index();
+        let d = &r.deployments[from as usize];
+        let moving: Vec<(TaskId, Phase)> = [Phase::Waiting, Phase::Provisioning, Phase::Running, Phase::Healthy, Phase::Unhealthy]
+            .into_iter()
+            .flat_map(|phase| d.tasks(phase).iter().map(move |&t| (t, phase)))
+            .collect();
+        for (task, phase) in moving {
+            self.move_to(task, index, phase);
+        }
+        let r = self.rollout_mut(service).expect("a rollout");
+        r.baked = true;
+        r.deployments.last_mut().expect("a deployment").shifted_at = Some(now);
     }
 
     /// The primary is done (called by the step): marks it completed; true the first time.

@@ -18,7 +18,7 @@ use crate::engine::SimTime;
 use crate::metrics::Metric;
 use crate::model::taskdef::MAX_CONTAINERS_PER_TASK_DEFINITION;
 use crate::model::{StopReason, TaskId, TaskState};
-use crate::scenario::deployment::{ReleaseAt, UnhealthyTasks};
+use crate::scenario::deployment::{ReleaseAt, Stage, UnhealthyTasks};
 
 /// Task serials named in one service event, at most (ECS lists a few and counts the rest).
 const NAMED_TASKS: usize = 10;
@@ -49,6 +49,7 @@ impl World<'_> {
             }
             ServiceEvent::Step { service } => self.step(service),
             ServiceEvent::Shift { service, index, step } => self.shift_traffic(service, index, step),
+            ServiceEvent::HookDone { service, index, stage, step, failed } => self.hooks_reported(service, index, stage, step, failed),
             ServiceEvent::Baked { service, index } => {
                 let r = self.deployments.rollout_mut(service).expect("a rollout");
                 // A newer deployment started meanwhile: its own shift and bake decide.
@@ -81,6 +82,11 @@ impl World<'_> {
             _ => format!("started deployment ecs-svc/{index}: task definition {family}, desired count {desired}."),
         };
         self.service_event(service, index, message);
+        let r = self.deployments.rollout_mut(service).expect("a rollout");
+        if cause == Cause::Update && r.blue_green.is_some_and(|b| b.hooks[Stage::PreScaleUp as usize].any) {
+            r.scale_up_held = true;
+            self.run_stage(service, index, Stage::PreScaleUp, 0);
+        }
         self.request_step(service);
     }
 
@@ -94,8 +100,8 @@ impl World<'_> {
         }
     }
 
-    /// Blue/green, linear or canary: step `step` of the `index`-th deployment's traffic shift.
-    /// After the last, both revisions run for the bake time.
+    /// Blue/green, linear or canary: step `step` of the `index`-th deployment's traffic shift,
+    /// then its PRODUCTION_TRAFFIC_SHIFT hooks.
     fn shift_traffic(&mut self, service: u32, index: u16, step: u16) {
         let r = self.deployments.rollout(service).expect("a rollout");
         // A newer deployment started meanwhile: its own shift decides.
@@ -103,28 +109,103 @@ impl World<'_> {
             return;
         }
         let spec = r.blue_green.expect("a traffic shift");
-        let mut steps = spec.shift.steps().skip(step as usize);
-        let (at, share) = steps.next().expect("a step of the shift");
-        let now = self.now();
-        let message = match steps.next() {
-            None => {
-                self.queue.schedule(now + spec.bake, Event::Service(ServiceEvent::Baked { service, index }));
-                format!(
-                    "(deployment ecs-svc/{index}) production traffic shifted to the new revision; bake time {} s.",
-                    spec.bake.as_secs_f64()
-                )
-            }
-            Some((next, _)) => {
-                let wait = next.saturating_sub(at);
-                self.queue.schedule(now + wait, Event::Service(ServiceEvent::Shift { service, index, step: step + 1 }));
-                format!(
-                    "(deployment ecs-svc/{index}) shifted {} % of production traffic to the new revision; next step in {} s.",
-                    f64::from(share) / 10.0,
-                    wait.as_secs_f64()
-                )
-            }
+        // This step's share, and the wait before the next step (none after the last).
+        let share = spec.shift.steps().nth(step as usize).expect("a step of the shift").1;
+        let next = spec.shift.wait_after(step);
+        let message = match next {
+            None => format!(
+                "(deployment ecs-svc/{index}) production traffic shifted to the new revision; bake time {} s.",
+                spec.bake.as_secs_f64()
+            ),
+            Some(wait) => format!(
+                "(deployment ecs-svc/{index}) shifted {} % of production traffic to the new revision; next step in {} s.",
+                f64::from(share) / 10.0,
+                wait.as_secs_f64()
+            ),
         };
         self.service_event(service, index, message);
+        self.run_stage(service, index, Stage::ProductionTrafficShift, step);
+    }
+
+    /// Runs a stage's lifecycle hooks; without any, the deployment moves on at once.
+    fn run_stage(&mut self, service: u32, index: u16, stage: Stage, step: u16) {
+        let r = self.deployments.rollout(service).expect("a rollout");
+        let hooks = r.blue_green.expect("a blue/green deployment").hooks[stage as usize];
+        if !hooks.any {
+            self.stage_done(service, index, stage, step);
+            return;
+        }
+        let (after, failed) = match hooks.failed_after {
+            Some(f) => (f, true),
+            None => (hooks.done_after, false),
+        };
+        self.service_event(service, index, format!("(deployment ecs-svc/{index}) running lifecycle hooks for {}.", stage.name()));
+        let at = self.now() + after;
+        self.queue.schedule(at, Event::Service(ServiceEvent::HookDone { service, index, stage, step, failed }));
+    }
+
+    /// A stage's hooks reported: SUCCEEDED moves the deployment on, FAILED rolls it back.
+    fn hooks_reported(&mut self, service: u32, index: u16, stage: Stage, step: u16, failed: bool) {
+        let r = self.deployments.rollout(service).expect("a rollout");
+        if r.primary_index() != index || r.primary().outcome != Outcome::InProgress {
+            return;
+        }
+        if !failed {
+            self.stage_done(service, index, stage, step);
+            return;
+        }
+        let now = self.now();
+        let desired = r.desired;
+        let message = format!("(deployment ecs-svc/{index}) deployment failed: a lifecycle hook for {} returned FAILED.", stage.name());
+        self.service_event(service, index, message);
+        match self.deployments.fail_primary(service, now) {
+            Some((to, td)) => self.roll_back(service, index, to, td, desired),
+            None => self.request_step(service),
+        }
+    }
+
+    /// What follows a stage once its hooks have succeeded.
+    fn stage_done(&mut self, service: u32, index: u16, stage: Stage, step: u16) {
+        match stage {
+            Stage::PreScaleUp => {
+                self.deployments.rollout_mut(service).expect("a rollout").scale_up_held = false;
+                self.request_step(service);
+            }
+            Stage::PostScaleUp => self.run_stage(service, index, Stage::TestTrafficShift, 0),
+            Stage::TestTrafficShift => self.run_stage(service, index, Stage::PostTestTrafficShift, 0),
+            Stage::PostTestTrafficShift => self.shift_traffic(service, index, 0),
+            Stage::ProductionTrafficShift => {
+                let spec = self.deployments.rollout(service).expect("a rollout").blue_green.expect("a traffic shift");
+                match spec.shift.wait_after(step) {
+                    None => self.run_stage(service, index, Stage::PostProductionTrafficShift, 0),
+                    Some(wait) => {
+                        let at = self.now() + wait;
+                        self.queue.schedule(at, Event::Service(ServiceEvent::Shift { service, index, step: step + 1 }));
+                    }
+                }
+            }
+            Stage::PostProductionTrafficShift => {
+                let bake = self.deployments.rollout(service).expect("a rollout").blue_green.expect("a traffic shift").bake;
+                let at = self.now() + bake;
+                self.queue.schedule(at, Event::Service(ServiceEvent::Baked { service, index }));
+            }
+        }
+    }
+
+    /// Back to deployment `to` (revision `td`) after deployment `of` failed. Blue/green: its
+    /// tasks still run and take the traffic back; the failed revision's tasks stop.
+    fn roll_back(&mut self, service: u32, of: u16, to: u16, td: u32, desired: u32) {
+        self.begin_deployment(service, td, Cause::Rollback { of }, desired);
+        if self.deployments.rollout(service).expect("a rollout").blue_green.is_some() {
+            let now = self.now();
+            self.deployments.adopt(service, to, now);
+            let index = self.deployments.rollout(service).expect("a rollout").primary_index();
+            self.service_event(
+                service,
+                index,
+                format!("(deployment ecs-svc/{index}) production traffic shifted back to deployment ecs-svc/{to}."),
+            );
+        }
     }
 
     /// One step of the rolling update.
@@ -159,7 +240,7 @@ impl World<'_> {
             let index = r.primary_index();
             let r = self.deployments.rollout_mut(service).expect("a rollout");
             r.deployments.last_mut().expect("a deployment").shifted_at = Some(now);
-            self.shift_traffic(service, index, 0);
+            self.run_stage(service, index, Stage::PostScaleUp, 0);
         }
         let r = self.deployments.rollout(service).expect("a rollout");
         let plan = r.plan(counting);
@@ -194,7 +275,7 @@ impl World<'_> {
             let left = plan.trim as usize - trim.len();
             trim.extend(p.tasks(phase).iter().rev().take(left).map(|&t| (t, phase)));
         }
-        let at_rest = r.at_rest() && !r.baking();
+        let at_rest = r.at_rest() && !r.baking() && !r.scale_up_held;
         let reported_stuck = p.reported_stuck;
         let mut stopped_running = Vec::new();
         for &(task, phase) in stop.iter().chain(&trim) {
@@ -473,7 +554,7 @@ impl World<'_> {
             let what = if health { "tasks failed health checks" } else { "tasks failed to start" };
             self.service_event(service, index, format!("(deployment ecs-svc/{index}) deployment failed: {what}."));
             match rollback_to {
-                Some((_, td)) => self.begin_deployment(service, td, Cause::Rollback { of: index }, desired),
+                Some((to, td)) => self.roll_back(service, index, to, td, desired),
                 None => self.request_step(service),
             }
         }

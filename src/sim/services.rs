@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use crate::engine::{EventId, SimTime};
 use crate::model::TaskId;
 use crate::scenario::Scenario;
+use crate::scenario::deployment::Stage;
 use crate::workload::{Arrivals, LaunchType};
 
 /// A token bucket in integer microseconds of accrual: one token costs `us_per_token`.
@@ -94,6 +95,8 @@ pub(super) enum ServiceEvent {
     /// Blue/green, linear or canary: the `index`-th deployment's traffic shift takes its
     /// `step`-th step.
     Shift { service: u32, index: u16, step: u16 },
+    /// The lifecycle hooks of `stage` reported (at production-shift step `step`).
+    HookDone { service: u32, index: u16, stage: Stage, step: u16, failed: bool },
 }
 
 /// Every service of the run, and which workload each is.
