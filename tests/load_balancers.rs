@@ -318,3 +318,35 @@ fn lifecycle_hooks_need_an_ecs_native_traffic_shift_and_a_known_stage() {
     assert!(e.contains("PRE_SCALE_UP, POST_SCALE_UP"), "{e}");
     assert!(plan_text(&scenario(ALB, &hooks(bg, "\"TEST_TRAFFIC_SHIFT\""), "")).is_ok());
 }
+
+#[test]
+fn an_alb_that_grows_takes_addresses_from_its_subnets_and_gives_them_back() {
+    let lb = format!(
+        "{ALB}\naddresses_per_az = 3\nscaling = [{{ at = \"30m\", addresses_per_az = 10 }}, {{ at = \"1h\", addresses_per_az = 4 }}]"
+    );
+    let r = run_text(&scenario(&lb, "desired_count = 1", ""));
+    assert_eq!(r.metrics.get(Metric::LbAddressesPeak), 20.0);
+    assert_eq!(r.metrics.get(Metric::LbScaleUpsShort), 0.0);
+    // At the end: 4 per AZ, and the service's one task holds one address.
+    let free: u32 = r.subnets.iter().take(2).map(|s| s.free_at_end).sum();
+    let usable: u32 = r.subnets.iter().take(2).map(|s| s.usable).sum();
+    assert_eq!(free, usable - 8 - 1);
+    // Without scaling the peak is what the nodes hold from the start.
+    let r = run_text(&scenario(ALB, "desired_count = 1", ""));
+    assert_eq!(r.metrics.get(Metric::LbAddressesPeak), 4.0);
+    assert!(r.metrics.get(Metric::LbScaleUpsShort).is_nan());
+}
+
+#[test]
+fn an_alb_short_of_addresses_takes_what_its_subnets_have_and_is_counted() {
+    // Two /25s (123 usable each) nearly filled by 240 tasks: the ALB cannot grow to 6 per AZ.
+    let lb = format!("{ALB}\nscaling = [{{ at = \"1h\", addresses_per_az = 6 }}]");
+    let text = scenario(&lb, "desired_count = 240", "").replace("10.0.1.0/24", "10.0.1.0/25").replace("10.0.2.0/24", "10.0.2.0/25");
+    let r = run_text(&text);
+    assert_eq!(r.metrics.get(Metric::LbScaleUpsShort), 1.0);
+    let peak = r.metrics.get(Metric::LbAddressesPeak);
+    assert!((4.0..12.0).contains(&peak), "{peak}");
+    let e =
+        plan_text(&scenario(&format!("{ALB}\nscaling = [{{ at = \"1h\", addresses_per_az = 51 }}]"), "desired_count = 1", "")).unwrap_err();
+    assert!(e.contains("load_balancers.front.scaling[0].addresses_per_az") && e.contains("100 addresses"), "{e}");
+}

@@ -254,19 +254,8 @@ pub(super) fn read_rollout(
         return Err(w.error("deregistration_delay", "a target group's deregistration delay is 0 to 3600 s"));
     }
     let mut deployments: Vec<DeploymentSpec> = Vec::new();
-    for (i, v) in w.opt_array("deployments")?.unwrap_or(&[]).iter().enumerate() {
-        let key = format!("deployments[{i}]");
-        let Value::Table(t) = v else {
-            return Err(w.error(&key, "expected a table such as { at = \"1h\", task_definition = \"web-v2\" }"));
-        };
-        let mut d = Table::nested(w.file(), w.key(&key), t);
-        let at = d.duration("at")?;
-        if at >= horizon {
-            return Err(d.error("at", "is at or after the horizon; the deployment would never start"));
-        }
-        if deployments.last().is_some_and(|p| p.at >= at) {
-            return Err(d.error("at", "deployments must be in increasing `at` order"));
-        }
+    let example = "{ at = \"1h\", task_definition = \"web-v2\" }";
+    for (at, mut d) in w.timed_tables("deployments", example, horizon, "the deployment would never start")? {
         let task_definition = match d.opt_str("task_definition")? {
             Some(f) => family(&d, "task_definition", f)?,
             None => deployments.last().map_or(initial, |p| p.task_definition),

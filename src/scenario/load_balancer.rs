@@ -38,8 +38,10 @@ pub struct LoadBalancerSpec {
     pub kind: LbType,
     /// One subnet per enabled AZ.
     pub subnets: Vec<SubnetId>,
-    /// Addresses its nodes hold in each subnet for the whole run (an NLB: exactly 1).
+    /// Addresses its nodes hold in each subnet at the start (an NLB: exactly 1).
     pub addresses_per_az: u32,
+    /// An ALB's nodes as they change: from each time, this many addresses per AZ (in time order).
+    pub scaling: Vec<(SimTime, u32)>,
     pub internet_facing: bool,
 }
 
@@ -103,6 +105,7 @@ pub(super) fn read_load_balancers(
     network: Option<&NetworkSpec>,
     azs: &[String],
     held: &[u64],
+    horizon: SimTime,
 ) -> Result<Vec<LoadBalancerSpec>, ScenarioError> {
     let mut out = Vec::new();
     let mut taken = held.to_vec();
@@ -144,19 +147,17 @@ pub(super) fn read_load_balancers(
                     ));
                 }
                 // [unsourced] AWS does not publish how many nodes an idle ALB runs; 2 per AZ is
-                // a planning default. It grows with traffic, which is not modelled: set it.
+                // a planning default. It grows with traffic, which is not modelled: set it, and
+                // how it grows (`scaling`).
                 let n = t.opt_u32_min("addresses_per_az", 1)?.unwrap_or(2);
-                if u64::from(n) * subnets.len() as u64 > u64::from(ALB_MAX_ADDRESSES) {
-                    return Err(t.error(
-                        "addresses_per_az",
-                        format!("{n} per AZ in {} AZs is more than the {ALB_MAX_ADDRESSES} addresses an ALB uses at most", subnets.len()),
-                    ));
-                }
+                at_most_alb_max(&t, "addresses_per_az", n, subnets.len())?;
                 n
             }
             LbType::Network => {
-                if t.has("addresses_per_az") {
-                    return Err(t.error("addresses_per_az", "a Network Load Balancer has exactly one address per AZ"));
+                for key in ["addresses_per_az", "scaling"] {
+                    if t.has(key) {
+                        return Err(t.error(key, "a Network Load Balancer has exactly one address per AZ"));
+                    }
                 }
                 1
             }
@@ -186,8 +187,32 @@ pub(super) fn read_load_balancers(
             }
             taken[id.0 as usize] += u64::from(addresses_per_az);
         }
+        let scaling = read_scaling(&mut t, subnets.len(), horizon)?;
         t.finish()?;
-        out.push(LoadBalancerSpec { name: name.to_string(), kind, subnets, addresses_per_az, internet_facing });
+        out.push(LoadBalancerSpec { name: name.to_string(), kind, subnets, addresses_per_az, scaling, internet_facing });
+    }
+    Ok(out)
+}
+
+/// An ALB uses at most 100 addresses over all its subnets.
+fn at_most_alb_max(t: &Table<'_>, key: &str, per_az: u32, azs: usize) -> Result<(), ScenarioError> {
+    if u64::from(per_az) * azs as u64 > u64::from(ALB_MAX_ADDRESSES) {
+        return Err(
+            t.error(key, format!("{per_az} per AZ in {azs} AZs is more than the {ALB_MAX_ADDRESSES} addresses an ALB uses at most"))
+        );
+    }
+    Ok(())
+}
+
+/// An ALB's `scaling = [{ at = "8h", addresses_per_az = 6 }, …]`: its nodes as traffic changes.
+fn read_scaling(t: &mut Table<'_>, azs: usize, horizon: SimTime) -> Result<Vec<(SimTime, u32)>, ScenarioError> {
+    let mut out = Vec::new();
+    let entries = t.timed_tables("scaling", "{ at = \"8h\", addresses_per_az = 6 }", horizon, "the change would never happen")?;
+    for (at, mut e) in entries {
+        let n = e.opt_u32_min("addresses_per_az", 1)?.ok_or_else(|| e.error("addresses_per_az", "missing; 1 or more"))?;
+        at_most_alb_max(&e, "addresses_per_az", n, azs)?;
+        e.finish()?;
+        out.push((at, n));
     }
     Ok(out)
 }

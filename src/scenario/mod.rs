@@ -375,7 +375,7 @@ impl Scenario {
             Some(net) => check_hosts_fit_subnets(file, net, &host_groups, &instance_types)?,
             None => Vec::new(),
         };
-        let load_balancers = load_balancer::read_load_balancers(&mut root, network.as_ref(), &azs, &held)?;
+        let load_balancers = load_balancer::read_load_balancers(&mut root, network.as_ref(), &azs, &held, horizon)?;
         let mut host_azs: Vec<AzId> = host_groups.iter().flat_map(|g| g.azs.iter().copied()).collect();
         host_azs.sort();
         host_azs.dedup();

@@ -187,6 +187,35 @@ impl<'a> Table<'a> {
     }
 
     /// Array of strings.
+    /// An array of tables each with an `at` before `horizon`, in increasing `at` order (such as
+    /// `deployments`): each table (its `at` read) with its time. `example` shows one entry; `what`
+    /// says what would never happen at or after the horizon.
+    pub fn timed_tables(
+        &mut self,
+        name: &str,
+        example: &str,
+        horizon: SimTime,
+        what: &str,
+    ) -> Result<Vec<(SimTime, Table<'a>)>, ScenarioError> {
+        let mut out: Vec<(SimTime, Table<'a>)> = Vec::new();
+        for (i, v) in self.opt_array(name)?.unwrap_or(&[]).iter().enumerate() {
+            let key = format!("{name}[{i}]");
+            let Value::Table(t) = v else {
+                return Err(self.error(&key, format!("expected a table such as {example}")));
+            };
+            let mut e = Table::nested(self.file, self.key(&key), t);
+            let at = e.duration("at")?;
+            if at >= horizon {
+                return Err(e.error("at", format!("is at or after the horizon; {what}")));
+            }
+            if out.last().is_some_and(|&(p, _)| p >= at) {
+                return Err(e.error("at", format!("{name} must be in increasing `at` order")));
+            }
+            out.push((at, e));
+        }
+        Ok(out)
+    }
+
     pub fn opt_strings(&mut self, name: &str) -> Result<Option<Vec<&'a str>>, ScenarioError> {
         let Some(items) = self.opt_array(name)? else { return Ok(None) };
         items

@@ -173,7 +173,7 @@ impl World<'_> {
     /// free + held = usable. Each held address is counted once, under its one owner.
     pub(super) fn check_ip_conservation(&self) -> Result<(), String> {
         let subnets = self.addresses.subnets();
-        let mut held = infrastructure_ips(self.scenario, self.fleet.cluster(), subnets);
+        let mut held = infrastructure_ips(self.scenario, self.fleet.cluster(), subnets, &self.addresses.lb_held(self.scenario));
         let mut releasing = vec![0u32; subnets.len()];
         let mut enis = 0;
         for t in self.tasks.live() {

@@ -249,6 +249,7 @@ impl<'s> World<'s> {
             }
         }
         self.schedule_deployments();
+        self.schedule_load_balancers();
         self.start_capacity();
         self.start_service_scaling();
     }
@@ -266,6 +267,8 @@ impl<'s> World<'s> {
                 Event::Workload(e) => self.on_arrival(e),
                 Event::Task(e) => self.on_task(e),
                 Event::Address(AddressEvent::EniReleased { task }) => self.release_eni(task),
+                Event::Address(AddressEvent::LbScale { lb, per_az }) => self.on_lb(lb, Some(per_az)),
+                Event::Address(AddressEvent::LbRetry { lb }) => self.on_lb(lb, None),
                 Event::Service(e) => self.on_service(e),
                 Event::Egress(e) => self.on_egress(e),
                 Event::Memory(e) => self.on_memory(e),
@@ -448,6 +451,15 @@ impl<'s> World<'s> {
         let mut done = self.recorder.finish(self.scenario.horizon, &still_waiting_since, ctx);
         for (metric, value) in deployment_metrics {
             done.metrics.set(metric, value);
+        }
+        if !self.scenario.load_balancers.is_empty() {
+            let (peak, short) = self.addresses.lb_figures();
+            done.metrics.set(crate::metrics::Metric::LbAddressesPeak, f64::from(peak));
+            let scaled = self.scenario.load_balancers.iter().any(|l| !l.scaling.is_empty());
+            done.metrics.set(crate::metrics::Metric::LbScaleUpsShort, if scaled { f64::from(short) } else { f64::NAN });
+        } else {
+            done.metrics.set(crate::metrics::Metric::LbAddressesPeak, f64::NAN);
+            done.metrics.set(crate::metrics::Metric::LbScaleUpsShort, f64::NAN);
         }
         if let Some(c) = &self.capacity {
             let hours: f64 = c.asgs.iter().map(|a| a.instance_time_at(self.scenario.horizon).as_secs_f64() / 3600.0).sum();
