@@ -27,15 +27,8 @@ fn run_text(body: &str) -> RunResult {
     common::run_first(plan_text(body))
 }
 
-/// Two AZs with a /24 each, an ALB (or what `lb` says) and a Fargate service `web` behind it.
-fn scenario(lb: &str, service: &str, scheduler: &str) -> String {
-    format!(
-        r#"horizon = "2h"
-[cluster]
-azs = ["a", "b"]
-[service_scheduler]
-{scheduler}
-[network]
+/// Two AZs with a /24 each (`sa`, `sb`), and a /28 in the second (`tiny`).
+const NETWORK: &str = r#"[network]
 eni_attach_delay = "0s"
 [network.subnets.sa]
 az = "a"
@@ -46,7 +39,17 @@ cidr = "10.0.2.0/24"
 [network.subnets.tiny]
 az = "b"
 cidr = "10.0.3.0/28"
-[load_balancers.front]
+"#;
+
+/// Two AZs with a /24 each, an ALB (or what `lb` says) and a Fargate service `web` behind it.
+fn scenario(lb: &str, service: &str, scheduler: &str) -> String {
+    format!(
+        r#"horizon = "2h"
+[cluster]
+azs = ["a", "b"]
+[service_scheduler]
+{scheduler}
+{NETWORK}[load_balancers.front]
 {lb}
 [workload.web]
 kind = "service"
@@ -105,6 +108,9 @@ fn a_new_target_turns_healthy_after_five_checks_then_the_old_one_drains_300_s() 
     // The ALB guide's reading: one passing check.
     let (running, stopped) = replaced_after("new_target_health = \"one_check\"");
     assert_eq!(stopped.saturating_sub(running), SimTime::from_secs(30 + 300 + 30));
+    // ACTIVATING takes 10 s before the load balancer checks the target.
+    let (running, stopped) = replaced_after("target_registration_time = \"10s\"");
+    assert_eq!(stopped.saturating_sub(running), SimTime::from_secs(10 + 150 + 300 + 30));
 }
 
 #[test]
@@ -349,4 +355,49 @@ fn an_alb_short_of_addresses_takes_what_its_subnets_have_and_is_counted() {
     let e =
         plan_text(&scenario(&format!("{ALB}\nscaling = [{{ at = \"1h\", addresses_per_az = 51 }}]"), "desired_count = 1", "")).unwrap_err();
     assert!(e.contains("load_balancers.front.scaling[0].addresses_per_az") && e.contains("100 addresses"), "{e}");
+}
+
+/// A bridge-mode service of six tasks behind an ALB on two m5.large hosts, its container on
+/// `host_port` (0: a dynamic port from the agent's ephemeral range).
+fn bridge_behind_alb(host_port: u16) -> RunResult {
+    let td = format!(
+        r#"{{ "family": "bridge", "networkMode": "bridge", "containerDefinitions": [{{ "name": "app", "image": "app:1",
+  "essential": true, "cpu": 256, "memory": 256, "portMappings": [{{ "containerPort": 8080, "hostPort": {host_port} }}] }}] }}"#
+    );
+    let text = format!(
+        r#"name = "ports"
+seed = 1
+horizon = "1h"
+task_definitions = ["bridge.json"]
+[cluster]
+azs = ["a", "b"]
+{NETWORK}
+[host_groups.main]
+instance_type = "m5.large"
+count_per_az = 1
+subnets = ["sa", "sb"]
+[load_balancers.front]
+type = "alb"
+subnets = ["sa", "sb"]
+[workload.web]
+kind = "service"
+task_definition = "bridge"
+desired_count = 6
+load_balancer = "front"
+"#
+    );
+    common::run_first(common::plan(&[("bridge.json", &td)], &text))
+}
+
+#[test]
+fn dynamic_host_ports_let_several_tasks_of_a_service_share_an_instance_behind_its_load_balancer() {
+    let running = |r: &RunResult| r.tasks.iter().filter(|t| t.running_at.is_some()).count();
+    // hostPort 0: the agent picks a port per task; the scheduler does not count them.
+    let dynamic = bridge_behind_alb(0);
+    assert_eq!(running(&dynamic), 6);
+    assert_eq!(dynamic.metrics.get(Metric::PlacementFailures), 0.0);
+    // A static host port: one task per instance, the rest cannot be placed (RESOURCE:PORTS).
+    let fixed = bridge_behind_alb(8080);
+    assert_eq!(running(&fixed), 2);
+    assert!(fixed.metrics.get(Metric::PlacementFailures) > 0.0);
 }

@@ -534,6 +534,9 @@ pub struct LifecycleSpec {
     pub maximum_counts: MaximumCounts,
     /// A task with no health checks counts as healthy this long after RUNNING (40 s).
     pub healthy_after_running: SimTime,
+    /// ACTIVATING: from RUNNING until the load balancer starts checking the new target (0: at
+    /// once; AWS publishes no figure).
+    pub target_registration_time: SimTime,
     /// The circuit breaker's lower clamp: 3 (current), or 10 (2022–2023).
     pub circuit_breaker_minimum: u32,
     /// The agent's `ECS_CONTAINER_STOP_TIMEOUT`, for containers without `stopTimeout` (30 s).
@@ -571,6 +574,7 @@ impl Default for LifecycleSpec {
             release_resources_at: ReleaseAt::Stopping,
             maximum_counts: MaximumCounts::RunningPendingStopping,
             healthy_after_running: SimTime::from_secs(40),
+            target_registration_time: SimTime::ZERO,
             circuit_breaker_minimum: 3,
             container_stop_timeout: SimTime::from_secs(30),
             new_target_health: NewTargetHealth::Threshold,
@@ -622,6 +626,7 @@ pub(super) fn read_lifecycle(s: &mut Table<'_>) -> Result<LifecycleSpec, Scenari
         release_resources_at,
         maximum_counts,
         healthy_after_running: s.opt_duration("healthy_after_running")?.unwrap_or(d.healthy_after_running),
+        target_registration_time: s.opt_duration("target_registration_time")?.unwrap_or(d.target_registration_time),
         circuit_breaker_minimum,
         container_stop_timeout: s.opt_duration("container_stop_timeout")?.unwrap_or(d.container_stop_timeout),
     })

@@ -33,10 +33,23 @@ fn first_failing(interval: SimTime, fails_from: SimTime) -> u64 {
     fails_from.0.div_ceil(interval.0).max(1)
 }
 
-/// A target group's checks run every `interval` from registration. A new target is healthy
-/// after `healthy_threshold` passing checks (or one, with the other reading), and unhealthy
-/// after `unhealthy_threshold` consecutive failing ones. `fails_from`: when its checks start
-/// failing (`None`: they always pass).
+/// A target group's checks run every `interval` from registration, `registration` after
+/// RUNNING. A new target is healthy after `healthy_threshold` passing checks (or one, with the
+/// other reading), and unhealthy after `unhealthy_threshold` consecutive failing ones.
+/// `fails_from`: when, after RUNNING, its checks start failing (`None`: they always pass).
+/// Times are from RUNNING.
+pub fn registered_target_verdict(
+    hc: &TargetHealthCheck,
+    reading: NewTargetHealth,
+    registration: SimTime,
+    fails_from: Option<SimTime>,
+) -> Verdict {
+    let v = target_verdict(hc, reading, fails_from.map(|f| f.saturating_sub(registration)));
+    let later = |t: Option<SimTime>| t.map(|t| t + registration);
+    Verdict { healthy_at: later(v.healthy_at), unhealthy_at: later(v.unhealthy_at) }
+}
+
+/// The same, from registration.
 pub fn target_verdict(hc: &TargetHealthCheck, reading: NewTargetHealth, fails_from: Option<SimTime>) -> Verdict {
     let passes = match reading {
         NewTargetHealth::Threshold => u64::from(hc.healthy_threshold),
@@ -126,6 +139,12 @@ mod tests {
         // ALB defaults: 5 × 30 s = 150 s; the one-check reading: 30 s.
         assert_eq!(target_verdict(&alb(), NewTargetHealth::Threshold, None).healthy_at, Some(s(150)));
         assert_eq!(target_verdict(&alb(), NewTargetHealth::OneCheck, None).healthy_at, Some(s(30)));
+        // Registered 10 s after RUNNING: checked from then on, failing from 100 s after RUNNING
+        // (90 s after registration: the check at 90 s fails, the one at 120 s too).
+        let late = registered_target_verdict(&alb(), NewTargetHealth::Threshold, s(10), None);
+        assert_eq!(late.healthy_at, Some(s(160)));
+        let failing = registered_target_verdict(&alb(), NewTargetHealth::Threshold, s(10), Some(s(100)));
+        assert_eq!((failing.healthy_at, failing.unhealthy_at), (None, Some(s(130))));
         // Users' faster setting: 2 × 10 s = 20 s.
         let fast = TargetHealthCheck { interval: s(10), healthy_threshold: 2, ..alb() };
         assert_eq!(target_verdict(&fast, NewTargetHealth::Threshold, None).healthy_at, Some(s(20)));

@@ -428,7 +428,10 @@ impl World<'_> {
                 (draw(f.target), draw(f.container))
             }
         };
-        let target = spec.target_group.map(|tg| health::target_verdict(&tg.health_check, lifecycle.new_target_health, target_fails));
+        let registration = lifecycle.target_registration_time;
+        let target = spec
+            .target_group
+            .map(|tg| health::registered_target_verdict(&tg.health_check, lifecycle.new_target_health, registration, target_fails));
         let mut containers = [health::Verdict::default(); MAX_CONTAINERS_PER_TASK_DEFINITION];
         let mut n = 0;
         for hc in self.scenario.task_definitions[td as usize].essential_health_checks() {
