@@ -1042,10 +1042,11 @@ fn service_auto_scaling_mistakes_name_their_key() {
     );
     rejects(&scaled(&ok.replace("max_capacity = 10\n", "")), "workload.web.auto_scaling.max_capacity", "missing (required)");
     rejects(
-        &scaled(&ok.replace("\"cpu\"", "\"memory\"")),
+        &scaled(&ok.replace("\"cpu\"", "\"disk\"")),
         "workload.web.auto_scaling.policies[0].metric",
-        "allowed: cpu, requests_per_target",
+        "allowed: cpu, memory, requests_per_target",
     );
+    rejects(&scaled(&ok.replace("\"cpu\"", "\"memory\"")), "workload.web.auto_scaling.policies[0].metric", "a usage model in [memory.");
     rejects(&scaled(&ok.replace("target = 60", "target = 150")), "workload.web.auto_scaling.policies[0].target", "at most 100");
     rejects(
         &scaled(&ok.replace("cpu_seconds_per_request = 0.01\n", "")),
@@ -1057,7 +1058,11 @@ fn service_auto_scaling_mistakes_name_their_key() {
         "workload.web.auto_scaling.policies",
         "give 1 to 50",
     );
-    rejects(&scaled(&ok.replace("load = { rate_per_s = 50 }\n", "")), "workload.web.auto_scaling.load", "missing (required table)");
+    rejects(
+        &scaled(&ok.replace("load = { rate_per_s = 50 }\n", "")),
+        "workload.web.auto_scaling.load",
+        "missing (required for CPU and request tracking)",
+    );
     let jobs =
         edit(BASE, "arrival = { rate_per_s = 0.05 }", &format!("arrival = {{ rate_per_s = 0.05 }}\n[workload.jobs.auto_scaling]\n{ok}"));
     rejects(&jobs, "workload.jobs.auto_scaling", "this workload is not a service");

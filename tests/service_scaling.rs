@@ -17,9 +17,9 @@ fn run_text(body: &str) -> RunResult {
     common::run_first(common::plan(&[("web.json", WEB)], &text))
 }
 
-/// `hosts` m5.xlarge in one AZ; service `web` of 10 tasks tracking CPU at 60 % (`policy`) under
-/// `load`.
-fn scenario(horizon: &str, load: &str, policy: &str, extra: &str) -> String {
+/// Ten m5.xlarge in one AZ; service `web` of 10 tasks scaled between 2 and 40 by
+/// `auto_scaling` (the rest of its table), then `extra`.
+fn scaled_service(horizon: &str, auto_scaling: &str, extra: &str) -> String {
     format!(
         r#"horizon = "{horizon}"
 [cluster]
@@ -34,12 +34,15 @@ desired_count = 10
 [workload.web.auto_scaling]
 min_capacity = 2
 max_capacity = 40
-cpu_seconds_per_request = 0.01
-policies = [{policy}]
-load = {load}
+{auto_scaling}
 {extra}
 "#
     )
+}
+
+/// Service `web` tracking CPU (`policy`) under `load`, 10 ms of CPU a request.
+fn scenario(horizon: &str, load: &str, policy: &str, extra: &str) -> String {
+    scaled_service(horizon, &format!("cpu_seconds_per_request = 0.01\npolicies = [{policy}]\nload = {load}"), extra)
 }
 
 fn column(r: &RunResult, name: &str) -> Vec<(u64, f64)> {
@@ -129,4 +132,38 @@ fn scheduled_actions_move_the_bounds_and_the_count_at_their_time() {
     assert_eq!(at(&desired, 1440), 20.0);
     assert_eq!(at(&desired, 1560), 12.0);
     assert_eq!(desired.last().unwrap().1, 12.0);
+}
+
+/// Service `web` of 10 tasks whose container uses a constant `usage` of its 512 MiB, tracking
+/// memory at 50 % (no request load).
+fn memory_tracked(usage: &str) -> RunResult {
+    let memory = format!("[memory]\n[memory.web.web]\nstart = {{ distribution = \"constant\", value = \"{usage}\" }}\ninterval = \"1h\"");
+    run_text(&scaled_service("1h", "policies = [{ metric = \"memory\", target = 50 }]", &memory))
+}
+
+#[test]
+fn memory_tracking_follows_what_the_tasks_use_and_keeps_scaling_out_when_usage_does_not_follow_load() {
+    // 384 of 512 MiB = 75 % against a 50 % target: ceil(10 × 75 / 50) = 15. New tasks use as
+    // much, so the service stays at 75 % and scales again after each 300 s cooldown:
+    // ceil(15 × 1.5) = 23, ceil(23 × 1.5) = 35, then the maximum of 40.
+    let r = memory_tracked("384MiB");
+    let desired = column(&r, "desired_web");
+    let mut steps: Vec<f64> = desired.iter().map(|&(_, d)| d).collect();
+    steps.dedup();
+    assert_eq!(steps, vec![10.0, 15.0, 23.0, 35.0, 40.0]);
+    let memory = column(&r, "scaling_memory_web");
+    assert!((at(&memory, 30 * 60) - 75.0).abs() < 1e-9);
+    // At 40 % (205 of 512 MiB) it scales in after fifteen low datapoints, to ceil(10 × 40.04 / 50) = 9.
+    let r = memory_tracked("205MiB");
+    let mut steps: Vec<f64> = column(&r, "desired_web").iter().map(|&(_, d)| d).collect();
+    steps.dedup();
+    assert_eq!(steps[..2], [10.0, 9.0]);
+}
+
+#[test]
+fn memory_tracking_needs_a_usage_model() {
+    let text = scenario("1h", "{ rate_per_s = 1 }", r#"{ metric = "memory", target = 50 }"#, "");
+    let full = format!("name = \"sas\"\nseed = 5\ntask_definitions = [\"web.json\"]\n{text}");
+    let e = common::plan(&[("web.json", WEB)], &full).unwrap_err();
+    assert!(e.contains("workload.web.auto_scaling.policies[0].metric") && e.contains("[memory.web.<container>]"), "{e}");
 }

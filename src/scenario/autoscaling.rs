@@ -17,6 +17,9 @@ pub enum ScalingMetric {
     Cpu,
     /// `ALBRequestCountPerTarget`: requests per running task per minute.
     RequestsPerTarget,
+    /// `ECSServiceAverageMemoryUtilization`: memory the service's tasks use (the memory model)
+    /// / the memory their task definitions reserve, %.
+    Memory,
 }
 
 impl ScalingMetric {
@@ -24,6 +27,7 @@ impl ScalingMetric {
         match self {
             ScalingMetric::Cpu => "cpu",
             ScalingMetric::RequestsPerTarget => "requests_per_target",
+            ScalingMetric::Memory => "memory",
         }
     }
 }
@@ -45,7 +49,8 @@ pub struct ServiceAutoScaling {
     pub policies: Vec<TargetTracking>,
     pub scale_out_cooldown: SimTime,
     pub scale_in_cooldown: SimTime,
-    /// Requests per second the service receives, shared evenly by its running tasks.
+    /// Requests per second the service receives, shared evenly by its running tasks (none: 0,
+    /// for memory tracking alone).
     pub load: RateSchedule,
     /// CPU-seconds one request costs (what turns the load into CPU utilisation).
     pub cpu_seconds_per_request: f64,
@@ -91,11 +96,13 @@ pub(super) fn read_auto_scaling(w: &mut Table<'_>, desired: Option<u32>) -> Resu
             format!("{desired} is outside auto_scaling's min_capacity {min_capacity} to max_capacity {max_capacity}"),
         ));
     }
-    let load = {
-        let mut l = t.table("load")?;
-        let s = super::workload::read_rate_schedule(&mut l)?;
-        l.finish()?;
-        s
+    let load = match t.opt_table("load")? {
+        Some(mut l) => {
+            let s = super::workload::read_rate_schedule(&mut l)?;
+            l.finish()?;
+            Some(s)
+        }
+        None => None,
     };
     let cpu_seconds_per_request = t.opt_f64_in("cpu_seconds_per_request", 0.0, 3600.0)?.unwrap_or(0.0);
     let items = t.opt_array("policies")?.ok_or_else(|| {
@@ -115,18 +122,22 @@ pub(super) fn read_auto_scaling(w: &mut Table<'_>, desired: Option<u32>) -> Resu
         let metric = match p.str("metric")? {
             "cpu" => ScalingMetric::Cpu,
             "requests_per_target" => ScalingMetric::RequestsPerTarget,
-            other => return Err(p.error("metric", format!("unknown metric `{other}`; allowed: cpu, requests_per_target"))),
+            "memory" => ScalingMetric::Memory,
+            other => return Err(p.error("metric", format!("unknown metric `{other}`; allowed: cpu, memory, requests_per_target"))),
         };
         let target = p.opt_f64("target")?.ok_or_else(|| p.error("target", "missing (required): the target value"))?;
         let ok = match metric {
-            ScalingMetric::Cpu => target > 0.0 && target <= 100.0,
+            ScalingMetric::Cpu | ScalingMetric::Memory => target > 0.0 && target <= 100.0,
             ScalingMetric::RequestsPerTarget => target > 0.0 && target.is_finite(),
         };
         if !ok {
-            return Err(p.error("target", "must be above 0 (CPU: at most 100 %)"));
+            return Err(p.error("target", "must be above 0 (CPU and memory: at most 100 %)"));
         }
         if metric == ScalingMetric::Cpu && cpu_seconds_per_request == 0.0 {
             return Err(p.error("metric", "CPU tracking needs auto_scaling.cpu_seconds_per_request > 0 (the CPU each request costs)"));
+        }
+        if metric != ScalingMetric::Memory && load.is_none() {
+            return Err(t.error("load", "missing (required for CPU and request tracking): the requests per second the service receives"));
         }
         let disable_scale_in = p.opt_bool("disable_scale_in")?.unwrap_or(false);
         p.finish()?;
@@ -170,7 +181,7 @@ pub(super) fn read_auto_scaling(w: &mut Table<'_>, desired: Option<u32>) -> Resu
         policies,
         scale_out_cooldown,
         scale_in_cooldown,
-        load,
+        load: load.unwrap_or_else(|| RateSchedule::constant(0.0)),
         cpu_seconds_per_request,
         high_resolution,
         scheduled,

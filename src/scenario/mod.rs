@@ -584,6 +584,23 @@ impl Scenario {
             ));
         }
         let memory = memory::read_memory(&mut root, &task_definitions)?;
+        for (w, scaling) in workloads.iter().zip(&auto_scaling) {
+            let Some(scaling) = scaling else { continue };
+            let td = w.task_definition as usize;
+            let modelled = memory.as_ref().is_some_and(|m| m.process_of[td].iter().any(Option::is_some));
+            if let Some(i) = scaling.policies.iter().position(|p| p.metric == autoscaling::ScalingMetric::Memory)
+                && !modelled
+            {
+                return Err(ScenarioError::new(
+                    file,
+                    format!("workload.{}.auto_scaling.policies[{i}].metric", w.name),
+                    format!(
+                        "memory tracking needs the memory the tasks use: give `{}` a usage model in [memory.{}.<container>]",
+                        task_definitions[td].family, task_definitions[td].family
+                    ),
+                ));
+            }
+        }
         let cpu = memory::read_cpu(&mut root, file, &task_definitions, &workloads)?;
         let report = read_report(&mut root)?;
         // The sweep is expanded before this function runs; its table is read by `sweep`.

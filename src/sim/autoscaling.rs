@@ -71,7 +71,15 @@ impl Alarms {
 
 /// The metric of one policy, given the load and the tasks running; `None` without data (no task
 /// runs).
-pub fn metric_value(metric: ScalingMetric, rps: f64, cpu_s_per_request: f64, running: u32, task_vcpus: f64) -> Option<f64> {
+/// `memory_pct`: the service's memory utilisation, when a policy tracks it.
+pub fn metric_value(
+    metric: ScalingMetric,
+    rps: f64,
+    cpu_s_per_request: f64,
+    running: u32,
+    task_vcpus: f64,
+    memory_pct: Option<f64>,
+) -> Option<f64> {
     if running == 0 {
         return None;
     }
@@ -80,7 +88,14 @@ pub fn metric_value(metric: ScalingMetric, rps: f64, cpu_s_per_request: f64, run
         ScalingMetric::RequestsPerTarget => rps * 60.0 / n,
         // Tasks cannot use more CPU than they have: the metric saturates at 100 %.
         ScalingMetric::Cpu => (100.0 * rps * cpu_s_per_request / (n * task_vcpus)).min(100.0),
+        ScalingMetric::Memory => memory_pct?,
     })
+}
+
+/// CloudWatch's service memory utilisation: the memory the tasks use over the memory their task
+/// definitions reserve, %; `None` with no task reporting. (Usage may exceed the reservation.)
+pub fn memory_utilisation(used_mib: u64, reserved_mib: u64) -> Option<f64> {
+    (reserved_mib > 0).then(|| 100.0 * used_mib as f64 / reserved_mib as f64)
 }
 
 /// Target tracking's capacity for one policy: the capacity at which the metric would be at
@@ -227,10 +242,10 @@ mod tests {
     #[test]
     fn metrics_from_the_load() {
         // 100 requests/s at 10 ms of CPU each on 4 tasks of 0.5 vCPU: 1 vCPU used of 2 = 50 %.
-        assert_eq!(metric_value(ScalingMetric::Cpu, 100.0, 0.01, 4, 0.5), Some(50.0));
-        assert_eq!(metric_value(ScalingMetric::Cpu, 1000.0, 0.01, 4, 0.5), Some(100.0), "saturates");
-        assert_eq!(metric_value(ScalingMetric::RequestsPerTarget, 50.0, 0.0, 3, 1.0), Some(1000.0));
-        assert_eq!(metric_value(ScalingMetric::Cpu, 100.0, 0.01, 0, 0.5), None);
+        assert_eq!(metric_value(ScalingMetric::Cpu, 100.0, 0.01, 4, 0.5, None), Some(50.0));
+        assert_eq!(metric_value(ScalingMetric::Cpu, 1000.0, 0.01, 4, 0.5, None), Some(100.0), "saturates");
+        assert_eq!(metric_value(ScalingMetric::RequestsPerTarget, 50.0, 0.0, 3, 1.0, None), Some(1000.0));
+        assert_eq!(metric_value(ScalingMetric::Cpu, 100.0, 0.01, 0, 0.5, None), None);
     }
 
     #[test]

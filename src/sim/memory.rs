@@ -76,6 +76,11 @@ impl Memory {
         self.model.stop_task(task, out);
     }
 
+    /// What the task's live containers use now, MiB; `None` if the model does not track it.
+    pub fn task_usage_mib(&self, task: TaskId) -> Option<u64> {
+        self.model.task_usage_mib(task)
+    }
+
     /// Whether the model tracks the task (its containers started and it has not stopped).
     pub fn knows(&self, task: TaskId) -> bool {
         self.model.task_usage_mib(task).is_some()

@@ -5,10 +5,11 @@
 //! from the AZ with the most of the service's tasks, the instance with the most of them first
 //! (docs/model.md#service-auto-scaling).
 
-use super::autoscaling::{AutoScalingEvent, decide, metric_value};
+use super::autoscaling::{AutoScalingEvent, decide, memory_utilisation, metric_value};
 use super::lifecycle::FARGATE;
 use super::world::{Event, World};
 use crate::model::{AzId, HostId, StopReason, TaskId, TaskState};
+use crate::scenario::autoscaling::ScalingMetric;
 
 impl World<'_> {
     pub(super) fn start_service_scaling(&mut self) {
@@ -68,18 +69,24 @@ impl World<'_> {
         let a = self.autoscaling.as_ref().expect("ticking");
         let period = a.period;
         for i in 0..a.scaled.len() {
-            let a = self.autoscaling.as_mut().expect("ticking");
+            let a = self.autoscaling.as_ref().expect("ticking");
             let (service, workload) = (a.scaled[i].0, a.scaled[i].1);
             let spec = s.auto_scaling[workload as usize].as_ref().expect("a scaled service");
             if !now.0.is_multiple_of(spec.period().0) {
                 continue; // a 60 s service when another scales at 20 s
             }
+            let tracks_memory = spec.policies.iter().any(|p| p.metric == ScalingMetric::Memory);
+            let memory_pct = if tracks_memory { self.service_memory_utilisation(workload) } else { None };
+            let a = self.autoscaling.as_mut().expect("ticking");
             let td = &s.task_definitions[s.workloads[workload as usize].task_definition as usize];
             let vcpus = f64::from(td.reserved_cpu_units().max(1)) / 1024.0;
             let rps = spec.load.rate_at(now);
             let running = a.running[workload as usize];
-            let values: Vec<Option<f64>> =
-                spec.policies.iter().map(|p| metric_value(p.metric, rps, spec.cpu_seconds_per_request, running, vcpus)).collect();
+            let values: Vec<Option<f64>> = spec
+                .policies
+                .iter()
+                .map(|p| metric_value(p.metric, rps, spec.cpu_seconds_per_request, running, vcpus, memory_pct))
+                .collect();
             a.last_metric[i] = values[0].unwrap_or(f64::NAN);
             let current = self.services.all()[service as usize].desired;
             let a = self.autoscaling.as_mut().expect("ticking");
@@ -92,6 +99,19 @@ impl World<'_> {
         if next <= s.horizon {
             self.queue.schedule(next, Event::AutoScaling(AutoScalingEvent::Tick));
         }
+    }
+
+    /// The memory the workload's tasks with running containers use, over what their task
+    /// definitions reserve, % (a scan of the tasks in flight, once a metric period).
+    fn service_memory_utilisation(&self, workload: u32) -> Option<f64> {
+        let memory = self.memory.as_ref()?;
+        let (mut used, mut reserved) = (0u64, 0u64);
+        for t in self.tasks.live().filter(|t| t.workload == workload && t.state.has_containers()) {
+            let Some(mib) = memory.task_usage_mib(t.id) else { continue };
+            used += mib;
+            reserved += u64::from(self.scenario.task_definitions[t.task_definition as usize].reserved_memory_mib());
+        }
+        memory_utilisation(used, reserved)
     }
 
     /// Moves a service's desired count to `to`.

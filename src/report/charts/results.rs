@@ -195,6 +195,12 @@ const PANELS: &[PanelSpec] = &[
         columns: Columns::Family("scaling_cpu_"),
     },
     PanelSpec {
+        title: "Service memory utilisation the scaling policy tracks",
+        y_label: "% of reserved",
+        values: PanelValues::Percent,
+        columns: Columns::Family("scaling_memory_"),
+    },
+    PanelSpec {
         title: "Requests per target per minute the scaling policy tracks",
         y_label: "requests / target / min",
         values: PanelValues::Level,
