@@ -1047,6 +1047,23 @@ fn service_auto_scaling_mistakes_name_their_key() {
         "allowed: cpu, memory, requests_per_target",
     );
     rejects(&scaled(&ok.replace("\"cpu\"", "\"memory\"")), "workload.web.auto_scaling.policies[0].metric", "a usage model in [memory.");
+    let step = |steps: &str| {
+        ok.replace(
+            "policies = [{ metric = \"cpu\", target = 60 }]",
+            &format!("step_policies = [{{ metric = \"cpu\", alarm = {{ threshold = 70 }}, steps = {steps} }}]"),
+        )
+    };
+    let case = Case::new();
+    let valid = case.scenario(&scaled(&step("[{ lower = 0, adjustment = 1 }]")));
+    let v = case.validate(&valid);
+    assert_eq!(v.status.code(), Some(0), "validate: {}", stderr(&v));
+    let gap = "[{ lower = 0, upper = 10, adjustment = 1 }, { lower = 20, adjustment = 2 }]";
+    rejects(&scaled(&step(gap)), "workload.web.auto_scaling.step_policies[0].steps", "overlap or leave a gap");
+    rejects(&scaled(&step("[{ adjustment = 1 }]")), "workload.web.auto_scaling.step_policies[0].steps[0].lower", "lower or an upper");
+    rejects(&scaled(&step("[{ lower = -10, adjustment = -1 }]")), "workload.web.auto_scaling.step_policies[0].steps", "no lower bound");
+    let many =
+        format!("[{}]", (0..21).map(|i| format!("{{ lower = {i}, upper = {}, adjustment = 1 }}", i + 1)).collect::<Vec<_>>().join(", "));
+    rejects(&scaled(&step(&many)), "workload.web.auto_scaling.step_policies[0].steps", "1 to 20");
     rejects(&scaled(&ok.replace("target = 60", "target = 150")), "workload.web.auto_scaling.policies[0].target", "at most 100");
     rejects(
         &scaled(&ok.replace("cpu_seconds_per_request = 0.01\n", "")),
@@ -1060,8 +1077,8 @@ fn service_auto_scaling_mistakes_name_their_key() {
     );
     rejects(
         &scaled(&ok.replace("load = { rate_per_s = 50 }\n", "")),
-        "workload.web.auto_scaling.load",
-        "missing (required for CPU and request tracking)",
+        "workload.web.auto_scaling.policies[0].metric",
+        "need auto_scaling.load",
     );
     let jobs =
         edit(BASE, "arrival = { rate_per_s = 0.05 }", &format!("arrival = {{ rate_per_s = 0.05 }}\n[workload.jobs.auto_scaling]\n{ok}"));

@@ -167,3 +167,23 @@ fn memory_tracking_needs_a_usage_model() {
     let e = common::plan(&[("web.json", WEB)], &full).unwrap_err();
     assert!(e.contains("workload.web.auto_scaling.policies[0].metric") && e.contains("[memory.web.<container>]"), "{e}");
 }
+
+#[test]
+fn a_step_policy_scales_by_the_step_the_breach_falls_in_once_its_alarm_fires() {
+    // The load of the first test: 60 % CPU until 10.5 min, then 90 %. The alarm (≥ 70 %, 3 of 3
+    // minutes) fires at 13 min; 90 − 70 = 20 falls in the second step: + 5, to 15 tasks, which
+    // brings CPU to 60 %: no further step.
+    let load = r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "630s", rate_per_s = 225 }] }"#;
+    let step = r#"cpu_seconds_per_request = 0.01
+load = LOAD
+step_policies = [{ metric = "cpu", alarm = { threshold = 70, evaluation_periods = 3 },
+  steps = [{ lower = 0, upper = 15, adjustment = 2 }, { lower = 15, adjustment = 5 }] }]"#
+        .replace("LOAD", load);
+    let r = run_text(&scaled_service("30m", &step, ""));
+    let desired = column(&r, "desired_web");
+    assert_eq!(at(&desired, 13 * 60), 10.0);
+    assert_eq!(at(&desired, 14 * 60), 15.0);
+    assert_eq!(desired.last().unwrap().1, 15.0);
+    assert_eq!(r.metrics.get(Metric::ServiceScaleOuts), 1.0);
+    assert!((at(&column(&r, "scaling_cpu_web"), 12 * 60) - 90.0).abs() < 1e-9);
+}

@@ -187,6 +187,13 @@ impl<'a> Table<'a> {
     }
 
     /// Array of strings.
+    /// Item `i` of array `name` as a table (`example` shows one in the error otherwise).
+    pub fn array_item(&self, name: &str, i: usize, v: &'a Value, example: &str) -> Result<Table<'a>, ScenarioError> {
+        let key = self.key(&format!("{name}[{i}]"));
+        let map = v.as_table().ok_or_else(|| ScenarioError::new(self.file, &key, format!("expected a table {example}")))?;
+        Ok(Table::nested(self.file, key, map))
+    }
+
     /// An array of tables each with an `at` before `horizon`, in increasing `at` order (such as
     /// `deployments`): each table (its `at` read) with its time. `example` shows one entry; `what`
     /// says what would never happen at or after the horizon.

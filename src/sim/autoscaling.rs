@@ -8,7 +8,7 @@
 //! (docs/model.md#service-auto-scaling).
 
 use crate::engine::SimTime;
-use crate::scenario::autoscaling::{ScalingMetric, ServiceAutoScaling, TargetTracking};
+use crate::scenario::autoscaling::{Adjustment, ScalingMetric, ServiceAutoScaling, StepPolicy, TargetTracking};
 
 /// Datapoints above target before the scale-out alarm fires (3 of 3).
 pub const HIGH_DATAPOINTS: u32 = 3;
@@ -38,6 +38,18 @@ pub struct Alarms {
     /// The scalable target's bounds now (scheduled actions move them).
     pub min: u32,
     pub max: u32,
+    /// Per step policy: its alarm's datapoints and its cooldown.
+    pub steps: Vec<StepAlarm>,
+}
+
+/// A step policy's alarm (its last datapoints) and cooldown.
+#[derive(Debug, Clone, Default)]
+pub struct StepAlarm {
+    /// Whether each of the last `evaluation_periods` datapoints breached, oldest first.
+    pub window: std::collections::VecDeque<bool>,
+    /// The scale-out that started the cooldown: when, and the capacity before it.
+    pub last_out: Option<(SimTime, u32)>,
+    pub last_in: Option<SimTime>,
 }
 
 impl Alarms {
@@ -50,6 +62,7 @@ impl Alarms {
             last_in: None,
             min: spec.min_capacity,
             max: spec.max_capacity,
+            steps: vec![StepAlarm::default(); spec.step_policies.len()],
         }
     }
 
@@ -166,6 +179,94 @@ pub fn decide(a: &mut Alarms, spec: &ServiceAutoScaling, values: &[Option<f64>],
     None
 }
 
+/// `PercentChangeInCapacity` of `current`, rounded as Application Auto Scaling does: above 1
+/// down, between 0 and 1 to 1, between -1 and 0 to -1, below -1 up (toward 0); at least
+/// `min_magnitude` either way.
+pub fn percent_change(current: u32, percent: i32, min_magnitude: u32) -> i64 {
+    let raw = f64::from(current) * f64::from(percent) / 100.0;
+    let rounded = if raw > 1.0 {
+        raw.floor()
+    } else if raw > 0.0 {
+        1.0
+    } else if raw == 0.0 {
+        0.0
+    } else if raw >= -1.0 {
+        -1.0
+    } else {
+        raw.ceil()
+    } as i64;
+    let m = i64::from(min_magnitude);
+    if rounded > 0 && rounded < m {
+        m
+    } else if rounded < 0 && -rounded < m {
+        -m
+    } else {
+        rounded
+    }
+}
+
+/// The step whose range holds `breach` (metric − threshold): above the threshold a step holds
+/// its lower bound, below it its upper bound.
+pub fn step_for(p: &StepPolicy, breach: f64) -> Option<i32> {
+    p.steps
+        .iter()
+        .find(|s| {
+            let lo = s.lower.unwrap_or(f64::NEG_INFINITY);
+            let hi = s.upper.unwrap_or(f64::INFINITY);
+            if breach >= 0.0 { lo <= breach && breach < hi } else { lo < breach && breach <= hi }
+        })
+        .map(|s| s.adjustment)
+}
+
+/// The capacity `adjustment` asks for from `from`.
+fn adjusted(p: &StepPolicy, from: u32, adjustment: i32) -> i64 {
+    match p.adjustment {
+        Adjustment::ChangeInCapacity => i64::from(from) + i64::from(adjustment),
+        Adjustment::PercentChangeInCapacity => i64::from(from) + percent_change(from, adjustment, p.min_adjustment_magnitude),
+        Adjustment::ExactCapacity => i64::from(adjustment),
+    }
+}
+
+/// One period of a step policy: updates its alarm with this datapoint (`None`: missing, not
+/// breaching) and, while the alarm is in ALARM, returns the count its step asks for. Cooldown:
+/// within it a scale-out counts the capacity the last one added (it adds only what goes beyond
+/// the capacity before it, from there), and no scale-in happens; a scale-out ends a scale-in's
+/// cooldown.
+pub fn step_decide(a: &mut StepAlarm, p: &StepPolicy, value: Option<f64>, current: u32, bounds: (u32, u32), now: SimTime) -> Option<u32> {
+    let breaching = value.is_some_and(|v| p.comparison.breaches(v, p.threshold));
+    a.window.push_back(breaching);
+    if a.window.len() > p.evaluation_periods as usize {
+        a.window.pop_front();
+    }
+    let in_alarm = a.window.iter().filter(|&&b| b).count() >= p.datapoints_to_alarm as usize;
+    let (Some(v), true) = (value, in_alarm) else { return None };
+    let adjustment = step_for(p, v - p.threshold)?;
+    let clamp = |c: i64| c.clamp(i64::from(bounds.0), i64::from(bounds.1)) as u32;
+    let to = clamp(adjusted(p, current, adjustment));
+    if to > current {
+        let to = match a.last_out {
+            Some((at, before)) if now < at + p.cooldown => clamp(adjusted(p, before, adjustment)),
+            _ => {
+                a.last_out = Some((now, current));
+                to
+            }
+        };
+        if to <= current {
+            return None;
+        }
+        a.last_in = None;
+        return Some(to);
+    }
+    if to < current {
+        if a.last_in.is_some_and(|at| now < at + p.cooldown) {
+            return None;
+        }
+        a.last_in = Some(now);
+        return Some(to);
+    }
+    None
+}
+
 /// The per-run state of service auto scaling.
 pub(super) struct AutoScaling {
     /// (service, workload, alarms) per scaled service.
@@ -206,6 +307,7 @@ mod tests {
             min_capacity: 1,
             max_capacity: 100,
             policies,
+            step_policies: Vec::new(),
             scale_out_cooldown: SimTime::from_secs(300),
             scale_in_cooldown: SimTime::from_secs(300),
             load: RateSchedule::constant(1.0),
@@ -221,6 +323,75 @@ mod tests {
 
     fn minute(m: u64) -> SimTime {
         SimTime::from_secs(60 * m)
+    }
+
+    fn step_policy(adjustment: Adjustment, steps: &[(Option<f64>, Option<f64>, i32)]) -> StepPolicy {
+        StepPolicy {
+            metric: ScalingMetric::Cpu,
+            threshold: 70.0,
+            comparison: crate::scenario::autoscaling::Comparison::GreaterOrEqual,
+            evaluation_periods: 3,
+            datapoints_to_alarm: 2,
+            adjustment,
+            steps: steps
+                .iter()
+                .map(|&(lower, upper, adjustment)| crate::scenario::autoscaling::Step { lower, upper, adjustment })
+                .collect(),
+            cooldown: SimTime::from_secs(300),
+            min_adjustment_magnitude: 0,
+        }
+    }
+
+    #[test]
+    fn percent_changes_round_as_application_auto_scaling_does() {
+        assert_eq!(percent_change(10, 25, 0), 2, "2.5 rounds down");
+        assert_eq!(percent_change(2, 25, 0), 1, "0.5 rounds to 1");
+        assert_eq!(percent_change(2, -25, 0), -1, "-0.5 rounds to -1");
+        assert_eq!(percent_change(10, -25, 0), -2, "-2.5 rounds toward 0");
+        // The documented example: 25 % of 4 tasks is 1, MinAdjustmentMagnitude 2 makes it 2.
+        assert_eq!(percent_change(4, 25, 2), 2);
+    }
+
+    #[test]
+    fn a_step_is_picked_by_the_breach_and_the_alarm_needs_m_of_n_datapoints() {
+        let p = step_policy(Adjustment::ChangeInCapacity, &[(Some(0.0), Some(15.0), 2), (Some(15.0), None, 3)]);
+        assert_eq!((step_for(&p, 0.0), step_for(&p, 14.9), step_for(&p, 15.0), step_for(&p, -0.1)), (Some(2), Some(2), Some(3), None));
+        let mut a = StepAlarm::default();
+        let b = (1, 100);
+        // 2 of 3 breaching: the first breach alone does not alarm, the second does.
+        assert_eq!(step_decide(&mut a, &p, Some(80.0), 10, b, minute(1)), None);
+        assert_eq!(step_decide(&mut a, &p, Some(60.0), 10, b, minute(2)), None);
+        assert_eq!(step_decide(&mut a, &p, Some(80.0), 10, b, minute(3)), Some(12));
+        // The documented cooldown example: +2 done, then within the cooldown a +3 step adds
+        // only 1 (the 2 already added count), to 10 + 3 = 13.
+        assert_eq!(step_decide(&mut a, &p, Some(90.0), 12, b, minute(4)), Some(13));
+        // A +2 step inside the cooldown adds nothing: 10 + 2 is not above 13.
+        assert_eq!(step_decide(&mut a, &p, Some(75.0), 13, b, minute(5)), None);
+        // After it, the same step adds 2 from the current count.
+        assert_eq!(step_decide(&mut a, &p, Some(75.0), 13, b, minute(9)), Some(15));
+    }
+
+    #[test]
+    fn a_step_scale_in_waits_its_cooldown_and_exact_capacity_sets_the_count() {
+        let mut p = step_policy(Adjustment::PercentChangeInCapacity, &[(None, Some(0.0), -20)]);
+        p.comparison = crate::scenario::autoscaling::Comparison::LessOrEqual;
+        p.threshold = 30.0;
+        p.datapoints_to_alarm = 3;
+        let mut a = StepAlarm::default();
+        let b = (2, 100);
+        assert_eq!(step_decide(&mut a, &p, Some(20.0), 10, b, minute(1)), None);
+        assert_eq!(step_decide(&mut a, &p, Some(20.0), 10, b, minute(2)), None);
+        assert_eq!(step_decide(&mut a, &p, Some(20.0), 10, b, minute(3)), Some(8), "-20 % of 10");
+        assert_eq!(step_decide(&mut a, &p, Some(20.0), 8, b, minute(4)), None, "scale-in cooldown");
+        assert_eq!(step_decide(&mut a, &p, Some(20.0), 8, b, minute(8)), Some(7), "-1.6 rounds toward 0: -1");
+        let exact = step_policy(Adjustment::ExactCapacity, &[(Some(0.0), None, 30)]);
+        let mut e = StepAlarm::default();
+        step_decide(&mut e, &exact, Some(99.0), 10, b, minute(1));
+        assert_eq!(step_decide(&mut e, &exact, Some(99.0), 10, b, minute(2)), Some(30));
+        // The bounds hold.
+        let mut f = StepAlarm::default();
+        step_decide(&mut f, &exact, Some(99.0), 10, (2, 20), minute(1));
+        assert_eq!(step_decide(&mut f, &exact, Some(99.0), 10, (2, 20), minute(2)), Some(20));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! from the AZ with the most of the service's tasks, the instance with the most of them first
 //! (docs/model.md#service-auto-scaling).
 
-use super::autoscaling::{AutoScalingEvent, decide, memory_utilisation, metric_value};
+use super::autoscaling::{AutoScalingEvent, decide, memory_utilisation, metric_value, step_decide};
 use super::lifecycle::FARGATE;
 use super::world::{Event, World};
 use crate::model::{AzId, HostId, StopReason, TaskId, TaskState};
@@ -75,22 +75,28 @@ impl World<'_> {
             if !now.0.is_multiple_of(spec.period().0) {
                 continue; // a 60 s service when another scales at 20 s
             }
-            let tracks_memory = spec.policies.iter().any(|p| p.metric == ScalingMetric::Memory);
+            let tracks_memory = spec.metrics().any(|m| m == ScalingMetric::Memory);
             let memory_pct = if tracks_memory { self.service_memory_utilisation(workload) } else { None };
             let a = self.autoscaling.as_mut().expect("ticking");
             let td = &s.task_definitions[s.workloads[workload as usize].task_definition as usize];
             let vcpus = f64::from(td.reserved_cpu_units().max(1)) / 1024.0;
             let rps = spec.load.rate_at(now);
             let running = a.running[workload as usize];
-            let values: Vec<Option<f64>> = spec
-                .policies
-                .iter()
-                .map(|p| metric_value(p.metric, rps, spec.cpu_seconds_per_request, running, vcpus, memory_pct))
-                .collect();
-            a.last_metric[i] = values[0].unwrap_or(f64::NAN);
+            let value = |m| metric_value(m, rps, spec.cpu_seconds_per_request, running, vcpus, memory_pct);
+            let values: Vec<Option<f64>> = spec.policies.iter().map(|p| value(p.metric)).collect();
+            a.last_metric[i] = spec.metrics().next().and_then(value).unwrap_or(f64::NAN);
             let current = self.services.all()[service as usize].desired;
             let a = self.autoscaling.as_mut().expect("ticking");
-            if let Some(to) = decide(&mut a.scaled[i].2, spec, &values, current, running, now) {
+            let alarms = &mut a.scaled[i].2;
+            // Every policy decides on the same datapoint; the largest scale-out wins, else the
+            // smallest scale-in.
+            let mut proposals: Vec<u32> = decide(alarms, spec, &values, current, running, now).into_iter().collect();
+            let bounds = (alarms.min, alarms.max);
+            for (p, st) in spec.step_policies.iter().zip(alarms.steps.iter_mut()) {
+                proposals.extend(step_decide(st, p, value(p.metric), current, bounds, now));
+            }
+            let out = proposals.iter().copied().filter(|&to| to > current).max();
+            if let Some(to) = out.or_else(|| proposals.iter().copied().filter(|&to| to < current).max()) {
                 self.set_service_desired(service, to);
                 self.record_service_scaled(to > current);
             }

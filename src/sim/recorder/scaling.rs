@@ -34,7 +34,7 @@ impl ScalingTally {
         for (w, spec) in scenario.workloads.iter().zip(&scenario.auto_scaling) {
             if let Some(spec) = spec {
                 out.push(format!("desired_{}", w.name));
-                out.push(format!("scaling_{}_{}", spec.policies[0].metric.as_str(), w.name));
+                out.push(format!("scaling_{}_{}", spec.metrics().next().expect("a policy").as_str(), w.name));
             }
         }
         out
