@@ -229,6 +229,7 @@ fn conservation_case(
     warmup_s: u32,
     azs: usize,
     seed: u64,
+    spot: &str,
 ) -> Result<(), TestCaseError> {
     let az_list = ["a", "b", "c"][..azs].iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ");
     let body = format!(
@@ -246,6 +247,7 @@ max_size = {max_size}
 target_capacity = {target}
 managed_termination_protection = {protection}
 instance_warmup_period = "{warmup_s}s"
+{spot}
 [workload.jobs]
 kind = "poisson"
 task_definition = "job"
@@ -281,8 +283,16 @@ proptest! {
         warmup_s in prop::sample::select(vec![0u32, 60, 300]),
         azs in 1usize..4,
         seed in 0u64..1000,
+        spot_rate in prop::sample::select(vec![0.0f64, 0.5]),
+        spot_draining in any::<bool>(),
     ) {
-        conservation_case(rate, mean_min, max_size, target, protection, warmup_s, azs, seed)?;
+        // EC2 Spot reclaims instances under the scaling as well.
+        let spot = if spot_rate > 0.0 {
+            format!("spot = {{ interruptions_per_instance_hour = {spot_rate}, price_fraction = 0.4, instance_draining = {spot_draining} }}")
+        } else {
+            String::new()
+        };
+        conservation_case(rate, mean_min, max_size, target, protection, warmup_s, azs, seed, &spot)?;
     }
 }
 
@@ -290,7 +300,7 @@ proptest! {
 fn draining_instances_do_not_count_toward_the_maximum() {
     // Found by the property above: without termination protection, instances draining after a
     // scale-in were still counted in instances_peak, above max_size, while new ones launched.
-    conservation_case(0.07367947171779024, 15, 7, 100, false, 0, 2, 413).unwrap();
+    conservation_case(0.07367947171779024, 15, 7, 100, false, 0, 2, 413, "").unwrap();
 }
 
 #[test]
@@ -328,4 +338,40 @@ fn managed_draining_replaces_service_tasks_first_and_lets_standalone_tasks_finis
     // The draining instance with the job is not terminated: the group's instance count stays
     // above what the service needs alone.
     assert!(metric(&r, Metric::InstancesTerminated) >= 1.0);
+}
+
+/// Four m5.xlarge Spot instances (`spot` keys) running a service of 8 one-vCPU tasks for 6 hours.
+fn spot_group(spot: &str) -> RunResult {
+    let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 8";
+    let body = scenario("6h", &format!("min_size = 4\nspot = {{ {spot} }}"), service);
+    run_text(&body.replace("count_per_az = 0", "count_per_az = 4"))
+}
+
+fn stopped(r: &RunResult, reason: StopReason) -> usize {
+    r.tasks.iter().filter(|t| t.stop_reason == Some(reason)).count()
+}
+
+#[test]
+fn ec2_spot_instances_are_reclaimed_two_minutes_after_their_notice_and_the_group_replaces_them() {
+    let r = spot_group("interruptions_per_instance_hour = 0.5, price_fraction = 0.5");
+    let interruptions = metric(&r, Metric::Ec2SpotInterruptions);
+    assert!(interruptions >= 3.0, "{interruptions}");
+    // Without instance draining the service's tasks die with their instance ...
+    assert!(stopped(&r, StopReason::HostTerminated) > 0);
+    assert_eq!(stopped(&r, StopReason::InstanceDraining), 0);
+    // ... and each reclaimed instance is replaced.
+    assert_eq!(metric(&r, Metric::InstancesLaunched), interruptions);
+    // With ECS_ENABLE_SPOT_INSTANCE_DRAINING the notice drains the instance: its service tasks
+    // are replaced at once and stop at their 30 s stop timeout, before EC2 reclaims it.
+    let drained = spot_group("interruptions_per_instance_hour = 0.5, price_fraction = 0.5, instance_draining = true");
+    assert_eq!(metric(&drained, Metric::Ec2SpotInterruptions), interruptions, "the same notices (their own random stream)");
+    assert!(stopped(&drained, StopReason::InstanceDraining) > 0);
+    assert_eq!(stopped(&drained, StopReason::HostTerminated), 0);
+    // Spot instances cost their fraction of the On-Demand price.
+    let full = spot_group("interruptions_per_instance_hour = 0.5, price_fraction = 1.0");
+    assert!((metric(&r, Metric::CostEc2) - 0.5 * metric(&full, Metric::CostEc2)).abs() < 1e-9);
+    let job = "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 1\nrun_time = \"1m\"";
+    assert!(metric(&run_text(&scenario("1h", "", job)), Metric::Ec2SpotInterruptions).is_nan());
+    let e = plan_text(&scenario("1h", "spot = { interruptions_per_instance_hour = 0.1 }", job)).unwrap_err();
+    assert!(e.contains("capacity_providers.cp.spot.price_fraction") && e.contains("missing"), "{e}");
 }

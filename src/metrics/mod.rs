@@ -177,6 +177,7 @@ metrics! {
     SpotCapacityUnavailable => ("spot_capacity_unavailable", "Spot launches refused: no capacity", "attempts", LowerIsBetter, "FARGATE_SPOT launches refused because every AZ of the task's subnets had a Spot capacity shortage (`Capacity is unavailable at this time…`); RunTask fails, a service retries with back-off. There is no On-Demand fallback."),
     LbAddressesPeak => ("lb_addresses_peak", "Load balancer addresses, peak", "addresses", Neutral, "Most addresses the load balancers' nodes held at once in their subnets (an NLB 1 per AZ, an ALB `addresses_per_az` and its `scaling`); they compete with tasks for addresses. NaN without load balancers."),
     LbScaleUpsShort => ("lb_scale_ups_short", "ALB scale-ups short of addresses", "events", LowerIsBetter, "Times an ALB grew (its `scaling`) and a subnet had too few free addresses for its new nodes; it takes what there is and tries again each minute. NaN without `scaling`."),
+    Ec2SpotInterruptions => ("ec2_spot_interruptions", "EC2 Spot instance interruptions", "instances", LowerIsBetter, "Two-minute interruption notices EC2 sent to Spot instances of the Auto Scaling groups (`spot` on a capacity provider); the instance is reclaimed two minutes later, with the tasks still on it. NaN without EC2 Spot."),
     TimeBelowMinimumHealthy => ("time_below_minimum_healthy_s", "Time below minimum healthy", "s", LowerIsBetter, "Time, summed over services with deployments, with fewer healthy tasks than minimumHealthyPercent of the desired count (after the service first reached it)."),
 }
 

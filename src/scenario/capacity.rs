@@ -47,6 +47,22 @@ pub struct CapacityProviderSpec {
     pub managed_draining: bool,
     /// EC2 launch to ECS registration, drawn uniformly in [min, max].
     pub instance_launch_time: (SimTime, SimTime),
+    /// The group runs EC2 Spot instances.
+    pub spot: Option<Ec2SpotSpec>,
+}
+
+/// EC2 Spot instances in an Auto Scaling group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ec2SpotSpec {
+    /// Interruptions per instance-hour: each instance in service gets its two-minute notice after
+    /// an exponential time of this rate.
+    pub interruptions_per_instance_hour: f64,
+    /// The Spot price as a fraction of the On-Demand price (Spot prices move; AWS publishes no
+    /// fixed discount).
+    pub price_fraction: f64,
+    /// `ECS_ENABLE_SPOT_INSTANCE_DRAINING`: the agent sets the instance DRAINING at the notice, so
+    /// service tasks are replaced at once (default false: they die with the instance).
+    pub instance_draining: bool,
 }
 
 /// The reserved Fargate capacity providers, as `StrategyItem::provider` values.
@@ -217,6 +233,23 @@ pub(super) fn read_providers(
         }
         // [observed] EC2 launch, boot and agent registration take about a minute to a minute and a half.
         let instance_launch_time = read_range(&mut t, "instance_launch_time")?.unwrap_or((SimTime::from_secs(60), SimTime::from_secs(90)));
+        let spot = match t.opt_table("spot")? {
+            None => None,
+            Some(mut sp) => {
+                let rate = sp.opt_f64_in("interruptions_per_instance_hour", 0.0, 1000.0)?.ok_or_else(|| {
+                    sp.error("interruptions_per_instance_hour", "missing (required): interruption notices per instance-hour, e.g. 0.01")
+                })?;
+                let price_fraction = sp.opt_f64_in("price_fraction", 0.0, 1.0)?.ok_or_else(|| {
+                    sp.error(
+                        "price_fraction",
+                        "missing (required): the Spot price over the On-Demand price, e.g. 0.35 (Spot prices vary by type, AZ and time)",
+                    )
+                })?;
+                let instance_draining = sp.opt_bool("instance_draining")?.unwrap_or(false);
+                sp.finish()?;
+                Some(Ec2SpotSpec { interruptions_per_instance_hour: rate, price_fraction, instance_draining })
+            }
+        };
         t.finish()?;
         providers.push(CapacityProviderSpec {
             name: name.to_string(),
@@ -232,6 +265,7 @@ pub(super) fn read_providers(
             managed_termination_protection,
             managed_draining,
             instance_launch_time,
+            spot,
         });
     }
     let default_strategy = match cluster.default_strategy {

@@ -39,6 +39,10 @@ pub(super) enum CapacityEvent {
     Retry { provider: u32 },
     /// A draining instance's last task left: the group terminates it.
     Drained { host: HostId },
+    /// An EC2 Spot instance gets its two-minute interruption notice.
+    SpotNotice { host: HostId },
+    /// Two minutes after the notice EC2 reclaims the Spot instance.
+    SpotReclaim { host: HostId },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +98,10 @@ pub(super) struct Asg {
     slot_time: Vec<SimTime>,
     /// The last metric published (100 before the first).
     pub last_metric: f64,
+    /// Per slot: its Spot instance's pending interruption notice.
+    pub notices: Vec<Option<crate::engine::EventId>>,
+    /// Per slot: its instance got its notice and EC2 will reclaim it.
+    pub reclaiming: Vec<bool>,
 }
 
 impl Asg {
@@ -140,6 +148,11 @@ impl Asg {
         self.slots[i] = Slot::InService { launched_at };
         self.launching -= 1;
         self.in_service += 1;
+    }
+
+    /// `host`'s slot index.
+    pub fn slot_of(&self, host: HostId) -> usize {
+        (host.0 - self.first) as usize
     }
 
     /// Whether `host` is one of this group's draining instances.
@@ -245,6 +258,8 @@ pub(super) struct Capacity {
     provider_of_group: Vec<Option<u32>>,
     /// Fargate Spot interruption times: the `spot` stream.
     spot_rng: ChaCha8Rng,
+    /// EC2 Spot interruption times: the `ec2_spot` stream.
+    ec2_spot_rng: ChaCha8Rng,
 }
 
 impl Capacity {
@@ -284,11 +299,20 @@ impl Capacity {
                 retry_pending: false,
                 slot_time: vec![SimTime::ZERO; hosts.len()],
                 last_metric: 100.0,
+                notices: vec![None; hosts.len()],
+                reclaiming: vec![false; hosts.len()],
             });
         }
         let placed = spec.workload_strategies.iter().map(|s| if s.len() > 1 { vec![0; s.len()] } else { Vec::new() }).collect();
         let provider_of_group = (0..scenario.host_groups.len() as u32).map(|g| spec.provider_of_group(g)).collect();
-        Some(Capacity { asgs, rng: streams.stream("capacity", 0), placed, provider_of_group, spot_rng: streams.stream("spot", 0) })
+        Some(Capacity {
+            asgs,
+            rng: streams.stream("capacity", 0),
+            placed,
+            provider_of_group,
+            spot_rng: streams.stream("spot", 0),
+            ec2_spot_rng: streams.stream("ec2_spot", 0),
+        })
     }
 
     /// Tasks waiting in PROVISIONING in the cluster.
@@ -347,6 +371,12 @@ impl Capacity {
     }
 
     /// How long a launched instance takes to register.
+    /// How long an EC2 Spot instance runs before its notice, at `rate_per_hour`.
+    pub fn draw_instance_interruption(&mut self, rate_per_hour: f64) -> SimTime {
+        let hours: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.ec2_spot_rng);
+        SimTime::from_secs_f64(hours / rate_per_hour * 3600.0)
+    }
+
     pub fn draw_launch_time(&mut self, p: &CapacityProviderSpec) -> SimTime {
         draw(&mut self.rng, p.instance_launch_time)
     }

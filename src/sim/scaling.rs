@@ -18,6 +18,7 @@ impl World<'_> {
         if self.capacity.is_some() && super::capacity::Capacity::any_managed(self.scenario) {
             self.queue.schedule(crate::engine::SimTime::ZERO, Event::Capacity(CapacityEvent::Tick));
         }
+        self.schedule_initial_spot_notices();
     }
 
     pub(super) fn on_capacity(&mut self, event: CapacityEvent) {
@@ -36,6 +37,98 @@ impl World<'_> {
                 self.capacity_mut().asgs[provider as usize].retried();
                 self.retry_waiting(provider);
             }
+            CapacityEvent::SpotNotice { host } => self.ec2_spot_notice(host),
+            CapacityEvent::SpotReclaim { host } => self.ec2_spot_reclaim(host),
+        }
+    }
+
+    /// The provider of an Auto Scaling group's host.
+    fn provider_of(&mut self, host: HostId) -> u32 {
+        let group = self.fleet.cluster().host(host).group;
+        self.capacity_mut().provider_of_host_group(group).expect("an Auto Scaling group's host")
+    }
+
+    /// An EC2 Spot instance entered service: when its interruption notice comes.
+    fn schedule_ec2_spot_notice(&mut self, provider: u32, host: HostId) {
+        let Some(spot) = self.scenario.capacity.providers[provider as usize].spot else { return };
+        if spot.interruptions_per_instance_hour <= 0.0 {
+            return;
+        }
+        let at = self.now() + self.capacity_mut().draw_instance_interruption(spot.interruptions_per_instance_hour);
+        if at <= self.scenario.horizon {
+            let id = self.queue.schedule(at, Event::Capacity(CapacityEvent::SpotNotice { host }));
+            let asg = &mut self.capacity_mut().asgs[provider as usize];
+            let slot = asg.slot_of(host);
+            asg.notices[slot] = Some(id);
+        }
+    }
+
+    /// The instances in service at the start get their notices drawn too.
+    pub(super) fn schedule_initial_spot_notices(&mut self) {
+        let Some(c) = &self.capacity else { return };
+        let hosts: Vec<(u32, HostId)> = c
+            .asgs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.scenario.capacity.providers[*i].spot.is_some())
+            .flat_map(|(i, a)| a.in_service_hosts().map(move |(h, _)| (i as u32, h)))
+            .collect();
+        for (provider, host) in hosts {
+            self.schedule_ec2_spot_notice(provider, host);
+        }
+    }
+
+    /// The two-minute notice: with `instance_draining` the agent drains the instance (its
+    /// service tasks are replaced elsewhere at once); either way EC2 reclaims it two minutes on.
+    fn ec2_spot_notice(&mut self, host: HostId) {
+        let provider = self.provider_of(host);
+        let asg = &mut self.capacity_mut().asgs[provider as usize];
+        let slot = asg.slot_of(host);
+        asg.notices[slot] = None;
+        asg.reclaiming[slot] = true;
+        let draining = asg.is_draining(host);
+        self.recorder.ec2_spot_interrupted();
+        let spot = self.scenario.capacity.providers[provider as usize].spot.expect("a Spot group");
+        if spot.instance_draining && !draining {
+            self.fleet.host_leaves(host);
+            self.drain_instance(provider, host);
+        }
+        let at = self.now() + SPOT_NOTICE;
+        self.queue.schedule(at, Event::Capacity(CapacityEvent::SpotReclaim { host }));
+    }
+
+    /// EC2 reclaims the instance: the tasks still on it stop with it, and the group launches a
+    /// replacement to keep its size.
+    fn ec2_spot_reclaim(&mut self, host: HostId) {
+        let provider = self.provider_of(host);
+        let asg = &self.capacity_mut().asgs[provider as usize];
+        // It may have drained and terminated already (its slot may even hold a new instance).
+        if asg.reclaiming[asg.slot_of(host)] {
+            if !asg.is_draining(host) {
+                self.fleet.host_leaves(host);
+            }
+            self.stop_all_on(host);
+            self.finish_termination(provider, host);
+        }
+        let size = self.capacity_mut().asgs[provider as usize].size();
+        if size < self.scenario.capacity.providers[provider as usize].max_size {
+            self.launch_instances(provider, 1);
+        }
+    }
+
+    /// Stops every task placed on `host` (`Host EC2 (instance …) terminated`).
+    fn stop_all_on(&mut self, host: HostId) {
+        if self.fleet.cluster().host(host).task_count == 0 {
+            return;
+        }
+        let tasks: Vec<(TaskId, u32, u32, TaskState)> = self
+            .tasks
+            .live()
+            .filter(|t| t.host == Some(host) && t.state.is_placed())
+            .map(|t| (t.id, t.task_definition, t.workload, t.state))
+            .collect();
+        for (task, td, workload, state) in tasks {
+            self.stop_task(task, host, td, workload, StopReason::HostTerminated, state);
         }
     }
 
@@ -232,6 +325,7 @@ impl World<'_> {
         if let Some(egress) = self.egress.as_mut() {
             egress.host_replaced(host);
         }
+        self.schedule_ec2_spot_notice(provider, host);
         self.retry_waiting(provider);
         self.check_after_rare_event();
     }
@@ -244,17 +338,7 @@ impl World<'_> {
         if self.scenario.capacity.providers[provider as usize].managed_draining && self.fleet.cluster().host(host).task_count > 0 {
             return self.drain_instance(provider, host);
         }
-        if self.fleet.cluster().host(host).task_count > 0 {
-            let tasks: Vec<(TaskId, u32, u32, TaskState)> = self
-                .tasks
-                .live()
-                .filter(|t| t.host == Some(host) && t.state.is_placed())
-                .map(|t| (t.id, t.task_definition, t.workload, t.state))
-                .collect();
-            for (task, td, workload, state) in tasks {
-                self.stop_task(task, host, td, workload, StopReason::HostTerminated, state);
-            }
-        }
+        self.stop_all_on(host);
         self.finish_termination(provider, host);
     }
 
@@ -288,6 +372,12 @@ impl World<'_> {
         if let Some(subnet) = subnet {
             let n = host_ips(self.scenario, self.fleet.cluster(), host);
             self.addresses.host_left(subnet, n);
+        }
+        let asg = &mut self.capacity_mut().asgs[provider as usize];
+        let slot = asg.slot_of(host);
+        asg.reclaiming[slot] = false;
+        if let Some(notice) = asg.notices[slot].take() {
+            self.queue.cancel(notice);
         }
         self.capacity_mut().asgs[provider as usize].terminated(host, now);
         self.recorder.instance_changed(now, az, registered, false);

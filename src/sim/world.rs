@@ -452,6 +452,9 @@ impl<'s> World<'s> {
         for (metric, value) in deployment_metrics {
             done.metrics.set(metric, value);
         }
+        if !self.scenario.capacity.providers.iter().any(|p| p.spot.is_some()) {
+            done.metrics.set(crate::metrics::Metric::Ec2SpotInterruptions, f64::NAN);
+        }
         if !self.scenario.load_balancers.is_empty() {
             let (peak, short) = self.addresses.lb_figures();
             done.metrics.set(crate::metrics::Metric::LbAddressesPeak, f64::from(peak));
@@ -518,7 +521,11 @@ impl World<'_> {
                 },
                 None => hours,
             };
-            u.ec2_instance_usd += s.instance_types[h.instance_type as usize].hourly_usd * h_hours;
+            // EC2 Spot instances at their fraction of the On-Demand price.
+            let spot =
+                self.capacity.as_ref().and_then(|c| c.provider_of_host_group(h.group)).and_then(|p| s.capacity.providers[p as usize].spot);
+            let price = s.instance_types[h.instance_type as usize].hourly_usd * spot.map_or(1.0, |sp| sp.price_fraction);
+            u.ec2_instance_usd += price * h_hours;
             if h.subnet.is_some_and(|id| subnets[id.0 as usize].public) {
                 u.public_ipv4_hours += h_hours;
             }

@@ -365,6 +365,10 @@ impl Recorder {
         self.count(Metric::SpotInterruptions);
     }
 
+    pub fn ec2_spot_interrupted(&mut self) {
+        self.count(Metric::Ec2SpotInterruptions);
+    }
+
     pub fn spot_capacity_unavailable(&mut self) {
         self.count(Metric::SpotCapacityUnavailable);
     }
