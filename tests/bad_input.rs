@@ -1083,8 +1083,13 @@ fn service_auto_scaling_mistakes_name_their_key() {
     let jobs =
         edit(BASE, "arrival = { rate_per_s = 0.05 }", &format!("arrival = {{ rate_per_s = 0.05 }}\n[workload.jobs.auto_scaling]\n{ok}"));
     rejects(&jobs, "workload.jobs.auto_scaling", "this workload is not a service");
+    // With deployments it validates and runs: scaling moves the desired count the steps follow.
     let deployed = edit(&scaled(ok), "desired_count = 3", "desired_count = 3\ndeployments = [{ at = \"5m\" }]");
-    rejects(&deployed, "workload.web.auto_scaling", "not simulated together with deployments");
+    let case = Case::new();
+    let scenario = case.scenario(&deployed);
+    assert_eq!(case.validate(&scenario).status.code(), Some(0));
+    let r = case.run(&scenario, &["--jobs", "1"]);
+    assert_eq!(r.status.code(), Some(0), "run: {}", stderr(&r));
 }
 
 #[test]

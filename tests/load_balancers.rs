@@ -401,3 +401,52 @@ fn dynamic_host_ports_let_several_tasks_of_a_service_share_an_instance_behind_it
     assert_eq!(running(&fixed), 2);
     assert!(fixed.metrics.get(Metric::PlacementFailures) > 0.0);
 }
+
+/// `web` (4 tasks behind the ALB) scaled on requests per target (1,000 a minute) under `load`.
+fn scaled_behind_alb(load: &str, extra: &str) -> RunResult {
+    let service = format!(
+        "desired_count = 4\n{extra}\n[workload.web.auto_scaling]\nmin_capacity = 1\nmax_capacity = 10\n\
+         policies = [{{ metric = \"requests_per_target\", target = 1000 }}]\nload = {load}"
+    );
+    run_text(&scenario(ALB, &service, "").replace("horizon = \"2h\"", "horizon = \"2h\"\nsample_interval = \"1m\""))
+}
+
+fn desired_at(r: &RunResult, t: u64) -> f64 {
+    let col = r.timeseries.columns.iter().position(|c| c == "desired_web").unwrap();
+    r.timeseries.rows.iter().find(|row| row[0] as u64 == t).map(|row| row[col]).unwrap()
+}
+
+#[test]
+fn service_auto_scaling_behind_a_load_balancer_scales_through_the_deployment_steps() {
+    // 100 requests/s on 4 tasks: 1,500 per target per minute, above 1,000 from the first
+    // datapoint with tasks running; out to ceil(4 × 1500 / 1000) = 6 at the third.
+    let r = scaled_behind_alb("{ rate_per_s = 100 }", "");
+    assert_eq!(r.metrics.get(Metric::ServiceScaleOuts), 1.0);
+    assert_eq!(r.metrics.get(Metric::OutcomeRunningEnd), 6.0);
+    // The new tasks registered as targets like any of the service's.
+    assert!(r.service_events.iter().any(|e| e.message.contains("registered 2 targets")));
+}
+
+#[test]
+fn scale_in_waits_for_a_deployment_to_finish_and_stops_tasks_through_the_stopping_sequence() {
+    // 20 requests/s on 4 tasks: 300 per target per minute, below 900 from the start: scale-in
+    // to ceil(4 × 300 / 1000) = 2 at the fifteenth low datapoint.
+    let quiet = scaled_behind_alb("{ rate_per_s = 20 }", "");
+    let first_in = (1..60).find(|&m| desired_at(&quiet, m * 60) < 4.0).unwrap();
+    // A deployment at 10 minutes suspends scale-in until it completes.
+    let deployed = scaled_behind_alb("{ rate_per_s = 20 }", "deployments = [{ at = \"10m\" }]");
+    let d = &deployed.deployments[1];
+    assert_eq!(d.outcome, "completed");
+    let completed_min = d.ended_at.unwrap().as_secs_f64() / 60.0;
+    let later_in = (1..60).find(|&m| desired_at(&deployed, m * 60) < 4.0).unwrap();
+    assert!(first_in as f64 <= 16.0 && (first_in as f64) < completed_min, "{first_in} {completed_min}");
+    assert!(later_in as f64 > completed_min, "scale-in at {later_in} min, deployment done at {completed_min}");
+    // The two tasks stopped by the scale-in drained for the deregistration delay first.
+    let scaled_in: Vec<_> = quiet.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ScaledIn)).collect();
+    assert_eq!(scaled_in.len(), 2);
+    assert_eq!(quiet.metrics.get(Metric::OutcomeScaledIn), 2.0);
+    for t in scaled_in {
+        let stopped = t.stopped_at.unwrap().as_secs_f64();
+        assert!(stopped >= (first_in * 60 - 60) as f64 + 330.0, "{stopped}");
+    }
+}

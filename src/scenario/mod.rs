@@ -467,12 +467,6 @@ impl Scenario {
                 _ => None,
             };
             let scaling = autoscaling::read_auto_scaling(&mut w, desired)?;
-            if scaling.is_some() && spec.rollout.as_ref().is_some_and(|r| r.is_managed()) {
-                return Err(w.error(
-                    "auto_scaling",
-                    "service auto scaling is not simulated together with deployments, a load balancer or health failures in this version",
-                ));
-            }
             auto_scaling.push(scaling);
             let own_strategy = w.has("capacity_provider_strategy");
             let strategy = capacity::read_workload_strategy(&mut w, &capacity, &default_strategy, explicit_launch_type, spec.launch_type)?;

@@ -300,6 +300,9 @@ pub(super) struct Rollout {
     pub baked: bool,
     /// Blue/green: the new revision waits for its PRE_SCALE_UP hooks.
     pub scale_up_held: bool,
+    /// Why tasks beyond a lowered desired count stop: an update (`ServiceSchedulerInitiated`)
+    /// or service auto scaling (`ScaledIn`).
+    pub trim_reason: StopReason,
     /// Serials of the tasks whose targets registered this instant, for one service event
     /// (the buffer is kept between instants).
     pub registered: Vec<u32>,
@@ -325,6 +328,7 @@ impl Rollout {
             step_requested: false,
             baked: false,
             scale_up_held: false,
+            trim_reason: StopReason::ServiceSchedulerInitiated,
             registered: Vec::new(),
             below_since: None,
             reached_lower: false,
@@ -609,6 +613,7 @@ impl Deployments {
         r.desired = desired;
         r.baked = false;
         r.scale_up_held = false;
+        r.trim_reason = StopReason::ServiceSchedulerInitiated;
         r.deployments.push(Deployment::new(task_definition, cause, now, desired));
         let index = (r.deployments.len() - 1) as u16;
         let waiting: Vec<TaskId> = r.deployments.iter().flat_map(|d| d.tasks(Phase::Waiting).iter().copied()).collect();
@@ -649,10 +654,11 @@ impl Deployments {
         self.move_to(task, m.deployment, Phase::Healthy);
     }
 
-    /// The scheduler stopped a running member: it deregisters and stops.
-    pub fn stopping(&mut self, task: TaskId) {
+    /// The scheduler stopped a running member: it deregisters and stops, with `reason`.
+    pub fn stopping(&mut self, task: TaskId, reason: StopReason) {
         let m = self.member(task).expect("a member");
         self.move_to(task, m.deployment, Phase::Stopping);
+        self.members[task.index()].as_mut().expect("a member").reason = reason;
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
         r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
     }
@@ -753,6 +759,18 @@ impl Deployments {
             }
             _ => Breaker::Holds,
         }
+    }
+
+    /// Service auto scaling moved the desired count: the steps start or trim tasks to it.
+    pub fn scale(&mut self, service: u32, to: u32) {
+        let r = self.rollout_mut(service).expect("a rollout");
+        r.desired = to;
+        r.trim_reason = StopReason::ScaledIn;
+    }
+
+    /// An update of the service is rolling out (Application Auto Scaling suspends scale-in).
+    pub fn deploying(&self, service: u32) -> bool {
+        self.rollout(service).is_some_and(|r| r.primary().cause != Cause::Created && r.primary().outcome == Outcome::InProgress)
     }
 
     /// A lifecycle hook failed: the primary fails and rolls back to the last completed

@@ -278,11 +278,13 @@ impl World<'_> {
         let at_rest = r.at_rest() && !r.baking() && !r.scale_up_held;
         let reported_stuck = p.reported_stuck;
         let mut stopped_running = Vec::new();
-        for &(task, phase) in stop.iter().chain(&trim) {
+        let trim_reason = r.trim_reason;
+        let stops = stop.iter().map(|&(t, p)| (t, p, StopReason::ServiceSchedulerInitiated));
+        for (task, phase, reason) in stops.chain(trim.iter().map(|&(t, p)| (t, p, trim_reason))) {
             if phase != Phase::Waiting && phase != Phase::Provisioning {
                 stopped_running.push(self.tasks.get(task).serial);
             }
-            self.scheduler_stop(service, task, phase);
+            self.scheduler_stop(service, task, phase, reason);
         }
         if !stopped_running.is_empty() {
             let message = format!("has stopped {} running tasks: {}.", stopped_running.len(), task_list(&stopped_running));
@@ -308,8 +310,9 @@ impl World<'_> {
     }
 
     /// The scheduler stops one task of the service: a waiting one is dropped, a provisioning one
-    /// stops at once, a running one deregisters and then stops.
-    fn scheduler_stop(&mut self, service: u32, task: TaskId, phase: Phase) {
+    /// stops at once, a running one deregisters and then stops. `reason`: its stop reason
+    /// (a task that failed its health checks keeps its own).
+    fn scheduler_stop(&mut self, service: u32, task: TaskId, phase: Phase, reason: StopReason) {
         let now = self.now();
         let t = self.tasks.get(task);
         let (host, td, workload) = (t.host.unwrap_or(FARGATE), t.task_definition, t.workload);
@@ -318,14 +321,14 @@ impl World<'_> {
                 self.services.unwant(service, task);
                 self.deployments.left(task);
                 self.recorder.service_task_cancelled();
-                self.tasks.dropped(task, now, StopReason::ServiceSchedulerInitiated);
+                self.tasks.dropped(task, now, reason);
             }
             Phase::Provisioning => {
                 self.deployments.stopped_provisioning(task);
-                self.stop_task(task, host, td, workload, StopReason::ServiceSchedulerInitiated, TaskState::Provisioning);
+                self.stop_task(task, host, td, workload, reason, TaskState::Provisioning);
             }
             Phase::Running | Phase::Healthy => {
-                self.deployments.stopping(task);
+                self.deployments.stopping(task, reason);
                 self.deactivate(task, workload, true);
             }
             Phase::Unhealthy => {

@@ -96,7 +96,10 @@ impl World<'_> {
                 proposals.extend(step_decide(st, p, value(p.metric), current, bounds, now));
             }
             let out = proposals.iter().copied().filter(|&to| to > current).max();
-            if let Some(to) = out.or_else(|| proposals.iter().copied().filter(|&to| to < current).max()) {
+            // Application Auto Scaling suspends scale-in while a deployment rolls out.
+            let scale_in =
+                if self.deployments.deploying(service) { None } else { proposals.iter().copied().filter(|&to| to < current).max() };
+            if let Some(to) = out.or(scale_in) {
                 self.set_service_desired(service, to);
                 self.record_service_scaled(to > current);
             }
@@ -120,11 +123,18 @@ impl World<'_> {
         memory_utilisation(used, reserved)
     }
 
-    /// Moves a service's desired count to `to`.
+    /// Moves a service's desired count to `to`. A service the scheduler manages through
+    /// deployments (updates, a load balancer, health checks) gets there by its steps: new tasks
+    /// within `maximumPercent`, extra ones stopped through the stopping sequence.
     fn set_service_desired(&mut self, service: u32, to: u32) {
         let workload = self.services.workload(service);
         let from = self.services.all()[service as usize].desired;
         self.services.set_desired(service, to);
+        if self.deployments.rollout(service).is_some() {
+            self.deployments.scale(service, to);
+            self.request_step(service);
+            return;
+        }
         if to > from {
             let td = self.scenario.workloads[workload as usize].task_definition;
             for _ in from..to {
