@@ -931,6 +931,24 @@ fn a_scenario_with_a_capacity_provider_is_valid_and_runs() {
 }
 
 #[test]
+fn an_ec2_spot_group_validates_shows_its_pricing_and_runs() {
+    let case = Case::new();
+    let spot = "spot = { interruptions_per_instance_hour = 0.2, price_fraction = 0.35, instance_draining = true }";
+    let scenario = case.scenario(&with_provider(spot));
+    let v = case.validate(&scenario);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(text.contains("Spot: 0.2 interruptions/instance-hour, 0.35 × On-Demand, drained at notice"), "{text}");
+    let o = case.run(&scenario, &["--jobs", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    rejects(
+        &with_provider("spot = { interruptions_per_instance_hour = 0.2, price_fraction = 1.5 }"),
+        "capacity_providers.cp.spot.price_fraction",
+        "0 to 1",
+    );
+}
+
+#[test]
 fn capacity_provider_mistakes_name_their_key() {
     rejects(
         &with_provider("").replace("host_group = \"main\"", "host_group = \"nope\""),

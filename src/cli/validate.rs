@@ -189,11 +189,30 @@ fn render(d: &Derived) -> String {
                 format!("{}–{}", p.min_size, p.max_size),
                 if p.managed_scaling { format!("target {} %, warm-up {} s", p.target_capacity, p.instance_warmup_s) } else { "off".into() },
                 if p.managed_termination_protection { "yes".into() } else { "no".into() },
+                match p.spot {
+                    None => "On-Demand".into(),
+                    Some(sp) => format!(
+                        "Spot: {} interruptions/instance-hour, {} × On-Demand{}",
+                        sp.interruptions_per_instance_hour,
+                        sp.price_fraction,
+                        if sp.instance_draining { ", drained at notice" } else { "" }
+                    ),
+                },
                 if p.workloads.is_empty() { "-".into() } else { p.workloads.join(", ") },
             ]
         });
         out += &table(
-            &["provider", "host group", "instance type", "at start", "min–max", "managed scaling", "termination protection", "workloads"],
+            &[
+                "provider",
+                "host group",
+                "instance type",
+                "at start",
+                "min–max",
+                "managed scaling",
+                "termination protection",
+                "pricing",
+                "workloads",
+            ],
             rows,
         );
     }

@@ -42,8 +42,18 @@ pub struct ProviderRow {
     pub target_capacity: u32,
     pub instance_warmup_s: f64,
     pub managed_termination_protection: bool,
+    /// EC2 Spot: interruptions per instance-hour, the price fraction, instance draining.
+    pub spot: Option<SpotRow>,
     /// Workloads whose strategy names it.
     pub workloads: Vec<String>,
+}
+
+/// A Spot group's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SpotRow {
+    pub interruptions_per_instance_hour: f64,
+    pub price_fraction: f64,
+    pub instance_draining: bool,
 }
 
 /// One instance type that a host group launches.
@@ -289,6 +299,11 @@ pub fn derive(scenario: &Scenario) -> Derived {
                 target_capacity: p.target_capacity,
                 instance_warmup_s: p.instance_warmup_period.as_secs_f64(),
                 managed_termination_protection: p.managed_termination_protection,
+                spot: p.spot.map(|sp| SpotRow {
+                    interruptions_per_instance_hour: sp.interruptions_per_instance_hour,
+                    price_fraction: sp.price_fraction,
+                    instance_draining: sp.instance_draining,
+                }),
                 workloads: scenario
                     .workloads
                     .iter()
