@@ -963,6 +963,9 @@ fn capacity_provider_mistakes_name_their_key() {
         "outside min_size 0 to max_size 3",
     );
     rejects(&with_provider("target_capacity = 0"), "capacity_providers.cp.target_capacity", "allowed: 1 to 100");
+    rejects(&with_provider("host_groups = [\"main\"]"), "capacity_providers.cp.host_groups", "not both");
+    let twice = with_provider("").replace("host_group = \"main\"", "host_groups = [\"main\", \"main\"]");
+    rejects(&twice, "capacity_providers.cp.host_groups", "listed twice");
     rejects(&with_provider("instance_warmup_period = \"3h\""), "capacity_providers.cp.instance_warmup_period", "at most 10000 s");
     rejects(
         &with_provider("minimum_scaling_step_size = 5\nmaximum_scaling_step_size = 2"),

@@ -375,3 +375,35 @@ fn ec2_spot_instances_are_reclaimed_two_minutes_after_their_notice_and_the_group
     let e = plan_text(&scenario("1h", "spot = { interruptions_per_instance_hour = 0.1 }", job)).unwrap_err();
     assert!(e.contains("capacity_providers.cp.spot.price_fraction") && e.contains("missing"), "{e}");
 }
+
+/// 40 one-vCPU jobs from an empty group of two instance types, `order` their launch priority.
+fn mixed_types(order: &str) -> RunResult {
+    let jobs = "[workload.burst]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 40\nrun_time = \"2h\"";
+    let body = scenario("40m", "", jobs)
+        .replace("[host_groups.asg]\ninstance_type = \"m5.xlarge\"\ncount_per_az = 0", "[host_groups.big]\ninstance_type = \"m5.xlarge\"\ncount_per_az = 0\n[host_groups.small]\ninstance_type = \"m5.large\"\ncount_per_az = 0")
+        .replace("host_group = \"asg\"", &format!("host_groups = {order}"));
+    run_text(&body)
+}
+
+#[test]
+fn a_group_of_two_instance_types_is_sized_for_its_largest_and_launches_by_priority() {
+    // The largest type (m5.xlarge, four 1-vCPU jobs each) first: as with one type, 2 then 10.
+    let big_first = mixed_types(r#"["big", "small"]"#);
+    let n = instances(&big_first);
+    let at = |n: &[(u64, f64)], t: u64| n.iter().find(|(s, _)| *s == t).map(|(_, v)| *v).unwrap();
+    assert_eq!((at(&n, 60), at(&n, 360)), (2.0, 10.0));
+    assert_eq!(metric(&big_first, Metric::ScaleOuts), 2.0);
+    // The m5.large first: ECS still estimates with the m5.xlarge, so 36 waiting jobs ask for 9
+    // more instances, which launch as m5.large (two jobs each): the group needs more steps.
+    let small_first = mixed_types(r#"["small", "big"]"#);
+    let n = instances(&small_first);
+    assert_eq!((at(&n, 60), at(&n, 360)), (2.0, 11.0));
+    assert!(metric(&small_first, Metric::ScaleOuts) >= 3.0);
+    // Growing a step per warm-up (2, 11, 16, 18, 19 instances), the last jobs reach their
+    // provisioning timeout before an instance comes for them.
+    assert_eq!((at(&n, 660), at(&n, 960), at(&n, 1260)), (16.0, 18.0, 19.0));
+    assert_eq!(metric(&small_first, Metric::OutcomeRunningEnd) + metric(&small_first, Metric::OutcomeCapacityTimeout), 40.0);
+    assert!(metric(&small_first, Metric::OutcomeCapacityTimeout) >= 1.0);
+    assert_eq!(metric(&big_first, Metric::OutcomeCapacityTimeout), 0.0);
+    assert!(metric(&small_first, Metric::CapacityWaitMax) > metric(&big_first, Metric::CapacityWaitMax));
+}

@@ -26,6 +26,9 @@ pub struct CapacityProviderSpec {
     /// Index into `Scenario::host_groups`: the instances the ASG launches. Its `count_per_az` is
     /// the group's size per AZ at the start.
     pub host_group: u32,
+    /// Every host group of the ASG, one per instance type, in launch priority (the first is
+    /// `host_group`): a mixed-instances group with the `prioritized` allocation strategy.
+    pub host_groups: Vec<u32>,
     pub min_size: u32,
     pub max_size: u32,
     /// Managed scaling: ECS's CapacityProviderReservation target tracking. Off: the ASG keeps its
@@ -64,6 +67,9 @@ pub struct Ec2SpotSpec {
     /// service tasks are replaced at once (default false: they die with the instance).
     pub instance_draining: bool,
 }
+
+/// Most instance types (host groups) in one Auto Scaling group's mixed-instances policy.
+pub const MAX_INSTANCE_TYPES: usize = 40;
 
 /// The reserved Fargate capacity providers, as `StrategyItem::provider` values.
 pub const FARGATE: u32 = u32::MAX;
@@ -122,7 +128,7 @@ impl CapacitySpec {
 
     /// The provider whose ASG owns host group `group`, if any.
     pub fn provider_of_group(&self, group: u32) -> Option<u32> {
-        self.providers.iter().position(|p| p.host_group == group).map(|i| i as u32)
+        self.providers.iter().position(|p| p.host_groups.contains(&group)).map(|i| i as u32)
     }
 }
 
@@ -154,9 +160,12 @@ fn read_range(t: &mut Table<'_>, key: &str) -> Result<Option<(SimTime, SimTime)>
     Ok(Some((min, max)))
 }
 
+/// A provider's name, its host groups' names and its table.
+pub(super) type ProviderTable<'a> = (&'a str, Vec<&'a str>, Table<'a>);
+
 /// The provider tables, read before the host groups so that a provider's group may start empty.
 /// Returns each table with the host group it names.
-pub(super) fn provider_tables<'a>(root: &mut Table<'a>) -> Result<Vec<(&'a str, &'a str, Table<'a>)>, ScenarioError> {
+pub(super) fn provider_tables<'a>(root: &mut Table<'a>) -> Result<Vec<ProviderTable<'a>>, ScenarioError> {
     let mut out = Vec::new();
     for (name, mut t) in root.named_tables("capacity_providers")? {
         if name.starts_with("FARGATE") {
@@ -165,8 +174,16 @@ pub(super) fn provider_tables<'a>(root: &mut Table<'a>) -> Result<Vec<(&'a str, 
                 "FARGATE and FARGATE_SPOT are reserved provider names; Fargate workloads use launch_type = \"FARGATE\" in this version",
             ));
         }
-        let group = t.str("host_group")?;
-        out.push((name, group, t));
+        let groups = match (t.opt_str("host_group")?, t.opt_strings("host_groups")?) {
+            (Some(g), None) => vec![g],
+            (None, Some(gs)) if !gs.is_empty() && gs.len() <= MAX_INSTANCE_TYPES => gs,
+            (None, Some(_)) => {
+                return Err(t.error("host_groups", format!("1 to {MAX_INSTANCE_TYPES} host groups, one per instance type")));
+            }
+            (Some(_), Some(_)) => return Err(t.error("host_groups", "give host_group or host_groups, not both")),
+            (None, None) => return Err(t.error("host_group", "missing (required): the host group whose instances the ASG launches")),
+        };
+        out.push((name, groups, t));
     }
     Ok(out)
 }
@@ -174,30 +191,40 @@ pub(super) fn provider_tables<'a>(root: &mut Table<'a>) -> Result<Vec<(&'a str, 
 /// Resolves the providers against the host groups and reads their scaling settings. Returns the
 /// spec (workload strategies still to fill in) and the cluster's default strategy.
 pub(super) fn read_providers(
-    tables: Vec<(&str, &str, Table<'_>)>,
+    tables: Vec<ProviderTable<'_>>,
     groups: &[HostGroupSpec],
     cluster: ClusterCapacityKeys<'_>,
     file: &str,
 ) -> Result<(CapacitySpec, Vec<StrategyItem>), ScenarioError> {
     let mut providers = Vec::new();
-    for (name, group_name, mut t) in tables {
-        let host_group = groups.iter().position(|g| g.name == group_name).ok_or_else(|| {
-            let known: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-            t.error("host_group", format!("unknown host group `{group_name}`; declared: {}", known.join(", ")))
-        })?;
-        if host_group >= MAX_PROVIDER_HOST_GROUPS {
-            return Err(t.error(
-                "host_group",
-                format!("a capacity provider's host group must be among the first {MAX_PROVIDER_HOST_GROUPS} (in name order)"),
-            ));
+    for (name, group_names, mut t) in tables {
+        let key = if t.has("host_groups") { "host_groups" } else { "host_group" };
+        let mut host_groups: Vec<u32> = Vec::new();
+        for &group_name in &group_names {
+            let host_group = groups.iter().position(|g| g.name == group_name).ok_or_else(|| {
+                let known: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                t.error(key, format!("unknown host group `{group_name}`; declared: {}", known.join(", ")))
+            })?;
+            if host_group >= MAX_PROVIDER_HOST_GROUPS {
+                return Err(t.error(
+                    key,
+                    format!("a capacity provider's host group must be among the first {MAX_PROVIDER_HOST_GROUPS} (in name order)"),
+                ));
+            }
+            let taken = providers.iter().find(|p: &&CapacityProviderSpec| p.host_groups.contains(&(host_group as u32)));
+            if let Some(other) = taken {
+                return Err(
+                    t.error(key, format!("host group `{group_name}` is already the Auto Scaling group of provider `{}`", other.name))
+                );
+            }
+            if host_groups.contains(&(host_group as u32)) {
+                return Err(t.error(key, format!("host group `{group_name}` is listed twice")));
+            }
+            host_groups.push(host_group as u32);
         }
-        if let Some(other) = providers.iter().find(|p: &&CapacityProviderSpec| p.host_group == host_group as u32) {
-            return Err(
-                t.error("host_group", format!("host group `{group_name}` is already the Auto Scaling group of provider `{}`", other.name))
-            );
-        }
-        let g = &groups[host_group];
-        let initial = g.count_per_az * g.azs.len() as u32;
+        let host_group = host_groups[0] as usize;
+        let group_name = group_names.join(", ");
+        let initial: u32 = host_groups.iter().map(|&i| groups[i as usize].count_per_az * groups[i as usize].azs.len() as u32).sum();
         let max_size = t.opt_u32_range("max_size", 1, super::MAX_HOSTS_PER_AZ)?.ok_or_else(|| {
             t.error("max_size", format!("missing (required): the Auto Scaling group's maximum size, 1 to {}", super::MAX_HOSTS_PER_AZ))
         })?;
@@ -254,6 +281,7 @@ pub(super) fn read_providers(
         providers.push(CapacityProviderSpec {
             name: name.to_string(),
             host_group: host_group as u32,
+            host_groups,
             min_size,
             max_size,
             managed_scaling,

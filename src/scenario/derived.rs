@@ -287,12 +287,13 @@ pub fn derive(scenario: &Scenario) -> Derived {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let g = &scenario.host_groups[p.host_group as usize];
+            let groups: Vec<&crate::scenario::HostGroupSpec> = p.host_groups.iter().map(|&g| &scenario.host_groups[g as usize]).collect();
+            let names = |f: &dyn Fn(&crate::scenario::HostGroupSpec) -> String| groups.iter().map(|g| f(g)).collect::<Vec<_>>().join(", ");
             ProviderRow {
                 name: p.name.clone(),
-                host_group: g.name.clone(),
-                instance_type: scenario.instance_types[g.instance_type as usize].name.clone(),
-                start_size: g.count_per_az * g.azs.len() as u32,
+                host_group: names(&|g| g.name.clone()),
+                instance_type: names(&|g| scenario.instance_types[g.instance_type as usize].name.clone()),
+                start_size: groups.iter().map(|g| g.count_per_az * g.azs.len() as u32).sum(),
                 min_size: p.min_size,
                 max_size: p.max_size,
                 managed_scaling: p.managed_scaling,

@@ -321,7 +321,7 @@ impl Scenario {
                     ),
                 )
             })? as u32;
-            let least = if provider_tables.iter().any(|(_, group, _)| *group == group_name) { 0 } else { 1 };
+            let least = if provider_tables.iter().any(|(_, groups, _)| groups.contains(&group_name)) { 0 } else { 1 };
             let count_per_az = g
                 .opt_u32_range("count_per_az", least, MAX_HOSTS_PER_AZ)?
                 .ok_or_else(|| g.error("count_per_az", format!("missing (required), a whole number from 1 to {MAX_HOSTS_PER_AZ}")))?;

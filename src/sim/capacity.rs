@@ -81,8 +81,10 @@ pub(super) struct Waiting {
 
 /// One Auto Scaling group.
 pub(super) struct Asg {
-    /// Host ids `first .. first + slots.len()` are the group's slots.
-    first: u32,
+    /// The group's slots' hosts, in id order (one host group per instance type).
+    hosts: Vec<HostId>,
+    /// Per slot: its instance type's launch priority (0 first).
+    priority: Vec<u16>,
     slots: Vec<Slot>,
     slot_az: Vec<AzId>,
     /// Launching or in service, per AZ.
@@ -112,7 +114,7 @@ impl Asg {
 
     pub fn in_service_hosts(&self) -> impl Iterator<Item = (HostId, SimTime)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| match *s {
-            Slot::InService { launched_at } => Some((HostId(self.first + i as u32), launched_at)),
+            Slot::InService { launched_at } => Some((self.hosts[i], launched_at)),
             _ => None,
         })
     }
@@ -126,15 +128,17 @@ impl Asg {
         azs.retain(|az| az.0 >= 32 || skip & (1 << az.0) == 0);
         azs.sort_by_key(|az| (self.per_az[az.0 as usize], az.0));
         for az in azs {
-            if let Some(i) = (0..self.slots.len()).find(|&i| self.slot_az[i] == az && self.slots[i] == Slot::Off) {
-                return Some(HostId(self.first + i as u32));
+            // The highest-priority instance type with a free slot in the AZ.
+            let free = (0..self.slots.len()).filter(|&i| self.slot_az[i] == az && self.slots[i] == Slot::Off);
+            if let Some(i) = free.min_by_key(|&i| (self.priority[i], i)) {
+                return Some(self.hosts[i]);
             }
         }
         None
     }
 
     pub fn launched(&mut self, host: HostId, now: SimTime, warmup: SimTime) {
-        let i = (host.0 - self.first) as usize;
+        let i = self.slot_of(host);
         debug_assert_eq!(self.slots[i], Slot::Off);
         self.slots[i] = Slot::Launching { launched_at: now };
         self.per_az[self.slot_az[i].0 as usize] += 1;
@@ -143,7 +147,7 @@ impl Asg {
     }
 
     pub fn registered(&mut self, host: HostId) {
-        let i = (host.0 - self.first) as usize;
+        let i = self.slot_of(host);
         let Slot::Launching { launched_at } = self.slots[i] else { unreachable!("registered a slot that was not launching") };
         self.slots[i] = Slot::InService { launched_at };
         self.launching -= 1;
@@ -152,17 +156,17 @@ impl Asg {
 
     /// `host`'s slot index.
     pub fn slot_of(&self, host: HostId) -> usize {
-        (host.0 - self.first) as usize
+        self.hosts.binary_search(&host).expect("a host of this group")
     }
 
     /// Whether `host` is one of this group's draining instances.
     pub fn is_draining(&self, host: HostId) -> bool {
-        host.0 >= self.first && matches!(self.slots.get((host.0 - self.first) as usize), Some(Slot::Draining { .. }))
+        self.hosts.binary_search(&host).is_ok_and(|i| matches!(self.slots[i], Slot::Draining { .. }))
     }
 
     /// An instance in service starts draining: it leaves the group's size at once.
     pub fn draining(&mut self, host: HostId) {
-        let i = (host.0 - self.first) as usize;
+        let i = self.slot_of(host);
         let Slot::InService { launched_at } = self.slots[i] else { unreachable!("drained a slot not in service") };
         self.slots[i] = Slot::Draining { launched_at };
         self.per_az[self.slot_az[i].0 as usize] -= 1;
@@ -170,7 +174,7 @@ impl Asg {
     }
 
     pub fn terminated(&mut self, host: HostId, now: SimTime) {
-        let i = (host.0 - self.first) as usize;
+        let i = self.slot_of(host);
         let launched_at = match self.slots[i] {
             Slot::InService { launched_at } => {
                 self.per_az[self.slot_az[i].0 as usize] -= 1;
@@ -186,7 +190,7 @@ impl Asg {
 
     /// Time the instances of `host`'s slot ran, up to `now`.
     pub fn instance_time_of(&self, host: HostId, now: SimTime) -> SimTime {
-        self.slot_time_at((host.0 - self.first) as usize, now)
+        self.slot_time_at(self.slot_of(host), now)
     }
 
     fn slot_time_at(&self, i: usize, now: SimTime) -> SimTime {
@@ -198,9 +202,10 @@ impl Asg {
         (0..self.slots.len()).fold(SimTime::ZERO, |t, i| t + self.slot_time_at(i, now))
     }
 
-    /// The group's first host: every slot has its instance type and ENI limits.
-    pub fn first_host(&self) -> HostId {
-        HostId(self.first)
+    /// A host of each of the group's instance types, in priority order.
+    pub fn type_hosts(&self) -> impl Iterator<Item = HostId> + '_ {
+        let types = self.priority.iter().copied().max().map_or(0, |p| p + 1);
+        (0..types).filter_map(move |p| self.priority.iter().position(|&q| q == p).map(|i| self.hosts[i]))
     }
 
     /// Instances to terminate at scale-in, one at a time: from the AZ with the most instances,
@@ -270,9 +275,8 @@ impl Capacity {
         }
         let mut asgs = Vec::new();
         for p in &spec.providers {
-            let hosts: Vec<&crate::model::Host> = cluster.hosts.iter().filter(|h| h.group == p.host_group).collect();
-            let first = hosts.first().map_or(0, |h| h.id.0);
-            debug_assert!(hosts.iter().enumerate().all(|(i, h)| h.id.0 == first + i as u32), "a group's hosts are contiguous");
+            let hosts: Vec<&crate::model::Host> = cluster.hosts.iter().filter(|h| p.host_groups.contains(&h.group)).collect();
+            debug_assert!(hosts.windows(2).all(|w| w[0].id < w[1].id), "hosts in id order");
             let mut per_az = vec![0; cluster.azs.len()];
             let slots: Vec<Slot> = hosts
                 .iter()
@@ -287,7 +291,11 @@ impl Capacity {
                 .collect();
             let in_service = slots.iter().filter(|s| **s != Slot::Off).count() as u32;
             asgs.push(Asg {
-                first,
+                hosts: hosts.iter().map(|h| h.id).collect(),
+                priority: hosts
+                    .iter()
+                    .map(|h| p.host_groups.iter().position(|&g| g == h.group).expect("a group of the provider") as u16)
+                    .collect(),
                 slot_az: hosts.iter().map(|h| h.az).collect(),
                 slots,
                 per_az,

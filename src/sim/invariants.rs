@@ -124,7 +124,7 @@ impl World<'_> {
             if let Some(w) = a.waiting.iter().find(|w| self.tasks.get(w.task).state != TaskState::AwaitingPlacement) {
                 return Err(format!("task {} waits for capacity but is {:?}", self.tasks.get(w.task).serial, self.tasks.get(w.task).state));
             }
-            let active = self.fleet.cluster().hosts.iter().filter(|h| h.group == p.host_group && h.active).count();
+            let active = self.fleet.cluster().hosts.iter().filter(|h| p.host_groups.contains(&h.group) && h.active).count();
             if active != a.in_service_hosts().count() || a.size() > p.max_size {
                 return Err(format!(
                     "provider {}: {active} registered hosts, {} in service, {} in all (max {})",

@@ -138,7 +138,7 @@ impl World<'_> {
 
     /// The host groups a task of `provider` may be placed on.
     pub(super) fn provider_mask(&self, provider: u32) -> u64 {
-        1u64 << self.scenario.capacity.providers[provider as usize].host_group
+        self.scenario.capacity.providers[provider as usize].host_groups.iter().fold(0u64, |m, &g| m | (1u64 << g))
     }
 
     /// A task of `provider` found no instance. With managed scaling and room in the cluster's
@@ -242,19 +242,25 @@ impl World<'_> {
         let s = self.scenario;
         let now = self.now();
         for (i, p) in s.capacity.providers.iter().enumerate().filter(|(_, p)| p.managed_scaling) {
-            let group = &s.host_groups[p.host_group as usize];
-            let itype = &s.instance_types[group.instance_type as usize];
-            let registered = s.registered(itype);
             let cluster = self.fleet.cluster();
             let asg = &self.capacity.as_ref().expect("ticking").asgs[i];
-            let eni_slots = cluster.host(asg.first_host()).eni_task_limit;
+            // ECS bin-packs the waiting tasks on the group's largest instance type, and leaves
+            // out those that do not fit its smallest.
+            let types: Vec<(crate::model::Resources, u32)> = asg
+                .type_hosts()
+                .map(|h| (s.registered(&s.instance_types[cluster.host(h).instance_type as usize]), cluster.host(h).eni_task_limit))
+                .collect();
+            let size = |r: &(crate::model::Resources, u32)| (r.0.cpu_units, r.0.memory_mib);
+            let largest = *types.iter().max_by_key(|r| size(r)).expect("a group has an instance type");
+            let smallest = *types.iter().min_by_key(|r| size(r)).expect("a group has an instance type");
             let busy = asg.in_service_hosts().filter(|(h, _)| cluster.host(*h).task_count > 0).count() as u32;
             let fleet = &self.fleet;
             let needs = asg.waiting.iter().map(|w| {
                 let n = fleet.needs(w.task_definition);
                 Need { resources: n.need, eni: n.eni, ports: &n.ports }
             });
-            let needed = instances_needed(needs, registered, eni_slots);
+            let fits_smallest = |n: &Need<'_>| n.resources.fits_in(smallest.0) && (!n.eni || smallest.1 > 0);
+            let needed = instances_needed(needs.filter(fits_smallest), largest.0, largest.1);
             match self.capacity_mut().evaluate(i, p, needed, busy, now) {
                 Scaling::None => {}
                 Scaling::Out(to) => {

@@ -135,7 +135,7 @@ impl Recorder {
         }
         columns.extend(ScalingTally::columns(scenario));
         let scaling = (!scenario.capacity.is_empty()).then(|| {
-            let groups: Vec<u32> = scenario.capacity.providers.iter().map(|p| p.host_group).collect();
+            let groups: Vec<u32> = scenario.capacity.providers.iter().flat_map(|p| p.host_groups.iter().copied()).collect();
             ScalingTally::new(cluster.hosts.iter().filter(|h| h.active && groups.contains(&h.group)).count() as u32)
         });
         let from = scenario.warmup.0;
