@@ -54,13 +54,15 @@ fn at(series: &[(u64, f64)], t: u64) -> f64 {
     series.iter().find(|(s, _)| *s == t).map(|(_, v)| *v).unwrap_or_else(|| panic!("no sample at {t}"))
 }
 
+/// 150 requests/s, then 225 from 10.5 minutes: 60 % CPU on 10 tasks, then 90 %.
+const STEP_LOAD: &str = r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "630s", rate_per_s = 225 }] }"#;
+
 #[test]
 fn a_step_in_load_scales_out_at_the_third_datapoint_to_the_tracked_count() {
     // 10 tasks of 0.25 vCPU; 150 requests/s of 10 ms = 1.5 vCPU = 60 % until 10 min, then 225/s
     // = 90 %: datapoints at 11, 12 and 13 min are above 60, so at 13 min the count goes to
     // ceil(10 × 90 / 60) = 15. (Readings at the 10-minute mark still see 60 %: not above.)
-    let load = r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "630s", rate_per_s = 225 }] }"#;
-    let r = run_text(&scenario("30m", load, r#"{ metric = "cpu", target = 60 }"#, ""));
+    let r = run_text(&scenario("30m", STEP_LOAD, r#"{ metric = "cpu", target = 60 }"#, ""));
     let desired = column(&r, "desired_web");
     // Samples come before the minute's evaluation at the same instant.
     assert_eq!(at(&desired, 13 * 60), 10.0);
@@ -173,12 +175,11 @@ fn a_step_policy_scales_by_the_step_the_breach_falls_in_once_its_alarm_fires() {
     // The load of the first test: 60 % CPU until 10.5 min, then 90 %. The alarm (≥ 70 %, 3 of 3
     // minutes) fires at 13 min; 90 − 70 = 20 falls in the second step: + 5, to 15 tasks, which
     // brings CPU to 60 %: no further step.
-    let load = r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "630s", rate_per_s = 225 }] }"#;
     let step = r#"cpu_seconds_per_request = 0.01
 load = LOAD
 step_policies = [{ metric = "cpu", alarm = { threshold = 70, evaluation_periods = 3 },
   steps = [{ lower = 0, upper = 15, adjustment = 2 }, { lower = 15, adjustment = 5 }] }]"#
-        .replace("LOAD", load);
+        .replace("LOAD", STEP_LOAD);
     let r = run_text(&scaled_service("30m", &step, ""));
     let desired = column(&r, "desired_web");
     assert_eq!(at(&desired, 13 * 60), 10.0);

@@ -114,20 +114,6 @@ impl TrafficShift {
         let (at, _) = steps.next()?;
         steps.next().map(|(next, _)| next.saturating_sub(at))
     }
-
-    /// From the first step to the last.
-    pub fn duration(self) -> SimTime {
-        self.steps().last().map_or(SimTime::ZERO, |(at, _)| at)
-    }
-
-    pub fn describe(self) -> String {
-        let pct = |t: u16| format!("{}", f64::from(t) / 10.0);
-        match self {
-            TrafficShift::AllAtOnce => "all at once".to_string(),
-            TrafficShift::Linear { step, wait } => format!("linear, {} % every {} s", pct(step), wait.as_secs_f64()),
-            TrafficShift::Canary { first, wait } => format!("canary, {} % then the rest after {} s", pct(first), wait.as_secs_f64()),
-        }
-    }
 }
 
 /// A deployment that starts the new revision at full size beside the old one, shifts traffic,
@@ -653,7 +639,7 @@ mod tests {
         assert_eq!(eleven.len(), 10);
         assert_eq!(eleven[8], (8, 990));
         assert_eq!(eleven[9], (9, 1000));
-        assert_eq!(TrafficShift::Linear { step: 110, wait: minute }.duration(), SimTime::from_secs(540));
+        assert_eq!(TrafficShift::Linear { step: 110, wait: minute }.steps().last().unwrap().0, SimTime::from_secs(540));
     }
 
     #[test]
@@ -671,6 +657,6 @@ mod tests {
         assert_eq!(shares(TrafficShift::Canary { first: 50, wait }), vec![(0, 50), (10, 1000)]);
         assert_eq!(shares(TrafficShift::Canary { first: 1000, wait }), vec![(0, 1000)]);
         assert_eq!(shares(TrafficShift::AllAtOnce), vec![(0, 1000)]);
-        assert_eq!(TrafficShift::AllAtOnce.duration(), SimTime::ZERO);
+        assert_eq!(TrafficShift::AllAtOnce.steps().last().unwrap().0, SimTime::ZERO);
     }
 }

@@ -253,7 +253,7 @@ pub fn plan(
     // stopping tasks count toward the maximum.
     let counted_after = match counting {
         MaximumCounts::RunningPendingStopping => all.total() - old.provisioning,
-        MaximumCounts::RunningPending => all.live() + all.unhealthy - old.provisioning - old.running - old.unhealthy - stop_healthy,
+        MaximumCounts::RunningPending => all.live() + primary.unhealthy - old.provisioning - old.running - stop_healthy,
     };
     let start = upper.saturating_sub(counted_after).min(desired.saturating_sub(primary.live()));
     let trim = primary.live().saturating_sub(desired);
@@ -671,13 +671,12 @@ impl Deployments {
     }
 
     /// The scheduler stops a running member that failed its health checks (not counted as a
-    /// deployment's stop). `exited`: its failed container has exited already.
-    pub fn stopping_unhealthy(&mut self, task: TaskId, reason: StopReason, exited: bool) {
+    /// deployment's stop), for the reason `failed_checks` gave. `exited`: its failed container
+    /// has exited already.
+    pub fn stopping_unhealthy(&mut self, task: TaskId, exited: bool) {
         let m = self.member(task).expect("a member");
         self.move_to(task, m.deployment, Phase::Stopping);
-        let m = self.members[task.index()].as_mut().expect("a member");
-        m.reason = reason;
-        m.exited = exited;
+        self.members[task.index()].as_mut().expect("a member").exited = exited;
     }
 
     /// The member's failed container has exited already: nothing to drain or signal.
@@ -737,7 +736,6 @@ impl Deployments {
         let Some(r) = self.rollout_mut(service) else { return Breaker::Holds };
         let threshold = r.breaker_threshold(minimum);
         let rollback = r.breaker == Some(true);
-        let last_completed = r.last_completed;
         let p = r.deployments.last_mut().expect("a deployment");
         if p.cause == Cause::Created || p.outcome != Outcome::InProgress {
             return Breaker::Holds;
@@ -748,15 +746,7 @@ impl Deployments {
         }
         p.breaker_count += 1;
         match threshold {
-            Some(t) if p.breaker_count >= t => {
-                p.outcome = Outcome::Failed;
-                p.ended_at = Some(now);
-                let target = last_completed.filter(|_| rollback);
-                if target.is_some() {
-                    p.outcome = Outcome::RolledBack;
-                }
-                Breaker::Tripped { rollback_to: target.map(|i| (i, r.deployments[i as usize].task_definition)) }
-            }
+            Some(t) if p.breaker_count >= t => Breaker::Tripped { rollback_to: self.fail_primary(service, now, rollback) },
             _ => Breaker::Holds,
         }
     }
@@ -773,11 +763,12 @@ impl Deployments {
         self.rollout(service).is_some_and(|r| r.primary().cause != Cause::Created && r.primary().outcome == Outcome::InProgress)
     }
 
-    /// A lifecycle hook failed: the primary fails and rolls back to the last completed
-    /// deployment, whose index and revision this returns (none: it just fails).
-    pub fn fail_primary(&mut self, service: u32, now: SimTime) -> Option<(u16, u32)> {
+    /// The primary fails (its circuit breaker tripped, or a lifecycle hook failed); with
+    /// `rollback` it rolls back to the last completed deployment, whose index and revision this
+    /// returns (none: it just fails).
+    pub fn fail_primary(&mut self, service: u32, now: SimTime, rollback: bool) -> Option<(u16, u32)> {
         let r = self.rollout_mut(service).expect("a rollout");
-        let target = r.last_completed.map(|i| (i, r.deployments[i as usize].task_definition));
+        let target = r.last_completed.filter(|_| rollback).map(|i| (i, r.deployments[i as usize].task_definition));
         let p = r.deployments.last_mut().expect("a deployment");
         p.outcome = if target.is_some() { Outcome::RolledBack } else { Outcome::Failed };
         p.ended_at = Some(now);

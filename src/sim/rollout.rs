@@ -158,7 +158,7 @@ impl World<'_> {
         let desired = r.desired;
         let message = format!("(deployment ecs-svc/{index}) deployment failed: a lifecycle hook for {} returned FAILED.", stage.name());
         self.service_event(service, index, message);
-        match self.deployments.fail_primary(service, now) {
+        match self.deployments.fail_primary(service, now, true) {
             Some((to, td)) => self.roll_back(service, index, to, td, desired),
             None => self.request_step(service),
         }
@@ -332,8 +332,7 @@ impl World<'_> {
                 self.deactivate(task, workload, true);
             }
             Phase::Unhealthy => {
-                let reason = self.deployments.stop_reason(task);
-                self.deployments.stopping_unhealthy(task, reason, false);
+                self.deployments.stopping_unhealthy(task, false);
                 self.deactivate(task, workload, true);
             }
             Phase::Stopping => unreachable!("a stopping task is not stopped again"),
@@ -508,7 +507,8 @@ impl World<'_> {
         let index = self.deployments.rollout(service).expect("a rollout").primary_index();
         self.service_event(service, index, format!("has stopped 1 running tasks: (task {serial})."));
         let in_primary = self.deployments.in_primary(task);
-        self.deployments.stopping_unhealthy(task, reason, container);
+        self.deployments.failed_checks(task, reason);
+        self.deployments.stopping_unhealthy(task, container);
         self.deactivate(task, workload, !container);
         if in_primary {
             self.count_failure(service, true);

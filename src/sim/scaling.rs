@@ -27,8 +27,7 @@ impl World<'_> {
             CapacityEvent::Registered { host } => self.instance_registered(host),
             CapacityEvent::Timeout { task } => self.capacity_timeout(task),
             CapacityEvent::Drained { host } => {
-                let group = self.fleet.cluster().host(host).group;
-                let provider = self.capacity_mut().provider_of_host_group(group).expect("an Auto Scaling group's host");
+                let provider = self.provider_of(host);
                 if self.fleet.cluster().host(host).task_count == 0 && self.capacity_mut().asgs[provider as usize].is_draining(host) {
                     self.finish_termination(provider, host);
                 }
@@ -43,9 +42,10 @@ impl World<'_> {
     }
 
     /// The provider of an Auto Scaling group's host.
-    fn provider_of(&mut self, host: HostId) -> u32 {
+    fn provider_of(&self, host: HostId) -> u32 {
         let group = self.fleet.cluster().host(host).group;
-        self.capacity_mut().provider_of_host_group(group).expect("an Auto Scaling group's host")
+        let c = self.capacity.as_ref().expect("capacity events need the capacity part");
+        c.provider_of_host_group(group).expect("an Auto Scaling group's host")
     }
 
     /// An EC2 Spot instance entered service: when its interruption notice comes.
@@ -322,8 +322,7 @@ impl World<'_> {
     /// A launched instance registered: placement sees it, and the waiting tasks try it.
     fn instance_registered(&mut self, host: HostId) {
         let now = self.now();
-        let group = self.fleet.cluster().host(host).group;
-        let provider = self.capacity_mut().provider_of_host_group(group).expect("an Auto Scaling group's host");
+        let provider = self.provider_of(host);
         self.capacity_mut().asgs[provider as usize].registered(host);
         self.fleet.host_joins(host);
         let h = self.fleet.cluster().host(host);

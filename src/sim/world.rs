@@ -513,17 +513,14 @@ impl World<'_> {
         let mut u = crate::model::cost::Usage { run_hours: hours, ..Default::default() };
         let subnets = s.network.as_ref().map(|n| n.subnets.as_slice()).unwrap_or(&[]);
         for h in &self.fleet.cluster().hosts {
-            // An Auto Scaling group's instances are billed from launch to termination.
-            let h_hours = match &self.capacity {
-                Some(c) => match c.provider_of_host_group(h.group) {
-                    Some(p) => c.asgs[p as usize].instance_time_of(h.id, horizon).as_secs_f64() / 3600.0,
-                    None => hours,
-                },
+            // An Auto Scaling group's instances are billed from launch to termination, EC2 Spot
+            // ones at their fraction of the On-Demand price.
+            let provider = self.capacity.as_ref().and_then(|c| c.provider_of_host_group(h.group).map(|p| (c, p)));
+            let h_hours = match provider {
+                Some((c, p)) => c.asgs[p as usize].instance_time_of(h.id, horizon).as_secs_f64() / 3600.0,
                 None => hours,
             };
-            // EC2 Spot instances at their fraction of the On-Demand price.
-            let spot =
-                self.capacity.as_ref().and_then(|c| c.provider_of_host_group(h.group)).and_then(|p| s.capacity.providers[p as usize].spot);
+            let spot = provider.and_then(|(_, p)| s.capacity.providers[p as usize].spot);
             let price = s.instance_types[h.instance_type as usize].hourly_usd * spot.map_or(1.0, |sp| sp.price_fraction);
             u.ec2_instance_usd += price * h_hours;
             if h.subnet.is_some_and(|id| subnets[id.0 as usize].public) {
