@@ -247,6 +247,15 @@ impl MetricValues {
     }
 }
 
+/// `x as f64` for `x < 2^63` (every duration in microseconds and every resource total here),
+/// through the signed conversion: one instruction on x86-64 instead of the unsigned
+/// conversion's branchy sequence, and the same correctly rounded value.
+#[inline]
+pub fn small_u64_to_f64(x: u64) -> f64 {
+    debug_assert!(x < 1 << 63);
+    x as i64 as f64
+}
+
 /// Integral of a piecewise-constant quantity over time, and its peak, from a start time on.
 #[derive(Debug, Clone, Copy)]
 pub struct TimeWeighted {
@@ -265,7 +274,7 @@ impl TimeWeighted {
     /// The quantity becomes `value` at time `now_us`.
     pub fn set(&mut self, now_us: u64, value: f64) {
         if now_us > self.last_us {
-            self.integral += self.value * (now_us - self.last_us) as f64;
+            self.integral += self.value * small_u64_to_f64(now_us - self.last_us);
             self.last_us = now_us;
         }
         self.value = value;

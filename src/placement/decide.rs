@@ -197,16 +197,20 @@ impl Placer {
                     Resource::Cpu => req.need.cpu_units,
                     Resource::Memory => req.need.memory_mib,
                 };
-                let mut at_least = need;
+                // Per AZ of the tier, its tightest bucket with at least `need` free; an AZ's entry
+                // is looked up again only after its bucket was tried and held no feasible host.
+                let mut firsts: [Option<(u32, &[HostId])>; MAX_AZS] = [None; MAX_AZS];
+                for (first, &az) in firsts.iter_mut().zip(azs) {
+                    *first = self.index.buckets_from(*resource, az, need).next();
+                }
+                let firsts = &mut firsts[..azs.len()];
                 loop {
-                    // The tightest free amount ≥ at_least in any AZ of the tier.
-                    let key = azs.iter().filter_map(|&az| self.index.buckets_from(*resource, az, at_least).next().map(|(k, _)| k)).min()?;
+                    // The tightest free amount in any AZ of the tier.
+                    let key = firsts.iter().flatten().map(|&(k, _)| k).min()?;
                     let mut sets: [&[HostId]; MAX_AZS] = [&[]; MAX_AZS];
                     let mut n = 0;
-                    for &az in azs {
-                        if let Some((k, hosts)) = self.index.buckets_from(*resource, az, key).next()
-                            && k == key
-                        {
+                    for &(k, hosts) in firsts.iter().flatten() {
+                        if k == key {
                             sets[n] = hosts;
                             n += 1;
                         }
@@ -216,7 +220,12 @@ impl Placer {
                     {
                         return Some(h);
                     }
-                    at_least = key.checked_add(1)?;
+                    let next = key.checked_add(1)?;
+                    for (first, &az) in firsts.iter_mut().zip(azs) {
+                        if matches!(first, Some((k, _)) if *k == key) {
+                            *first = self.index.buckets_from(*resource, az, next).next();
+                        }
+                    }
                 }
             }
             Some(StrategySpec::Random) | None => {

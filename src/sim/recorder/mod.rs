@@ -26,7 +26,7 @@ pub(super) use tally::{FargateShare, FargateUsage};
 
 use super::result::DecisionRow;
 use crate::engine::SimTime;
-use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, stats};
+use crate::metrics::{Metric, MetricValues, TimeSeries, TimeWeighted, small_u64_to_f64, stats};
 use crate::model::egress::StartFailure;
 use crate::model::{AzId, Cluster, Resources, StopReason, Subnet, SubnetId, Task, TaskState};
 use crate::placement::PlacementFailure;
@@ -578,5 +578,5 @@ impl Recorder {
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+    if b == 0 { 0.0 } else { small_u64_to_f64(a) / small_u64_to_f64(b) }
 }
