@@ -103,6 +103,12 @@ fn empty_instances_go_after_fifteen_low_minutes_and_instance_hours_are_billed_by
     assert_eq!(metric(&r, Metric::OutcomeLost), 0.0, "managed termination protection: only empty instances go");
     // m5.xlarge at 0.192 USD per hour.
     assert!((metric(&r, Metric::CostRunTotal) - 1.5 * 0.192).abs() < 1e-9, "{}", metric(&r, Metric::CostRunTotal));
+    // providers.csv: the one provider's instance-hours and cost, the month at 730 / 2 hours.
+    assert_eq!(r.providers.len(), 1, "{:?}", r.providers);
+    let p = &r.providers[0];
+    assert_eq!((p.name.as_str(), p.kind, p.pricing), ("cp", "ec2", "on_demand"));
+    assert_eq!((p.instance_hours, p.vcpu_hours, p.memory_gb_hours), (Some(1.5), None, None));
+    assert!((p.cost_run_usd - 1.5 * 0.192).abs() < 1e-12 && (p.cost_month_usd - 1.5 * 0.192 * 365.0).abs() < 1e-9, "{p:?}");
     let n = instances(&r);
     assert_eq!(n.iter().find(|(t, _)| *t == 960).unwrap().1, 1.0);
     assert_eq!(n.iter().find(|(t, _)| *t == 4560).unwrap().1, 0.0);
@@ -406,4 +412,27 @@ fn a_group_of_two_instance_types_is_sized_for_its_largest_and_launches_by_priori
     assert!(metric(&small_first, Metric::OutcomeCapacityTimeout) >= 1.0);
     assert_eq!(metric(&big_first, Metric::OutcomeCapacityTimeout), 0.0);
     assert!(metric(&small_first, Metric::CapacityWaitMax) > metric(&big_first, Metric::CapacityWaitMax));
+}
+
+#[test]
+fn cost_per_provider_adds_up_to_the_bill_with_hosts_outside_every_provider() {
+    // Two fixed m5.xlarge hosts outside the provider for the whole 2 hours, and the provider's
+    // instances on EC2 Spot at 40 % of the On-Demand price: the rows are billed separately and
+    // add up to the EC2 line of the bill.
+    let jobs = "[host_groups.fixed]\ninstance_type = \"m5.xlarge\"\ncount_per_az = 2\n\
+                [workload.one]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 12\nrun_time = \"1h\"\n\
+                capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]";
+    let spot = "managed_termination_protection = true\nspot = { interruptions_per_instance_hour = 0.000001, price_fraction = 0.4 }";
+    let r = run_text(&scenario("2h", spot, jobs));
+    assert_eq!(r.providers.len(), 2, "{:?}", r.providers);
+    let (cp, fixed) = (&r.providers[0], &r.providers[1]);
+    assert_eq!((cp.name.as_str(), cp.pricing), ("cp", "spot"));
+    assert_eq!((fixed.name.as_str(), fixed.kind, fixed.pricing), ("(no capacity provider)", "ec2", "on_demand"));
+    assert_eq!(fixed.instance_hours, Some(4.0));
+    assert!((fixed.cost_run_usd - 4.0 * 0.192).abs() < 1e-12, "{fixed:?}");
+    let cp_hours = cp.instance_hours.unwrap();
+    assert!(cp_hours > 0.0 && metric(&r, Metric::InstanceHours) == cp_hours, "{cp:?}");
+    assert!((cp.cost_run_usd - cp_hours * 0.192 * 0.4).abs() < 1e-12, "{cp:?}");
+    let rows: f64 = r.providers.iter().map(|p| p.cost_month_usd).sum();
+    assert!((rows - metric(&r, Metric::CostEc2)).abs() < 1e-9, "{rows} against {}", metric(&r, Metric::CostEc2));
 }

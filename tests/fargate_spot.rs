@@ -56,6 +56,14 @@ fn base_2_on_fargate_then_1_to_3_on_spot_priced_by_hand() {
     let got = r.metrics.get(Metric::CostRunTotal);
     assert!((got - want).abs() < 1e-9, "{got} vs {want}");
     assert_eq!(r.metrics.get(Metric::SpotInterruptions), 0.0);
+    // The same bill per provider (providers.csv).
+    let rows: Vec<_> = r.providers.iter().map(|p| (p.name.as_str(), p.kind, p.pricing, p.vcpu_hours, p.memory_gb_hours)).collect();
+    assert_eq!(
+        rows,
+        [("FARGATE", "fargate", "on_demand", Some(2.0), Some(4.0)), ("FARGATE_SPOT", "fargate", "spot", Some(3.0), Some(6.0))]
+    );
+    assert!((r.providers[0].cost_run_usd - 4.0 * task_hour).abs() < 1e-12, "{:?}", r.providers[0]);
+    assert!((r.providers[1].cost_run_usd - 6.0 * task_hour * 0.3).abs() < 1e-12, "{:?}", r.providers[1]);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //!
 //! Work folder layout (one file per run; `runs/<id>.csv` is written last and marks the run done):
 //! `runs/<id>.csv`, `timeseries/<id>.csv`, `tasks/<id>.csv`, `decisions/<id>.csv`,
-//! `subnets/<id>.csv`, `deployments/<id>.csv`, `events/<id>.csv`.
+//! `subnets/<id>.csv`, `deployments/<id>.csv`, `events/<id>.csv`, `providers/<id>.csv` (a run
+//! with capacity providers).
 
 use std::fs;
 use std::io::Write;
@@ -15,7 +16,7 @@ use crate::scenario::sweep::{Plan, RunSpec};
 use crate::sim::{RunOptions, RunResult};
 
 pub fn prepare_work_dir(work: &Path) -> std::io::Result<()> {
-    for sub in ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events"] {
+    for sub in ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events", "providers"] {
         fs::create_dir_all(work.join(sub))?;
     }
     Ok(())
@@ -51,6 +52,9 @@ pub fn write_run_files(work: &Path, spec: &RunSpec, result: &RunResult, options:
     if spec.scenario.has_managed_services() {
         atomically(&file(work, "deployments", &spec.run_id), |p| csvout::write_deployments(p, spec, result))?;
         atomically(&file(work, "events", &spec.run_id), |p| csvout::write_service_events(p, spec, result))?;
+    }
+    if !spec.scenario.capacity.is_empty() {
+        atomically(&file(work, "providers", &spec.run_id), |p| csvout::write_providers(p, spec, result))?;
     }
     if options.record_tasks {
         atomically(&file(work, "tasks", &spec.run_id), |p| csvout::write_tasks(p, spec, result))?;
@@ -188,6 +192,7 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
     }
     let mut metrics = Vec::with_capacity(plan.run_count());
     let (mut decisions, mut subnets, mut deployments): (Option<fs::File>, Option<fs::File>, Option<fs::File>) = (None, None, None);
+    let mut providers: Option<fs::File> = None;
     if options.record_tasks {
         fs::create_dir_all(out.join("tasks")).map_err(at(&out.join("tasks")))?;
     }
@@ -212,6 +217,11 @@ pub fn assemble(plan: &Plan, sources: &[PathBuf], out: &Path, options: RunOption
         if plan.has_managed_services() {
             append_rows(&file(src, "deployments", &spec.run_id), &out.join("deployments.csv"), &mut deployments)?;
             copy(&file(src, "events", &spec.run_id), &out.join("events").join(format!("{}.csv", spec.run_id)))?;
+        }
+        // Written by the runs whose scenario has capacity providers (a sweep may change that).
+        let provider_file = file(src, "providers", &spec.run_id);
+        if provider_file.is_file() {
+            append_rows(&provider_file, &out.join("providers.csv"), &mut providers)?;
         }
     }
     let runs_path = out.join("runs.csv");

@@ -190,6 +190,39 @@ pub fn write_deployments(path: &Path, spec: &RunSpec, result: &RunResult) -> Csv
     Ok(())
 }
 
+/// `providers/<run_id>.csv`: what each capacity provider used and cost in one run (assembled
+/// into `providers.csv`).
+pub fn write_providers(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "run_id",
+        "provider",
+        "kind",
+        "pricing",
+        "instance_hours",
+        "vcpu_hours",
+        "memory_gb_hours",
+        "cost_run_usd",
+        "cost_month_usd",
+    ])?;
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in &result.providers {
+        w.write_record([
+            spec.run_id.clone(),
+            r.name.clone(),
+            r.kind.to_string(),
+            r.pricing.to_string(),
+            opt(r.instance_hours),
+            opt(r.vcpu_hours),
+            opt(r.memory_gb_hours),
+            r.cost_run_usd.to_string(),
+            r.cost_month_usd.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// `events/<run_id>.csv`: the service events of one run, in ECS's words, in time order.
 pub fn write_service_events(path: &Path, spec: &RunSpec, result: &RunResult) -> CsvResult {
     let mut w = csv::Writer::from_path(path)?;

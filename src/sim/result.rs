@@ -57,6 +57,8 @@ pub struct RunResult {
     pub deployments: Vec<DeploymentRow>,
     /// The service events of services with deployments, in time order.
     pub service_events: Vec<EventRow>,
+    /// What each capacity provider cost (empty without capacity providers).
+    pub providers: Vec<ProviderRow>,
     /// Task records the run held at its peak: about the most tasks in flight at once (a
     /// stopped task's record is reused), or every task when `record_tasks` keeps them all.
     pub task_records: usize,
@@ -70,6 +72,30 @@ pub struct SubnetRow {
     /// Fewest free addresses after the warm-up.
     pub min_free: u32,
     pub free_at_end: u32,
+}
+
+/// What one capacity provider used and cost over a run, for `providers.csv`. The rows of a run
+/// add up to its EC2 and Fargate cost lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRow {
+    /// The provider's name, `FARGATE`, `FARGATE_SPOT`, or [`ProviderRow::NO_PROVIDER`] for hosts
+    /// of host groups outside every Auto Scaling group provider.
+    pub name: String,
+    /// `ec2` or `fargate`.
+    pub kind: &'static str,
+    /// `on_demand` or `spot`.
+    pub pricing: &'static str,
+    /// EC2: instance-hours (launch to termination, or the whole run for fixed hosts).
+    pub instance_hours: Option<f64>,
+    /// Fargate: vCPU-hours and memory GB-hours of its tasks.
+    pub vcpu_hours: Option<f64>,
+    pub memory_gb_hours: Option<f64>,
+    pub cost_run_usd: f64,
+    pub cost_month_usd: f64,
+}
+
+impl ProviderRow {
+    pub const NO_PROVIDER: &'static str = "(no capacity provider)";
 }
 
 /// One deployment of one service, for `deployments.csv`.

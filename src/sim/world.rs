@@ -22,12 +22,13 @@ use super::fleet::Fleet;
 use super::lifecycle::{Lifecycle, TaskEvent};
 use super::memory::{Memory, MemoryEvent};
 use super::recorder::{FargateShare, FinishContext, Recorder, RecorderEvent};
-use super::result::{RunOptions, RunResult, SubnetRow, TaskRow};
+use super::result::{ProviderRow, RunOptions, RunResult, SubnetRow, TaskRow};
 use super::services::{ServiceEvent, Services};
 use super::workloads::{WorkloadEvent, Workloads};
 use crate::engine::{EventQueue, RngStreams, SimTime};
 use crate::model::{StopReason, SubnetId, TaskState};
 use crate::scenario::Scenario;
+use crate::scenario::capacity::FARGATE;
 use crate::workload::Arrivals;
 
 /// Every event of a run: each part's own events, side by side. Nested enums keep it at 16 bytes
@@ -437,7 +438,9 @@ impl<'s> World<'s> {
             self.recorder.task_done(t, fargate_share(self.scenario, t));
         }
         let totals = self.egress.as_mut().map(|e| e.totals(self.scenario.horizon));
-        let bill = crate::model::cost::bill(&self.scenario.egress.prices, &self.usage(totals.as_ref()));
+        let usage = self.usage(totals.as_ref());
+        let bill = crate::model::cost::bill(&self.scenario.egress.prices, &usage);
+        let providers = self.provider_rows(usage.run_hours);
         let mut deployment_metrics = Vec::new();
         let deployments = self.deployment_results(&mut deployment_metrics);
         let service_events = std::mem::take(&mut self.deployments.events);
@@ -483,6 +486,7 @@ impl<'s> World<'s> {
             subnets,
             deployments,
             service_events,
+            providers,
             task_records,
         }
     }
@@ -504,6 +508,90 @@ fn fargate_share(s: &Scenario, t: &crate::model::Task) -> Option<FargateShare> {
 }
 
 impl World<'_> {
+    /// Per capacity provider, what it used and cost, priced as in [`World::usage`]: each Auto
+    /// Scaling group provider (name order), the hosts outside them, then FARGATE (every Fargate
+    /// task not on Spot, launch type or provider) and FARGATE_SPOT when a strategy names it.
+    /// Empty without capacity providers.
+    fn provider_rows(&self, run_hours: f64) -> Vec<ProviderRow> {
+        let s = self.scenario;
+        if s.capacity.is_empty() {
+            return Vec::new();
+        }
+        let month = |run: f64| if run_hours > 0.0 { run * crate::model::cost::HOURS_PER_MONTH / run_hours } else { 0.0 };
+        // Per provider, then the hosts outside them: instance time (exact) and USD.
+        let mut ec2: Vec<(SimTime, f64)> = vec![(SimTime::ZERO, 0.0); s.capacity.providers.len() + 1];
+        for h in &self.fleet.cluster().hosts {
+            let provider = self.capacity.as_ref().and_then(|c| c.provider_of_host_group(h.group).map(|p| (c, p)));
+            let (slot, time, fraction) = match provider {
+                Some((c, p)) => (
+                    p as usize,
+                    c.asgs[p as usize].instance_time_of(h.id, s.horizon),
+                    s.capacity.providers[p as usize].spot.map_or(1.0, |sp| sp.price_fraction),
+                ),
+                None => (s.capacity.providers.len(), s.horizon, 1.0),
+            };
+            ec2[slot].0 = ec2[slot].0 + time;
+            ec2[slot].1 += s.instance_types[h.instance_type as usize].hourly_usd * fraction * (time.as_secs_f64() / 3600.0);
+        }
+        let mut rows = Vec::new();
+        let fixed_hosts =
+            self.fleet.cluster().hosts.iter().any(|h| self.capacity.as_ref().is_none_or(|c| c.provider_of_host_group(h.group).is_none()));
+        for (i, &(time, usd)) in ec2.iter().enumerate() {
+            let (name, pricing) = match s.capacity.providers.get(i) {
+                Some(p) => (p.name.clone(), if p.spot.is_some() { "spot" } else { "on_demand" }),
+                None if fixed_hosts => (ProviderRow::NO_PROVIDER.to_string(), "on_demand"),
+                None => continue,
+            };
+            rows.push(ProviderRow {
+                name,
+                kind: "ec2",
+                pricing,
+                instance_hours: Some(time.as_secs_f64() / 3600.0),
+                vcpu_hours: None,
+                memory_gb_hours: None,
+                cost_run_usd: usd,
+                cost_month_usd: month(usd),
+            });
+        }
+        let prices = &s.egress.prices;
+        let f = self.recorder.fargate_usage();
+        // Tasks of a Fargate workload run on FARGATE unless its strategy names only FARGATE_SPOT.
+        let on_demand_fargate = s.workloads.iter().enumerate().any(|(i, w)| {
+            w.launch_type == crate::workload::LaunchType::Fargate
+                && s.capacity.workload_strategies.get(i).is_none_or(|st| st.is_empty() || st.iter().any(|it| it.provider == FARGATE))
+        });
+        if on_demand_fargate {
+            let usd = f.x86_vcpu_hours() * prices.fargate_x86_vcpu_hour
+                + f.arm_vcpu_hours() * prices.fargate_arm_vcpu_hour
+                + (f.x86_gb_hours() * prices.fargate_x86_gb_hour + f.arm_gb_hours() * prices.fargate_arm_gb_hour);
+            rows.push(ProviderRow {
+                name: "FARGATE".to_string(),
+                kind: "fargate",
+                pricing: "on_demand",
+                instance_hours: None,
+                vcpu_hours: Some(f.x86_vcpu_hours() + f.arm_vcpu_hours()),
+                memory_gb_hours: Some(f.x86_gb_hours() + f.arm_gb_hours()),
+                cost_run_usd: usd,
+                cost_month_usd: month(usd),
+            });
+        }
+        if s.capacity.uses_spot() {
+            let spot = 1.0 - prices.fargate_spot_discount;
+            let usd = f.spot_vcpu_hours() * prices.fargate_x86_vcpu_hour * spot + f.spot_gb_hours() * prices.fargate_x86_gb_hour * spot;
+            rows.push(ProviderRow {
+                name: "FARGATE_SPOT".to_string(),
+                kind: "fargate",
+                pricing: "spot",
+                instance_hours: None,
+                vcpu_hours: Some(f.spot_vcpu_hours()),
+                memory_gb_hours: Some(f.spot_gb_hours()),
+                cost_run_usd: usd,
+                cost_month_usd: month(usd),
+            });
+        }
+        rows
+    }
+
     /// What the run used, for the bill: every host and NAT gateway for the whole horizon,
     /// Fargate tasks from acceptance to stop, public addresses, endpoints, and metered bytes.
     fn usage(&self, totals: Option<&super::egress::EgressTotals>) -> crate::model::cost::Usage {
