@@ -436,3 +436,65 @@ fn cost_per_provider_adds_up_to_the_bill_with_hosts_outside_every_provider() {
     let rows: f64 = r.providers.iter().map(|p| p.cost_month_usd).sum();
     assert!((rows - metric(&r, Metric::CostEc2)).abs() < 1e-9, "{rows} against {}", metric(&r, Metric::CostEc2));
 }
+
+/// A rolling deployment of a service on an Auto Scaling group provider: the new tasks
+/// (maximumPercent 200) wait in PROVISIONING, count toward the deployment, and make the group
+/// grow; once the old tasks stop, the emptied instances go.
+#[test]
+fn a_rolling_deployment_waits_for_the_group_to_grow_and_completes() {
+    let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 8\n\
+                   deployments = [{ at = \"1h\" }]\nexit_after_sigterm = \"1s\"";
+    let r = run_text(&scenario("3h", "managed_termination_protection = true", service));
+    let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+    assert_eq!(update.outcome, "completed", "{:?}", r.deployments);
+    assert_eq!((update.tasks_started, update.tasks_stopped, update.failed_tasks), (8, 8, 0), "{update:?}");
+    assert_eq!(update.peak_tasks, 16, "maximumPercent 200: all eight new tasks counted at once");
+    // Eight tasks of 1 vCPU fill two m5.xlarge: the creation grows the group 0 → 2, the update
+    // 2 → 4 (eight more waiting), and the two emptied instances go after 15 low minutes.
+    assert_eq!(metric(&r, Metric::InstancesLaunched), 4.0);
+    assert_eq!(metric(&r, Metric::InstancesTerminated), 2.0);
+    assert!(metric(&r, Metric::CapacityWaitTasks) >= 8.0, "{}", metric(&r, Metric::CapacityWaitTasks));
+    assert_eq!(metric(&r, Metric::OutcomeCapacityTimeout), 0.0);
+    let n = instances(&r);
+    assert_eq!(n.last().unwrap().1, 2.0, "{n:?}");
+    assert!(n.iter().any(|&(_, i)| i == 4.0), "{n:?}");
+}
+
+/// The same service whose group cannot grow (max_size 2, both instances full): the new tasks
+/// wait, give up after the provisioning timeout, and the circuit breaker counts them until it
+/// trips at its threshold: half the desired count, 4 (the eight time out together). With room for one more
+/// instance the same update completes: four new tasks start, four old ones stop, and so on.
+#[test]
+fn new_tasks_that_time_out_waiting_for_capacity_fail_the_deployment() {
+    let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 8\n\
+                   deployments = [{ at = \"1h\" }]\nexit_after_sigterm = \"1s\"\n\
+                   deployment_circuit_breaker = { enable = true, rollback = false }";
+    let text = scenario("4h", "managed_termination_protection = true\nmax_size = 2", service)
+        .replace("max_size = 20\n", "")
+        .replace("[cluster]\n", "[cluster]\nprovisioning_timeout = { min = \"10m\", max = \"10m\" }\n");
+    let r = run_text(&text);
+    let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+    assert_eq!(update.outcome, "failed", "{:?}", r.deployments);
+    assert_eq!((update.failed_tasks, update.ended_at), (4, Some(SimTime::from_secs(3600 + 600))), "{update:?}");
+    assert_eq!(metric(&r, Metric::OutcomeCapacityTimeout), 8.0);
+    assert_eq!(metric(&r, Metric::InstancesLaunched), 2.0);
+    let r = run_text(&text.replace("max_size = 2", "max_size = 3"));
+    let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+    assert_eq!((update.outcome, update.failed_tasks), ("completed", 0), "{update:?}");
+    assert_eq!(metric(&r, Metric::InstancesLaunched), 3.0);
+}
+
+#[test]
+fn a_managed_service_is_refused_spot_and_draining_of_busy_instances() {
+    let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 2\ndeployments = [{ at = \"30m\" }]";
+    let e = plan_text(&scenario("1h", "", service)).unwrap_err();
+    assert!(e.contains("workload.web.launch_type") && e.contains("managed_termination_protection = true"), "{e}");
+    let e = plan_text(&scenario(
+        "1h",
+        "managed_termination_protection = true\nspot = { interruptions_per_instance_hour = 0.01, price_fraction = 0.4 }",
+        service,
+    ))
+    .unwrap_err();
+    assert!(e.contains("EC2 Spot"), "{e}");
+    assert!(plan_text(&scenario("1h", "managed_draining = false", service)).is_ok());
+}

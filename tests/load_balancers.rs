@@ -358,11 +358,12 @@ fn an_alb_short_of_addresses_takes_what_its_subnets_have_and_is_counted() {
 }
 
 /// A bridge-mode service of six tasks behind an ALB on two m5.large hosts, its container on
-/// `host_port` (0: a dynamic port from the agent's ephemeral range).
-fn bridge_behind_alb(host_port: u16) -> RunResult {
+/// `host_port` (0: a dynamic port from the agent's ephemeral range) with `cpu` units: the task
+/// definition and the scenario.
+fn bridge_alb_scenario(host_port: u16, cpu: u32) -> (String, String) {
     let td = format!(
         r#"{{ "family": "bridge", "networkMode": "bridge", "containerDefinitions": [{{ "name": "app", "image": "app:1",
-  "essential": true, "cpu": 256, "memory": 256, "portMappings": [{{ "containerPort": 8080, "hostPort": {host_port} }}] }}] }}"#
+  "essential": true, "cpu": {cpu}, "memory": 256, "portMappings": [{{ "containerPort": 8080, "hostPort": {host_port} }}] }}] }}"#
     );
     let text = format!(
         r#"name = "ports"
@@ -386,6 +387,11 @@ desired_count = 6
 load_balancer = "front"
 "#
     );
+    (td, text)
+}
+
+fn bridge_behind_alb(host_port: u16) -> RunResult {
+    let (td, text) = bridge_alb_scenario(host_port, 256);
     common::run_first(common::plan(&[("bridge.json", &td)], &text))
 }
 
@@ -449,4 +455,34 @@ fn scale_in_waits_for_a_deployment_to_finish_and_stops_tasks_through_the_stoppin
         let stopped = t.stopped_at.unwrap().as_secs_f64();
         assert!(stopped >= (first_in * 60 - 60) as f64 + 330.0, "{stopped}");
     }
+}
+
+/// The same service behind the ALB on an Auto Scaling group provider that starts empty, updated
+/// at 30 minutes: the group grows for the first tasks and again for the deployment's new ones
+/// (they wait in PROVISIONING, registered as targets once running), and the update completes.
+#[test]
+fn a_service_behind_a_load_balancer_deploys_on_an_auto_scaling_group() {
+    // 1-vCPU tasks, four of them, on an empty group of m5.large behind provider `cp`.
+    let (td, text) = bridge_alb_scenario(0, 1024);
+    let text = text
+        .replace("horizon = \"1h\"", "horizon = \"2h\"")
+        .replace(
+            "azs = [\"a\", \"b\"]\n",
+            "azs = [\"a\", \"b\"]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]\n",
+        )
+        .replace("count_per_az = 1", "count_per_az = 0")
+        .replace(
+            "[load_balancers.front]",
+            "[capacity_providers.cp]\nhost_group = \"main\"\nmax_size = 10\nmanaged_termination_protection = true\n\
+             instance_launch_time = { min = \"60s\", max = \"60s\" }\n[load_balancers.front]",
+        )
+        .replace("desired_count = 6", "desired_count = 4\ndeployments = [{ at = \"30m\" }]");
+    let r = common::run_first(common::plan(&[("bridge.json", &td)], &text));
+    let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+    assert_eq!((update.outcome, update.tasks_started, update.failed_tasks), ("completed", 4, 0), "{:?}", r.deployments);
+    // Two 1-vCPU tasks fill an m5.large: 2 instances for the service, 2 more for the update.
+    assert_eq!(r.metrics.get(Metric::InstancesLaunched), 4.0);
+    assert!(r.metrics.get(Metric::CapacityWaitTasks) >= 8.0);
+    let running_at_end = r.tasks.iter().filter(|t| t.running_at.is_some() && t.stopped_at.is_none()).count();
+    assert_eq!(running_at_end, 4);
 }

@@ -79,7 +79,7 @@ impl FolderKind {
 
     fn owns_dir(self, name: &str) -> bool {
         match self {
-            FolderKind::Results | FolderKind::Assembling => matches!(name, "timeseries" | "tasks" | "charts"),
+            FolderKind::Results | FolderKind::Assembling => matches!(name, "timeseries" | "tasks" | "events" | "charts"),
             FolderKind::Shard | FolderKind::Work => RUN_SUBFOLDERS.contains(&name),
         }
     }

@@ -80,6 +80,37 @@ pub fn fargate_provider(spot: bool) -> u32 {
     if spot { FARGATE_SPOT } else { FARGATE }
 }
 
+/// Why a service with deployments, a load balancer or health checks cannot use `strategy` in
+/// this version, if it cannot: such a service's tasks are replaced within its
+/// minimumHealthyPercent and maximumPercent, and the Spot notices and instance draining that
+/// would replace them are modelled for unmanaged services only.
+pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityProviderSpec]) -> Option<String> {
+    for item in strategy {
+        if item.provider == FARGATE_SPOT {
+            return Some(
+                "a service with deployments, a load balancer or health checks cannot use FARGATE_SPOT in this version".to_string(),
+            );
+        }
+        let Some(p) = providers.get(item.provider as usize) else { continue };
+        if p.spot.is_some() {
+            return Some(format!(
+                "a service with deployments, a load balancer or health checks cannot use capacity provider `{}`: \
+                 its instances are EC2 Spot, whose interruptions are modelled for other services only in this version",
+                p.name
+            ));
+        }
+        if p.managed_scaling && p.managed_draining && !p.managed_termination_protection {
+            return Some(format!(
+                "a service with deployments, a load balancer or health checks cannot use capacity provider `{}` as it is: \
+                 scale-in would drain busy instances, which is modelled for other services only in this version; \
+                 set managed_termination_protection = true (only empty instances go) or managed_draining = false on it",
+                p.name
+            ));
+        }
+    }
+    None
+}
+
 /// One item of a capacity provider strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrategyItem {

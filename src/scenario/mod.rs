@@ -470,16 +470,16 @@ impl Scenario {
             auto_scaling.push(scaling);
             let own_strategy = w.has("capacity_provider_strategy");
             let strategy = capacity::read_workload_strategy(&mut w, &capacity, &default_strategy, explicit_launch_type, spec.launch_type)?;
-            if !strategy.is_empty() && spec.rollout.as_ref().is_some_and(|r| r.is_managed()) {
-                let message = "a service with deployments, a load balancer or health failures cannot use capacity providers in this version; \
-                               set launch_type = \"EC2\" on it";
+            if spec.rollout.as_ref().is_some_and(|r| r.is_managed())
+                && let Some(why) = capacity::managed_service_refusal(&strategy, &capacity.providers)
+            {
                 return Err(if own_strategy {
-                    w.error("capacity_provider_strategy", message)
+                    w.error("capacity_provider_strategy", why)
                 } else {
                     ScenarioError::new(
                         file,
                         format!("workload.{wname}.launch_type"),
-                        format!("{message} (the cluster's default strategy applies otherwise)"),
+                        format!("{why} (the cluster's default strategy applies; set launch_type = \"EC2\" to leave it)"),
                     )
                 });
             }

@@ -112,6 +112,16 @@ impl Asg {
         self.launching + self.in_service
     }
 
+    /// Instances out of placement that still hold their addresses: launched and not yet
+    /// registered, or draining before their termination.
+    pub fn unregistered_hosts(&self) -> impl Iterator<Item = HostId> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, Slot::Launching { .. } | Slot::Draining { .. }))
+            .map(|(i, _)| self.hosts[i])
+    }
+
     pub fn in_service_hosts(&self) -> impl Iterator<Item = (HostId, SimTime)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| match *s {
             Slot::InService { launched_at } => Some((self.hosts[i], launched_at)),

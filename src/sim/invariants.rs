@@ -174,6 +174,14 @@ impl World<'_> {
     pub(super) fn check_ip_conservation(&self) -> Result<(), String> {
         let subnets = self.addresses.subnets();
         let mut held = infrastructure_ips(self.scenario, self.fleet.cluster(), subnets, &self.addresses.lb_held(self.scenario));
+        // An Auto Scaling group's instance holds its addresses from launch to termination, also
+        // while it is not in placement (launching, draining).
+        for h in self.capacity.iter().flat_map(|c| &c.asgs).flat_map(|a| a.unregistered_hosts()) {
+            let cluster = self.fleet.cluster();
+            if let (Some(s), false) = (cluster.host(h).subnet, cluster.host(h).active) {
+                held[s.0 as usize] += super::addresses::host_ips(self.scenario, cluster, h);
+            }
+        }
         let mut releasing = vec![0u32; subnets.len()];
         let mut enis = 0;
         for t in self.tasks.live() {

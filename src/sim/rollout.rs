@@ -323,6 +323,15 @@ impl World<'_> {
                 self.recorder.service_task_cancelled();
                 self.tasks.dropped(task, now, reason);
             }
+            Phase::Provisioning if self.tasks.get(task).state == TaskState::AwaitingPlacement => {
+                // Still waiting for capacity (no instance yet): it leaves its provider's queue.
+                self.deployments.stopped_provisioning(task);
+                self.deployments.left(task);
+                self.take_capacity_task(task);
+                self.services.task_stopped(service);
+                self.tasks.dropped(task, now, reason);
+                self.request_step(service);
+            }
             Phase::Provisioning => {
                 self.deployments.stopped_provisioning(task);
                 self.stop_task(task, host, td, workload, reason, TaskState::Provisioning);
@@ -517,8 +526,9 @@ impl World<'_> {
     }
 
     /// A member was placed or accepted; its ENI's address, if it took one, counts for the service.
+    /// A task that waited for capacity is a provisioning member already.
     pub(super) fn member_placed(&mut self, task: TaskId) {
-        if self.deployments.service_of(task).is_some() {
+        if self.deployments.phase(task) == Some(Phase::Waiting) {
             self.deployments.placed(task);
         }
     }

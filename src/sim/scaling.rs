@@ -211,6 +211,7 @@ impl World<'_> {
                     let arrived = self.tasks.get(w.task).arrived_at;
                     self.recorder.service_task_launched(now.saturating_sub(arrived));
                 }
+                _ if self.deployments.rollout(service).is_some() => self.rollout_start_failed(service, w.task),
                 _ => self.service_start_failed(service),
             }
         }
@@ -231,9 +232,16 @@ impl World<'_> {
         let now = self.now();
         let service = self.services.of_workload(w.workload);
         self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(service.is_none()));
-        self.tasks.dropped(task, now, StopReason::CapacityTimeout);
-        if let Some(service) = service {
-            self.service_start_failed(service);
+        match service {
+            Some(service) if self.deployments.rollout(service).is_some() => {
+                self.rollout_start_failed(service, task);
+                self.tasks.dropped(task, now, StopReason::CapacityTimeout);
+            }
+            Some(service) => {
+                self.tasks.dropped(task, now, StopReason::CapacityTimeout);
+                self.service_start_failed(service);
+            }
+            None => self.tasks.dropped(task, now, StopReason::CapacityTimeout),
         }
     }
 

@@ -172,7 +172,12 @@ impl World<'_> {
             };
             match self.attempt(task) {
                 Launch::WaitingForCapacity => {
-                    // It exists now, in PROVISIONING: the service counts it and goes on.
+                    // It exists now, in PROVISIONING: the service counts it and goes on; a
+                    // deployment counts it among its started tasks (toward maximumPercent).
+                    if rollout {
+                        self.deployments.placed(task);
+                        started.push(self.tasks.get(task).serial);
+                    }
                 }
                 Launch::Started => {
                     self.services.reset_backoff(service);
@@ -200,12 +205,7 @@ impl World<'_> {
                     break;
                 }
                 Launch::FailedToStart if rollout => {
-                    self.services.start_failed(service);
-                    self.deployments.left(task);
-                    self.new_task_failed(service);
-                    self.request_step(service);
-                    let backoff = self.services.back_off(service);
-                    self.schedule_check(service, now + backoff);
+                    self.rollout_start_failed(service, task);
                     break;
                 }
                 Launch::FailedToStart => {
@@ -219,6 +219,19 @@ impl World<'_> {
             started.clear();
         }
         self.started_serials = started;
+    }
+
+    /// A task of a service with deployments failed to start (or gave up waiting for capacity):
+    /// it leaves its deployment, the circuit breaker counts it, the next step replaces it, and
+    /// the service backs off.
+    pub(super) fn rollout_start_failed(&mut self, service: u32, task: TaskId) {
+        self.services.start_failed(service);
+        self.deployments.left(task);
+        self.new_task_failed(service);
+        self.request_step(service);
+        let backoff = self.services.back_off(service);
+        let now = self.now();
+        self.schedule_check(service, now + backoff);
     }
 
     /// A service task taken for a launch failed to start (or gave up waiting for capacity):
