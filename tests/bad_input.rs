@@ -1038,27 +1038,20 @@ fn an_empty_host_group_needs_a_capacity_provider() {
 }
 
 #[test]
-fn a_deployed_service_uses_a_capacity_provider_unless_busy_instances_would_drain() {
-    // Managed draining (on by default) without termination protection would drain busy
-    // instances of a service with deployments: refused, naming the provider and both ways out.
+fn a_deployed_service_uses_a_capacity_provider_but_not_an_ec2_spot_one() {
     let deployed = edit(&with_provider(""), "desired_count = 3", "desired_count = 3\ndeployments = [{ at = \"5m\" }]");
-    rejects(&deployed, "workload.web.launch_type", "capacity provider `cp`");
     let case = Case::new();
-    for fixed in [
+    for fine in [
+        deployed.clone(),
         edit(&deployed, "desired_count = 3", "desired_count = 3\nlaunch_type = \"EC2\""),
         edit(&deployed, "max_size = 10", "max_size = 10\nmanaged_termination_protection = true"),
-        edit(&deployed, "max_size = 10", "max_size = 10\nmanaged_draining = false"),
     ] {
-        let scenario = case.scenario(&fixed);
+        let scenario = case.scenario(&fine);
         assert_eq!(case.validate(&scenario).status.code(), Some(0));
         let o = case.run(&scenario, &[]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let spot = edit(
-        &deployed,
-        "max_size = 10",
-        "max_size = 10\nmanaged_draining = false\nspot = { interruptions_per_instance_hour = 0.2, price_fraction = 0.35 }",
-    );
+    let spot = edit(&deployed, "max_size = 10", "max_size = 10\nspot = { interruptions_per_instance_hour = 0.2, price_fraction = 0.35 }");
     rejects(&spot, "workload.web.launch_type", "EC2 Spot");
 }
 

@@ -485,16 +485,38 @@ fn new_tasks_that_time_out_waiting_for_capacity_fail_the_deployment() {
 }
 
 #[test]
-fn a_managed_service_is_refused_spot_and_draining_of_busy_instances() {
+fn a_managed_service_is_refused_spot_providers() {
     let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 2\ndeployments = [{ at = \"30m\" }]";
-    let e = plan_text(&scenario("1h", "", service)).unwrap_err();
-    assert!(e.contains("workload.web.launch_type") && e.contains("managed_termination_protection = true"), "{e}");
-    let e = plan_text(&scenario(
-        "1h",
-        "managed_termination_protection = true\nspot = { interruptions_per_instance_hour = 0.01, price_fraction = 0.4 }",
-        service,
-    ))
-    .unwrap_err();
-    assert!(e.contains("EC2 Spot"), "{e}");
-    assert!(plan_text(&scenario("1h", "managed_draining = false", service)).is_ok());
+    assert!(plan_text(&scenario("1h", "", service)).is_ok(), "managed draining of a rolling service's tasks is modelled");
+    let e = plan_text(&scenario("1h", "spot = { interruptions_per_instance_hour = 0.01, price_fraction = 0.4 }", service)).unwrap_err();
+    assert!(e.contains("EC2 Spot") && e.contains("workload.web.launch_type"), "{e}");
+}
+
+/// Managed draining of a service with deployments (rolling, 100/200): when scale-in drains a
+/// busy instance, its service tasks are replaced first and stop once the replacements run; the
+/// service never runs fewer than its desired count.
+#[test]
+fn a_draining_instance_s_service_tasks_are_replaced_within_minimum_and_maximum_percent() {
+    // At 0 the service's two tasks and 16 twenty-minute jobs wait: the group grows to 5 and the
+    // service lands on the first instance. When the jobs are done, 1 of 5 instances is busy;
+    // the ASG's own choice (the longest-running first, no termination protection) drains the
+    // service's instance along with two empty ones.
+    let jobs = "[workload.a_web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 2\n\
+                deployments = [{ at = \"170m\" }]\nexit_after_sigterm = \"1s\"\n\
+                [workload.short]\nkind = \"batch\"\ntask_definition = \"job\"\nat = \"0s\"\ncount = 16\nrun_time = \"20m\"";
+    let r = run_text(&scenario("3h", "", jobs));
+    assert_eq!((metric(&r, Metric::InstancesLaunched), metric(&r, Metric::InstancesTerminated)), (5.0, 3.0));
+    let drained: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::InstanceDraining)).collect();
+    assert_eq!(drained.len(), 2, "{drained:?}");
+    let web_running_at = |t: u64| {
+        r.tasks.iter().filter(|x| x.workload == 0 && x.running_at.is_some_and(|a| a.0 <= t) && x.stopped_at.is_none_or(|s| s.0 > t)).count()
+    };
+    for d in &drained {
+        let stop = d.stopped_at.unwrap().0;
+        assert_eq!(web_running_at(stop - 1), 4, "both replacements ran beside the two drained tasks before the stop at {stop}");
+    }
+    // From the first RUNNING on, never fewer than the desired 2 running.
+    let times: Vec<u64> = r.tasks.iter().flat_map(|t| [t.running_at, t.stopped_at]).flatten().map(|t| t.0).collect();
+    assert!(times.iter().filter(|&&t| t >= 30_000_000).all(|&t| web_running_at(t) >= 2));
+    assert_eq!(metric(&r, Metric::OutcomeLost), 0.0);
 }

@@ -84,7 +84,9 @@ pub fn fargate_provider(spot: bool) -> u32 {
 /// this version, if it cannot: such a service's tasks are replaced within its
 /// minimumHealthyPercent and maximumPercent, and the Spot notices and instance draining that
 /// would replace them are modelled for unmanaged services only.
-pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityProviderSpec]) -> Option<String> {
+/// `blue_green`: the service shifts traffic between revisions (blue/green, linear, canary or
+/// CodeDeploy) instead of rolling.
+pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityProviderSpec], blue_green: bool) -> Option<String> {
     for item in strategy {
         if item.provider == FARGATE_SPOT {
             return Some(
@@ -99,10 +101,10 @@ pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityP
                 p.name
             ));
         }
-        if p.managed_scaling && p.managed_draining && !p.managed_termination_protection {
+        if blue_green && p.managed_scaling && p.managed_draining && !p.managed_termination_protection {
             return Some(format!(
-                "a service with deployments, a load balancer or health checks cannot use capacity provider `{}` as it is: \
-                 scale-in would drain busy instances, which is modelled for other services only in this version; \
+                "a service with blue/green, linear, canary or CodeDeploy deployments cannot use capacity provider `{}` as it is: \
+                 scale-in would drain busy instances, whose tasks such a service replaces differently (not modelled in this version); \
                  set managed_termination_protection = true (only empty instances go) or managed_draining = false on it",
                 p.name
             ));

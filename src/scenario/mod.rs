@@ -471,7 +471,11 @@ impl Scenario {
             let own_strategy = w.has("capacity_provider_strategy");
             let strategy = capacity::read_workload_strategy(&mut w, &capacity, &default_strategy, explicit_launch_type, spec.launch_type)?;
             if spec.rollout.as_ref().is_some_and(|r| r.is_managed())
-                && let Some(why) = capacity::managed_service_refusal(&strategy, &capacity.providers)
+                && let Some(why) = capacity::managed_service_refusal(
+                    &strategy,
+                    &capacity.providers,
+                    spec.rollout.as_ref().is_some_and(|r| r.blue_green.is_some()),
+                )
             {
                 return Err(if own_strategy {
                     w.error("capacity_provider_strategy", why)

@@ -88,6 +88,9 @@ impl Outcome {
     }
 }
 
+/// The deployment index of the tasks on draining instances (see [`Rollout::draining`]).
+pub const DRAINING: u16 = u16::MAX;
+
 /// One deployment of one service.
 #[derive(Debug)]
 pub(super) struct Deployment {
@@ -157,6 +160,11 @@ impl Deployment {
 
     pub fn tasks(&self, phase: Phase) -> &[TaskId] {
         &self.lists[phase as usize]
+    }
+
+    /// Its tasks by phase.
+    pub fn lists(&self) -> &[Vec<TaskId>; PHASES] {
+        &self.lists
     }
 }
 
@@ -306,6 +314,9 @@ pub(super) struct Rollout {
     /// Serials of the tasks whose targets registered this instant, for one service event
     /// (the buffer is kept between instants).
     pub registered: Vec<u32>,
+    /// Tasks on instances that drain (managed draining): whatever their deployment, they are
+    /// replaced like an old deployment's tasks, within minimumHealthyPercent and maximumPercent.
+    draining: [Vec<TaskId>; PHASES],
     /// Time-below-minimum accounting: since when, if below now; whether it ever reached it.
     below_since: Option<SimTime>,
     reached_lower: bool,
@@ -330,6 +341,7 @@ impl Rollout {
             scale_up_held: false,
             trim_reason: StopReason::ServiceSchedulerInitiated,
             registered: Vec::new(),
+            draining: Default::default(),
             below_since: None,
             reached_lower: false,
             time_below: SimTime::ZERO,
@@ -344,8 +356,30 @@ impl Rollout {
         self.deployments.last().expect("a service has a deployment")
     }
 
+    /// Lists of deployment `d`'s tasks by phase, or of the draining tasks for [`DRAINING`].
+    fn lists_mut(&mut self, d: u16) -> &mut [Vec<TaskId>; PHASES] {
+        if d == DRAINING { &mut self.draining } else { &mut self.deployments[d as usize].lists }
+    }
+
+    /// The draining tasks by phase.
+    pub fn draining_lists(&self) -> &[Vec<TaskId>; PHASES] {
+        &self.draining
+    }
+
+    fn draining_counts(&self) -> Counts {
+        let n = |p: Phase| self.draining[p as usize].len() as u32;
+        Counts {
+            waiting: 0,
+            provisioning: n(Phase::Provisioning),
+            running: n(Phase::Running),
+            healthy: n(Phase::Healthy),
+            stopping: n(Phase::Stopping),
+            unhealthy: n(Phase::Unhealthy),
+        }
+    }
+
     fn old_counts(&self) -> Counts {
-        let mut c = Counts::default();
+        let mut c = self.draining_counts();
         for d in &self.deployments[..self.deployments.len() - 1] {
             c.add(d.counts());
         }
@@ -593,7 +627,7 @@ impl Deployments {
         let m = self.members[task.index()].expect("a member");
         self.unlink(task, m);
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
-        let list = &mut r.deployments[deployment as usize].lists[phase as usize];
+        let list = &mut r.lists_mut(deployment)[phase as usize];
         let slot = list.len() as u32;
         list.push(task);
         let new = Member { deployment, phase, slot, ..m };
@@ -628,6 +662,7 @@ impl Deployments {
         let m = self.member(task).expect("a member");
         self.move_to(task, m.deployment, Phase::Provisioning);
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
+        debug_assert_ne!(m.deployment, DRAINING, "a draining task was placed before");
         r.deployments[m.deployment as usize].tasks_started += 1;
         r.note_peaks();
     }
@@ -639,12 +674,25 @@ impl Deployments {
         r.note_peaks();
     }
 
+    /// `task` is on an instance that drains: it is replaced like an old deployment's task. A
+    /// waiting or stopping task is left as it is; so is one that drains already.
+    pub fn drain(&mut self, task: TaskId) -> bool {
+        let Some(m) = self.member(task) else { return false };
+        if matches!(m.phase, Phase::Waiting | Phase::Stopping) || m.deployment == DRAINING {
+            return false;
+        }
+        self.move_to(task, DRAINING, m.phase);
+        true
+    }
+
     /// A member reached RUNNING.
     pub fn running(&mut self, task: TaskId) {
         let m = self.member(task).expect("a member");
         self.move_to(task, m.deployment, Phase::Running);
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
-        r.deployments[m.deployment as usize].ever_running = true;
+        if m.deployment != DRAINING {
+            r.deployments[m.deployment as usize].ever_running = true;
+        }
     }
 
     /// A running member became healthy.
@@ -712,7 +760,7 @@ impl Deployments {
     /// Takes `task` out of its phase list (the last task of the list takes its slot).
     fn unlink(&mut self, task: TaskId, m: Member) {
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
-        let list = &mut r.deployments[m.deployment as usize].lists[m.phase as usize];
+        let list = &mut r.lists_mut(m.deployment)[m.phase as usize];
         debug_assert_eq!(list[m.slot as usize], task);
         list.swap_remove(m.slot as usize);
         if let Some(&moved) = list.get(m.slot as usize) {

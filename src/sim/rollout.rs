@@ -245,23 +245,28 @@ impl World<'_> {
         let r = self.deployments.rollout(service).expect("a rollout");
         let plan = r.plan(counting);
         let primary = r.primary_index();
-        // The old tasks to stop: every one not healthy, then healthy ones (newest first).
+        // The old tasks to stop: every one not healthy, then healthy ones (newest first); the
+        // tasks of draining instances count as old and go first.
         let mut stop: Vec<(TaskId, Phase)> = Vec::new();
         let mut healthy_left = plan.stop_healthy as usize;
-        for d in &r.deployments[..primary as usize] {
+        let old = std::iter::once(r.draining_lists()).chain(r.deployments[..primary as usize].iter().map(|d| d.lists()));
+        for lists in old.clone() {
+            let tasks = |phase: Phase| &lists[phase as usize];
             if plan.stop_provisioning > 0 {
-                stop.extend(d.tasks(Phase::Provisioning).iter().map(|&t| (t, Phase::Provisioning)));
+                stop.extend(tasks(Phase::Provisioning).iter().map(|&t| (t, Phase::Provisioning)));
             }
             if plan.stop_unhealthy > 0 {
-                stop.extend(d.tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
-                stop.extend(d.tasks(Phase::Unhealthy).iter().map(|&t| (t, Phase::Unhealthy)));
+                stop.extend(tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
+                stop.extend(tasks(Phase::Unhealthy).iter().map(|&t| (t, Phase::Unhealthy)));
             }
         }
-        for d in &r.deployments[..primary as usize] {
-            let take = healthy_left.min(d.tasks(Phase::Healthy).len());
-            stop.extend(d.tasks(Phase::Healthy).iter().rev().take(take).map(|&t| (t, Phase::Healthy)));
+        for lists in old {
+            let healthy = &lists[Phase::Healthy as usize];
+            let take = healthy_left.min(healthy.len());
+            stop.extend(healthy.iter().rev().take(take).map(|&t| (t, Phase::Healthy)));
             healthy_left -= take;
         }
+        let draining: Vec<TaskId> = r.draining_lists().iter().flatten().copied().collect();
         // The primary's failed tasks whose replacements are healthy, the oldest first.
         let p = r.primary();
         if plan.stop_failed > 0 {
@@ -279,7 +284,8 @@ impl World<'_> {
         let reported_stuck = p.reported_stuck;
         let mut stopped_running = Vec::new();
         let trim_reason = r.trim_reason;
-        let stops = stop.iter().map(|&(t, p)| (t, p, StopReason::ServiceSchedulerInitiated));
+        let reason = |t: TaskId| if draining.contains(&t) { StopReason::InstanceDraining } else { StopReason::ServiceSchedulerInitiated };
+        let stops = stop.iter().map(|&(t, p)| (t, p, reason(t)));
         for (task, phase, reason) in stops.chain(trim.iter().map(|&(t, p)| (t, p, trim_reason))) {
             if phase != Phase::Waiting && phase != Phase::Provisioning {
                 stopped_running.push(self.tasks.get(task).serial);

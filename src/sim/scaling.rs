@@ -356,8 +356,10 @@ impl World<'_> {
     }
 
     /// Managed draining: the instance has left placement; its service tasks get SIGTERM and
-    /// their services start replacements at once (the old task stops at its stop timeout); its
-    /// other tasks run to their end. It terminates when the last one is gone.
+    /// their services start replacements at once (the old task stops at its stop timeout) —
+    /// a service with deployments replaces them within its minimumHealthyPercent and
+    /// maximumPercent instead, as it replaces an old deployment's tasks; its other tasks run to
+    /// their end. It terminates when the last one is gone.
     fn drain_instance(&mut self, provider: u32, host: HostId) {
         self.capacity_mut().asgs[provider as usize].draining(host);
         let tasks: Vec<(TaskId, u32, u32)> = self
@@ -367,6 +369,15 @@ impl World<'_> {
             .map(|t| (t.id, t.workload, t.task_definition))
             .collect();
         for (task, workload, td) in tasks {
+            let service = self.services.of_workload(workload).expect("service tasks only");
+            if self.deployments.rollout(service).is_some() {
+                // Replaced within the service's minimumHealthyPercent and maximumPercent, as
+                // its old deployment's tasks would be.
+                if self.deployments.drain(task) {
+                    self.request_step(service);
+                }
+                continue;
+            }
             if self.replace_before_stop(task, workload) {
                 let at = self.now() + self.sigterm_exit_delay(td, workload);
                 self.schedule_for_task(at, Event::Task(super::lifecycle::TaskEvent::ExitsAfterNotice { task }));
