@@ -1038,21 +1038,20 @@ fn an_empty_host_group_needs_a_capacity_provider() {
 }
 
 #[test]
-fn a_deployed_service_uses_a_capacity_provider_but_not_an_ec2_spot_one() {
+fn a_deployed_service_uses_a_capacity_provider() {
     let deployed = edit(&with_provider(""), "desired_count = 3", "desired_count = 3\ndeployments = [{ at = \"5m\" }]");
     let case = Case::new();
     for fine in [
         deployed.clone(),
         edit(&deployed, "desired_count = 3", "desired_count = 3\nlaunch_type = \"EC2\""),
         edit(&deployed, "max_size = 10", "max_size = 10\nmanaged_termination_protection = true"),
+        edit(&deployed, "max_size = 10", "max_size = 10\nspot = { interruptions_per_instance_hour = 0.2, price_fraction = 0.35 }"),
     ] {
         let scenario = case.scenario(&fine);
         assert_eq!(case.validate(&scenario).status.code(), Some(0));
         let o = case.run(&scenario, &[]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let spot = edit(&deployed, "max_size = 10", "max_size = 10\nspot = { interruptions_per_instance_hour = 0.2, price_fraction = 0.35 }");
-    rejects(&spot, "workload.web.launch_type", "EC2 Spot");
 }
 
 #[test]
@@ -1195,4 +1194,20 @@ fn scheduled_actions_and_the_scale_out_estimate_name_their_key() {
         "capacity_providers.cp.scale_out_estimate",
         "allowed: bin_pack, minimum_step",
     );
+}
+
+#[test]
+fn a_blue_green_service_is_refused_a_provider_that_drains_busy_instances() {
+    let alb = "type = \"alb\"\nsubnets = [\"a\", \"b\"]";
+    let web = "load_balancer = \"front\"\nstrategy = \"blue_green\"\nbake_time = \"5m\"";
+    let text = edit(
+        &with_load_balancer(alb, web),
+        "reserved_memory = \"256MiB\"",
+        "reserved_memory = \"256MiB\"\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]",
+    );
+    let with = |extra: &str| format!("{text}\n[capacity_providers.cp]\nhost_group = \"main\"\nmax_size = 10\n{extra}\n");
+    rejects(&with(""), "workload.web.launch_type", "managed_termination_protection = true");
+    let case = Case::new();
+    let scenario = case.scenario(&with("managed_termination_protection = true"));
+    assert_eq!(case.validate(&scenario).status.code(), Some(0), "{}", stderr(&case.validate(&scenario)));
 }

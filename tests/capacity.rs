@@ -484,14 +484,6 @@ fn new_tasks_that_time_out_waiting_for_capacity_fail_the_deployment() {
     assert_eq!(metric(&r, Metric::InstancesLaunched), 3.0);
 }
 
-#[test]
-fn a_managed_service_is_refused_spot_providers() {
-    let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 2\ndeployments = [{ at = \"30m\" }]";
-    assert!(plan_text(&scenario("1h", "", service)).is_ok(), "managed draining of a rolling service's tasks is modelled");
-    let e = plan_text(&scenario("1h", "spot = { interruptions_per_instance_hour = 0.01, price_fraction = 0.4 }", service)).unwrap_err();
-    assert!(e.contains("EC2 Spot") && e.contains("workload.web.launch_type"), "{e}");
-}
-
 /// Managed draining of a service with deployments (rolling, 100/200): when scale-in drains a
 /// busy instance, its service tasks are replaced first and stop once the replacements run; the
 /// service never runs fewer than its desired count.
@@ -519,4 +511,26 @@ fn a_draining_instance_s_service_tasks_are_replaced_within_minimum_and_maximum_p
     let times: Vec<u64> = r.tasks.iter().flat_map(|t| [t.running_at, t.stopped_at]).flatten().map(|t| t.0).collect();
     assert!(times.iter().filter(|&&t| t >= 30_000_000).all(|&t| web_running_at(t) >= 2));
     assert_eq!(metric(&r, Metric::OutcomeLost), 0.0);
+}
+
+/// A rolling service on EC2 Spot instances that are interrupted often, with and without the
+/// agent's Spot draining: every interruption is survived (the deployment replaces the tasks),
+/// the conservation checks hold, and the service ends with its desired count running.
+#[test]
+fn a_rolling_service_survives_ec2_spot_interruptions_with_and_without_draining() {
+    for draining in [true, false] {
+        let service = "[workload.web]\nkind = \"service\"\ntask_definition = \"job\"\ndesired_count = 6\n\
+                       deployments = [{ at = \"3h\" }]\nexit_after_sigterm = \"5s\"";
+        let spot = format!(
+            "managed_draining = false\nspot = {{ interruptions_per_instance_hour = 1.0, price_fraction = 0.4, instance_draining = {draining} }}"
+        );
+        let r = run_text(&scenario("6h", &spot, service));
+        assert!(metric(&r, Metric::Ec2SpotInterruptions) >= 5.0, "{}", metric(&r, Metric::Ec2SpotInterruptions));
+        let running_at_end = r.tasks.iter().filter(|t| t.workload == 0 && t.running_at.is_some() && t.stopped_at.is_none()).count();
+        assert_eq!(running_at_end, 6, "draining {draining}");
+        let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+        assert_eq!(update.outcome, "completed", "draining {draining}: {:?}", r.deployments);
+        let drained = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::InstanceDraining)).count();
+        assert_eq!(drained > 0, draining, "{drained} tasks stopped by the drain");
+    }
 }

@@ -107,3 +107,15 @@ fn a_spot_capacity_shortage_delays_spot_tasks_with_no_on_demand_fallback() {
     assert!(calm.metrics.get(Metric::SpotInterruptions) > 0.0);
     assert_eq!(calm.metrics.get(Metric::ServiceTimeDegraded), 0.0, "replacements start at the notice");
 }
+
+#[test]
+fn a_service_with_deployments_cannot_use_fargate_spot_yet() {
+    let strategy = r#"[{ capacity_provider = "FARGATE", weight = 1 }, { capacity_provider = "FARGATE_SPOT", weight = 1 }]"#;
+    let text = format!("name = \"spot\"\nseed = 9\ntask_definitions = [\"fg.json\"]\n{}", scenario("1h", 4, strategy, ""))
+        .replace("desired_count = 4", "desired_count = 4\ndeployments = [{ at = \"30m\" }]");
+    let e = common::plan(&[("fg.json", &taskdef(30))], &text).unwrap_err();
+    assert!(e.contains("workload.web.capacity_provider_strategy") && e.contains("FARGATE_SPOT"), "{e}");
+    // FARGATE alone is fine.
+    let fine = text.replace(r#", { capacity_provider = "FARGATE_SPOT", weight = 1 }"#, "");
+    assert!(common::plan(&[("fg.json", &taskdef(30))], &fine).is_ok());
+}

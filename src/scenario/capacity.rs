@@ -94,13 +94,6 @@ pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityP
             );
         }
         let Some(p) = providers.get(item.provider as usize) else { continue };
-        if p.spot.is_some() {
-            return Some(format!(
-                "a service with deployments, a load balancer or health checks cannot use capacity provider `{}`: \
-                 its instances are EC2 Spot, whose interruptions are modelled for other services only in this version",
-                p.name
-            ));
-        }
         if blue_green && p.managed_scaling && p.managed_draining && !p.managed_termination_protection {
             return Some(format!(
                 "a service with blue/green, linear, canary or CodeDeploy deployments cannot use capacity provider `{}` as it is: \
