@@ -119,3 +119,24 @@ fn a_service_with_deployments_cannot_use_fargate_spot_yet() {
     let fine = text.replace(r#", { capacity_provider = "FARGATE_SPOT", weight = 1 }"#, "");
     assert!(common::plan(&[("fg.json", &taskdef(30))], &fine).is_ok());
 }
+
+/// Service auto scaling on Fargate Spot with frequent interruptions: the load rises, then falls,
+/// so the service scales out and in while Spot tasks are interrupted and replaced. The service's
+/// own bookkeeping (active + waiting = desired) is checked at the end of the run, and a task
+/// whose notice came is never the one a scale-in picks (it is on its way out already).
+#[test]
+fn a_scaled_service_on_fargate_spot_scales_out_and_in_through_interruptions() {
+    let load = r#"{ schedule = [{ from = "0s", rate_per_s = 100 }, { from = "1h", rate_per_s = 400 }, { from = "3h", rate_per_s = 50 }] }"#;
+    let extra = format!(
+        "[workload.web.auto_scaling]\nmin_capacity = 2\nmax_capacity = 40\ncpu_seconds_per_request = 0.002\n\
+         policies = [{{ metric = \"cpu\", target = 50 }}]\nload = {load}\n[fargate_spot]\ninterruptions_per_task_hour = 6.0"
+    );
+    let strategy = r#"[{ capacity_provider = "FARGATE", base = 1, weight = 1 }, { capacity_provider = "FARGATE_SPOT", weight = 3 }]"#;
+    let r = run_text(&scenario("5h", 4, strategy, &extra), 30);
+    let m = |metric| r.metrics.get(metric);
+    assert!(m(Metric::SpotInterruptions) >= 10.0, "{}", m(Metric::SpotInterruptions));
+    let (outs, ins) = (m(Metric::ServiceScaleOuts), m(Metric::ServiceScaleIns));
+    assert!(outs >= 1.0 && ins >= 2.0, "{outs} out, {ins} in");
+    let scaled_in = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::ScaledIn)).count();
+    assert!(scaled_in > 0);
+}

@@ -570,17 +570,6 @@ impl Scenario {
                 "Fargate Spot runs only Linux x86_64 tasks; the task definition is ARM64",
             ));
         }
-        if capacity.fargate_spot != capacity::FargateSpotSpec::default()
-            && let Some((w, _)) = workloads.iter().zip(&auto_scaling).find(|(_, a)| a.is_some())
-        {
-            return Err(root.error(
-                "fargate_spot",
-                format!(
-                    "Spot interruptions and shortages are not simulated together with service auto scaling (workload `{}`) in this version",
-                    w.name
-                ),
-            ));
-        }
         let memory = memory::read_memory(&mut root, &task_definitions)?;
         for (w, scaling) in workloads.iter().zip(&auto_scaling) {
             let Some(scaling) = scaling else { continue };

@@ -168,7 +168,9 @@ impl World<'_> {
         // Then placed tasks, keeping the AZs balanced.
         let mut placed: Vec<(TaskId, u32, HostId, AzId, TaskState)> = Vec::new();
         let subnets = self.addresses.subnets();
-        for t in self.tasks.live().filter(|t| t.workload == workload && t.state.is_placed()) {
+        // A task told to stop already (a Spot notice, a draining instance) was replaced then and
+        // no longer counts for the service: it is not a candidate.
+        for t in self.tasks.live().filter(|t| t.workload == workload && t.state.is_placed() && !t.interrupted) {
             let az = match (t.host, t.subnet) {
                 (Some(h), _) => self.fleet.cluster().host(h).az,
                 (None, Some(s)) => subnets[s.0 as usize].az,
