@@ -108,16 +108,24 @@ fn a_spot_capacity_shortage_delays_spot_tasks_with_no_on_demand_fallback() {
     assert_eq!(calm.metrics.get(Metric::ServiceTimeDegraded), 0.0, "replacements start at the notice");
 }
 
+/// A service with deployments on FARGATE and FARGATE_SPOT, interrupted often: an interrupted
+/// task leaves its deployment's counts at the notice, gets SIGTERM and stops within its stop
+/// timeout (`SpotInterrupted`), and the next step replaces it; the update completes and the
+/// service ends with its desired count running.
 #[test]
-fn a_service_with_deployments_cannot_use_fargate_spot_yet() {
-    let strategy = r#"[{ capacity_provider = "FARGATE", weight = 1 }, { capacity_provider = "FARGATE_SPOT", weight = 1 }]"#;
-    let text = format!("name = \"spot\"\nseed = 9\ntask_definitions = [\"fg.json\"]\n{}", scenario("1h", 4, strategy, ""))
-        .replace("desired_count = 4", "desired_count = 4\ndeployments = [{ at = \"30m\" }]");
-    let e = common::plan(&[("fg.json", &taskdef(30))], &text).unwrap_err();
-    assert!(e.contains("workload.web.capacity_provider_strategy") && e.contains("FARGATE_SPOT"), "{e}");
-    // FARGATE alone is fine.
-    let fine = text.replace(r#", { capacity_provider = "FARGATE_SPOT", weight = 1 }"#, "");
-    assert!(common::plan(&[("fg.json", &taskdef(30))], &fine).is_ok());
+fn a_service_with_deployments_on_fargate_spot_replaces_interrupted_tasks() {
+    let strategy = r#"[{ capacity_provider = "FARGATE", base = 1, weight = 1 }, { capacity_provider = "FARGATE_SPOT", weight = 3 }]"#;
+    let extra = "[fargate_spot]\ninterruptions_per_task_hour = 2.0";
+    let text = format!("name = \"spot\"\nseed = 9\ntask_definitions = [\"fg.json\"]\n{}", scenario("4h", 8, strategy, extra))
+        .replace("desired_count = 8", "desired_count = 8\ndeployments = [{ at = \"2h\" }]\nexit_after_sigterm = \"10s\"");
+    let r = common::run_first(common::plan(&[("fg.json", &taskdef(30))], &text));
+    let interrupted: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::SpotInterrupted)).collect();
+    assert!(interrupted.len() >= 5, "{} interrupted", interrupted.len());
+    assert_eq!(r.metrics.get(Metric::SpotInterruptions), interrupted.len() as f64);
+    let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+    assert_eq!(update.outcome, "completed", "{:?}", r.deployments);
+    let running_at_end = r.tasks.iter().filter(|t| t.running_at.is_some() && t.stopped_at.is_none()).count();
+    assert_eq!(running_at_end, 8);
 }
 
 /// Service auto scaling on Fargate Spot with frequent interruptions: the load rises, then falls,

@@ -81,18 +81,11 @@ pub fn fargate_provider(spot: bool) -> u32 {
 }
 
 /// Why a service with deployments, a load balancer or health checks cannot use `strategy` in
-/// this version, if it cannot: such a service's tasks are replaced within its
-/// minimumHealthyPercent and maximumPercent, and the Spot notices and instance draining that
-/// would replace them are modelled for unmanaged services only.
-/// `blue_green`: the service shifts traffic between revisions (blue/green, linear, canary or
-/// CodeDeploy) instead of rolling.
+/// this version, if it cannot: a blue/green, linear, canary or CodeDeploy service (`blue_green`)
+/// on a provider whose scale-in drains busy instances, whose tasks such a service would replace
+/// within its traffic shifts (not modelled).
 pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityProviderSpec], blue_green: bool) -> Option<String> {
     for item in strategy {
-        if item.provider == FARGATE_SPOT {
-            return Some(
-                "a service with deployments, a load balancer or health checks cannot use FARGATE_SPOT in this version".to_string(),
-            );
-        }
         let Some(p) = providers.get(item.provider as usize) else { continue };
         if blue_green && p.managed_scaling && p.managed_draining && !p.managed_termination_protection {
             return Some(format!(

@@ -711,6 +711,14 @@ impl Deployments {
         r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
     }
 
+    /// A running member is stopped by something other than the scheduler (a Spot notice), for
+    /// `reason`; not counted among the deployment's stops.
+    pub fn interrupted(&mut self, task: TaskId, reason: StopReason) {
+        let m = self.member(task).expect("a member");
+        self.move_to(task, m.deployment, Phase::Stopping);
+        self.members[task.index()].as_mut().expect("a member").reason = reason;
+    }
+
     /// A running member failed its health checks: it waits for its replacement.
     pub fn failed_checks(&mut self, task: TaskId, reason: StopReason) {
         let m = self.member(task).expect("a member");

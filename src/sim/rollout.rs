@@ -354,6 +354,23 @@ impl World<'_> {
         }
     }
 
+    /// A Fargate Spot notice for a task of a service with deployments: the task leaves its
+    /// deployment's counts at once (DEACTIVATING, then SIGTERM now: its containers exit within
+    /// the stop timeout, which Fargate caps at two minutes) and the next step replaces it.
+    /// Returns false if the task was not running or is stopping already.
+    pub(super) fn interrupt_member(&mut self, service: u32, task: TaskId) -> bool {
+        if self.tasks.get(task).state != TaskState::Running
+            || !matches!(self.deployments.phase(task), Some(Phase::Running | Phase::Healthy | Phase::Unhealthy))
+        {
+            return false;
+        }
+        let workload = self.services.workload(service);
+        self.deployments.interrupted(task, StopReason::SpotInterrupted);
+        self.deactivate(task, workload, false);
+        self.request_step(service);
+        true
+    }
+
     /// A running task goes DEACTIVATING: with `drain`, its target drains for the deregistration
     /// delay before STOPPING; without (or with no delay), it goes STOPPING at once.
     fn deactivate(&mut self, task: TaskId, workload: u32, drain: bool) {

@@ -446,6 +446,14 @@ impl World<'_> {
 
     pub(super) fn spot_warning(&mut self, task: TaskId) {
         let (td, workload) = (self.tasks.get(task).task_definition, self.tasks.get(task).workload);
+        if let Some(service) = self.services.of_workload(workload)
+            && self.deployments.rollout(service).is_some()
+        {
+            if self.interrupt_member(service, task) {
+                self.recorder.spot_interrupted();
+            }
+            return;
+        }
         if !self.replace_before_stop(task, workload) {
             return;
         }
