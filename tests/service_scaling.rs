@@ -88,6 +88,13 @@ fn a_drop_in_load_scales_in_after_fifteen_datapoints_without_replacements() {
     assert_eq!(r.metrics.get(Metric::OutcomeRunningEnd), 4.0, "stopped tasks are not replaced");
     // 4 tasks at 50 %: between 54 and 60, nothing more.
     assert_eq!(r.metrics.get(Metric::ServiceScaleIns), 1.0);
+    // With [failures] (none happen in 40 minutes at this rate) the service's running count is
+    // followed against its desired count as it moves: a scale-in is not a loss.
+    let calm = "[failures]\n[failures.host_groups.main]\nmtbf = \"100000d\"";
+    let r = run_text(&scenario("40m", load, r#"{ metric = "cpu", target = 60 }"#, calm));
+    assert_eq!(r.metrics.get(Metric::HostFailures), 0.0);
+    assert_eq!((r.metrics.get(Metric::ServiceRunningFractionMin), r.metrics.get(Metric::ServiceTimeDegraded)), (1.0, 0.0));
+    assert_eq!(r.metrics.get(Metric::RecoveryEpisodes), 0.0);
 }
 
 #[test]
@@ -187,4 +194,25 @@ step_policies = [{ metric = "cpu", alarm = { threshold = 70, evaluation_periods 
     assert_eq!(desired.last().unwrap().1, 15.0);
     assert_eq!(r.metrics.get(Metric::ServiceScaleOuts), 1.0);
     assert!((at(&column(&r, "scaling_cpu_web"), 12 * 60) - 90.0).abs() < 1e-9);
+}
+
+/// Service auto scaling while hosts fail (a mean of 4 hours between failures per host, two
+/// minutes to replace one): under a rising then falling load the service scales out and in,
+/// its lost tasks are replaced, and the service's bookkeeping holds at the end of every run
+/// (checked by the run itself), for several seeds.
+#[test]
+fn a_scaled_service_scales_through_host_failures() {
+    let load =
+        r#"{ schedule = [{ from = "0s", rate_per_s = 150 }, { from = "30m", rate_per_s = 300 }, { from = "2h", rate_per_s = 60 }] }"#;
+    let failures = "[failures]\nreplacement_delay = \"2m\"\n[failures.host_groups.main]\nmtbf = \"4h\"";
+    let mut lost = 0.0;
+    for seed in 1..=4 {
+        let body = scenario("4h", load, r#"{ metric = "cpu", target = 60 }"#, failures);
+        let text = format!("name = \"sas\"\nseed = {seed}\nsample_interval = \"1m\"\ntask_definitions = [\"web.json\"]\n{body}");
+        let r = common::run_first(common::plan(&[("web.json", WEB)], &text));
+        let (outs, ins) = (r.metrics.get(Metric::ServiceScaleOuts), r.metrics.get(Metric::ServiceScaleIns));
+        assert!(outs >= 1.0 && ins >= 1.0, "seed {seed}: {outs} out, {ins} in");
+        lost += r.metrics.get(Metric::TasksLostHostFailure);
+    }
+    assert!(lost >= 4.0, "{lost} tasks lost to host failures in four runs");
 }

@@ -532,16 +532,6 @@ impl Scenario {
         // failures model; one table, read once.
         let mut failures = None;
         if let Some(mut f) = root.opt_table("failures")? {
-            if let Some(w) = workloads.iter().zip(&auto_scaling).find(|(_, a)| a.is_some()).map(|(w, _)| w) {
-                return Err(ScenarioError::new(
-                    file,
-                    "failures",
-                    format!(
-                        "host failures and AZ outages are not simulated together with service auto scaling (workload `{}`) in this version",
-                        w.name
-                    ),
-                ));
-            }
             if !capacity.is_empty() {
                 return Err(ScenarioError::new(
                     file,

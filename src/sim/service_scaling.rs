@@ -130,6 +130,8 @@ impl World<'_> {
         let workload = self.services.workload(service);
         let from = self.services.all()[service as usize].desired;
         self.services.set_desired(service, to);
+        let now = self.now();
+        self.recorder.service_desired_changed(service, to, now);
         if self.deployments.rollout(service).is_some() {
             self.deployments.scale(service, to);
             self.request_step(service);

@@ -125,6 +125,17 @@ impl Recovery {
         s.since = now;
     }
 
+    /// Service auto scaling moved the desired count: the running count is measured against the
+    /// new one from now on.
+    fn desired_changed(&mut self, service: u32, desired: u32, now: SimTime) {
+        let s = &mut self.services[service as usize];
+        if now > s.since {
+            s.commit(self.warmup, self.degraded_below, &mut self.episodes_s);
+        }
+        s.desired = desired;
+        s.since = now;
+    }
+
     fn sample(&self, row: &mut Vec<f64>) {
         row.extend(self.services.iter().map(|s| 100.0 * s.fraction()));
     }
@@ -179,6 +190,13 @@ impl Recorder {
     pub fn service_running_changed(&mut self, service: u32, delta: i32, now: SimTime) {
         if let Some(r) = self.recovery.as_mut() {
             r.changed(service, delta, now);
+        }
+    }
+
+    /// Service auto scaling set `service`'s desired count to `desired`.
+    pub fn service_desired_changed(&mut self, service: u32, desired: u32, now: SimTime) {
+        if let Some(r) = self.recovery.as_mut() {
+            r.desired_changed(service, desired, now);
         }
     }
 
