@@ -33,11 +33,8 @@ fn copy_taskdefs(dir: &Path, files: &[&str]) {
     }
 }
 
-#[test]
-fn a_one_replication_sweep_chart_claims_no_confidence_interval_and_uses_the_catalog_words() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_taskdefs(dir.path(), &["large-job.json"]);
-    let scenario = r#"# Question: does a one-replication sweep chart read right?
+/// A small Poisson sweep of one replication over the arrival rate.
+const ONE_REP: &str = r#"# Question: does a one-replication sweep chart read right?
 name = "one-rep"
 seed = 5
 horizon = "30m"
@@ -61,6 +58,12 @@ values = [0.005, 0.01]
 [report]
 metrics = ["placement_failure_rate"]
 "#;
+
+#[test]
+fn a_one_replication_sweep_chart_claims_no_confidence_interval_and_uses_the_catalog_words() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_taskdefs(dir.path(), &["large-job.json"]);
+    let scenario = ONE_REP;
     fs::write(dir.path().join("s.toml"), scenario).unwrap();
     run(dir.path(), "s.toml");
     let texts = svg_texts(&dir.path().join("out/charts/placement_failure_rate.svg"));
@@ -113,4 +116,38 @@ subnets = ["sa", "sb"]
     for unwanted in ["EC2 hosts running at least one task", "Reserved CPU per AZ", "Reserved memory per AZ", "no data"] {
         assert!(!texts.iter().any(|t| t == unwanted), "{unwanted:?} drawn: {all}");
     }
+}
+
+#[test]
+fn a_sweep_with_capacity_providers_charts_the_cost_of_each() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_taskdefs(dir.path(), &["large-job.json"]);
+    // The same sweep on an Auto Scaling group provider next to two fixed hosts, swept over the
+    // provider's target capacity with two replications.
+    let scenario = ONE_REP
+        .replace(
+            "azs = [\"a\", \"b\"]",
+            "azs = [\"a\", \"b\"]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"workers\", weight = 1 }]",
+        )
+        .replace(
+            "[host_groups.main]\ninstance_type = \"m5.xlarge\"\ncount_per_az = 2",
+            "[host_groups.asg]\ninstance_type = \"m5.xlarge\"\ncount_per_az = 0\n[host_groups.fixed]\ninstance_type = \"m5.large\"\n\
+             count_per_az = 1\n[capacity_providers.workers]\nhost_group = \"asg\"\nmax_size = 20",
+        )
+        .replace("replications = 1", "replications = 2")
+        .replace(
+            "key = \"workload.large.arrival.rate_per_s\"\nvalues = [0.005, 0.01]",
+            "key = \"capacity_providers.workers.target_capacity\"\nvalues = [75, 100]",
+        )
+        .replace("horizon = \"30m\"", "horizon = \"2h\"");
+    assert!(scenario.contains("[capacity_providers.workers]") && scenario.contains("target_capacity"));
+    fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    run(dir.path(), "s.toml");
+    let rows = fs::read_to_string(dir.path().join("out/providers.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 1 + 4 * 2, "two providers in each of four runs:\n{rows}");
+    let texts = svg_texts(&dir.path().join("out/charts/cost_per_provider.svg"));
+    let all = texts.join(" | ");
+    assert!(texts.iter().any(|t| t.starts_with("Monthly cost per capacity provider vs")), "{all}");
+    assert!(texts.iter().any(|t| t == "workers") && texts.iter().any(|t| t == "(no capacity provider)"), "{all}");
+    assert!(texts.iter().any(|t| t == "Monthly cost [USD/month]"), "{all}");
 }

@@ -24,6 +24,7 @@ pub fn draw_results(plan: &Plan, summaries: &[PointSummary], out: &Path) -> Resu
     fs::create_dir_all(&dir).map_err(|e| ChartError(format!("creating {}: {e}", dir.display())))?;
     let scenario = &plan.base;
     sweep_charts(plan, summaries, &dir)?;
+    provider_cost_chart(plan, out, &dir)?;
     // Time series of the runs `[report] timeseries_runs` names, else of replication 0 of each
     // sweep point (at most MAX_TIMESERIES_CHARTS).
     let chosen = &scenario.report.timeseries_runs;
@@ -86,12 +87,8 @@ fn sweep_charts(plan: &Plan, summaries: &[PointSummary], dir: &Path) -> Result<(
     let Some((x_axis, line_axes)) = plan.axes.split_last() else {
         return Ok(());
     };
-    let x_values: &[String] = &x_axis.labels;
-    let x_labels: Vec<String> = x_values.iter().map(|v| pretty_value(v)).collect();
-    let numeric = x_values.iter().all(|v| parse_num(v).is_some());
-    let x_of = |text: &str| -> f64 {
-        if numeric { parse_num(text).unwrap_or(f64::NAN) } else { x_values.iter().position(|v| v == text).unwrap_or(0) as f64 }
-    };
+    let (x_labels, numeric) = x_axis_labels(&x_axis.labels);
+    let x_of = |text: &str| x_position(&x_axis.labels, numeric, text);
     let with_interval = plan.replications >= 2;
     for &metric in &plan.base.report.metrics {
         let Charted { scale, .. } = charted(metric);
@@ -117,6 +114,83 @@ fn sweep_charts(plan: &Plan, summaries: &[PointSummary], dir: &Path) -> Result<(
         super::sweep_chart(&dir.join(metric.name()), &text, &series, categories)?;
     }
     Ok(())
+}
+
+/// The sweep axis' tick labels, and whether its values are numbers (else categories).
+fn x_axis_labels(values: &[String]) -> (Vec<String>, bool) {
+    (values.iter().map(|v| pretty_value(v)).collect(), values.iter().all(|v| parse_num(v).is_some()))
+}
+
+/// Where a point with axis value `text` goes on the x axis: its number, or its category index.
+fn x_position(values: &[String], numeric: bool, text: &str) -> f64 {
+    if numeric { parse_num(text).unwrap_or(f64::NAN) } else { values.iter().position(|v| v == text).unwrap_or(0) as f64 }
+}
+
+/// With `providers.csv` and a sweep: each capacity provider's monthly cost against the last
+/// sweep axis, one line per provider (and per combination of the other axes), with its 95 % CI
+/// band when there are replications.
+fn provider_cost_chart(plan: &Plan, out: &Path, dir: &Path) -> Result<(), ChartError> {
+    let path = out.join("providers.csv");
+    let Some((x_axis, line_axes)) = plan.axes.split_last() else { return Ok(()) };
+    if !path.is_file() {
+        return Ok(());
+    }
+    let bad = |e: &dyn std::fmt::Display| ChartError(format!("reading {}: {e}", path.display()));
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| bad(&e))?;
+    let header = reader.headers().map_err(|e| bad(&e))?.clone();
+    let column = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| bad(&format!("no column {name}")));
+    let (run_col, provider_col, cost_col) = (column("run_id")?, column("provider")?, column("cost_month_usd")?);
+    let point_of: std::collections::BTreeMap<String, usize> = (0..plan.run_count())
+        .map(|i| {
+            let r = plan.run_info(i);
+            (r.run_id, r.point)
+        })
+        .collect();
+    // Providers in the order the file names them first; per provider and point, the runs' costs.
+    let mut providers: Vec<String> = Vec::new();
+    let mut costs: std::collections::BTreeMap<(usize, usize), Vec<f64>> = std::collections::BTreeMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| bad(&e))?;
+        let (Some(&point), Some(cost)) = (point_of.get(&record[run_col]), parse_num(&record[cost_col])) else { continue };
+        let name = &record[provider_col];
+        let i = providers.iter().position(|p| p == name).unwrap_or_else(|| {
+            providers.push(name.to_string());
+            providers.len() - 1
+        });
+        costs.entry((i, point)).or_default().push(cost);
+    }
+    if costs.is_empty() {
+        return Ok(());
+    }
+    let (x_labels, numeric) = x_axis_labels(&x_axis.labels);
+    let with_interval = plan.replications >= 2;
+    let mut series: Vec<BandSeries> = Vec::new();
+    for (&(i, point), samples) in &costs {
+        let params = plan.point_params(point);
+        let mut label = providers[i].clone();
+        for (_, v) in &params[..line_axes.len()] {
+            label.push_str(" · ");
+            label.push_str(&pretty_value(v));
+        }
+        let e = crate::metrics::stats::Estimate::from_samples(samples);
+        let (low, high) = if with_interval { (e.ci_low.max(0.0), e.ci_high) } else { (f64::NAN, f64::NAN) };
+        let point = BandPoint { x: x_position(&x_axis.labels, numeric, &params[line_axes.len()].1), mean: e.mean, low, high };
+        match series.iter_mut().find(|b| b.label == label) {
+            Some(b) => b.points.push(point),
+            None => series.push(BandSeries { label, points: vec![point] }),
+        }
+    }
+    let (x_name, x_unit) = axis_words(&x_axis.key);
+    let text = ChartText {
+        title: format!("Monthly cost per capacity provider vs {x_name}"),
+        subtitle: sweep_subtitle(plan.replications, !numeric),
+        x_label: match x_unit {
+            Some(u) => format!("{x_name} [{u}]"),
+            None => x_name,
+        },
+        y_label: "Monthly cost [USD/month]".to_string(),
+    };
+    super::sweep_chart(&dir.join("cost_per_provider"), &text, &series, (!numeric).then_some(x_labels.as_slice()))
 }
 
 /// Strategy chains read shorter in legends: `spread(attribute:ecs.availability-zone),binpack(memory)`
