@@ -116,8 +116,8 @@ impl KeyMap {
 
 #[derive(Debug, Clone)]
 pub struct PlacementIndex {
-    cpu: Buckets,
-    memory: Buckets,
+    /// Indexed by [`Resource`]: CPU, memory.
+    buckets: [Buckets; 2],
     /// The hosts of each bucket; a host leaves its bucket by position, without a map lookup.
     /// Emptied buckets keep their capacity and are reused (no allocation per event).
     bucket_hosts: Vec<Vec<HostId>>,
@@ -132,8 +132,8 @@ pub struct PlacementIndex {
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     az: u32,
-    cpu: Filed,
-    memory: Filed,
+    /// Indexed by [`Resource`]: CPU, memory.
+    filed: [Filed; 2],
 }
 
 /// A host's free amount of one resource, its bucket and its position there.
@@ -148,8 +148,7 @@ impl PlacementIndex {
     pub fn build(cluster: &Cluster) -> PlacementIndex {
         let azs = cluster.azs.len();
         let mut index = PlacementIndex {
-            cpu: Buckets { per_az: vec![KeyMap::default(); azs] },
-            memory: Buckets { per_az: vec![KeyMap::default(); azs] },
+            buckets: std::array::from_fn(|_| Buckets { per_az: vec![KeyMap::default(); azs] }),
             bucket_hosts: Vec::new(),
             unused: Vec::new(),
             slots: vec![Slot::default(); cluster.hosts.len()],
@@ -190,11 +189,11 @@ impl PlacementIndex {
     /// Re-files a host whose free resources changed.
     pub fn update(&mut self, host: HostId, free_cpu: u32, free_memory: u32) {
         let slot = self.slots[host.index()];
-        if slot.cpu.key != free_cpu {
+        if slot.filed[Resource::Cpu as usize].key != free_cpu {
             self.remove(Resource::Cpu, host);
             self.insert(Resource::Cpu, host, free_cpu);
         }
-        if slot.memory.key != free_memory {
+        if slot.filed[Resource::Memory as usize].key != free_memory {
             self.remove(Resource::Memory, host);
             self.insert(Resource::Memory, host, free_memory);
         }
@@ -219,19 +218,12 @@ impl PlacementIndex {
     }
 
     fn buckets(&self, resource: Resource) -> &Buckets {
-        match resource {
-            Resource::Cpu => &self.cpu,
-            Resource::Memory => &self.memory,
-        }
+        &self.buckets[resource as usize]
     }
 
     fn insert(&mut self, resource: Resource, host: HostId, key: u32) {
         let az = self.slots[host.index()].az as usize;
-        let buckets = match resource {
-            Resource::Cpu => &mut self.cpu,
-            Resource::Memory => &mut self.memory,
-        };
-        let keys = &mut buckets.per_az[az];
+        let keys = &mut self.buckets[resource as usize].per_az[az];
         let bucket = match keys.get(key) {
             Some(bucket) => bucket,
             None => {
@@ -246,35 +238,19 @@ impl PlacementIndex {
         let hosts = &mut self.bucket_hosts[bucket as usize];
         let pos = hosts.len() as u32;
         hosts.push(host);
-        let slot = &mut self.slots[host.index()];
-        let filed = match resource {
-            Resource::Cpu => &mut slot.cpu,
-            Resource::Memory => &mut slot.memory,
-        };
-        *filed = Filed { key, bucket, pos };
+        self.slots[host.index()].filed[resource as usize] = Filed { key, bucket, pos };
     }
 
     fn remove(&mut self, resource: Resource, host: HostId) {
         let slot = self.slots[host.index()];
-        let filed = match resource {
-            Resource::Cpu => slot.cpu,
-            Resource::Memory => slot.memory,
-        };
+        let filed = slot.filed[resource as usize];
         let hosts = &mut self.bucket_hosts[filed.bucket as usize];
         debug_assert_eq!(hosts[filed.pos as usize], host);
         hosts.swap_remove(filed.pos as usize);
         if let Some(&moved) = hosts.get(filed.pos as usize) {
-            let s = &mut self.slots[moved.index()];
-            match resource {
-                Resource::Cpu => s.cpu.pos = filed.pos,
-                Resource::Memory => s.memory.pos = filed.pos,
-            }
+            self.slots[moved.index()].filed[resource as usize].pos = filed.pos;
         } else if hosts.is_empty() {
-            let buckets = match resource {
-                Resource::Cpu => &mut self.cpu,
-                Resource::Memory => &mut self.memory,
-            };
-            buckets.per_az[slot.az as usize].remove(filed.key).expect("a filed host's key is in its AZ's map");
+            self.buckets[resource as usize].per_az[slot.az as usize].remove(filed.key).expect("a filed host's key is in its AZ's map");
             self.unused.push(filed.bucket);
         }
     }
@@ -284,25 +260,23 @@ impl PlacementIndex {
         for host in cluster.hosts.iter().filter(|h| h.active) {
             let slot = self.slots[host.id.index()];
             let free = host.free();
-            if slot.cpu.key != free.cpu_units || slot.memory.key != free.memory_mib {
-                return Err(format!("host {} indexed with stale free resources", host.id.0));
-            }
-            let (Some(cpu), Some(mem)) =
-                (self.cpu.per_az[slot.az as usize].get(slot.cpu.key), self.memory.per_az[slot.az as usize].get(slot.memory.key))
-            else {
-                return Err(format!("host {} filed under an amount the index does not list", host.id.0));
-            };
-            let (cpu, mem) = (&self.bucket_hosts[cpu as usize], &self.bucket_hosts[mem as usize]);
-            if cpu[slot.cpu.pos as usize] != host.id || mem[slot.memory.pos as usize] != host.id {
-                return Err(format!("host {} at the wrong bucket position", host.id.0));
+            for (resource, want) in [(Resource::Cpu, free.cpu_units), (Resource::Memory, free.memory_mib)] {
+                let filed = slot.filed[resource as usize];
+                if filed.key != want {
+                    return Err(format!("host {} indexed with stale free resources", host.id.0));
+                }
+                if self.buckets(resource).per_az[slot.az as usize].get(filed.key) != Some(filed.bucket) {
+                    return Err(format!("host {} filed under an amount the index does not list", host.id.0));
+                }
+                if self.bucket_hosts[filed.bucket as usize].get(filed.pos as usize) != Some(&host.id) {
+                    return Err(format!("host {} at the wrong bucket position", host.id.0));
+                }
             }
         }
-        let filed: usize = self.memory.per_az.iter().flat_map(|m| m.from(0)).map(|(_, b)| self.bucket_hosts[b as usize].len()).sum();
-        let empty = [&self.cpu, &self.memory]
-            .iter()
-            .flat_map(|r| &r.per_az)
-            .flat_map(|m| m.from(0))
-            .any(|(_, b)| self.bucket_hosts[b as usize].is_empty());
+        let filed: usize =
+            self.buckets(Resource::Memory).per_az.iter().flat_map(|m| m.from(0)).map(|(_, b)| self.bucket_hosts[b as usize].len()).sum();
+        let empty =
+            self.buckets.iter().flat_map(|r| &r.per_az).flat_map(|m| m.from(0)).any(|(_, b)| self.bucket_hosts[b as usize].is_empty());
         if empty {
             return Err("an empty bucket is still listed".to_string());
         }

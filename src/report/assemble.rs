@@ -16,7 +16,7 @@ use crate::scenario::sweep::{Plan, RunSpec};
 use crate::sim::{RunOptions, RunResult};
 
 pub fn prepare_work_dir(work: &Path) -> std::io::Result<()> {
-    for sub in ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events", "providers"] {
+    for sub in super::folder::RUN_SUBFOLDERS {
         fs::create_dir_all(work.join(sub))?;
     }
     Ok(())

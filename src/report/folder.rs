@@ -29,7 +29,7 @@ pub enum FolderKind {
 }
 
 /// Per-run subfolders of a work or shard folder.
-const RUN_SUBFOLDERS: [&str; 8] = ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events", "providers"];
+pub(super) const RUN_SUBFOLDERS: [&str; 8] = ["runs", "timeseries", "tasks", "decisions", "subnets", "deployments", "events", "providers"];
 
 /// The runs a plan has done, in its results folder and (while it runs) its work folder.
 pub const PLAN_RUNS: &str = "plan-runs.csv";

@@ -334,6 +334,11 @@ impl Capacity {
     }
 
     /// Tasks waiting in PROVISIONING in the cluster.
+    /// Takes `task` out of its provider's queue of tasks waiting for capacity, if it is in one.
+    pub fn take_waiting(&mut self, task: TaskId) -> Option<Waiting> {
+        self.asgs.iter_mut().find_map(|a| a.waiting.iter().position(|w| w.task == task).and_then(|pos| a.waiting.remove(pos)))
+    }
+
     pub fn waiting_total(&self) -> u32 {
         self.asgs.iter().map(|a| a.waiting.len() as u32).sum()
     }
@@ -384,17 +389,15 @@ impl Capacity {
 
     /// Time from a Spot task's start to its interruption notice (exponential, `rate` per hour).
     pub fn draw_interruption(&mut self, rate_per_hour: f64) -> SimTime {
-        let hours: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.spot_rng);
-        SimTime::from_secs_f64(hours / rate_per_hour * 3600.0)
+        draw_exponential(&mut self.spot_rng, rate_per_hour)
+    }
+
+    /// How long an EC2 Spot instance runs before its notice, at `rate_per_hour`.
+    pub fn draw_instance_interruption(&mut self, rate_per_hour: f64) -> SimTime {
+        draw_exponential(&mut self.ec2_spot_rng, rate_per_hour)
     }
 
     /// How long a launched instance takes to register.
-    /// How long an EC2 Spot instance runs before its notice, at `rate_per_hour`.
-    pub fn draw_instance_interruption(&mut self, rate_per_hour: f64) -> SimTime {
-        let hours: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut self.ec2_spot_rng);
-        SimTime::from_secs_f64(hours / rate_per_hour * 3600.0)
-    }
-
     pub fn draw_launch_time(&mut self, p: &CapacityProviderSpec) -> SimTime {
         draw(&mut self.rng, p.instance_launch_time)
     }
@@ -441,6 +444,12 @@ impl Capacity {
             Scaling::None
         }
     }
+}
+
+/// A wait until the next event of a Poisson process of `rate_per_hour`.
+fn draw_exponential(rng: &mut ChaCha8Rng, rate_per_hour: f64) -> SimTime {
+    let hours: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, rng);
+    SimTime::from_secs_f64(hours / rate_per_hour * 3600.0)
 }
 
 fn draw(rng: &mut ChaCha8Rng, (min, max): (SimTime, SimTime)) -> SimTime {

@@ -148,14 +148,7 @@ impl Deployment {
     }
 
     fn counts(&self) -> Counts {
-        Counts {
-            waiting: self.count(Phase::Waiting),
-            provisioning: self.count(Phase::Provisioning),
-            running: self.count(Phase::Running),
-            healthy: self.count(Phase::Healthy),
-            stopping: self.count(Phase::Stopping),
-            unhealthy: self.count(Phase::Unhealthy),
-        }
+        Counts::of(&self.lists)
     }
 
     pub fn tasks(&self, phase: Phase) -> &[TaskId] {
@@ -180,6 +173,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The tasks of phase lists, counted.
+    fn of(lists: &[Vec<TaskId>; PHASES]) -> Counts {
+        let n = |p: Phase| lists[p as usize].len() as u32;
+        Counts {
+            waiting: n(Phase::Waiting),
+            provisioning: n(Phase::Provisioning),
+            running: n(Phase::Running),
+            healthy: n(Phase::Healthy),
+            stopping: n(Phase::Stopping),
+            unhealthy: n(Phase::Unhealthy),
+        }
+    }
+
     fn add(&mut self, o: Counts) {
         self.unhealthy += o.unhealthy;
         self.waiting += o.waiting;
@@ -366,20 +372,8 @@ impl Rollout {
         &self.draining
     }
 
-    fn draining_counts(&self) -> Counts {
-        let n = |p: Phase| self.draining[p as usize].len() as u32;
-        Counts {
-            waiting: 0,
-            provisioning: n(Phase::Provisioning),
-            running: n(Phase::Running),
-            healthy: n(Phase::Healthy),
-            stopping: n(Phase::Stopping),
-            unhealthy: n(Phase::Unhealthy),
-        }
-    }
-
     fn old_counts(&self) -> Counts {
-        let mut c = self.draining_counts();
+        let mut c = Counts::of(&self.draining);
         for d in &self.deployments[..self.deployments.len() - 1] {
             c.add(d.counts());
         }
@@ -704,9 +698,7 @@ impl Deployments {
 
     /// The scheduler stopped a running member: it deregisters and stops, with `reason`.
     pub fn stopping(&mut self, task: TaskId, reason: StopReason) {
-        let m = self.member(task).expect("a member");
-        self.move_to(task, m.deployment, Phase::Stopping);
-        self.members[task.index()].as_mut().expect("a member").reason = reason;
+        let m = self.move_for(task, Phase::Stopping, reason);
         let r = self.rollouts[m.service as usize].as_mut().expect("a rollout");
         r.deployments.last_mut().expect("a deployment").tasks_stopped += 1;
     }
@@ -714,16 +706,20 @@ impl Deployments {
     /// A running member is stopped by something other than the scheduler (a Spot notice), for
     /// `reason`; not counted among the deployment's stops.
     pub fn interrupted(&mut self, task: TaskId, reason: StopReason) {
-        let m = self.member(task).expect("a member");
-        self.move_to(task, m.deployment, Phase::Stopping);
-        self.members[task.index()].as_mut().expect("a member").reason = reason;
+        self.move_for(task, Phase::Stopping, reason);
     }
 
     /// A running member failed its health checks: it waits for its replacement.
     pub fn failed_checks(&mut self, task: TaskId, reason: StopReason) {
+        self.move_for(task, Phase::Unhealthy, reason);
+    }
+
+    /// Moves a member to `phase` within its deployment, stopping (or to stop) for `reason`.
+    fn move_for(&mut self, task: TaskId, phase: Phase, reason: StopReason) -> Member {
         let m = self.member(task).expect("a member");
-        self.move_to(task, m.deployment, Phase::Unhealthy);
+        let moved = self.move_to(task, m.deployment, phase);
         self.members[task.index()].as_mut().expect("a member").reason = reason;
+        moved
     }
 
     /// The scheduler stops a running member that failed its health checks (not counted as a

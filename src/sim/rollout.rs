@@ -246,33 +246,35 @@ impl World<'_> {
         let plan = r.plan(counting);
         let primary = r.primary_index();
         // The old tasks to stop: every one not healthy, then healthy ones (newest first); the
-        // tasks of draining instances count as old and go first.
-        let mut stop: Vec<(TaskId, Phase)> = Vec::new();
+        // tasks of draining instances count as old, go first and stop for the drain.
+        let mut stop: Vec<(TaskId, Phase, StopReason)> = Vec::new();
         let mut healthy_left = plan.stop_healthy as usize;
-        let old = std::iter::once(r.draining_lists()).chain(r.deployments[..primary as usize].iter().map(|d| d.lists()));
-        for lists in old.clone() {
-            let tasks = |phase: Phase| &lists[phase as usize];
+        let old = std::iter::once((r.draining_lists(), StopReason::InstanceDraining))
+            .chain(r.deployments[..primary as usize].iter().map(|d| (d.lists(), StopReason::ServiceSchedulerInitiated)));
+        for (lists, reason) in old.clone() {
+            let tasks = |phase: Phase| lists[phase as usize].iter().map(move |&t| (t, phase, reason));
             if plan.stop_provisioning > 0 {
-                stop.extend(tasks(Phase::Provisioning).iter().map(|&t| (t, Phase::Provisioning)));
+                stop.extend(tasks(Phase::Provisioning));
             }
             if plan.stop_unhealthy > 0 {
-                stop.extend(tasks(Phase::Running).iter().map(|&t| (t, Phase::Running)));
-                stop.extend(tasks(Phase::Unhealthy).iter().map(|&t| (t, Phase::Unhealthy)));
+                stop.extend(tasks(Phase::Running));
+                stop.extend(tasks(Phase::Unhealthy));
             }
         }
-        for lists in old {
+        for (lists, reason) in old {
             let healthy = &lists[Phase::Healthy as usize];
             let take = healthy_left.min(healthy.len());
-            stop.extend(healthy.iter().rev().take(take).map(|&t| (t, Phase::Healthy)));
+            stop.extend(healthy.iter().rev().take(take).map(|&t| (t, Phase::Healthy, reason)));
             healthy_left -= take;
         }
-        let draining: Vec<TaskId> = r.draining_lists().iter().flatten().copied().collect();
         // The primary's failed tasks whose replacements are healthy, the oldest first.
         let p = r.primary();
         if plan.stop_failed > 0 {
             let mut failed: Vec<TaskId> = p.tasks(Phase::Unhealthy).to_vec();
             failed.sort_by_key(|&t| self.tasks.get(t).serial);
-            stop.extend(failed.into_iter().take(plan.stop_failed as usize).map(|t| (t, Phase::Unhealthy)));
+            stop.extend(
+                failed.into_iter().take(plan.stop_failed as usize).map(|t| (t, Phase::Unhealthy, StopReason::ServiceSchedulerInitiated)),
+            );
         }
         // A lowered desired count: the new deployment's extra tasks go, waiting ones first.
         let mut trim: Vec<(TaskId, Phase)> = Vec::new();
@@ -284,9 +286,7 @@ impl World<'_> {
         let reported_stuck = p.reported_stuck;
         let mut stopped_running = Vec::new();
         let trim_reason = r.trim_reason;
-        let reason = |t: TaskId| if draining.contains(&t) { StopReason::InstanceDraining } else { StopReason::ServiceSchedulerInitiated };
-        let stops = stop.iter().map(|&(t, p)| (t, p, reason(t)));
-        for (task, phase, reason) in stops.chain(trim.iter().map(|&(t, p)| (t, p, trim_reason))) {
+        for (task, phase, reason) in stop.into_iter().chain(trim.iter().map(|&(t, p)| (t, p, trim_reason))) {
             if phase != Phase::Waiting && phase != Phase::Provisioning {
                 stopped_running.push(self.tasks.get(task).serial);
             }
@@ -333,7 +333,8 @@ impl World<'_> {
                 // Still waiting for capacity (no instance yet): it leaves its provider's queue.
                 self.deployments.stopped_provisioning(task);
                 self.deployments.left(task);
-                self.take_capacity_task(task);
+                let w = self.capacity.as_mut().and_then(|c| c.take_waiting(task)).expect("a task waiting for capacity is in a queue");
+                self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(false));
                 self.services.task_stopped(service);
                 self.tasks.dropped(task, now, reason);
                 self.request_step(service);

@@ -211,8 +211,7 @@ impl World<'_> {
                     let arrived = self.tasks.get(w.task).arrived_at;
                     self.recorder.service_task_launched(now.saturating_sub(arrived));
                 }
-                _ if self.deployments.rollout(service).is_some() => self.rollout_start_failed(service, w.task),
-                _ => self.service_start_failed(service),
+                _ => self.service_start_failed(service, w.task),
             }
         }
     }
@@ -222,26 +221,13 @@ impl World<'_> {
         if self.tasks.get(task).state != TaskState::AwaitingPlacement {
             return; // placed meanwhile
         }
-        let c = self.capacity_mut();
-        let Some((provider, pos)) =
-            c.asgs.iter().enumerate().find_map(|(i, a)| a.waiting.iter().position(|w| w.task == task).map(|p| (i, p)))
-        else {
-            return;
-        };
-        let w = c.asgs[provider].waiting.remove(pos).expect("found");
+        let Some(w) = self.capacity_mut().take_waiting(task) else { return };
         let now = self.now();
         let service = self.services.of_workload(w.workload);
         self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(service.is_none()));
-        match service {
-            Some(service) if self.deployments.rollout(service).is_some() => {
-                self.rollout_start_failed(service, task);
-                self.tasks.dropped(task, now, StopReason::CapacityTimeout);
-            }
-            Some(service) => {
-                self.tasks.dropped(task, now, StopReason::CapacityTimeout);
-                self.service_start_failed(service);
-            }
-            None => self.tasks.dropped(task, now, StopReason::CapacityTimeout),
+        self.tasks.dropped(task, now, StopReason::CapacityTimeout);
+        if let Some(service) = service {
+            self.service_start_failed(service, task);
         }
     }
 

@@ -188,20 +188,6 @@ impl World<'_> {
         }
     }
 
-    /// Takes `task` out of its provider's queue of tasks waiting for capacity.
-    pub(super) fn take_capacity_task(&mut self, task: TaskId) {
-        let now = self.now();
-        let Some(c) = self.capacity.as_mut() else { return };
-        for asg in c.asgs.iter_mut() {
-            if let Some(pos) = asg.waiting.iter().position(|w| w.task == task) {
-                let w = asg.waiting.remove(pos).expect("found");
-                self.recorder.capacity_wait_ended(now.saturating_sub(w.since), Some(false));
-                return;
-            }
-        }
-        debug_assert!(false, "task {} waits for capacity in no queue", task.0);
-    }
-
     /// Takes a waiting-for-capacity task of `workload` out of its queue (the newest), if any.
     fn take_capacity_waiter(&mut self, workload: u32) -> Option<TaskId> {
         let now = self.now();

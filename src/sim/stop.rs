@@ -204,12 +204,8 @@ impl World<'_> {
                     self.schedule_check(service, now + backoff);
                     break;
                 }
-                Launch::FailedToStart if rollout => {
-                    self.rollout_start_failed(service, task);
-                    break;
-                }
                 Launch::FailedToStart => {
-                    self.service_start_failed(service);
+                    self.service_start_failed(service, task);
                     break;
                 }
             }
@@ -221,24 +217,18 @@ impl World<'_> {
         self.started_serials = started;
     }
 
-    /// A task of a service with deployments failed to start (or gave up waiting for capacity):
-    /// it leaves its deployment, the circuit breaker counts it, the next step replaces it, and
-    /// the service backs off.
-    pub(super) fn rollout_start_failed(&mut self, service: u32, task: TaskId) {
-        self.services.start_failed(service);
-        self.deployments.left(task);
-        self.new_task_failed(service);
-        self.request_step(service);
-        let backoff = self.services.back_off(service);
-        let now = self.now();
-        self.schedule_check(service, now + backoff);
-    }
-
     /// A service task taken for a launch failed to start (or gave up waiting for capacity):
-    /// the service wants a new one and backs off.
-    pub(super) fn service_start_failed(&mut self, service: u32) {
+    /// the service wants a new one and backs off. With deployments the task leaves its
+    /// deployment, the circuit breaker counts it and the next step replaces it.
+    pub(super) fn service_start_failed(&mut self, service: u32, task: TaskId) {
         self.services.start_failed(service);
-        self.queue_replacement(service);
+        if self.deployments.rollout(service).is_some() {
+            self.deployments.left(task);
+            self.new_task_failed(service);
+            self.request_step(service);
+        } else {
+            self.queue_replacement(service);
+        }
         let backoff = self.services.back_off(service);
         let now = self.now();
         self.schedule_check(service, now + backoff);

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use super::{BandPoint, BandSeries, ChartError, ChartText, LineSeries, Panel, PanelValues};
 use crate::metrics::Metric;
+use crate::metrics::stats::Estimate;
 use crate::report::summary::PointSummary;
 use crate::scenario::Scenario;
 use crate::scenario::sweep::{Plan, RunInfo};
@@ -69,15 +70,34 @@ fn sweep_subtitle(replications: u32, categorical: bool) -> String {
 
 /// The texts of a sweep chart of `metric` against the axis with key `x_key`.
 fn sweep_text(metric: Metric, x_key: &str, replications: u32, categorical: bool) -> ChartText {
+    sweep_chart_text(metric.title(), &format!("{} [{}]", metric.title(), charted(metric).unit), x_key, replications, categorical)
+}
+
+/// The texts of a sweep chart of `what` (its axis description `y_label`) against the axis with
+/// key `x_key`.
+fn sweep_chart_text(what: &str, y_label: &str, x_key: &str, replications: u32, categorical: bool) -> ChartText {
     let (x_name, x_unit) = axis_words(x_key);
     ChartText {
-        title: format!("{} vs {x_name}", metric.title()),
+        title: format!("{what} vs {x_name}"),
         subtitle: sweep_subtitle(replications, categorical),
         x_label: match x_unit {
             Some(u) => format!("{x_name} [{u}]"),
             None => x_name,
         },
-        y_label: format!("{} [{}]", metric.title(), charted(metric).unit),
+        y_label: y_label.to_string(),
+    }
+}
+
+/// Adds a sweep point to the series labelled `label` (a new series at the end if none is):
+/// the mean of `e` × `scale` at `x`, with its 95 % CI band when there are replications. Every
+/// charted quantity is non-negative: a t-interval reaching below 0 is drawn from 0 (summary.csv
+/// keeps the interval as computed).
+fn add_point(series: &mut Vec<BandSeries>, label: String, x: f64, e: Estimate, scale: f64, with_interval: bool) {
+    let (low, high) = if with_interval { (e.ci_low.max(0.0) * scale, e.ci_high * scale) } else { (f64::NAN, f64::NAN) };
+    let point = BandPoint { x, mean: e.mean * scale, low, high };
+    match series.iter_mut().find(|b| b.label == label) {
+        Some(b) => b.points.push(point),
+        None => series.push(BandSeries { label, points: vec![point] }),
     }
 }
 
@@ -99,15 +119,7 @@ fn sweep_charts(plan: &Plan, summaries: &[PointSummary], dir: &Path) -> Result<(
             } else {
                 s.params[..line_axes.len()].iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(" · ")
             };
-            let e = s.estimate(metric);
-            // Every metric is non-negative: a t-interval reaching below 0 is drawn from 0
-            // (summary.csv keeps the interval as computed).
-            let (low, high) = if with_interval { (e.ci_low.max(0.0) * scale, e.ci_high * scale) } else { (f64::NAN, f64::NAN) };
-            let point = BandPoint { x: x_of(&s.params[line_axes.len()].1), mean: e.mean * scale, low, high };
-            match series.iter_mut().find(|b| b.label == label) {
-                Some(b) => b.points.push(point),
-                None => series.push(BandSeries { label, points: vec![point] }),
-            }
+            add_point(&mut series, label, x_of(&s.params[line_axes.len()].1), s.estimate(metric), scale, with_interval);
         }
         let text = sweep_text(metric, &x_axis.key, plan.replications, !numeric);
         let categories = (!numeric).then_some(x_labels.as_slice());
@@ -172,24 +184,10 @@ fn provider_cost_chart(plan: &Plan, out: &Path, dir: &Path) -> Result<(), ChartE
             label.push_str(" · ");
             label.push_str(&pretty_value(v));
         }
-        let e = crate::metrics::stats::Estimate::from_samples(samples);
-        let (low, high) = if with_interval { (e.ci_low.max(0.0), e.ci_high) } else { (f64::NAN, f64::NAN) };
-        let point = BandPoint { x: x_position(&x_axis.labels, numeric, &params[line_axes.len()].1), mean: e.mean, low, high };
-        match series.iter_mut().find(|b| b.label == label) {
-            Some(b) => b.points.push(point),
-            None => series.push(BandSeries { label, points: vec![point] }),
-        }
+        let x = x_position(&x_axis.labels, numeric, &params[line_axes.len()].1);
+        add_point(&mut series, label, x, Estimate::from_samples(samples), 1.0, with_interval);
     }
-    let (x_name, x_unit) = axis_words(&x_axis.key);
-    let text = ChartText {
-        title: format!("Monthly cost per capacity provider vs {x_name}"),
-        subtitle: sweep_subtitle(plan.replications, !numeric),
-        x_label: match x_unit {
-            Some(u) => format!("{x_name} [{u}]"),
-            None => x_name,
-        },
-        y_label: "Monthly cost [USD/month]".to_string(),
-    };
+    let text = sweep_chart_text("Monthly cost per capacity provider", "Monthly cost [USD/month]", &x_axis.key, plan.replications, !numeric);
     super::sweep_chart(&dir.join("cost_per_provider"), &text, &series, (!numeric).then_some(x_labels.as_slice()))
 }
 

@@ -116,24 +116,25 @@ impl Recovery {
         }
     }
 
-    fn changed(&mut self, service: u32, delta: i32, now: SimTime) {
+    /// The service's state held until `now` counts; the caller changes it from `now` on.
+    fn at(&mut self, service: u32, now: SimTime) -> &mut ServiceRecord {
         let s = &mut self.services[service as usize];
         if now > s.since {
             s.commit(self.warmup, self.degraded_below, &mut self.episodes_s);
         }
-        s.running = s.running.checked_add_signed(delta).expect("a service's running count stays ≥ 0");
         s.since = now;
+        s
+    }
+
+    fn changed(&mut self, service: u32, delta: i32, now: SimTime) {
+        let s = self.at(service, now);
+        s.running = s.running.checked_add_signed(delta).expect("a service's running count stays ≥ 0");
     }
 
     /// Service auto scaling moved the desired count: the running count is measured against the
     /// new one from now on.
     fn desired_changed(&mut self, service: u32, desired: u32, now: SimTime) {
-        let s = &mut self.services[service as usize];
-        if now > s.since {
-            s.commit(self.warmup, self.degraded_below, &mut self.episodes_s);
-        }
-        s.desired = desired;
-        s.since = now;
+        self.at(service, now).desired = desired;
     }
 
     fn sample(&self, row: &mut Vec<f64>) {
