@@ -1021,10 +1021,17 @@ fn strategy_mistakes_are_refused_as_ecs_refuses_them() {
         "desired_count = 3\nlaunch_type = \"EC2\"\ncapacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]",
     );
     rejects(&both, "workload.web.capacity_provider_strategy", "not both");
+    // The group replaces its failed instances itself: a fixed group's replacement delay does
+    // not apply to it, and the group's health-check delay needs a group.
     rejects(
-        &(with_provider("") + "\n[failures]\n[[failures.az_outage]]\naz = \"us-east-1a\"\nstart = \"1m\"\nend = \"2m\"\n"),
-        "failures",
-        "not simulated together with capacity providers",
+        &(with_provider("") + "\n[failures.host_groups.main]\nmtbf = \"30d\"\nreplacement_delay = \"5m\"\n"),
+        "failures.host_groups.main.replacement_delay",
+        "asg_health_check_delay",
+    );
+    rejects(
+        &(BASE.to_string() + "\n[failures]\nasg_health_check_delay = \"2m\"\n"),
+        "failures.asg_health_check_delay",
+        "only with a capacity provider",
     );
 }
 

@@ -41,6 +41,7 @@ fn recycling_task_records_changes_no_result_of_the_shipped_scenarios() {
     // (scenario, how many of its runs): every run of the small ones, the first few of sweeps.
     let scenarios = [
         ("az-outage", usize::MAX),
+        ("asg-az-outage", 4),
         ("crash-loop-pulls", usize::MAX),
         ("memory-contention", usize::MAX),
         ("nat-outage", usize::MAX),

@@ -52,6 +52,10 @@ pub struct CapacityProviderSpec {
     pub instance_launch_time: (SimTime, SimTime),
     /// The group runs EC2 Spot instances.
     pub spot: Option<Ec2SpotSpec>,
+    /// The Auto Scaling group's AZ distribution: "balanced only" keeps launching in the AZ it
+    /// balances towards even while launches there fail; off ("balanced best effort", AWS's
+    /// default), it launches in another AZ instead.
+    pub az_balanced_only: bool,
 }
 
 /// EC2 Spot instances in an Auto Scaling group.
@@ -296,6 +300,13 @@ pub(super) fn read_providers(
                 Some(Ec2SpotSpec { interruptions_per_instance_hour: rate, price_fraction, instance_draining })
             }
         };
+        let az_balanced_only = match t.opt_str("az_distribution")? {
+            None | Some("balanced-best-effort") => false,
+            Some("balanced-only") => true,
+            Some(other) => {
+                return Err(t.error("az_distribution", format!("unknown value `{other}`; allowed: balanced-best-effort, balanced-only")));
+            }
+        };
         t.finish()?;
         providers.push(CapacityProviderSpec {
             name: name.to_string(),
@@ -313,6 +324,7 @@ pub(super) fn read_providers(
             managed_draining,
             instance_launch_time,
             spot,
+            az_balanced_only,
         });
     }
     let default_strategy = match cluster.default_strategy {

@@ -54,21 +54,41 @@ pub struct FailuresSpec {
     pub az_outages: Vec<AzOutage>,
     /// A service counts as degraded while fewer than this fraction of its desired count run.
     pub degraded_below: f64,
+    /// For instances of a capacity provider's Auto Scaling group: from a failure until the
+    /// group's health check finds the instance impaired, terminates it and launches a
+    /// replacement (which registers after the provider's `instance_launch_time`).
+    pub asg_health_check_delay: SimTime,
 }
 
 /// [unsourced] EC2 status checks run every minute and an Auto Scaling group replaces an unhealthy
 /// instance after them; a new instance registers 60–90 s after launch (observed). 3 minutes in
 /// all; set it from your own fleet.
 pub const DEFAULT_REPLACEMENT_DELAY: SimTime = SimTime::from_secs(180);
+/// [unsourced] EC2 status checks run every minute; an Auto Scaling group replaces an instance
+/// that fails them. One minute from a failure to the replacement's launch.
+pub const DEFAULT_ASG_HEALTH_CHECK_DELAY: SimTime = SimTime::from_secs(60);
 /// Shortest MTBF: below it a run is a storm of failures, not a study of them.
 const MIN_MTBF: SimTime = SimTime::from_secs(60);
 /// Most host failures a run may expect.
 const MAX_EXPECTED_FAILURES: f64 = 1e8;
 
 /// The failures model's keys of the `[failures]` table `f` (the caller finishes the table:
-/// `nat_outage` is read by egress).
-pub fn read_failures(f: &mut Table<'_>, groups: &[HostGroupSpec], azs: &[String], horizon: SimTime) -> Result<FailuresSpec, ScenarioError> {
+/// `nat_outage` is read by egress). `asg_slots[g]`: for a host group of a capacity provider, the
+/// most instances it may run per AZ (its provider's `max_size`).
+pub fn read_failures(
+    f: &mut Table<'_>,
+    groups: &[HostGroupSpec],
+    asg_slots: &[Option<u32>],
+    azs: &[String],
+    horizon: SimTime,
+) -> Result<FailuresSpec, ScenarioError> {
     let default_delay = f.opt_duration("replacement_delay")?.unwrap_or(DEFAULT_REPLACEMENT_DELAY);
+    let asg_health_check_delay = match f.opt_duration("asg_health_check_delay")? {
+        Some(_) if asg_slots.iter().all(Option::is_none) => {
+            return Err(f.error("asg_health_check_delay", "only with a capacity provider's Auto Scaling group ([capacity_providers])"));
+        }
+        d => d.unwrap_or(DEFAULT_ASG_HEALTH_CHECK_DELAY),
+    };
     let degraded_below = f.opt_f64_in("degraded_below", 0.0, 1.0)?.unwrap_or(0.9);
     let mut host_groups = vec![HostGroupFailures { process: None, replacement_delay: default_delay }; groups.len()];
     for (name, mut g) in f.named_tables("host_groups")? {
@@ -84,7 +104,7 @@ pub fn read_failures(f: &mut Table<'_>, groups: &[HostGroupSpec], azs: &[String]
         if mtbf < MIN_MTBF {
             return Err(g.error("mtbf", "must be at least 1 minute, e.g. \"30d\""));
         }
-        let hosts = u64::from(groups[i].count_per_az) * groups[i].azs.len() as u64;
+        let hosts = u64::from(asg_slots[i].unwrap_or(groups[i].count_per_az)) * groups[i].azs.len() as u64;
         let expected = hosts as f64 * horizon.as_secs_f64() / mtbf.as_secs_f64();
         if expected > MAX_EXPECTED_FAILURES {
             return Err(g.error(
@@ -107,6 +127,12 @@ pub fn read_failures(f: &mut Table<'_>, groups: &[HostGroupSpec], azs: &[String]
             }
             other => return Err(g.error("distribution", format!("unknown distribution `{other}`; allowed: exponential, weibull"))),
         };
+        if asg_slots[i].is_some() && g.has("replacement_delay") {
+            return Err(g.error(
+                "replacement_delay",
+                "a capacity provider's Auto Scaling group replaces its failed instances itself: set [failures] asg_health_check_delay and the provider's instance_launch_time instead",
+            ));
+        }
         let replacement_delay = g.opt_duration("replacement_delay")?.unwrap_or(default_delay);
         g.finish()?;
         host_groups[i] = HostGroupFailures { process: Some(process), replacement_delay };
@@ -141,7 +167,7 @@ pub fn read_failures(f: &mut Table<'_>, groups: &[HostGroupSpec], azs: &[String]
         keys.push(f.key(&key));
     }
     az_outages.sort_by_key(|o| (o.start, o.az));
-    Ok(FailuresSpec { host_groups, az_outages, degraded_below })
+    Ok(FailuresSpec { host_groups, az_outages, degraded_below, asg_health_check_delay })
 }
 
 /// An AZ outage takes the AZ's NAT gateway down with it: a NAT gateway outage of the same AZ must
@@ -179,7 +205,7 @@ mod tests {
             attributes: vec![],
             subnets: vec![],
         }];
-        let spec = read_failures(&mut f, &groups, &["a".into(), "b".into()], SimTime::from_secs(36_000))?;
+        let spec = read_failures(&mut f, &groups, &[None], &["a".into(), "b".into()], SimTime::from_secs(36_000))?;
         f.finish()?;
         Ok(Some(spec))
     }

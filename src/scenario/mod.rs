@@ -532,16 +532,12 @@ impl Scenario {
         // failures model; one table, read once.
         let mut failures = None;
         if let Some(mut f) = root.opt_table("failures")? {
-            if !capacity.is_empty() {
-                return Err(ScenarioError::new(
-                    file,
-                    "failures",
-                    "host failures and AZ outages are not simulated together with capacity providers in this version; remove [failures] or [capacity_providers]",
-                ));
-            }
             let subnets = network.as_ref().map_or(&[][..], |n| n.subnets.as_slice());
             egress.nat_outages = egress::read_nat_outages(&mut f, file, &azs, subnets, horizon, egress.enabled)?;
-            let spec = failures::read_failures(&mut f, &host_groups, &azs, horizon)?;
+            let asg_slots: Vec<Option<u32>> = (0..host_groups.len() as u32)
+                .map(|g| capacity.provider_of_group(g).map(|p| capacity.providers[p as usize].max_size))
+                .collect();
+            let spec = failures::read_failures(&mut f, &host_groups, &asg_slots, &azs, horizon)?;
             failures::check_outages_apart(&f, &spec, &egress.nat_outages, &azs)?;
             f.finish()?;
             failures = Some(spec);

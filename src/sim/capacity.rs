@@ -43,6 +43,9 @@ pub(super) enum CapacityEvent {
     SpotNotice { host: HostId },
     /// Two minutes after the notice EC2 reclaims the Spot instance.
     SpotReclaim { host: HostId },
+    /// The group's health check finds a failed instance: it terminates it and launches a
+    /// replacement.
+    Replace { host: HostId },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +107,18 @@ pub(super) struct Asg {
     pub notices: Vec<Option<crate::engine::EventId>>,
     /// Per slot: its instance got its notice and EC2 will reclaim it.
     pub reclaiming: Vec<bool>,
+    /// Per slot: its instance failed (out of placement, its tasks stopped) and waits for the
+    /// group's health check to replace it.
+    pub failed: Vec<bool>,
+    /// Per slot: the pending registration of its launching instance.
+    pub registrations: Vec<Option<crate::engine::EventId>>,
+    /// Replacements the group could not launch yet (no AZ up, or no address): it launches them
+    /// as soon as it can.
+    pub owed: u32,
+    /// AZ rebalancing: instances still to terminate for those launched in a returned AZ, while
+    /// the group is larger than `rebalance_floor`.
+    pub rebalance: u32,
+    pub rebalance_floor: u32,
 }
 
 impl Asg {
@@ -113,13 +128,56 @@ impl Asg {
     }
 
     /// Instances out of placement that still hold their addresses: launched and not yet
-    /// registered, or draining before their termination.
+    /// registered, draining before their termination, or failed and not yet replaced.
     pub fn unregistered_hosts(&self) -> impl Iterator<Item = HostId> + '_ {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| matches!(s, Slot::Launching { .. } | Slot::Draining { .. }))
+            .filter(|&(i, s)| matches!(s, Slot::Launching { .. } | Slot::Draining { .. }) || self.failed[i])
             .map(|(i, _)| self.hosts[i])
+    }
+
+    /// In-service instances in placement (not failed).
+    pub fn healthy_hosts(&self) -> impl Iterator<Item = HostId> + '_ {
+        self.in_service_hosts().map(|(h, _)| h).filter(|&h| !self.failed[self.slot_of(h)])
+    }
+
+    /// The group's instances launching in `az`.
+    pub fn launching_in(&self, az: AzId) -> Vec<HostId> {
+        (0..self.slots.len())
+            .filter(|&i| self.slot_az[i] == az && matches!(self.slots[i], Slot::Launching { .. }))
+            .map(|i| self.hosts[i])
+            .collect()
+    }
+
+    /// A launching instance that will never register (its AZ went down): the slot is free
+    /// again, and the time it was billed is kept.
+    pub fn launch_failed(&mut self, host: HostId, now: SimTime) {
+        let i = self.slot_of(host);
+        let Slot::Launching { launched_at } = self.slots[i] else { unreachable!("a launch failed for a slot not launching") };
+        self.slots[i] = Slot::Off;
+        self.registrations[i] = None;
+        self.per_az[self.slot_az[i].0 as usize] -= 1;
+        self.launching -= 1;
+        self.slot_time[i] = self.slot_time[i] + now.saturating_sub(launched_at);
+    }
+
+    /// The AZs the group has slots in, in id order.
+    pub fn azs(&self) -> Vec<AzId> {
+        let mut azs = self.slot_az.clone();
+        azs.sort_unstable();
+        azs.dedup();
+        azs
+    }
+
+    /// Whether the group has a slot in `az`.
+    pub fn spans(&self, az: AzId) -> bool {
+        self.slot_az.contains(&az)
+    }
+
+    /// Instances (launching or in service) per AZ.
+    pub fn count_in(&self, az: AzId) -> u32 {
+        self.per_az[az.0 as usize]
     }
 
     pub fn in_service_hosts(&self) -> impl Iterator<Item = (HostId, SimTime)> + '_ {
@@ -132,9 +190,7 @@ impl Asg {
     /// The slot for a new instance in the AZ with the fewest instances (ties: the first AZ), if
     /// any AZ has a free slot. `skip`: AZs that cannot take one now.
     pub fn free_slot(&self, skip: u32) -> Option<HostId> {
-        let mut azs: Vec<AzId> = self.slot_az.clone();
-        azs.sort_unstable();
-        azs.dedup();
+        let mut azs = self.azs();
         azs.retain(|az| az.0 >= 32 || skip & (1 << az.0) == 0);
         azs.sort_by_key(|az| (self.per_az[az.0 as usize], az.0));
         for az in azs {
@@ -195,6 +251,7 @@ impl Asg {
             _ => unreachable!("terminated a slot not in service"),
         };
         self.slots[i] = Slot::Off;
+        self.failed[i] = false;
         self.slot_time[i] = self.slot_time[i] + now.saturating_sub(launched_at);
     }
 
@@ -222,10 +279,20 @@ impl Asg {
     /// the longest-running first (ties: lowest id); with managed termination protection only
     /// instances without tasks.
     pub fn victims(&self, cluster: &Cluster, count: u32, protected_busy: bool) -> Vec<HostId> {
+        self.victims_in(cluster, count, protected_busy, |_| true)
+    }
+
+    /// [`Asg::victims`] among the instances of the AZs `az_ok` accepts.
+    pub fn victims_in(&self, cluster: &Cluster, count: u32, protected_busy: bool, az_ok: impl Fn(AzId) -> bool) -> Vec<HostId> {
         let mut per_az = self.per_az.clone();
         let mut out = Vec::new();
-        let mut candidates: Vec<(HostId, SimTime)> =
-            self.in_service_hosts().filter(|(h, _)| !protected_busy || cluster.host(*h).task_count == 0).collect();
+        let mut candidates: Vec<(HostId, SimTime)> = self
+            .in_service_hosts()
+            .filter(|(h, _)| {
+                let host = cluster.host(*h);
+                !self.failed[self.slot_of(*h)] && (!protected_busy || host.task_count == 0) && az_ok(host.az)
+            })
+            .collect();
         while (out.len() as u32) < count && !candidates.is_empty() {
             let (pos, _) = candidates
                 .iter()
@@ -319,6 +386,11 @@ impl Capacity {
                 last_metric: 100.0,
                 notices: vec![None; hosts.len()],
                 reclaiming: vec![false; hosts.len()],
+                failed: vec![false; hosts.len()],
+                registrations: vec![None; hosts.len()],
+                owed: 0,
+                rebalance: 0,
+                rebalance_floor: 0,
             });
         }
         let placed = spec.workload_strategies.iter().map(|s| if s.len() > 1 { vec![0; s.len()] } else { Vec::new() }).collect();
@@ -444,6 +516,12 @@ impl Capacity {
             Scaling::None
         }
     }
+}
+
+/// How far above its maximum size a group may grow while it rebalances its AZs: 10 %, at least
+/// one instance.
+pub fn rebalance_allowance(max_size: u32) -> u32 {
+    max_size.div_ceil(10).max(1)
 }
 
 /// A wait until the next event of a Poisson process of `rate_per_hour`.

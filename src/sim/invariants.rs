@@ -125,11 +125,13 @@ impl World<'_> {
                 return Err(format!("task {} waits for capacity but is {:?}", self.tasks.get(w.task).serial, self.tasks.get(w.task).state));
             }
             let active = self.fleet.cluster().hosts.iter().filter(|h| p.host_groups.contains(&h.group) && h.active).count();
-            if active != a.in_service_hosts().count() || a.size() > p.max_size {
+            // A rebalancing group may exceed its maximum by 10 % for a while.
+            let limit = p.max_size + super::capacity::rebalance_allowance(p.max_size);
+            if active != a.healthy_hosts().count() || a.size() > limit {
                 return Err(format!(
-                    "provider {}: {active} registered hosts, {} in service, {} in all (max {})",
+                    "provider {}: {active} registered hosts, {} in service and healthy, {} in all (max {})",
                     p.name,
-                    a.in_service_hosts().count(),
+                    a.healthy_hosts().count(),
                     a.size(),
                     p.max_size
                 ));

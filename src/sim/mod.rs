@@ -32,6 +32,7 @@
 //! deterministically.
 
 mod addresses;
+mod asg_failures;
 mod autoscaling;
 mod capacity;
 mod contention;

@@ -20,6 +20,10 @@ impl World<'_> {
         let horizon = self.scenario.horizon;
         for h in 0..self.fleet.cluster().hosts.len() as u32 {
             let host = HostId(h);
+            // An Auto Scaling group's empty slots draw when an instance registers there.
+            if !self.fleet.cluster().host(host).active {
+                continue;
+            }
             if let Some(at) = failures.draw_failure_at(host, SimTime::ZERO).filter(|&at| at <= horizon) {
                 let id = self.queue.schedule(at, Event::Failure(FailureEvent::HostFails { host }));
                 failures.set_pending(host, Some(id));
@@ -40,6 +44,10 @@ impl World<'_> {
             FailureEvent::HostFails { host } => {
                 self.failures_mut().set_pending(host, None);
                 self.recorder.host_failed();
+                if let Some(provider) = self.asg_of(host) {
+                    self.asg_instance_fails(provider, host, Cause::HostFailure);
+                    return self.check_after_rare_event();
+                }
                 self.host_leaves(host, Cause::HostFailure);
                 let at = now + self.failures_mut().replacement_delay(host);
                 self.schedule_join(host, at);
@@ -65,7 +73,7 @@ impl World<'_> {
         }
     }
 
-    fn failures_mut(&mut self) -> &mut super::failures::Failures {
+    pub(super) fn failures_mut(&mut self) -> &mut super::failures::Failures {
         self.failures.as_mut().expect("failure events need the failures part")
     }
 
@@ -87,6 +95,17 @@ impl World<'_> {
 
     /// Stops every task of a host that has left placement and gives back its addresses.
     fn stop_host_tasks(&mut self, host: HostId, cause: Cause) {
+        self.stop_failed_host_tasks(host, cause);
+        let h = self.fleet.cluster().host(host);
+        if let Some(subnet) = h.subnet {
+            let n = host_ips(self.scenario, self.fleet.cluster(), host);
+            self.addresses.host_left(subnet, n);
+        }
+    }
+
+    /// Stops every task of a host that has left placement (`Host EC2 (instance …) terminated`),
+    /// counted as lost to `cause`.
+    pub(super) fn stop_failed_host_tasks(&mut self, host: HostId, cause: Cause) {
         debug_assert!(!self.fleet.cluster().host(host).active);
         let tasks = self.failures_mut().tasks_on(host);
         for task in tasks {
@@ -97,10 +116,12 @@ impl World<'_> {
         }
         let h = self.fleet.cluster().host(host);
         assert!(h.task_count == 0 && h.eni_tasks == 0, "host {} still holds tasks after failing", host.0);
-        if let Some(subnet) = h.subnet {
-            let n = host_ips(self.scenario, self.fleet.cluster(), host);
-            self.addresses.host_left(subnet, n);
-        }
+    }
+
+    /// The capacity provider whose Auto Scaling group `host` belongs to, if any.
+    pub(super) fn asg_of(&self, host: HostId) -> Option<u32> {
+        let group = self.fleet.cluster().host(host).group;
+        self.capacity.as_ref().and_then(|c| c.provider_of_host_group(group))
     }
 
     /// A replacement instance registers in `host`'s place, unless its subnet has no address for
@@ -136,6 +157,7 @@ impl World<'_> {
         }
         let hosts: Vec<HostId> = self.fleet.cluster().hosts.iter().filter(|h| azs.contains(&h.az)).map(|h| h.id).collect();
         let mut failing = Vec::new();
+        let mut draining = Vec::new();
         for host in hosts {
             // A pending failure of a live host, or a pending join of a failed one: the AZ's
             // return decides when it comes back now.
@@ -144,14 +166,25 @@ impl World<'_> {
             }
             if self.fleet.cluster().host(host).active {
                 failing.push(host);
+            } else if self.capacity.as_ref().is_some_and(|c| c.is_draining(host)) {
+                draining.push(host);
             }
         }
         // Every host leaves placement before any task stops: replacements never land in the AZ.
         for &host in &failing {
             self.fleet.host_leaves(host);
         }
+        // Auto Scaling groups: launches in the AZ fail, and the groups launch elsewhere.
+        self.asg_azs_down(azs);
         for host in failing {
-            self.stop_host_tasks(host, Cause::AzOutage);
+            match self.asg_of(host) {
+                Some(provider) => self.asg_instance_fails(provider, host, Cause::AzOutage),
+                None => self.stop_host_tasks(host, Cause::AzOutage),
+            }
+        }
+        // A draining instance there loses its tasks too; it terminates once empty.
+        for host in draining {
+            self.stop_failed_host_tasks(host, Cause::AzOutage);
         }
         let subnets = self.addresses.subnets();
         let fargate: Vec<_> = self
@@ -175,9 +208,12 @@ impl World<'_> {
         self.nat_gateway_up(az);
         let hosts: Vec<HostId> = self.fleet.cluster().hosts.iter().filter(|h| h.az == az && !h.active).map(|h| h.id).collect();
         for host in hosts {
-            let at = now + self.failures_mut().replacement_delay(host);
-            self.schedule_join(host, at);
+            if self.asg_of(host).is_none() {
+                let at = now + self.failures_mut().replacement_delay(host);
+                self.schedule_join(host, at);
+            }
         }
+        self.asg_az_back(az);
         self.check_after_rare_event();
     }
 

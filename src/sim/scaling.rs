@@ -38,11 +38,12 @@ impl World<'_> {
             }
             CapacityEvent::SpotNotice { host } => self.ec2_spot_notice(host),
             CapacityEvent::SpotReclaim { host } => self.ec2_spot_reclaim(host),
+            CapacityEvent::Replace { host } => self.replace_failed_instance(host),
         }
     }
 
     /// The provider of an Auto Scaling group's host.
-    fn provider_of(&self, host: HostId) -> u32 {
+    pub(super) fn provider_of(&self, host: HostId) -> u32 {
         let group = self.fleet.cluster().host(host).group;
         let c = self.capacity.as_ref().expect("capacity events need the capacity part");
         c.provider_of_host_group(group).expect("an Auto Scaling group's host")
@@ -104,7 +105,7 @@ impl World<'_> {
         let asg = &self.capacity_mut().asgs[provider as usize];
         // It may have drained and terminated already (its slot may even hold a new instance).
         if asg.reclaiming[asg.slot_of(host)] {
-            if !asg.is_draining(host) {
+            if !asg.is_draining(host) && !asg.failed[asg.slot_of(host)] {
                 self.fleet.host_leaves(host);
             }
             self.stop_all_on(host);
@@ -132,7 +133,7 @@ impl World<'_> {
         }
     }
 
-    fn capacity_mut(&mut self) -> &mut super::capacity::Capacity {
+    pub(super) fn capacity_mut(&mut self) -> &mut super::capacity::Capacity {
         self.capacity.as_mut().expect("capacity events need the capacity part")
     }
 
@@ -235,6 +236,11 @@ impl World<'_> {
     fn capacity_tick(&mut self) {
         let s = self.scenario;
         let now = self.now();
+        for i in 0..s.capacity.providers.len() as u32 {
+            self.launch_owed(i);
+            let pending = self.capacity_mut().asgs[i as usize].rebalance;
+            self.rebalance_terminations(i, pending);
+        }
         for (i, p) in s.capacity.providers.iter().enumerate().filter(|(_, p)| p.managed_scaling) {
             let cluster = self.fleet.cluster();
             let asg = &self.capacity.as_ref().expect("ticking").asgs[i];
@@ -259,13 +265,22 @@ impl World<'_> {
                 Scaling::None => {}
                 Scaling::Out(to) => {
                     self.recorder.scaled(true);
-                    let size = self.capacity_mut().asgs[i].size();
+                    let asg = &mut self.capacity_mut().asgs[i];
+                    // A larger desired capacity takes in what an AZ rebalance launched.
+                    asg.rebalance = 0;
+                    let size = asg.size();
                     self.launch_instances(i as u32, to - size);
                 }
                 Scaling::In(to) => {
                     let c = self.capacity.as_ref().expect("ticking");
                     let asg = &c.asgs[i];
-                    let victims = asg.victims(self.fleet.cluster(), asg.size() - to, p.managed_termination_protection);
+                    // The desired capacity leaves out the instances an AZ rebalance launched
+                    // beyond it: the rebalance terminates as many itself.
+                    let desired = asg.size().saturating_sub(asg.rebalance);
+                    if to >= desired {
+                        continue;
+                    }
+                    let victims = asg.victims(self.fleet.cluster(), desired - to, p.managed_termination_protection);
                     if !victims.is_empty() {
                         self.recorder.scaled(false);
                     }
@@ -282,16 +297,30 @@ impl World<'_> {
     }
 
     /// Launches up to `count` instances, each in the AZ with the fewest; an AZ whose subnet has
-    /// no address for one takes no more this minute.
-    fn launch_instances(&mut self, provider: u32, count: u32) {
+    /// no address for one takes no more this minute, and an AZ that is down takes none. Returns
+    /// how many it launched.
+    pub(super) fn launch_instances(&mut self, provider: u32, count: u32) -> u32 {
         let s = self.scenario;
         let p = &s.capacity.providers[provider as usize];
         let now = self.now();
         let mut skip = 0u32;
+        // Balanced best effort: the group launches elsewhere while an AZ is down.
+        if let Some(f) = self.failures.as_ref().filter(|_| !p.az_balanced_only) {
+            for az in 0..s.azs.len().min(32) as u32 {
+                if f.az_down(crate::model::AzId(az)) {
+                    skip |= 1 << az;
+                }
+            }
+        }
         let mut launched = 0;
         while launched < count {
             let Some(host) = self.capacity_mut().asgs[provider as usize].free_slot(skip) else { break };
             let h = self.fleet.cluster().host(host);
+            // Balanced only: the launch in a down AZ fails, and the group tries again later.
+            if self.failures.as_ref().is_some_and(|f| f.az_down(h.az)) {
+                self.recorder.instance_launch_failed();
+                break;
+            }
             if let Some(subnet) = h.subnet {
                 let n = host_ips(s, self.fleet.cluster(), host);
                 if !self.addresses.host_joins(subnet, n) {
@@ -305,19 +334,26 @@ impl World<'_> {
             let at = now + c.draw_launch_time(p);
             self.recorder.instance_launched();
             if at <= s.horizon {
-                self.queue.schedule(at, Event::Capacity(CapacityEvent::Registered { host }));
+                let id = self.queue.schedule(at, Event::Capacity(CapacityEvent::Registered { host }));
+                let asg = &mut self.capacity_mut().asgs[provider as usize];
+                let slot = asg.slot_of(host);
+                asg.registrations[slot] = Some(id);
             }
             launched += 1;
         }
         let total = self.capacity_mut().asgs.iter().map(|a| a.size()).sum();
         self.recorder.group_sizes(total);
+        launched
     }
 
     /// A launched instance registered: placement sees it, and the waiting tasks try it.
     fn instance_registered(&mut self, host: HostId) {
         let now = self.now();
         let provider = self.provider_of(host);
-        self.capacity_mut().asgs[provider as usize].registered(host);
+        let asg = &mut self.capacity_mut().asgs[provider as usize];
+        let slot = asg.slot_of(host);
+        asg.registrations[slot] = None;
+        asg.registered(host);
         self.fleet.host_joins(host);
         let h = self.fleet.cluster().host(host);
         self.recorder.instance_changed(now, h.az, h.registered, true);
@@ -325,6 +361,8 @@ impl World<'_> {
             egress.host_replaced(host);
         }
         self.schedule_ec2_spot_notice(provider, host);
+        self.schedule_instance_failure(host);
+        self.rebalance_terminations(provider, 1);
         self.retry_waiting(provider);
         self.check_after_rare_event();
     }
@@ -332,7 +370,7 @@ impl World<'_> {
     /// Terminates an instance in service: it leaves placement; with managed draining it drains
     /// first, without it its tasks stop at once (`Host EC2 (instance …) terminated`) and their
     /// services replace them elsewhere; then its addresses go back to the subnet.
-    fn terminate_instance(&mut self, provider: u32, host: HostId) {
+    pub(super) fn terminate_instance(&mut self, provider: u32, host: HostId) {
         self.fleet.host_leaves(host);
         if self.scenario.capacity.providers[provider as usize].managed_draining && self.fleet.cluster().host(host).task_count > 0 {
             return self.drain_instance(provider, host);
@@ -374,7 +412,7 @@ impl World<'_> {
 
     /// The instance is out of placement and empty: its addresses go back, the group counts it
     /// gone.
-    fn finish_termination(&mut self, provider: u32, host: HostId) {
+    pub(super) fn finish_termination(&mut self, provider: u32, host: HostId) {
         let now = self.now();
         let h = self.fleet.cluster().host(host);
         assert!(h.task_count == 0 && h.eni_tasks == 0, "instance {} still holds tasks after terminating", host.0);
@@ -388,6 +426,9 @@ impl World<'_> {
         asg.reclaiming[slot] = false;
         if let Some(notice) = asg.notices[slot].take() {
             self.queue.cancel(notice);
+        }
+        if let Some(failure) = self.failures.as_mut().and_then(|f| f.set_pending(host, None)) {
+            self.queue.cancel(failure);
         }
         self.capacity_mut().asgs[provider as usize].terminated(host, now);
         self.recorder.instance_changed(now, az, registered, false);

@@ -117,7 +117,7 @@ fn sweep_charts(plan: &Plan, summaries: &[PointSummary], dir: &Path) -> Result<(
             let label = if line_axes.is_empty() {
                 metric.title().to_string()
             } else {
-                s.params[..line_axes.len()].iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(" · ")
+                s.params[..line_axes.len()].iter().map(|(k, v)| line_value(k, v)).collect::<Vec<_>>().join(" · ")
             };
             add_point(&mut series, label, x_of(&s.params[line_axes.len()].1), s.estimate(metric), scale, with_interval);
         }
@@ -180,15 +180,21 @@ fn provider_cost_chart(plan: &Plan, out: &Path, dir: &Path) -> Result<(), ChartE
     for (&(i, point), samples) in &costs {
         let params = plan.point_params(point);
         let mut label = providers[i].clone();
-        for (_, v) in &params[..line_axes.len()] {
+        for (k, v) in &params[..line_axes.len()] {
             label.push_str(" · ");
-            label.push_str(&pretty_value(v));
+            label.push_str(&line_value(k, v));
         }
         let x = x_position(&x_axis.labels, numeric, &params[line_axes.len()].1);
         add_point(&mut series, label, x, Estimate::from_samples(samples), 1.0, with_interval);
     }
     let text = sweep_chart_text("Monthly cost per capacity provider", "Monthly cost [USD/month]", &x_axis.key, plan.replications, !numeric);
     super::sweep_chart(&dir.join("cost_per_provider"), &text, &series, (!numeric).then_some(x_labels.as_slice()))
+}
+
+/// A line's value of one sweep axis in a legend: a bare number or true/false says nothing
+/// without its axis (`termination protection = true`); words stand alone.
+fn line_value(key: &str, v: &str) -> String {
+    if v == "true" || v == "false" || v.parse::<f64>().is_ok() { format!("{} = {v}", axis_words(key).0) } else { pretty_value(v) }
 }
 
 /// Strategy chains read shorter in legends: `spread(attribute:ecs.availability-zone),binpack(memory)`

@@ -394,6 +394,13 @@ impl Recorder {
         }
     }
 
+    /// An Auto Scaling group launched `n` instances in an AZ back from an outage.
+    pub fn instances_rebalanced(&mut self, n: u32) {
+        for _ in 0..n {
+            self.count(Metric::InstancesRebalanced);
+        }
+    }
+
     pub fn instance_launch_failed(&mut self) {
         self.count(Metric::InstanceLaunchesFailed);
     }

@@ -72,6 +72,7 @@ impl ScalingTally {
             Metric::ScaleIns,
             Metric::InstancesLaunched,
             Metric::InstancesTerminated,
+            Metric::InstancesRebalanced,
             Metric::InstanceLaunchesFailed,
             Metric::InstancesPeak,
             Metric::InstanceHours,
