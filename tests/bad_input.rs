@@ -1204,7 +1204,7 @@ fn scheduled_actions_and_the_scale_out_estimate_name_their_key() {
 }
 
 #[test]
-fn a_blue_green_service_is_refused_a_provider_that_drains_busy_instances() {
+fn a_blue_green_service_may_use_a_provider_that_drains_busy_instances() {
     let alb = "type = \"alb\"\nsubnets = [\"a\", \"b\"]";
     let web = "load_balancer = \"front\"\nstrategy = \"blue_green\"\nbake_time = \"5m\"";
     let text = edit(
@@ -1213,8 +1213,11 @@ fn a_blue_green_service_is_refused_a_provider_that_drains_busy_instances() {
         "reserved_memory = \"256MiB\"\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]",
     );
     let with = |extra: &str| format!("{text}\n[capacity_providers.cp]\nhost_group = \"main\"\nmax_size = 10\n{extra}\n");
-    rejects(&with(""), "workload.web.launch_type", "managed_termination_protection = true");
-    let case = Case::new();
-    let scenario = case.scenario(&with("managed_termination_protection = true"));
-    assert_eq!(case.validate(&scenario).status.code(), Some(0), "{}", stderr(&case.validate(&scenario)));
+    for extra in ["", "managed_termination_protection = true"] {
+        let case = Case::new();
+        let scenario = case.scenario(&with(extra));
+        assert_eq!(case.validate(&scenario).status.code(), Some(0), "{}", stderr(&case.validate(&scenario)));
+        let o = case.run(&scenario, &[]);
+        assert!(o.status.success(), "{extra}: {}", stderr(&o));
+    }
 }

@@ -486,3 +486,52 @@ fn a_service_behind_a_load_balancer_deploys_on_an_auto_scaling_group() {
     let running_at_end = r.tasks.iter().filter(|t| t.running_at.is_some() && t.stopped_at.is_none()).count();
     assert_eq!(running_at_end, 4);
 }
+
+/// A blue/green service behind the ALB on EC2 Spot instances that the agent drains at each
+/// interruption notice: the drained tasks are replaced by the current revision and stop only
+/// once the service keeps its desired count healthy without them (minimumHealthyPercent 100;
+/// the rule itself is unit-tested in `deployments.rs`), before, during and after a blue/green
+/// update, which completes.
+#[test]
+fn a_blue_green_service_replaces_the_tasks_of_draining_instances_first() {
+    let (td, text) = bridge_alb_scenario(0, 1024);
+    let text = text
+        .replace("horizon = \"1h\"", "horizon = \"4h\"")
+        .replace(
+            "azs = [\"a\", \"b\"]\n",
+            "azs = [\"a\", \"b\"]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]\n",
+        )
+        .replace("count_per_az = 1", "count_per_az = 2")
+        .replace(
+            "[load_balancers.front]",
+            "[capacity_providers.cp]\nhost_group = \"main\"\nmin_size = 4\nmax_size = 10\n\
+             instance_launch_time = { min = \"60s\", max = \"60s\" }\n\
+             spot = { interruptions_per_instance_hour = 0.5, price_fraction = 0.4, instance_draining = true }\n[load_balancers.front]",
+        )
+        .replace(
+            "desired_count = 6",
+            "desired_count = 4\nstrategy = \"blue_green\"\nbake_time = \"10m\"\ndeployments = [{ at = \"1h\" }]\n\
+             deregistration_delay = \"10s\"\n\
+             target_health_check = { interval = \"5s\", timeout = \"2s\", healthy_threshold = 2, unhealthy_threshold = 2 }",
+        );
+    let r = common::run_first(common::plan(&[("bridge.json", &td)], &text));
+    // (With the default 5 × 30 s checks and 300 s deregistration a replacement is not healthy
+    // within the notice's two minutes: the drained tasks die with the instance.)
+    assert!(r.metrics.get(Metric::Ec2SpotInterruptions) >= 3.0, "{}", r.metrics.get(Metric::Ec2SpotInterruptions));
+    let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
+    assert_eq!(update.outcome, "completed", "{:?}", r.deployments);
+    let drained: Vec<_> = r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::InstanceDraining)).collect();
+    assert!(!drained.is_empty());
+    let running_at =
+        |t: u64| r.tasks.iter().filter(|x| x.running_at.is_some_and(|a| a.0 <= t) && x.stopped_at.is_none_or(|s| s.0 > t)).count();
+    for d in &drained {
+        // Up to its stop the service ran 4 others beside it.
+        let stop = d.stopped_at.unwrap().0;
+        assert!(running_at(stop - 1) >= 5, "drained task {} stopped at {stop} with too few beside it", d.task);
+    }
+    // Only the two tasks EC2 reclaimed with an instance whose replacements found no room (the
+    // update runs eight tasks on eight slots) were lost: the drains themselves cost no task.
+    assert_eq!(r.tasks.iter().filter(|t| t.stop_reason == Some(StopReason::HostTerminated)).count(), 2);
+    let running_at_end = r.tasks.iter().filter(|t| t.running_at.is_some() && t.stopped_at.is_none()).count();
+    assert_eq!(running_at_end, 4);
+}

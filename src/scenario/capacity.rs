@@ -84,25 +84,6 @@ pub fn fargate_provider(spot: bool) -> u32 {
     if spot { FARGATE_SPOT } else { FARGATE }
 }
 
-/// Why a service with deployments, a load balancer or health checks cannot use `strategy` in
-/// this version, if it cannot: a blue/green, linear, canary or CodeDeploy service (`blue_green`)
-/// on a provider whose scale-in drains busy instances, whose tasks such a service would replace
-/// within its traffic shifts (not modelled).
-pub fn managed_service_refusal(strategy: &[StrategyItem], providers: &[CapacityProviderSpec], blue_green: bool) -> Option<String> {
-    for item in strategy {
-        let Some(p) = providers.get(item.provider as usize) else { continue };
-        if blue_green && p.managed_scaling && p.managed_draining && !p.managed_termination_protection {
-            return Some(format!(
-                "a service with blue/green, linear, canary or CodeDeploy deployments cannot use capacity provider `{}` as it is: \
-                 scale-in would drain busy instances, whose tasks such a service replaces differently (not modelled in this version); \
-                 set managed_termination_protection = true (only empty instances go) or managed_draining = false on it",
-                p.name
-            ));
-        }
-    }
-    None
-}
-
 /// One item of a capacity provider strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrategyItem {

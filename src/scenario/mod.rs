@@ -468,25 +468,7 @@ impl Scenario {
             };
             let scaling = autoscaling::read_auto_scaling(&mut w, desired)?;
             auto_scaling.push(scaling);
-            let own_strategy = w.has("capacity_provider_strategy");
             let strategy = capacity::read_workload_strategy(&mut w, &capacity, &default_strategy, explicit_launch_type, spec.launch_type)?;
-            if spec.rollout.as_ref().is_some_and(|r| r.is_managed())
-                && let Some(why) = capacity::managed_service_refusal(
-                    &strategy,
-                    &capacity.providers,
-                    spec.rollout.as_ref().is_some_and(|r| r.blue_green.is_some()),
-                )
-            {
-                return Err(if own_strategy {
-                    w.error("capacity_provider_strategy", why)
-                } else {
-                    ScenarioError::new(
-                        file,
-                        format!("workload.{wname}.launch_type"),
-                        format!("{why} (the cluster's default strategy applies; set launch_type = \"EC2\" to leave it)"),
-                    )
-                });
-            }
             capacity.workload_strategies.push(strategy);
             workload_egress.push(egress::read_workload_egress(&mut w, spec.launch_type == LaunchType::Fargate, !spec.subnets.is_empty())?);
             workloads.push(spec);

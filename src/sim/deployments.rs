@@ -227,11 +227,17 @@ pub struct Plan {
     pub start: u32,
     /// New tasks beyond a lowered desired count: waiting ones dropped first, then stopped.
     pub trim: u32,
+    /// Blue/green: the tasks of draining instances are not old deployments' tasks (which stop
+    /// with the bake) but tasks to replace: those not healthy stop at once, healthy ones down to
+    /// the lower limit (`stop_draining_healthy`). Rolling plans count them with the old tasks.
+    pub draining_apart: bool,
+    pub stop_draining_healthy: u32,
 }
 
 impl Plan {
+    /// Nothing to stop or start (whichever way draining tasks are counted).
     pub fn is_empty(&self) -> bool {
-        *self == Plan::default()
+        Plan { draining_apart: false, ..*self } == Plan::default()
     }
 }
 
@@ -272,7 +278,22 @@ pub fn plan(
     let start = upper.saturating_sub(counted_after).min(desired.saturating_sub(primary.live()));
     let trim = primary.live().saturating_sub(desired);
     let stop_failed = replaced_failures(desired, healthy, primary, start);
-    Plan { stop_provisioning: old.provisioning, stop_unhealthy: old.running + old.unhealthy, stop_failed, stop_healthy, start, trim }
+    Plan {
+        stop_provisioning: old.provisioning,
+        stop_unhealthy: old.running + old.unhealthy,
+        stop_failed,
+        stop_healthy,
+        start,
+        trim,
+        ..Plan::default()
+    }
+}
+
+/// Blue/green: how many healthy tasks of draining instances stop this step — as many as the
+/// primary's healthy tasks and theirs exceed `minimumHealthyPercent` of `desired` (their
+/// replacements are healthy).
+fn drained_stops(desired: u32, minimum_healthy_percent: u32, primary_healthy: u32, drained_healthy: u32) -> u32 {
+    (primary_healthy + drained_healthy).saturating_sub(lower_limit(desired, minimum_healthy_percent)).min(drained_healthy)
 }
 
 /// How many of the primary's failed tasks stop this step: as many as healthy tasks stand beyond
@@ -374,6 +395,13 @@ impl Rollout {
 
     fn old_counts(&self) -> Counts {
         let mut c = Counts::of(&self.draining);
+        c.add(self.old_deployment_counts());
+        c
+    }
+
+    /// The old deployments' tasks, without the draining instances' ones.
+    fn old_deployment_counts(&self) -> Counts {
+        let mut c = Counts::default();
         for d in &self.deployments[..self.deployments.len() - 1] {
             c.add(d.counts());
         }
@@ -396,12 +424,18 @@ impl Rollout {
     /// Blue/green: the new (green) revision starts at full size, whatever `maximumPercent`
     /// says; the old (blue) tasks all stop once the bake time after the traffic shift is over
     /// (the coordinator marks it with [`Rollout::baked`]).
+    /// A draining instance's tasks are replaced by the primary (they left it) and stop as a
+    /// rolling update's old tasks would: at once when not healthy, healthy ones once the
+    /// primary's healthy tasks keep the service at `minimumHealthyPercent`.
     fn blue_green_plan(&self) -> Plan {
         let p = self.primary().counts();
-        let old = self.old_counts();
+        let old = self.old_deployment_counts();
+        let drained = Counts::of(&self.draining);
         let start = if self.scale_up_held { 0 } else { self.desired.saturating_sub(p.live()) };
         let trim = p.live().saturating_sub(self.desired);
         let stop_failed = replaced_failures(self.desired, p.healthy, p, start);
+        let stop_draining_healthy = drained_stops(self.desired, self.minimum_healthy_percent, p.healthy, drained.healthy);
+        let draining = Plan { draining_apart: true, stop_draining_healthy, ..Plan::default() };
         if self.baked {
             Plan {
                 stop_provisioning: old.provisioning,
@@ -410,9 +444,10 @@ impl Rollout {
                 stop_healthy: old.healthy,
                 start,
                 trim,
+                ..draining
             }
         } else {
-            Plan { start, trim, stop_failed, ..Plan::default() }
+            Plan { start, trim, stop_failed, ..draining }
         }
     }
 
@@ -887,6 +922,19 @@ mod tests {
     }
 
     const RPS: MaximumCounts = MaximumCounts::RunningPendingStopping;
+
+    #[test]
+    fn a_blue_green_service_stops_a_draining_instance_s_tasks_once_their_replacements_are_healthy() {
+        // Desired 4 at minimumHealthyPercent 100: a drained task and 3 healthy in the primary,
+        // its replacement on its way: it stays; once the replacement is healthy it stops.
+        assert_eq!(drained_stops(4, 100, 3, 1), 0);
+        assert_eq!(drained_stops(4, 100, 4, 1), 1);
+        // Two drained, one replacement healthy: one stops.
+        assert_eq!(drained_stops(4, 100, 3, 2), 1);
+        // At 50 % (lower limit 2) they may stop before their replacements are healthy.
+        assert_eq!(drained_stops(4, 50, 2, 2), 2);
+        assert_eq!(drained_stops(4, 50, 1, 2), 1);
+    }
 
     #[test]
     fn documented_rounding_examples() {

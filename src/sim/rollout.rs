@@ -249,7 +249,20 @@ impl World<'_> {
         // tasks of draining instances count as old, go first and stop for the drain.
         let mut stop: Vec<(TaskId, Phase, StopReason)> = Vec::new();
         let mut healthy_left = plan.stop_healthy as usize;
-        let old = std::iter::once((r.draining_lists(), StopReason::InstanceDraining))
+        let drained = r.draining_lists();
+        if plan.draining_apart {
+            // Blue/green: the draining instances' tasks on their own terms.
+            for phase in [Phase::Provisioning, Phase::Running, Phase::Unhealthy] {
+                stop.extend(drained[phase as usize].iter().map(|&t| (t, phase, StopReason::InstanceDraining)));
+            }
+            let healthy = &drained[Phase::Healthy as usize];
+            stop.extend(
+                healthy.iter().rev().take(plan.stop_draining_healthy as usize).map(|&t| (t, Phase::Healthy, StopReason::InstanceDraining)),
+            );
+        }
+        let with_drained = (!plan.draining_apart).then_some((drained, StopReason::InstanceDraining));
+        let old = with_drained
+            .into_iter()
             .chain(r.deployments[..primary as usize].iter().map(|d| (d.lists(), StopReason::ServiceSchedulerInitiated)));
         for (lists, reason) in old.clone() {
             let tasks = |phase: Phase| lists[phase as usize].iter().map(move |&t| (t, phase, reason));
