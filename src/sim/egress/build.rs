@@ -101,7 +101,7 @@ impl Egress {
             carried_buf: Vec::new(),
             deadlines: Vec::new(),
             finish_changes: Vec::new(),
-            in_progress: FxHashMap::default(),
+            downloads: vec![Vec::new(); cluster.hosts.len()],
             waiters: FxHashMap::default(),
             pulls_joined: 0,
             pull_buf: Vec::new(),

@@ -215,9 +215,10 @@ pub(super) struct Egress {
     carried_buf: Vec<LogPathId>,
     deadlines: Vec<(TaskId, SimTime)>,
     finish_changes: Vec<(TaskId, Option<SimTime>)>,
-    /// EC2: the download of an image in progress on a host, which a second pull of it joins
-    /// (the Docker daemon downloads a layer once for every pull waiting for it).
-    in_progress: FxHashMap<(HostId, ImageId), FlowId>,
+    /// EC2, per host: the downloads of images in progress there, which a second pull of the
+    /// same image joins (the Docker daemon downloads a layer once for every pull waiting for
+    /// it). A host has few at a time: a list, searched.
+    downloads: Vec<Vec<(ImageId, FlowId)>>,
     /// Tasks waiting for a download they joined, by flow (rare: only while shared).
     waiters: FxHashMap<FlowId, Vec<TaskId>>,
     pulls_joined: u64,
@@ -282,7 +283,7 @@ impl Egress {
                 (PullPlan::CheckRegistry, Some(_)) => {}
                 (PullPlan::CheckRegistry, None) => fallback_wait = true,
                 (PullPlan::Full, Some(r)) => {
-                    if let Some(&f) = host.and_then(|h| self.in_progress.get(&(h, c.image))) {
+                    if let Some(f) = host.and_then(|h| self.download(h, c.image)) {
                         if !joins.contains(&f) {
                             joins.push(f);
                         }
@@ -327,7 +328,7 @@ impl Egress {
             te.flows.push(flow);
             te.waiting += 1;
             if let Some(h) = host {
-                self.in_progress.insert((h, image), flow);
+                self.downloads[h.index()].push((image, flow));
             }
         }
         for &f in &joins {
@@ -461,7 +462,10 @@ impl Egress {
         }
         if let Some(h) = host {
             self.cache.insert(h.0, slot.image);
-            self.in_progress.remove(&(h, slot.image));
+            self.download_ended(h, flow);
+        }
+        if self.waiters.is_empty() {
+            return;
         }
         for w in self.waiters.remove(&flow).unwrap_or_default() {
             let te = self.tasks.get_mut(&w).expect("a waiter is pulling");
@@ -560,12 +564,9 @@ impl Egress {
                 cancel.push(e);
             }
             slot.active = false;
-            let image = slot.image;
             self.net.end_flow(now, f, &mut self.changed);
-            if let Some(h) = te.host
-                && self.in_progress.get(&(h, image)) == Some(&f)
-            {
-                self.in_progress.remove(&(h, image));
+            if let Some(h) = te.host {
+                self.download_ended(h, f);
             }
         }
         for s in te.sources {
@@ -581,9 +582,25 @@ impl Egress {
         }
     }
 
+    /// The download of `image` in progress on `host`, if any.
+    fn download(&self, host: HostId, image: ImageId) -> Option<FlowId> {
+        self.downloads[host.index()].iter().find(|(i, _)| *i == image).map(|&(_, f)| f)
+    }
+
+    /// Download `flow` on `host` completed or was abandoned.
+    fn download_ended(&mut self, host: HostId, flow: FlowId) {
+        let list = &mut self.downloads[host.index()];
+        if let Some(i) = list.iter().position(|&(_, f)| f == flow) {
+            list.swap_remove(i);
+        }
+    }
+
     /// The owner of download `flow` stopped: a task that joined it takes it over (Docker keeps a
     /// download going while a pull waits for it). False when no one else waits.
     fn hand_over(&mut self, now: SimTime, flow: FlowId) -> bool {
+        if self.waiters.is_empty() {
+            return false;
+        }
         let Some(list) = self.waiters.get_mut(&flow) else { return false };
         let heir = list.remove(0);
         if list.is_empty() {
