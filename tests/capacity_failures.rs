@@ -206,6 +206,69 @@ mtbf = "{mtbf_h}h"
     Ok(())
 }
 
+/// A random case of everything at once on one group: a rolling service with an update and
+/// target tracking on CPU, EC2 Spot with or without the agent's draining, a failure process and
+/// an AZ outage. The run keeps its invariants (checked after every rare event, and in debug
+/// builds all along) and accounts for every task.
+fn everything_case(spot_rate: f64, spot_draining: bool, mtbf_h: u32, distribution: &str, seed: u64) -> Result<(), TestCaseError> {
+    let body = format!(
+        r#"horizon = "3h"
+[cluster]
+azs = ["a", "b", "c"]
+default_capacity_provider_strategy = [{{ capacity_provider = "cp", weight = 1 }}]
+[host_groups.asg]
+instance_type = "m5.xlarge"
+count_per_az = 1
+[capacity_providers.cp]
+host_group = "asg"
+max_size = 6
+target_capacity = 90
+instance_launch_time = {{ min = "30s", max = "90s" }}
+az_distribution = "{distribution}"
+spot = {{ interruptions_per_instance_hour = {spot_rate}, price_fraction = 0.4, instance_draining = {spot_draining} }}
+[workload.web]
+kind = "service"
+task_definition = "job"
+desired_count = 6
+deployments = [{{ at = "40m" }}]
+exit_after_sigterm = "5s"
+[workload.web.auto_scaling]
+min_capacity = 3
+max_capacity = 20
+cpu_seconds_per_request = 0.02
+policies = [{{ metric = "cpu", target = 60 }}]
+load = {{ schedule = [{{ from = "0h", rate_per_s = 100 }}, {{ from = "1h", rate_per_s = 300 }}, {{ from = "2h", rate_per_s = 50 }}] }}
+[failures]
+[failures.host_groups.asg]
+mtbf = "{mtbf_h}h"
+[[failures.az_outage]]
+az = "a"
+start = "70m"
+end = "100m"
+"#
+    );
+    let plan = plan_text(&body).map_err(TestCaseError::fail)?;
+    let spec = plan.run(0).unwrap();
+    let r = run(&spec.scenario, seed, RunOptions { record_tasks: false, explain: false }).map_err(TestCaseError::fail)?;
+    let outcomes: f64 = Metric::OUTCOMES.iter().map(|m| r.metrics.get(*m)).sum();
+    prop_assert_eq!(outcomes, r.metrics.get(Metric::TasksArrived));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+    #[test]
+    fn everything_at_once_keeps_the_invariants(
+        spot_rate in prop::sample::select(vec![0.0f64, 0.5, 2.0]),
+        spot_draining in any::<bool>(),
+        mtbf_h in 1u32..8,
+        distribution in prop::sample::select(vec!["balanced-best-effort", "balanced-only"]),
+        seed in 0u64..1000,
+    ) {
+        everything_case(spot_rate, spot_draining, mtbf_h, distribution, seed)?;
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
     #[test]
