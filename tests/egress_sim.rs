@@ -20,6 +20,10 @@ const FG_NO_ROLE: &str = r#"{ "family": "norole", "networkMode": "awsvpc", "requ
 const EC2: &str = r#"{ "family": "ec2", "requiresCompatibilities": ["EC2"],
   "containerDefinitions": [{ "name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1", "cpu": 128, "memory": 128 }] }"#;
 
+/// EC2 with another image (a second download, not one joining the first).
+const EC2_B: &str = r#"{ "family": "ec2b", "requiresCompatibilities": ["EC2"],
+  "containerDefinitions": [{ "name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:2", "cpu": 128, "memory": 128 }] }"#;
+
 /// Two AZs: a public subnet with a NAT gateway in a, private subnets in a and b.
 const NETWORK: &str = r#"
 [cluster]
@@ -42,9 +46,11 @@ fn run_body(body: &str) -> RunResult {
     fs::write(dir.path().join("fg.json"), FG).unwrap();
     fs::write(dir.path().join("norole.json"), FG_NO_ROLE).unwrap();
     fs::write(dir.path().join("ec2.json"), EC2).unwrap();
+    fs::write(dir.path().join("ec2b.json"), EC2_B).unwrap();
     let path = dir.path().join("s.toml");
-    let text =
-        format!("name = \"egress\"\nseed = 3\nhorizon = \"30m\"\ntask_definitions = [\"fg.json\", \"norole.json\", \"ec2.json\"]\n{body}");
+    let text = format!(
+        "name = \"egress\"\nseed = 3\nhorizon = \"30m\"\ntask_definitions = [\"fg.json\", \"norole.json\", \"ec2.json\", \"ec2b.json\"]\n{body}"
+    );
     fs::write(&path, text).unwrap();
     let raw = RawScenario::read(&path).unwrap();
     let plan = Plan::build(&raw, None, &StrategyRegistry::new()).unwrap_or_else(|e| panic!("{e}"));
@@ -164,6 +170,24 @@ fn the_second_task_on_an_ec2_host_uses_the_cache_unless_the_behaviour_is_always(
     assert!((always.metrics.get(Metric::NatGb) - 0.2).abs() < 1e-9, "always downloads again");
     let first = always.tasks.iter().find(|t| t.workload == 0).unwrap();
     assert_eq!(first.running_at.unwrap().0, first.placed_at.unwrap().0 + 1_066_667 + US);
+}
+
+#[test]
+fn staggered_pulls_on_one_host_link_end_at_the_processor_sharing_times() {
+    // One m5.large (93.75 MB/s) pulls 937.5 MB for a task at 10 s, and another image of the same
+    // size for a task at 15 s. The first pulls alone for 5 s (half its image), then both share
+    // the link: the first ends at 25 s (its completion, due at 20 s when it started, fires early
+    // and is re-armed), the second pulls alone again from then and ends at 30 s.
+    let mut body = String::from(
+        "[images]\ndefault_size = 937500000\npull_behavior = \"always\"\n[host_groups.main]\ninstance_type = \"m5.large\"\ncount_per_az = 1\nazs = [\"a\"]\nsubnets = [\"priv-a\"]\n",
+    );
+    for (name, at, td) in [("one", "10s", "ec2"), ("two", "15s", "ec2b")] {
+        body += &format!("[workload.{name}]\nkind = \"batch\"\nat = \"{at}\"\ncount = 1\ntask_definition = \"{td}\"\nrun_time = \"1m\"\n");
+    }
+    let r = run_body(&with_network("", &body));
+    let running: Vec<u64> = r.tasks.iter().map(|t| t.running_at.unwrap().0).collect();
+    assert_eq!(running, vec![25 * US + US, 30 * US + US], "pull ends at 25 s and 30 s, then the 1 s container start");
+    assert!((r.metrics.get(Metric::NatGb) - 1.875).abs() < 1e-9, "{}", r.metrics.get(Metric::NatGb));
 }
 
 #[test]

@@ -80,7 +80,7 @@ metrics! {
     ServiceWaitMax => ("service_wait_max_s", "Longest service-task wait", "s", LowerIsBetter, "Longest wait (censored waits included: at least as long as any task waited)."),
     ServiceWaitsCensored => ("service_waits_censored", "Service waits cut off by the horizon", "tasks", LowerIsBetter, "Of the service waits, those still going on at the horizon (counted up to the horizon)."),
     ServiceTasksUnplaced => ("service_tasks_waiting_end", "Service tasks waiting at the end", "tasks", LowerIsBetter, "Service tasks still waiting for placement at the horizon."),
-    Events => ("events", "Events processed", "events", Neutral, "Events the loop processed."),
+    Events => ("events", "Events processed", "events", Neutral, "Events the loop processed (cancelled ones are not counted; a pull flow's event re-armed after the flow slowed down counts each time it fires)."),
     OutcomeOom => ("tasks_outcome_oom", "Tasks stopped by an OOM kill", "tasks", LowerIsBetter, "Per task: ran, then stopped because an essential container was OOM-killed (with [memory])."),
     OomKillsContainer => ("oom_kills_container", "OOM kills: container limit", "kills", LowerIsBetter, "Containers OOM-killed (exit 137, OutOfMemoryError) for going above their own hard `memory` (with [memory])."),
     OomKillsTask => ("oom_kills_task", "OOM kills: task limit", "kills", LowerIsBetter, "Containers OOM-killed because their task's containers together went above the task's `memory` (always enforced on Fargate)."),

@@ -74,6 +74,15 @@ impl World<'_> {
         let now = self.now();
         let egress = self.egress.as_mut().expect("egress");
         let Some(task) = egress.flow_owner(flow, generation) else { return };
+        // An event left in place when the flow slowed down: re-armed at the flow's due time.
+        match egress.flow_due(flow) {
+            Some(due) if due > now => {
+                let id = self.queue.schedule(due, Event::Egress(EgressEvent::Flow { flow, generation }));
+                return egress.set_event(flow, Some((id, due)));
+            }
+            None => return egress.set_event(flow, None),
+            Some(_) => {}
+        }
         let host = self.tasks.get(task).host;
         let mut done = std::mem::take(&mut self.pulls_finished);
         egress.flow_event(now, flow, host, &mut done);
@@ -103,10 +112,17 @@ impl World<'_> {
         let mut changes = std::mem::take(&mut self.flow_changes);
         egress.take_changes(&mut changes);
         for &(flow, generation, at) in &changes {
-            if let Some(old) = egress.event(flow) {
+            let pending = egress.event(flow);
+            // Due later than its pending event: the event fires early and re-arms.
+            if let (Some((_, when)), Some(at)) = (pending, at)
+                && when <= at
+            {
+                continue;
+            }
+            if let Some((old, _)) = pending {
                 self.queue.cancel(old);
             }
-            let id = at.map(|at| self.queue.schedule(at, Event::Egress(EgressEvent::Flow { flow, generation })));
+            let id = at.map(|at| (self.queue.schedule(at, Event::Egress(EgressEvent::Flow { flow, generation })), at));
             egress.set_event(flow, id);
         }
         changes.clear();

@@ -3,7 +3,8 @@
 //! their buffers — over `model::egress`.
 //!
 //! It owns no queue: pull-flow events are scheduled by the coordinator (`pulls.rs`), which
-//! reschedules exactly the flows this part reports as changed. Present only when the scenario
+//! moves the event of a flow this part reports as changed when it falls due earlier (a later
+//! one fires early and is re-armed). Present only when the scenario
 //! has `[images]` or `[logs]`.
 //!
 //! Architecture invariant: only the coordinator asks it; it never stops a task itself (it says
@@ -60,7 +61,10 @@ struct FlowSlot {
     task: TaskId,
     image: ImageId,
     generation: u32,
-    event: Option<EventId>,
+    /// The flow's pending event and its time. A flow whose completion moves later keeps its
+    /// event: it fires early and is re-armed then (one queue operation instead of a cancel and
+    /// a schedule at every slow-down).
+    event: Option<(EventId, SimTime)>,
     /// The task is still waiting for this flow's milestone (SOCI) or completion.
     blocking: bool,
     active: bool,
@@ -419,13 +423,19 @@ impl Egress {
         self.carried_buf = paths;
     }
 
-    /// The flow's scheduled event, to cancel before rescheduling.
-    pub fn event(&self, flow: FlowId) -> Option<EventId> {
+    /// The flow's scheduled event and its time.
+    pub fn event(&self, flow: FlowId) -> Option<(EventId, SimTime)> {
         self.flows[flow.0 as usize].event
     }
 
-    pub fn set_event(&mut self, flow: FlowId, event: Option<EventId>) {
+    pub fn set_event(&mut self, flow: FlowId, event: Option<(EventId, SimTime)>) {
         self.flows[flow.0 as usize].event = event;
+    }
+
+    /// When the flow's next milestone or completion is due at its current rate (`None`: it
+    /// stalls).
+    pub fn flow_due(&self, flow: FlowId) -> Option<SimTime> {
+        self.net.event_at(flow)
     }
 
     /// The task a live flow event belongs to; `None` for a stale event.
@@ -560,7 +570,7 @@ impl Egress {
                 continue;
             }
             let slot = &mut self.flows[f.0 as usize];
-            if let Some(e) = slot.event.take() {
+            if let Some((e, _)) = slot.event.take() {
                 cancel.push(e);
             }
             slot.active = false;
