@@ -189,6 +189,7 @@ fn render(d: &Derived) -> String {
                 format!("{}–{}", p.min_size, p.max_size),
                 if p.managed_scaling { format!("target {} %, warm-up {} s", p.target_capacity, p.instance_warmup_s) } else { "off".into() },
                 if p.managed_termination_protection { "yes".into() } else { "no".into() },
+                if p.az_balanced_only { "balanced only".into() } else { "balanced best effort".into() },
                 match p.spot {
                     None => "On-Demand".into(),
                     Some(sp) => format!(
@@ -210,6 +211,7 @@ fn render(d: &Derived) -> String {
                 "min–max",
                 "managed scaling",
                 "termination protection",
+                "AZ distribution",
                 "pricing",
                 "workloads",
             ],

@@ -42,6 +42,8 @@ pub struct ProviderRow {
     pub target_capacity: u32,
     pub instance_warmup_s: f64,
     pub managed_termination_protection: bool,
+    /// The group keeps launching into an AZ whose launches fail ("balanced only").
+    pub az_balanced_only: bool,
     /// EC2 Spot: interruptions per instance-hour, the price fraction, instance draining.
     pub spot: Option<SpotRow>,
     /// Workloads whose strategy names it.
@@ -300,6 +302,7 @@ pub fn derive(scenario: &Scenario) -> Derived {
                 target_capacity: p.target_capacity,
                 instance_warmup_s: p.instance_warmup_period.as_secs_f64(),
                 managed_termination_protection: p.managed_termination_protection,
+                az_balanced_only: p.az_balanced_only,
                 spot: p.spot.map(|sp| SpotRow {
                     interruptions_per_instance_hour: sp.interruptions_per_instance_hour,
                     price_fraction: sp.price_fraction,
