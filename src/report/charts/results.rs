@@ -416,7 +416,7 @@ fn time_series_chart(scenario: &Scenario, spec: &RunInfo, out: &Path, dir: &Path
     let params = if spec.params.is_empty() {
         String::new()
     } else {
-        format!(" ({})", spec.params.iter().map(|(_, v)| pretty_value(v)).collect::<Vec<_>>().join(", "))
+        format!(" ({})", spec.params.iter().map(|(k, v)| line_value(k, v)).collect::<Vec<_>>().join(", "))
     };
     super::time_series_panels(
         &dir.join(format!("timeseries-{}", spec.run_id)),
