@@ -503,6 +503,35 @@ fn mutations_of_a_valid_scenario_never_panic_and_runs_keep_their_invariants() {
     assert!(ran.count() >= n / 10, "only {} of {n} mutated scenarios ran", ran.count());
 }
 
+#[test]
+fn mutations_of_an_auto_scaling_group_under_an_az_outage_never_panic_and_keep_their_invariants() {
+    // asg-az-outage.toml: capacity providers, managed scaling, draining, a failure window and
+    // AZ rebalancing in one small run; its numbers, lines and keys mutated (the horizon kept, so
+    // the outage and the return stay inside it).
+    let base = fs::read_to_string(Path::new(REPO).join("scenarios/asg-az-outage.toml")).expect("asg-az-outage.toml");
+    let base = base + "[failures.host_groups.main]\nmtbf = \"2h\"\n";
+    let ws = workspace();
+    let path = ws.path().join("scenario.toml");
+    let (validated, ran) = (Reached::default(), Reached::default());
+    check(128, prop::collection::vec(edit_strategy(), 1..4), |edits| {
+        let mut text = base.clone();
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        fs::write(&path, &text).expect("write");
+        let Ok(raw) = RawScenario::read(&path) else { return Ok(()) };
+        let Ok(plan) = Plan::build(&raw, None, &StrategyRegistry::new()) else { return Ok(()) };
+        validated.hit();
+        if run_first(&plan, RunOptions::default())?.is_some() {
+            ran.hit();
+        }
+        Ok(())
+    });
+    let n = cases(128) as usize;
+    eprintln!("auto scaling group mutations: {} of {n} validated, {} ran", validated.count(), ran.count());
+    assert!(ran.count() >= n / 10, "only {} of {n} mutated scenarios ran", ran.count());
+}
+
 /// One structural edit of a parsed file: most replace an existing leaf with a value of the same
 /// type (so the result often still validates and runs); the rest set an existing or vocabulary
 /// key path to an arbitrary value.
