@@ -477,18 +477,19 @@ fn the_short_quickstart_is_valid_and_runs() {
     sim::run(&plan.run(0).unwrap().scenario, plan.run(0).unwrap().seed, RunOptions { record_tasks: true, explain: true }).expect("runs");
 }
 
-#[test]
-fn mutations_of_a_valid_scenario_never_panic_and_runs_keep_their_invariants() {
-    let base = short_quickstart();
+/// 1–3 text edits of `base` per case (`shorten`: the horizon set back to 10 minutes after the
+/// edits): loading never panics, and whatever validates runs with its invariants intact. Returns
+/// how many cases validated and how many ran.
+fn text_mutations(base: &str, cases_default: u32, shorten: bool) -> (usize, usize) {
     let ws = workspace();
     let path = ws.path().join("scenario.toml");
     let (validated, ran) = (Reached::default(), Reached::default());
-    check(256, prop::collection::vec(edit_strategy(), 1..4), |edits| {
-        let mut text = base.clone();
+    check(cases_default, prop::collection::vec(edit_strategy(), 1..4), |edits| {
+        let mut text = base.to_string();
         for e in &edits {
             text = apply(&text, e);
         }
-        let text = set_horizon(&text);
+        let text = if shorten { set_horizon(&text) } else { text };
         fs::write(&path, &text).expect("write");
         let Ok(raw) = RawScenario::read(&path) else { return Ok(()) };
         let Ok(plan) = Plan::build(&raw, None, &StrategyRegistry::new()) else { return Ok(()) };
@@ -498,9 +499,15 @@ fn mutations_of_a_valid_scenario_never_panic_and_runs_keep_their_invariants() {
         }
         Ok(())
     });
+    (validated.count(), ran.count())
+}
+
+#[test]
+fn mutations_of_a_valid_scenario_never_panic_and_runs_keep_their_invariants() {
+    let (validated, ran) = text_mutations(&short_quickstart(), 256, true);
     let n = cases(256) as usize;
-    eprintln!("text mutations: {} of {n} validated, {} ran", validated.count(), ran.count());
-    assert!(ran.count() >= n / 10, "only {} of {n} mutated scenarios ran", ran.count());
+    eprintln!("text mutations: {validated} of {n} validated, {ran} ran");
+    assert!(ran >= n / 10, "only {ran} of {n} mutated scenarios ran");
 }
 
 #[test]
@@ -510,26 +517,10 @@ fn mutations_of_an_auto_scaling_group_under_an_az_outage_never_panic_and_keep_th
     // the outage and the return stay inside it).
     let base = fs::read_to_string(Path::new(REPO).join("scenarios/asg-az-outage.toml")).expect("asg-az-outage.toml");
     let base = base + "[failures.host_groups.main]\nmtbf = \"2h\"\n";
-    let ws = workspace();
-    let path = ws.path().join("scenario.toml");
-    let (validated, ran) = (Reached::default(), Reached::default());
-    check(128, prop::collection::vec(edit_strategy(), 1..4), |edits| {
-        let mut text = base.clone();
-        for e in &edits {
-            text = apply(&text, e);
-        }
-        fs::write(&path, &text).expect("write");
-        let Ok(raw) = RawScenario::read(&path) else { return Ok(()) };
-        let Ok(plan) = Plan::build(&raw, None, &StrategyRegistry::new()) else { return Ok(()) };
-        validated.hit();
-        if run_first(&plan, RunOptions::default())?.is_some() {
-            ran.hit();
-        }
-        Ok(())
-    });
+    let (validated, ran) = text_mutations(&base, 128, false);
     let n = cases(128) as usize;
-    eprintln!("auto scaling group mutations: {} of {n} validated, {} ran", validated.count(), ran.count());
-    assert!(ran.count() >= n / 10, "only {} of {n} mutated scenarios ran", ran.count());
+    eprintln!("auto scaling group mutations: {validated} of {n} validated, {ran} ran");
+    assert!(ran >= n / 10, "only {ran} of {n} mutated scenarios ran");
 }
 
 /// One structural edit of a parsed file: most replace an existing leaf with a value of the same

@@ -488,10 +488,11 @@ fn a_service_behind_a_load_balancer_deploys_on_an_auto_scaling_group() {
 }
 
 /// A blue/green service behind the ALB on EC2 Spot instances that the agent drains at each
-/// interruption notice: the drained tasks are replaced by the current revision and stop only
-/// once the service keeps its desired count healthy without them (minimumHealthyPercent 100;
-/// the rule itself is unit-tested in `deployments.rs`), before, during and after a blue/green
-/// update, which completes.
+/// interruption notice, before, during and after a blue/green update: the update completes,
+/// drained tasks stop as `InstanceDraining` with four others running beside them, and only the
+/// two tasks reclaimed with an instance before their replacements found room are lost. (The
+/// same run passes with the earlier draining rule; the rule — a drained healthy task stops only
+/// once its replacement is healthy — is tested by `drained_stops` in `deployments.rs`.)
 #[test]
 fn a_blue_green_service_replaces_the_tasks_of_draining_instances_first() {
     let (td, text) = bridge_alb_scenario(0, 1024);

@@ -18,9 +18,9 @@ use super::world::{Event, World};
 use crate::model::{AzId, HostId};
 
 impl World<'_> {
-    /// A registered instance draws when it fails (with `[failures]` and a failure process for
-    /// its group).
-    pub(super) fn schedule_instance_failure(&mut self, host: HostId) {
+    /// A host that joins the cluster now (at the start, a replacement, an Auto Scaling group's
+    /// new instance) draws when it fails (with `[failures]` and a failure process for its group).
+    pub(super) fn schedule_failure(&mut self, host: HostId) {
         let now = self.now();
         let horizon = self.scenario.horizon;
         let Some(f) = self.failures.as_mut() else { return };
@@ -45,7 +45,7 @@ impl World<'_> {
         if asg.is_draining(host) {
             return self.stop_failed_host_tasks(host, cause);
         }
-        asg.failed[slot] = true;
+        asg.failed(host);
         if self.fleet.cluster().host(host).active {
             self.fleet.host_leaves(host);
         }
@@ -62,11 +62,10 @@ impl World<'_> {
     pub(super) fn replace_failed_instance(&mut self, host: HostId) {
         let provider = self.provider_of(host);
         let asg = &self.capacity_mut().asgs[provider as usize];
-        let slot = asg.slot_of(host);
-        if !asg.failed[slot] {
+        if !asg.is_failed(host) {
             return; // terminated meanwhile
         }
-        let reclaiming = asg.reclaiming[slot];
+        let reclaiming = asg.reclaiming[asg.slot_of(host)];
         self.finish_termination(provider, host);
         if !reclaiming {
             self.capacity_mut().asgs[provider as usize].owed += 1;
@@ -161,7 +160,7 @@ impl World<'_> {
                 return;
             }
             // Launch before terminate: one goes only once one more is in service.
-            if asg.healthy_hosts().count() as u32 <= asg.rebalance_floor {
+            if asg.in_service_hosts().count() as u32 <= asg.rebalance_floor {
                 return;
             }
             // Only from an AZ that holds more than the emptiest AZ that is up: never the

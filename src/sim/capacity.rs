@@ -61,13 +61,21 @@ pub(super) enum Slot {
     Draining {
         launched_at: SimTime,
     },
+    /// Its instance failed: out of placement, its tasks stopped, still in the group's size until
+    /// the group's health check replaces it.
+    Failed {
+        launched_at: SimTime,
+    },
 }
 
 impl Slot {
     /// When the slot's instance was launched; `None` when the slot is empty.
     fn launched_at(self) -> Option<SimTime> {
         match self {
-            Slot::Launching { launched_at } | Slot::InService { launched_at } | Slot::Draining { launched_at } => Some(launched_at),
+            Slot::Launching { launched_at }
+            | Slot::InService { launched_at }
+            | Slot::Draining { launched_at }
+            | Slot::Failed { launched_at } => Some(launched_at),
             Slot::Off => None,
         }
     }
@@ -93,6 +101,7 @@ pub(super) struct Asg {
     /// Launching or in service, per AZ.
     per_az: Vec<u32>,
     launching: u32,
+    /// In service or failed (the group counts a failed instance until it replaces it).
     in_service: u32,
     /// No scale-out before this time (the newest instance's warm-up).
     warm_until: SimTime,
@@ -107,9 +116,6 @@ pub(super) struct Asg {
     pub notices: Vec<Option<crate::engine::EventId>>,
     /// Per slot: its instance got its notice and EC2 will reclaim it.
     pub reclaiming: Vec<bool>,
-    /// Per slot: its instance failed (out of placement, its tasks stopped) and waits for the
-    /// group's health check to replace it.
-    pub failed: Vec<bool>,
     /// Per slot: the pending registration of its launching instance.
     pub registrations: Vec<Option<crate::engine::EventId>>,
     /// Replacements the group could not launch yet (no AZ up, or no address): it launches them
@@ -133,13 +139,8 @@ impl Asg {
         self.slots
             .iter()
             .enumerate()
-            .filter(|&(i, s)| matches!(s, Slot::Launching { .. } | Slot::Draining { .. }) || self.failed[i])
+            .filter(|(_, s)| matches!(s, Slot::Launching { .. } | Slot::Draining { .. } | Slot::Failed { .. }))
             .map(|(i, _)| self.hosts[i])
-    }
-
-    /// In-service instances in placement (not failed).
-    pub fn healthy_hosts(&self) -> impl Iterator<Item = HostId> + '_ {
-        self.in_service_hosts().map(|(h, _)| h).filter(|&h| !self.failed[self.slot_of(h)])
     }
 
     /// The group's instances launching in `az`.
@@ -156,7 +157,6 @@ impl Asg {
         let i = self.slot_of(host);
         let Slot::Launching { launched_at } = self.slots[i] else { unreachable!("a launch failed for a slot not launching") };
         self.slots[i] = Slot::Off;
-        self.registrations[i] = None;
         self.per_az[self.slot_az[i].0 as usize] -= 1;
         self.launching -= 1;
         self.slot_time[i] = self.slot_time[i] + now.saturating_sub(launched_at);
@@ -225,6 +225,18 @@ impl Asg {
         self.hosts.binary_search(&host).expect("a host of this group")
     }
 
+    /// An instance in service failed: it stays in the group's size until it is replaced.
+    pub fn failed(&mut self, host: HostId) {
+        let i = self.slot_of(host);
+        let Slot::InService { launched_at } = self.slots[i] else { unreachable!("a slot not in service failed") };
+        self.slots[i] = Slot::Failed { launched_at };
+    }
+
+    /// Whether `host` is one of this group's failed instances awaiting replacement.
+    pub fn is_failed(&self, host: HostId) -> bool {
+        self.hosts.binary_search(&host).is_ok_and(|i| matches!(self.slots[i], Slot::Failed { .. }))
+    }
+
     /// Whether `host` is one of this group's draining instances.
     pub fn is_draining(&self, host: HostId) -> bool {
         self.hosts.binary_search(&host).is_ok_and(|i| matches!(self.slots[i], Slot::Draining { .. }))
@@ -242,7 +254,7 @@ impl Asg {
     pub fn terminated(&mut self, host: HostId, now: SimTime) {
         let i = self.slot_of(host);
         let launched_at = match self.slots[i] {
-            Slot::InService { launched_at } => {
+            Slot::InService { launched_at } | Slot::Failed { launched_at } => {
                 self.per_az[self.slot_az[i].0 as usize] -= 1;
                 self.in_service -= 1;
                 launched_at
@@ -251,7 +263,6 @@ impl Asg {
             _ => unreachable!("terminated a slot not in service"),
         };
         self.slots[i] = Slot::Off;
-        self.failed[i] = false;
         self.slot_time[i] = self.slot_time[i] + now.saturating_sub(launched_at);
     }
 
@@ -290,7 +301,7 @@ impl Asg {
             .in_service_hosts()
             .filter(|(h, _)| {
                 let host = cluster.host(*h);
-                !self.failed[self.slot_of(*h)] && (!protected_busy || host.task_count == 0) && az_ok(host.az)
+                (!protected_busy || host.task_count == 0) && az_ok(host.az)
             })
             .collect();
         while (out.len() as u32) < count && !candidates.is_empty() {
@@ -386,7 +397,6 @@ impl Capacity {
                 last_metric: 100.0,
                 notices: vec![None; hosts.len()],
                 reclaiming: vec![false; hosts.len()],
-                failed: vec![false; hosts.len()],
                 registrations: vec![None; hosts.len()],
                 owed: 0,
                 rebalance: 0,

@@ -127,11 +127,11 @@ impl World<'_> {
             let active = self.fleet.cluster().hosts.iter().filter(|h| p.host_groups.contains(&h.group) && h.active).count();
             // A rebalancing group may exceed its maximum by 10 % for a while.
             let limit = p.max_size + super::capacity::rebalance_allowance(p.max_size);
-            if active != a.healthy_hosts().count() || a.size() > limit {
+            if active != a.in_service_hosts().count() || a.size() > limit {
                 return Err(format!(
-                    "provider {}: {active} registered hosts, {} in service and healthy, {} in all (max {})",
+                    "provider {}: {active} registered hosts, {} in service, {} in all (max {})",
                     p.name,
-                    a.healthy_hosts().count(),
+                    a.in_service_hosts().count(),
                     a.size(),
                     p.max_size
                 ));

@@ -16,19 +16,17 @@ use crate::model::{AzId, HostId, StopReason};
 impl World<'_> {
     /// Schedules every host's first failure and every outage window.
     pub(super) fn start_failures(&mut self) {
-        let Some(failures) = self.failures.as_mut() else { return };
+        if self.failures.is_none() {
+            return;
+        }
         let horizon = self.scenario.horizon;
         for h in 0..self.fleet.cluster().hosts.len() as u32 {
-            let host = HostId(h);
             // An Auto Scaling group's empty slots draw when an instance registers there.
-            if !self.fleet.cluster().host(host).active {
-                continue;
-            }
-            if let Some(at) = failures.draw_failure_at(host, SimTime::ZERO).filter(|&at| at <= horizon) {
-                let id = self.queue.schedule(at, Event::Failure(FailureEvent::HostFails { host }));
-                failures.set_pending(host, Some(id));
+            if self.fleet.cluster().host(HostId(h)).active {
+                self.schedule_failure(HostId(h));
             }
         }
+        let failures = self.failures.as_ref().expect("checked");
         for (i, o) in failures.outages().iter().enumerate() {
             let outage = i as u32;
             self.queue.schedule(o.start, Event::Failure(FailureEvent::OutageStarts { outage }));
@@ -141,11 +139,7 @@ impl World<'_> {
         if let Some(egress) = self.egress.as_mut() {
             egress.host_replaced(host);
         }
-        let horizon = self.scenario.horizon;
-        if let Some(at) = self.failures_mut().draw_failure_at(host, now).filter(|&at| at <= horizon) {
-            let id = self.queue.schedule(at, Event::Failure(FailureEvent::HostFails { host }));
-            self.failures_mut().set_pending(host, Some(id));
-        }
+        self.schedule_failure(host);
     }
 
     /// Every host of `azs` fails and stays down; their Fargate tasks stop; their subnets take no

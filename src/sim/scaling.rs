@@ -44,9 +44,7 @@ impl World<'_> {
 
     /// The provider of an Auto Scaling group's host.
     pub(super) fn provider_of(&self, host: HostId) -> u32 {
-        let group = self.fleet.cluster().host(host).group;
-        let c = self.capacity.as_ref().expect("capacity events need the capacity part");
-        c.provider_of_host_group(group).expect("an Auto Scaling group's host")
+        self.asg_of(host).expect("an Auto Scaling group's host")
     }
 
     /// An EC2 Spot instance entered service: when its interruption notice comes.
@@ -105,7 +103,7 @@ impl World<'_> {
         let asg = &self.capacity_mut().asgs[provider as usize];
         // It may have drained and terminated already (its slot may even hold a new instance).
         if asg.reclaiming[asg.slot_of(host)] {
-            if !asg.is_draining(host) && !asg.failed[asg.slot_of(host)] {
+            if !asg.is_draining(host) && !asg.is_failed(host) {
                 self.fleet.host_leaves(host);
             }
             self.stop_all_on(host);
@@ -361,7 +359,7 @@ impl World<'_> {
             egress.host_replaced(host);
         }
         self.schedule_ec2_spot_notice(provider, host);
-        self.schedule_instance_failure(host);
+        self.schedule_failure(host);
         self.rebalance_terminations(provider, 1);
         self.retry_waiting(provider);
         self.check_after_rare_event();
