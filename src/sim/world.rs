@@ -301,6 +301,14 @@ impl<'s> World<'s> {
             Event::Task(TaskEvent::Finished { task, host, .. } | TaskEvent::StartFailed { task, host, .. }) => {
                 self.tasks.prefetch(task);
                 self.fleet.prefetch(host);
+                if let Some(egress) = &self.egress {
+                    egress.prefetch_task(task);
+                }
+            }
+            Event::Egress(EgressEvent::Flow { flow, .. }) => {
+                if let Some(egress) = &self.egress {
+                    egress.prefetch_flow(flow);
+                }
             }
             Event::Egress(EgressEvent::PullsBegin { task, host }) => {
                 self.tasks.prefetch(task);

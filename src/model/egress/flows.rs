@@ -286,6 +286,20 @@ impl FlowNetwork {
         self.links[link.0 as usize].flows.len()
     }
 
+    /// Starts loading a flow's record (see [`crate::engine::prefetch`]).
+    pub fn prefetch_flow(&self, flow: FlowId) {
+        if let Some(f) = self.flows.get(flow.0 as usize) {
+            crate::engine::prefetch(f);
+        }
+    }
+
+    /// Starts loading a link's record.
+    pub fn prefetch_link(&self, link: LinkId) {
+        if let Some(l) = self.links.get(link.0 as usize) {
+            crate::engine::prefetch(l);
+        }
+    }
+
     /// Current rate of an active flow, bytes per second.
     pub fn rate_bps(&self, flow: FlowId) -> f64 {
         self.flows[flow.0 as usize].rate_bps

@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use crate::engine::{EventId, SimTime};
 use crate::model::egress::{
     EndpointService, FlowChange, FlowId, FlowNetwork, Hop, ImageCache, ImageId, LinkId, LogMode, LogPathId, LogSourceId, LogTotals, Origin,
-    Path, PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
+    Path, PullBehavior, PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
     lazy_loading_milestone_bytes, log_mode, plan_pull,
 };
 use crate::model::taskdef::MAX_CONTAINERS_PER_TASK_DEFINITION;
@@ -197,6 +197,9 @@ pub(super) struct Egress {
     cross_az: LinkId,
     endpoint_links: BTreeMap<(EndpointService, AzId), LinkId>,
     cache: ImageCache,
+    /// The pull behaviour reads the host caches: under `always` every pull downloads, so the
+    /// caches are neither kept nor read (each lookup would be a memory access per pull).
+    keeps_cache: bool,
     /// Per task definition, its containers' images.
     td_images: Vec<Vec<ContainerImage>>,
     /// Per workload: Fargate tasks get a public IP.
@@ -237,10 +240,25 @@ impl Egress {
     pub fn prefetch(&self, task: TaskId, host: HostId) {
         self.tasks.prefetch(task);
         if let (Some(link), Some(origin)) = (self.host_links.get(host.index()), self.host_origin.get(host.index())) {
-            crate::engine::prefetch(link);
             crate::engine::prefetch(origin);
-            self.cache.prefetch(host.0);
+            self.net.prefetch_link(*link);
+            if self.keeps_cache {
+                self.cache.prefetch(host.0);
+            }
         }
+    }
+
+    /// Starts loading the egress record a stopping task's clean-up reads.
+    pub fn prefetch_task(&self, task: TaskId) {
+        self.tasks.prefetch(task);
+    }
+
+    /// Starts loading what a flow event reads: the flow's slot and its state in the network.
+    pub fn prefetch_flow(&self, flow: FlowId) {
+        if let Some(slot) = self.flows.get(flow.0 as usize) {
+            crate::engine::prefetch(slot);
+        }
+        self.net.prefetch_flow(flow);
     }
 
     /// PENDING: plans each container's image and starts the downloads. `host` is `None` on
@@ -279,7 +297,7 @@ impl Egress {
         let mut joins = std::mem::take(&mut self.join_buf);
         for k in 0..self.td_images[td as usize].len() {
             let c = self.td_images[td as usize][k];
-            let cached = host.map(|h| self.cache.has(h.0, c.image));
+            let cached = host.map(|h| self.keeps_cache && self.cache.has(h.0, c.image));
             let plan = plan_pull(behavior, cached);
             let route = self.routes.route(origin, Traffic::Image { ecr: c.ecr });
             match (plan, route) {
@@ -471,7 +489,9 @@ impl Egress {
             }
         }
         if let Some(h) = host {
-            self.cache.insert(h.0, slot.image);
+            if self.keeps_cache {
+                self.cache.insert(h.0, slot.image);
+            }
             self.download_ended(h, flow);
         }
         if self.waiters.is_empty() {
