@@ -236,12 +236,13 @@ pub(super) struct Egress {
 
 impl Egress {
     /// Starts loading what `begin_pulls` reads for `task` on `host` (the FARGATE sentinel: no
-    /// host): the task's slot, the host's link and origin, its image cache.
+    /// host): the task's slot, the host's link and origin, its downloads, its image cache.
     pub fn prefetch(&self, task: TaskId, host: HostId) {
         self.tasks.prefetch(task);
         if let (Some(link), Some(origin)) = (self.host_links.get(host.index()), self.host_origin.get(host.index())) {
             crate::engine::prefetch(origin);
             self.net.prefetch_link(*link);
+            crate::engine::prefetch(&self.downloads[host.index()]);
             if self.keeps_cache {
                 self.cache.prefetch(host.0);
             }

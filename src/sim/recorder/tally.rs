@@ -198,13 +198,16 @@ impl CountedSamples {
         self.len
     }
 
-    /// Folds the fresh samples into the runs. Sorting runs and fresh runs together costs
-    /// O(m log m) for m ≤ twice the fresh samples (a merge waits for as many as there are runs).
+    /// Folds the fresh samples into the runs: sorting the fresh ones costs O(f log f), merging
+    /// them into the runs O(m) for m ≤ twice the fresh samples (a merge waits for as many as
+    /// there are runs).
     pub fn merge(&mut self) {
         self.fresh.sort_unstable();
         self.runs.extend(self.fresh.chunk_by(|a, b| a == b).map(|same| (same[0], same.len() as u64)));
         self.fresh.clear();
-        self.runs.sort_unstable_by_key(|&(v, _)| v);
+        // Two sorted runs back to back: the stable sort finds them and merges them in one pass
+        // (an unstable sort would sort the whole again).
+        self.runs.sort_by_key(|&(v, _)| v);
         self.runs.dedup_by(|later, kept| {
             let same = later.0 == kept.0;
             if same {
