@@ -53,8 +53,8 @@ impl<E> RadixHeap<E> {
         RadixHeap { last: 0, now: std::collections::VecDeque::new(), buckets: (0..64).map(|_| Vec::new()).collect(), occupied: 0, len: 0 }
     }
 
-    fn push(&mut self, time: u64, seq: u64, e: E) {
-        debug_assert!(time >= self.last, "radix heap key below the last popped key");
+    /// Files an event by its time's highest bit differing from `last`.
+    fn put(&mut self, time: u64, seq: u64, e: E) {
         let diff = time ^ self.last;
         if diff == 0 {
             self.now.push_back((seq, e));
@@ -63,6 +63,11 @@ impl<E> RadixHeap<E> {
             self.buckets[b].push((time, seq, e));
             self.occupied |= 1 << b;
         }
+    }
+
+    fn push(&mut self, time: u64, seq: u64, e: E) {
+        debug_assert!(time >= self.last, "radix heap key below the last popped key");
+        self.put(time, seq, e);
         self.len += 1;
     }
 
@@ -77,14 +82,7 @@ impl<E> RadixHeap<E> {
             self.occupied &= !(1 << b);
             self.last = moving.iter().map(|(t, _, _)| *t).min().expect("occupied bucket is non-empty");
             for (t, seq, e) in moving.drain(..) {
-                let diff = t ^ self.last;
-                if diff == 0 {
-                    self.now.push_back((seq, e));
-                } else {
-                    let nb = 63 - diff.leading_zeros() as usize;
-                    self.buckets[nb].push((t, seq, e));
-                    self.occupied |= 1 << nb;
-                }
+                self.put(t, seq, e);
             }
             // Keep the emptied vector's capacity for the next time this bucket fills.
             self.buckets[b] = moving;
