@@ -196,11 +196,7 @@ mtbf = "{mtbf_h}h"
 {outage}
 "#
     );
-    let plan = plan_text(&body).unwrap();
-    let spec = plan.run(0).unwrap();
-    let r = run(&spec.scenario, seed, RunOptions { record_tasks: false, explain: false }).map_err(TestCaseError::fail)?;
-    let outcomes: f64 = Metric::OUTCOMES.iter().map(|m| r.metrics.get(*m)).sum();
-    prop_assert_eq!(outcomes, r.metrics.get(Metric::TasksArrived));
+    let r = run_accounted(&body, seed)?;
     let limit = max_size + max_size.div_ceil(10).max(1);
     prop_assert!(r.metrics.get(Metric::InstancesPeak) <= f64::from(limit));
     Ok(())
@@ -247,12 +243,18 @@ start = "70m"
 end = "100m"
 "#
     );
-    let plan = plan_text(&body).map_err(TestCaseError::fail)?;
-    let spec = plan.run(0).unwrap();
+    run_accounted(&body, seed).map(|_| ())
+}
+
+/// Runs the scenario `body` once with `seed` and checks that every task that arrived is counted
+/// once by how it ended.
+fn run_accounted(body: &str, seed: u64) -> Result<RunResult, TestCaseError> {
+    let plan = plan_text(body).map_err(TestCaseError::fail)?;
+    let spec = plan.run(0).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let r = run(&spec.scenario, seed, RunOptions { record_tasks: false, explain: false }).map_err(TestCaseError::fail)?;
     let outcomes: f64 = Metric::OUTCOMES.iter().map(|m| r.metrics.get(*m)).sum();
     prop_assert_eq!(outcomes, r.metrics.get(Metric::TasksArrived));
-    Ok(())
+    Ok(r)
 }
 
 proptest! {

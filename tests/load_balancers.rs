@@ -457,6 +457,25 @@ fn scale_in_waits_for_a_deployment_to_finish_and_stops_tasks_through_the_stoppin
     }
 }
 
+/// `bridge_alb_scenario`'s text with `horizon`, and its host group behind capacity provider `cp`
+/// (the cluster's default strategy; `count_per_az` instances to start, launches of 60 s) with
+/// the provider keys `provider`.
+fn on_provider(text: &str, horizon: &str, count_per_az: u32, provider: &str) -> String {
+    text.replace("horizon = \"1h\"", &format!("horizon = \"{horizon}\""))
+        .replace(
+            "azs = [\"a\", \"b\"]\n",
+            "azs = [\"a\", \"b\"]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]\n",
+        )
+        .replace("count_per_az = 1", &format!("count_per_az = {count_per_az}"))
+        .replace(
+            "[load_balancers.front]",
+            &format!(
+                "[capacity_providers.cp]\nhost_group = \"main\"\n{provider}\n\
+                 instance_launch_time = {{ min = \"60s\", max = \"60s\" }}\n[load_balancers.front]"
+            ),
+        )
+}
+
 /// The same service behind the ALB on an Auto Scaling group provider that starts empty, updated
 /// at 30 minutes: the group grows for the first tasks and again for the deployment's new ones
 /// (they wait in PROVISIONING, registered as targets once running), and the update completes.
@@ -464,18 +483,7 @@ fn scale_in_waits_for_a_deployment_to_finish_and_stops_tasks_through_the_stoppin
 fn a_service_behind_a_load_balancer_deploys_on_an_auto_scaling_group() {
     // 1-vCPU tasks, four of them, on an empty group of m5.large behind provider `cp`.
     let (td, text) = bridge_alb_scenario(0, 1024);
-    let text = text
-        .replace("horizon = \"1h\"", "horizon = \"2h\"")
-        .replace(
-            "azs = [\"a\", \"b\"]\n",
-            "azs = [\"a\", \"b\"]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]\n",
-        )
-        .replace("count_per_az = 1", "count_per_az = 0")
-        .replace(
-            "[load_balancers.front]",
-            "[capacity_providers.cp]\nhost_group = \"main\"\nmax_size = 10\nmanaged_termination_protection = true\n\
-             instance_launch_time = { min = \"60s\", max = \"60s\" }\n[load_balancers.front]",
-        )
+    let text = on_provider(&text, "2h", 0, "max_size = 10\nmanaged_termination_protection = true")
         .replace("desired_count = 6", "desired_count = 4\ndeployments = [{ at = \"30m\" }]");
     let r = common::run_first(common::plan(&[("bridge.json", &td)], &text));
     let update = r.deployments.iter().find(|d| d.deployment == 1).expect("the update");
@@ -496,25 +504,19 @@ fn a_service_behind_a_load_balancer_deploys_on_an_auto_scaling_group() {
 #[test]
 fn a_blue_green_service_replaces_the_tasks_of_draining_instances_first() {
     let (td, text) = bridge_alb_scenario(0, 1024);
-    let text = text
-        .replace("horizon = \"1h\"", "horizon = \"4h\"")
-        .replace(
-            "azs = [\"a\", \"b\"]\n",
-            "azs = [\"a\", \"b\"]\ndefault_capacity_provider_strategy = [{ capacity_provider = \"cp\", weight = 1 }]\n",
-        )
-        .replace("count_per_az = 1", "count_per_az = 2")
-        .replace(
-            "[load_balancers.front]",
-            "[capacity_providers.cp]\nhost_group = \"main\"\nmin_size = 4\nmax_size = 10\n\
-             instance_launch_time = { min = \"60s\", max = \"60s\" }\n\
-             spot = { interruptions_per_instance_hour = 0.5, price_fraction = 0.4, instance_draining = true }\n[load_balancers.front]",
-        )
-        .replace(
-            "desired_count = 6",
-            "desired_count = 4\nstrategy = \"blue_green\"\nbake_time = \"10m\"\ndeployments = [{ at = \"1h\" }]\n\
+    let text = on_provider(
+        &text,
+        "4h",
+        2,
+        "min_size = 4\nmax_size = 10\n\
+         spot = { interruptions_per_instance_hour = 0.5, price_fraction = 0.4, instance_draining = true }",
+    )
+    .replace(
+        "desired_count = 6",
+        "desired_count = 4\nstrategy = \"blue_green\"\nbake_time = \"10m\"\ndeployments = [{ at = \"1h\" }]\n\
              deregistration_delay = \"10s\"\n\
              target_health_check = { interval = \"5s\", timeout = \"2s\", healthy_threshold = 2, unhealthy_threshold = 2 }",
-        );
+    );
     let r = common::run_first(common::plan(&[("bridge.json", &td)], &text));
     // (With the default 5 × 30 s checks and 300 s deregistration a replacement is not healthy
     // within the notice's two minutes: the drained tasks die with the instance.)

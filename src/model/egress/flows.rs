@@ -126,6 +126,10 @@ struct Link {
 }
 
 impl Link {
+    fn bounded(&self) -> bool {
+        self.capacity_bps.is_finite()
+    }
+
     fn meter(&mut self, now: SimTime) {
         let dt = now.0.saturating_sub(self.metered_at.0) as f64 / US_PER_S;
         self.bytes += (self.pull_bps + self.log_carried_bps) * dt;
@@ -192,9 +196,6 @@ pub struct FlowNetwork {
     free_sources: Vec<LogSourceId>,
     /// Log paths whose carried fraction changed since the last `take_carried_changes`.
     carried_changes: Vec<LogPathId>,
-    /// Per link: its capacity is finite (fixed when the link is added; a compact copy of
-    /// `Link::bounded` for the recomputation's inner loops).
-    bounded: Vec<bool>,
     scratch: Scratch,
 }
 
@@ -252,7 +253,6 @@ impl FlowNetwork {
             metered_at: SimTime::ZERO,
             peak_bps: 0.0,
         });
-        self.bounded.push(capacity_bps.is_finite());
         self.scratch.link_seen.push(0);
         self.scratch.left_bps.push(0.0);
         self.scratch.unfrozen.push(0);
@@ -322,7 +322,7 @@ impl FlowNetwork {
     /// uses the part of the image not needed to start). Reports the new flow and every flow whose
     /// event time changed.
     pub fn start_flow(&mut self, now: SimTime, path: Path, bytes: u64, milestone_bytes: u64, changed: &mut Vec<FlowChange>) -> FlowId {
-        assert!(path.links().iter().any(|l| self.bounded[l.0 as usize]), "a flow path needs a bounded link (its ENI)");
+        assert!(path.links().iter().any(|l| self.links[l.0 as usize].bounded()), "a flow path needs a bounded link (its ENI)");
         debug_assert!(milestone_bytes <= bytes);
         let flow = Flow {
             path,
@@ -420,7 +420,6 @@ impl FlowNetwork {
     /// Sets a link's capacity (a NAT gateway failing is 0, recovering is its bandwidth).
     pub fn set_capacity(&mut self, now: SimTime, link: LinkId, capacity_bps: f64, changed: &mut Vec<FlowChange>) {
         assert!(capacity_bps >= 0.0 && !capacity_bps.is_nan());
-        assert_eq!(capacity_bps.is_finite(), self.bounded[link.0 as usize], "a link stays bounded or unbounded");
         let before = self.links[link.0 as usize].log_ratio();
         self.links[link.0 as usize].capacity_bps = capacity_bps;
         self.log_ratio_changed(now, link, before);
@@ -670,7 +669,7 @@ impl FlowNetwork {
         sc.comp_flows.clear();
         sc.stack.clear();
         for &s in seeds {
-            if self.bounded[s.0 as usize] && sc.link_seen[s.0 as usize] != epoch {
+            if self.links[s.0 as usize].bounded() && sc.link_seen[s.0 as usize] != epoch {
                 sc.link_seen[s.0 as usize] = epoch;
                 sc.stack.push(s);
             }
@@ -685,7 +684,7 @@ impl FlowNetwork {
                 sc.flow_seen[f.0 as usize] = epoch;
                 sc.comp_flows.push(f);
                 for &l2 in self.flows[f.0 as usize].path.links() {
-                    if self.bounded[l2.0 as usize] && sc.link_seen[l2.0 as usize] != epoch {
+                    if self.links[l2.0 as usize].bounded() && sc.link_seen[l2.0 as usize] != epoch {
                         sc.link_seen[l2.0 as usize] = epoch;
                         sc.stack.push(l2);
                     }
@@ -736,7 +735,7 @@ impl FlowNetwork {
                 sc.new_rate[fi] = share;
                 for &l2 in self.flows[fi].path.links() {
                     let j = l2.0 as usize;
-                    if !self.bounded[j] || sc.link_seen[j] != epoch {
+                    if !self.links[j].bounded() || sc.link_seen[j] != epoch {
                         continue;
                     }
                     sc.unfrozen[j] -= 1;
@@ -770,8 +769,8 @@ impl FlowNetwork {
                 }
                 // Unbounded links are not in the component: keep their sums by difference.
                 for &l in flow.path.links() {
-                    if !self.bounded[l.0 as usize] {
-                        let link = &mut self.links[l.0 as usize];
+                    let link = &mut self.links[l.0 as usize];
+                    if !link.bounded() {
                         link.meter(now);
                         link.pull_bps = (link.pull_bps + new_rate - old_rate).max(0.0);
                         link.note_peak();
@@ -788,7 +787,7 @@ impl FlowNetwork {
         }
         for &l in seeds {
             let link = &mut self.links[l.0 as usize];
-            if !self.bounded[l.0 as usize] && link.flows.is_empty() {
+            if !link.bounded() && link.flows.is_empty() {
                 link.meter(now);
                 link.pull_bps = 0.0;
             }

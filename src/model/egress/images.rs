@@ -60,6 +60,14 @@ pub enum PullPlan {
     FromCache,
 }
 
+impl PullBehavior {
+    /// Whether `plan_pull` ever looks at a host's cache: under `always` every pull downloads, so
+    /// the caches need neither be kept nor read.
+    pub fn reads_cache(self) -> bool {
+        self != PullBehavior::Always
+    }
+}
+
 /// The plan for one image: `host_cache` is `None` on Fargate (no cache), else whether the host
 /// has the image.
 pub fn plan_pull(behavior: PullBehavior, host_cache: Option<bool>) -> PullPlan {

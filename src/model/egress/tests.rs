@@ -480,3 +480,12 @@ fn every_link_meters_exactly_the_bytes_of_the_flows_that_crossed_it() {
         assert!((got - expected).abs() < 1e-9 * expected, "link {link:?}: {got} bytes metered, {expected} moved");
     }
 }
+
+#[test]
+fn a_behaviour_that_does_not_read_the_cache_plans_the_same_with_or_without_it() {
+    for name in PullBehavior::NAMES {
+        let b = PullBehavior::parse(name).expect("listed");
+        let same = plan_pull(b, Some(true)) == plan_pull(b, Some(false));
+        assert_eq!(!b.reads_cache(), same, "{name}");
+    }
+}

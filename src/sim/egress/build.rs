@@ -86,7 +86,7 @@ impl Egress {
             cross_az,
             endpoint_links,
             cache: ImageCache::new(cluster.hosts.len()),
-            keeps_cache: scenario.egress.images.pull_behavior != PullBehavior::Always,
+            keeps_cache: scenario.egress.images.pull_behavior.reads_cache(),
             td_images,
             public_ip: scenario.egress.workloads.iter().map(|w| w.assign_public_ip).collect(),
             soci,

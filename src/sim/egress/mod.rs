@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use crate::engine::{EventId, SimTime};
 use crate::model::egress::{
     EndpointService, FlowChange, FlowId, FlowNetwork, Hop, ImageCache, ImageId, LinkId, LogMode, LogPathId, LogSourceId, LogTotals, Origin,
-    Path, PullBehavior, PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
+    Path, PullPlan, Route, RouteTable, StartFailure, SubnetRouting, Traffic, execution_role_failure, is_private_ecr,
     lazy_loading_milestone_bytes, log_mode, plan_pull,
 };
 use crate::model::taskdef::MAX_CONTAINERS_PER_TASK_DEFINITION;
@@ -197,8 +197,8 @@ pub(super) struct Egress {
     cross_az: LinkId,
     endpoint_links: BTreeMap<(EndpointService, AzId), LinkId>,
     cache: ImageCache,
-    /// The pull behaviour reads the host caches: under `always` every pull downloads, so the
-    /// caches are neither kept nor read (each lookup would be a memory access per pull).
+    /// The pull behaviour reads the host caches (`PullBehavior::reads_cache`); if not, they are
+    /// neither kept nor read (each lookup would be a memory access per pull for nothing).
     keeps_cache: bool,
     /// Per task definition, its containers' images.
     td_images: Vec<Vec<ContainerImage>>,
